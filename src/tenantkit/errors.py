@@ -1,0 +1,135 @@
+"""Typed errors of tenantkit.
+
+Every error derives from :class:`TenantKitError` and carries ``status_code``, the
+HTTP status a handler should answer with when the error reaches the caller.
+Messages say what was wrong and what to do; they never contain a token or secret.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConditionFailedError",
+    "ConfigurationError",
+    "ConflictError",
+    "EndpointRefusedError",
+    "EnvelopeError",
+    "ForbiddenError",
+    "InvalidCursorError",
+    "InvalidKeyError",
+    "InvalidTenantIdError",
+    "LimitExceededError",
+    "NoTenantContextError",
+    "NotFoundError",
+    "ScanForbiddenError",
+    "TenantIsolationError",
+    "TenantKitError",
+    "TenantMismatchError",
+    "UnauthorizedError",
+    "UnprocessedItemsError",
+]
+
+
+class TenantKitError(Exception):
+    """Base class of every error raised by tenantkit."""
+
+    status_code: int = 500
+
+
+class ConfigurationError(TenantKitError):
+    """tenantkit was set up wrongly (missing key source, weak secret, bad role map)."""
+
+
+class InvalidTenantIdError(TenantKitError, ValueError):
+    """A tenant id does not match ``^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$``."""
+
+    status_code = 403
+
+
+class NoTenantContextError(TenantKitError):
+    """No tenant is in scope: the code ran outside ``tenant_scope``/``@tenant_handler``."""
+
+    status_code = 403
+
+
+class TenantMismatchError(TenantKitError):
+    """Two trusted sources of the tenant disagree (authorizer vs. Lambda tenant isolation)."""
+
+    status_code = 403
+
+
+class UnauthorizedError(TenantKitError):
+    """The caller could not be authenticated (HTTP 401)."""
+
+    status_code = 401
+
+
+class ForbiddenError(TenantKitError):
+    """The caller is authenticated but not allowed to do this (HTTP 403)."""
+
+    status_code = 403
+
+
+class NotFoundError(TenantKitError):
+    """The thing does not exist in the current tenant (HTTP 404)."""
+
+    status_code = 404
+
+
+class ConflictError(TenantKitError):
+    """The request conflicts with the current state (HTTP 409)."""
+
+    status_code = 409
+
+
+class LimitExceededError(TenantKitError):
+    """A per-tenant limit was reached (HTTP 429)."""
+
+    status_code = 429
+
+
+class InvalidKeyError(TenantKitError, ValueError):
+    """A DynamoDB key or value is empty, too large, of a refused type, or malformed."""
+
+    status_code = 400
+
+
+class ScanForbiddenError(TenantKitError):
+    """Scans and PartiQL cannot be limited to one tenant, so tenant tables refuse them."""
+
+
+class TenantIsolationError(TenantKitError):
+    """An item of another tenant reached a tenant-scoped read; it was not returned."""
+
+
+class InvalidCursorError(TenantKitError, ValueError):
+    """A pagination cursor was edited, truncated, or used outside the query that issued it."""
+
+    status_code = 400
+
+
+class ConditionFailedError(TenantKitError):
+    """A conditional write or transaction condition did not hold (HTTP 409)."""
+
+    status_code = 409
+
+
+class UnprocessedItemsError(TenantKitError):
+    """A batch left items unprocessed after every retry; ``unprocessed`` lists them."""
+
+    status_code = 503
+
+    def __init__(self, message: str, unprocessed: list[object]) -> None:
+        super().__init__(message)
+        self.unprocessed = unprocessed
+
+
+class EnvelopeError(TenantKitError):
+    """A queued tenant envelope is forged, tampered with, too old, or not an envelope."""
+
+    status_code = 400
+
+
+class EndpointRefusedError(TenantKitError, ValueError):
+    """A webhook endpoint is not allowed by the :class:`EndpointPolicy` (SSRF guard)."""
+
+    status_code = 400

@@ -1,0 +1,180 @@
+"""tenantkit.handlers: @tenant_handler and @requires_roles."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tenantkit import (
+    InvalidTenantIdError,
+    NoTenantContextError,
+    TenantContext,
+    current_tenant,
+    current_tenant_or_none,
+    requires_roles,
+    tenant_handler,
+)
+from tenantkit.errors import ConflictError, UnprocessedItemsError
+from tenantkit.handlers import error_response, json_response
+from tests.conftest import load_event
+
+
+def api_event(authorizer: dict[str, Any] | None, **extra: Any) -> dict[str, Any]:
+    event = load_event("apiGatewayProxyEvent.json")
+    event["requestContext"]["authorizer"] = authorizer or {"claims": None, "scopes": None}
+    event.update(extra)
+    return event
+
+
+ALICE = {"principalId": "alice", "userId": "alice", "tenantId": "texas", "roles": '["admin"]'}
+CAROL = {"principalId": "carol", "userId": "carol", "tenantId": "texas", "roles": '["visitor"]'}
+
+
+@tenant_handler
+def whoami(event: dict[str, Any], context: object = None) -> dict[str, Any]:
+    """Return the tenant in scope."""
+    ctx = current_tenant()
+    return json_response(200, {"tenant": ctx.tenant_id, "user": ctx.user_id})
+
+
+def body(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"])
+
+
+def test_sets_tenant_for_the_invocation_only() -> None:
+    response = whoami(api_event(ALICE))
+    assert body(response) == {"tenant": "texas", "user": "alice"}
+    assert current_tenant_or_none() is None
+
+
+def test_keeps_metadata() -> None:
+    assert whoami.__name__ == "whoami"
+    assert whoami.__doc__ == "Return the tenant in scope."
+    assert whoami.__wrapped__ is not None  # type: ignore[attr-defined]
+
+
+def test_context_gone_after_exception_and_in_next_invocation() -> None:
+    seen: list[str] = []
+
+    @tenant_handler
+    def handler(event: dict[str, Any], context: object = None) -> None:
+        seen.append(current_tenant().tenant_id)
+        raise KeyError("handler bug")
+
+    with pytest.raises(KeyError, match="handler bug"):
+        handler(api_event(ALICE))
+    assert current_tenant_or_none() is None
+    # The next invocation has no tenant of its own: it is refused, not given texas.
+    response = whoami(api_event(None))
+    assert response["statusCode"] == 401
+    assert seen == ["texas"]
+
+
+def test_missing_user_is_401_and_never_echoes_input() -> None:
+    event = api_event(None, headers={"X-Tenant-Id": "<script>texas</script>"})
+    response = whoami(event)
+    assert response["statusCode"] == 401
+    assert "texas" not in response["body"]
+    assert body(response) == {"message": "Unauthorized"}
+
+
+def test_user_without_active_tenant_is_403() -> None:
+    response = whoami(api_event({"principalId": "dave", "userId": "dave"}))
+    assert response["statusCode"] == 403
+    assert "switch" in body(response)["message"]
+
+
+def test_invalid_tenant_is_403_without_echo() -> None:
+    response = whoami(api_event({**ALICE, "tenantId": "evil#tenant"}))
+    assert response["statusCode"] == 403
+    assert "evil" not in response["body"]
+
+
+def test_v2_event_refusal() -> None:
+    event = load_event("apiGatewayProxyV2Event.json")
+    assert whoami(event)["statusCode"] == 401
+
+
+def test_non_api_events_raise_typed_errors() -> None:
+    with pytest.raises(NoTenantContextError):
+        whoami(load_event("sqsEvent.json"))
+    with pytest.raises(NoTenantContextError):
+        whoami(load_event("eventBridgeEvent.json"))
+    bad = {"requestContext": {"authorizer": {**ALICE, "tenantId": "*"}}}
+    with pytest.raises(InvalidTenantIdError):
+        whoami(bad)
+
+
+def test_handler_exceptions_propagate_unchanged() -> None:
+    error = ConflictError("mine")
+
+    @tenant_handler
+    def handler(event: dict[str, Any], context: object = None) -> None:
+        raise error
+
+    with pytest.raises(ConflictError) as info:
+        handler(api_event(ALICE))
+    assert info.value is error
+
+
+def logged(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return {"wrapped": fn(*args, **kwargs)}
+
+    return wrapper
+
+
+def test_requires_roles_and_stacking() -> None:
+    @logged
+    @tenant_handler
+    @requires_roles("admin", "member")
+    def create(event: dict[str, Any], context: object = None) -> dict[str, Any]:
+        return json_response(201, {"by": current_tenant().user_id})
+
+    assert create(api_event(ALICE))["wrapped"]["statusCode"] == 201
+    refused = create(api_event(CAROL))["wrapped"]
+    assert refused["statusCode"] == 403
+    assert body(refused) == {"message": "Forbidden"}
+    assert create.__name__ == "create"
+
+
+def test_requires_roles_without_context_is_403() -> None:
+    @requires_roles("admin")
+    def handler(event: object, context: object = None) -> str:
+        return "ran"
+
+    assert handler({})["statusCode"] == 403  # type: ignore[index]
+
+
+def test_requires_roles_needs_roles() -> None:
+    with pytest.raises(TypeError):
+        requires_roles()
+
+
+def test_lambda_tenant_isolation_mismatch_is_403() -> None:
+    class Ctx:
+        tenant_id = "washington"
+
+    assert whoami(api_event(ALICE), Ctx())["statusCode"] == 403
+
+
+def test_error_response_hides_server_errors() -> None:
+    assert body(error_response(ConflictError("park exists"))) == {"message": "park exists"}
+    server = error_response(UnprocessedItemsError("internal detail", []))
+    assert server["statusCode"] == 503
+    assert "internal" not in server["body"]
+
+
+def test_tenant_context_round_trip_from_handler() -> None:
+    @tenant_handler
+    def handler(event: dict[str, Any], context: object = None) -> TenantContext:
+        return current_tenant()
+
+    ctx = handler(api_event(ALICE))
+    assert isinstance(ctx, TenantContext)
+    assert ctx.roles == frozenset({"admin"})

@@ -21,7 +21,8 @@ COLUMNS = ("measure", "tenantkit", "baseline", "ratio", "target")
 
 def load(path: Path) -> Any:
     spec = importlib.util.spec_from_file_location(f"bench_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,0 +1,9 @@
+"""Tenant-scoped DynamoDB: ``TenantTable`` and IAM-enforced ``TenantSessions``.
+
+Importing this package does not import boto3; clients are created on first use.
+"""
+
+from tenantkit.dynamo.expressions import InvalidExpressionError
+from tenantkit.dynamo.table import DEFAULT_INDEXES, Page, TenantTable
+
+__all__ = ["DEFAULT_INDEXES", "InvalidExpressionError", "Page", "TenantTable"]

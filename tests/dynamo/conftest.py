@@ -1,0 +1,62 @@
+"""Fixtures for tenantkit.dynamo: a moto table with one GSI, and tenant scopes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from tenantkit.context import TenantContext
+from tenantkit.dynamo import TenantTable
+
+TABLE = "tenantkit-test"
+SECRET = b"s" * 32
+
+
+def create_table(client: Any, name: str = TABLE) -> None:
+    """The table shape tenantkit documents: pk/sk plus GSI1 on GSI1PK/GSI1SK."""
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "GSI1PK", "AttributeType": "S"},
+            {"AttributeName": "GSI1SK", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "GSI1",
+                "KeySchema": [
+                    {"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                    {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+
+
+def ctx(tenant: str) -> TenantContext:
+    return TenantContext(tenant_id=tenant, user_id=f"user-{tenant}")
+
+
+@pytest.fixture
+def client() -> Iterator[Any]:
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(ddb)
+        yield ddb
+
+
+@pytest.fixture
+def table(client: Any) -> TenantTable:
+    """A TenantTable reading the tenant from the context (no pinned tenant)."""
+    return TenantTable(TABLE, client=client, cursor_secret=SECRET)

@@ -1,0 +1,67 @@
+"""Request bodies of the state-parks API, validated with pydantic.
+
+Unknown fields are ignored, never trusted: a ``tenantId`` in a body has no effect,
+and the reference's clients, which send ``roles`` to ``POST /customers``, still work.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PARK_ID_PATTERN = r"^[a-z0-9-]{1,64}$"
+TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+Role = Literal["admin", "member", "visitor"]
+# Statuses an admin can set; each one is also a webhook event type.
+StatusChange = Literal["park-closed", "park-reopened", "natural-disaster"]
+ParkStatus = Literal["park-opened", "park-closed", "park-reopened", "natural-disaster"]
+
+ParkId = Annotated[str, Field(pattern=PARK_ID_PATTERN)]
+TenantId = Annotated[str, Field(pattern=TENANT_ID_PATTERN)]
+# Identity-provider subjects: UUIDs, e-mail addresses, "provider|id" and the like.
+UserId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9@._:+|-]{0,127}$")]
+Roles = Annotated[list[Role], Field(min_length=1, max_length=3)]
+
+
+class Body(BaseModel):
+    """Base of every request body: extra fields are dropped, strings are not coerced."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+
+
+class NewPark(Body):
+    id: ParkId
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    status: ParkStatus = "park-opened"
+
+
+class NewStatus(Body):
+    status: StatusChange
+
+
+class NewWebhook(Body):
+    eventType: ParkStatus
+    endpoint: Annotated[str, Field(min_length=1, max_length=2048)]
+
+
+class ActiveTenant(Body):
+    customerId: TenantId
+
+
+class NewCustomer(Body):
+    """``roles`` from the reference's body is ignored: the creator becomes the admin."""
+
+    id: TenantId
+    makeActive: bool = False
+
+
+class NewMember(Body):
+    userId: UserId
+    roles: Roles
+
+
+class RoleChange(Body):
+    roles: Roles
+    userId: UserId | None = None

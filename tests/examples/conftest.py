@@ -1,0 +1,289 @@
+"""The state-parks app in-process: moto for AWS, the real authorizer in front of each handler.
+
+``StateParks.call`` does what API Gateway does for a REST API with a Lambda REQUEST
+authorizer: it builds the authorizer event, calls ``authorizer.handler``, evaluates the
+returned policy against the method ARN (an explicit Deny wins), then builds the v1 proxy
+event with the authorizer's context stringified as API Gateway does, plus ``principalId``,
+and calls the function the template routes the request to.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import jwt
+import pytest
+import yaml
+from moto import mock_aws
+
+from tests.conftest import load_event
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "state_parks"
+APP = EXAMPLE / "app"
+if str(APP) not in sys.path:
+    sys.path.insert(0, str(APP))
+
+JWT_SECRET = "test-only-signing-secret-0123456789abcdef"
+ISSUER = "https://auth.state-parks.example"
+AUDIENCE = "state-parks-api"
+API_ARN = "arn:aws:execute-api:us-east-1:123456789012:parksapi1/v1"
+SEED_USERS = ("alice", "bob", "carol", "dave")
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation YAML; short-form tags (!Ref, !Sub ...) become plain values."""
+
+
+_CfnLoader.add_multi_constructor(
+    "!",
+    lambda loader, suffix, node: (
+        loader.construct_scalar(node)
+        if isinstance(node, yaml.ScalarNode)
+        else loader.construct_sequence(node)
+        if isinstance(node, yaml.SequenceNode)
+        else loader.construct_mapping(node)
+    ),
+)
+
+
+def load_template() -> dict[str, Any]:
+    with (EXAMPLE / "template.yaml").open() as f:
+        template: dict[str, Any] = yaml.load(f, Loader=_CfnLoader)  # noqa: S506 - SafeLoader
+    return template
+
+
+def template_routes() -> dict[tuple[str, str], str]:
+    """``(METHOD, /path/{param})`` -> ``module.function`` from the template's Api events."""
+    routes = {}
+    for resource in load_template()["Resources"].values():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == "Api":
+                key = (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+                routes[key] = resource["Properties"]["Handler"]
+    return routes
+
+
+def resolve(handler: str) -> Any:
+    module, function = handler.rsplit(".", 1)
+    return getattr(importlib.import_module(module), function)
+
+
+def _matches(pattern: str, value: str) -> bool:
+    from tenantkit.auth.rolemap import resource_matches
+
+    return resource_matches(pattern, value)
+
+
+def policy_allows(policy: dict[str, Any], arn: str) -> bool:
+    """IAM evaluation of an authorizer policy for one method ARN: a Deny always wins."""
+    allowed = False
+    for statement in policy["Statement"]:
+        resources = statement["Resource"]
+        resources = [resources] if isinstance(resources, str) else resources
+        if any(_matches(pattern, arn) for pattern in resources):
+            if statement["Effect"] == "Deny":
+                return False
+            allowed = True
+    return allowed
+
+
+def stringify(value: object) -> str:
+    """How API Gateway hands authorizer context values to the integration."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+def make_token(user: str, **claims: Any) -> str:
+    now = int(time.time())
+    payload = {"sub": user, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 600}
+    payload.update(claims)
+    return jwt.encode(payload, JWT_SECRET, algorithm="HS256")
+
+
+class StateParks:
+    """Drives the app the way API Gateway would, against moto."""
+
+    def __init__(self) -> None:
+        self.routes = template_routes()
+        self.authorizer_calls = 0
+
+    def authorize(self, authorization: str | None, method: str, path: str) -> dict[str, Any]:
+        event = load_event("apiGatewayAuthorizerRequestEvent.json")
+        event.update(
+            methodArn=f"{API_ARN}/{method}{path}",
+            identitySource=authorization,
+            authorizationToken=authorization,
+            resource=path,
+            path=path,
+            httpMethod=method,
+            headers={"Authorization": authorization} if authorization else {},
+            multiValueHeaders={"Authorization": [authorization]} if authorization else {},
+            queryStringParameters={},
+        )
+        self.authorizer_calls += 1
+        result: dict[str, Any] = resolve("authorizer.handler")(event, None)
+        return result
+
+    def call(
+        self,
+        user: str | None,
+        method: str,
+        resource: str,
+        params: dict[str, str] | None = None,
+        *,
+        body: Any = None,
+        raw_body: str | None = None,
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        token: str | None = None,
+    ) -> Response:
+        params = params or {}
+        path = resource
+        for name, value in params.items():
+            path = path.replace("{" + name + "}", value)
+        if token is None and user is not None:
+            token = make_token(user)
+        authorization = f"Bearer {token}" if token else None
+        if authorization is None:
+            return Response(401, {"message": "Unauthorized"}, {})
+        try:
+            result = self.authorize(authorization, method, path)
+        except Exception as error:
+            # API Gateway answers 401 for exactly this; anything else is a 500.
+            status = 401 if str(error) == "Unauthorized" else 500
+            return Response(status, {"message": str(error)}, {})
+        if not policy_allows(result["policyDocument"], f"{API_ARN}/{method}{path}"):
+            return Response(403, {"message": "User is not authorized to access this resource"}, {})
+        context = {k: stringify(v) for k, v in result.get("context", {}).items()}
+        context["principalId"] = result["principalId"]
+
+        event = load_event("apiGatewayProxyEvent.json")
+        event_headers = {"Authorization": authorization, **(headers or {})}
+        event.update(
+            resource=resource,
+            path=path,
+            httpMethod=method,
+            headers=event_headers,
+            multiValueHeaders={k: [v] for k, v in event_headers.items()},
+            queryStringParameters=query or None,
+            multiValueQueryStringParameters={k: [v] for k, v in (query or {}).items()} or None,
+            pathParameters=params or None,
+            body=raw_body if raw_body is not None else (None if body is None else json.dumps(body)),
+            isBase64Encoded=False,
+        )
+        event["requestContext"] = copy.deepcopy(event["requestContext"])
+        event["requestContext"].update(
+            authorizer=context,
+            httpMethod=method,
+            path=f"/v1{path}",
+            resourcePath=resource,
+            stage="v1",
+            requestId=f"req-{time.monotonic_ns()}",
+        )
+        handler = resolve(self.routes[(method, resource)])
+        raw = handler(event, None)
+        text = raw.get("body") or ""
+        return Response(raw["statusCode"], json.loads(text) if text else None, raw["headers"])
+
+    def drain_status_queue(self) -> dict[str, Any]:
+        """Deliver the status queue's messages to the consumer as one SQS batch event."""
+        import config
+
+        sqs = config.aws_client("sqs")
+        url = config.setting("QUEUE_URL")
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        template = load_event("sqsEvent.json")["Records"][0]
+        records = []
+        for message in messages:
+            record = copy.deepcopy(template)
+            record.update(
+                messageId=message["MessageId"],
+                receiptHandle=message["ReceiptHandle"],
+                body=message["Body"],
+                messageAttributes={
+                    name: {"stringValue": attr["StringValue"], "dataType": attr["DataType"]}
+                    for name, attr in message.get("MessageAttributes", {}).items()
+                },
+            )
+            records.append(record)
+        result: dict[str, Any] = resolve("statuses.consumer")({"Records": records}, None)
+        result["count"] = len(records)
+        return result
+
+
+def _create_backend(env: dict[str, str]) -> None:
+    template = load_template()
+    table = template["Resources"]["ParksTable"]["Properties"]
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName=env["TABLE_NAME"],
+        BillingMode=table["BillingMode"],
+        AttributeDefinitions=table["AttributeDefinitions"],
+        KeySchema=table["KeySchema"],
+        GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"],
+    )
+    sqs = boto3.client("sqs")
+    dlq = sqs.create_queue(QueueName="status-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})
+    env["QUEUE_URL"] = sqs.create_queue(QueueName="status", Attributes={"RedrivePolicy": redrive})[
+        "QueueUrl"
+    ]
+    secrets = boto3.client("secretsmanager")
+    for variable, value in (
+        ("JWT_SECRET_ID", JWT_SECRET),
+        ("ENVELOPE_SECRET_ID", "envelope-secret-for-tests-0123456789abcdef"),
+        ("CURSOR_SECRET_ID", "cursor-secret-for-tests-0123456789abcdef"),
+    ):
+        env[variable] = secrets.create_secret(
+            Name=variable.lower(), SecretString=json.dumps({"signature": value})
+        )["ARN"]
+
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[StateParks]:
+    """A fresh moto account with the template's resources and the seed loaded."""
+    import config
+    import seed
+
+    env = {
+        "TABLE_NAME": "state-parks",
+        "JWT_ISSUER": ISSUER,
+        "JWT_AUDIENCE": AUDIENCE,
+        "TOPIC_PREFIX": "stateparks",
+        "ALLOW_LOCAL_WEBHOOKS": "false",
+    }
+    config.reset()
+    with mock_aws():
+        _create_backend(env)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        with (EXAMPLE / "seed.json").open() as f:
+            seed.load(json.load(f), None)
+        try:
+            yield StateParks()
+        finally:
+            config.reset()

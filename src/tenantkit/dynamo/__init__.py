@@ -4,6 +4,14 @@ Importing this package does not import boto3; clients are created on first use.
 """
 
 from tenantkit.dynamo.expressions import InvalidExpressionError
+from tenantkit.dynamo.sessions import TenantSessions, session_policy
 from tenantkit.dynamo.table import DEFAULT_INDEXES, Page, TenantTable
 
-__all__ = ["DEFAULT_INDEXES", "InvalidExpressionError", "Page", "TenantTable"]
+__all__ = [
+    "DEFAULT_INDEXES",
+    "InvalidExpressionError",
+    "Page",
+    "TenantSessions",
+    "TenantTable",
+    "session_policy",
+]

@@ -189,6 +189,8 @@ class TenantTable:
                     f"the sort key {attribute!r} is over {MAX_SORT_KEY_BYTES} bytes; "
                     "use a shorter value"
                 )
+        elif isinstance(value, float):
+            serialize(value)  # raises the float message
         elif isinstance(value, bool) or not isinstance(value, int | Decimal):
             raise InvalidKeyError(
                 f"the sort key {attribute!r} must be a non-empty string, bytes or a number"

@@ -1,0 +1,163 @@
+"""Tenant-scoped AWS credentials: IAM stops a leak even if application code has a bug.
+
+``TenantSessions`` assumes a role with an inline session policy per tenant. The effective
+permissions are the intersection of the role's policies and the session policy, which
+allows only the item-level actions ``TenantTable`` uses, and only on items whose leading
+(partition) key starts with ``<tenant>#``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tenantkit.context import validate_tenant_id
+from tenantkit.errors import ConfigurationError
+
+__all__ = ["MAX_SESSION_POLICY_CHARS", "TENANT_ACTIONS", "TenantSessions", "session_policy"]
+
+MAX_SESSION_POLICY_CHARS = 2048
+#: Item-level actions of TenantTable. Transactions are authorised per item with these too.
+TENANT_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:Query",
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+)
+_LONGEST_TENANT = "x" * 64
+_REFRESH_MARGIN = timedelta(minutes=5)
+
+ClientFactory = Callable[..., Any]
+
+
+def session_policy(tenant_id: str, tables: Sequence[str]) -> str:
+    """The compact JSON session policy confining a session to ``tenant_id``'s items.
+
+    ``ForAllValues`` is true when ``dynamodb:LeadingKeys`` is absent, so a ``Null`` check
+    makes the key mandatory.
+    """
+    validate_tenant_id(tenant_id)
+    resources = [arn for table in tables for arn in (table, f"{table}/index/*")]
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": list(TENANT_ACTIONS),
+                "Resource": resources,
+                "Condition": {
+                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{tenant_id}#*"]},
+                    "Null": {"dynamodb:LeadingKeys": "false"},
+                },
+            }
+        ],
+    }
+    return json.dumps(document, separators=(",", ":"))
+
+
+def _session_name(tenant_id: str) -> str:
+    # RoleSessionName is 2-64 characters; a 58+ character tenant id goes in alone.
+    name = f"tenant-{tenant_id}"
+    return name if len(name) <= 64 else tenant_id
+
+
+def _default_factory(service_name: str, **kwargs: Any) -> Any:
+    import boto3
+
+    return boto3.client(service_name, **kwargs)  # type: ignore[call-overload]
+
+
+class TenantSessions:
+    """Clients whose credentials only reach one tenant's items, cached per tenant.
+
+    ``client_factory(service_name, **kwargs)`` creates the STS client and the tenant
+    clients (default ``boto3.client``); inject it for endpoints, regions or tests.
+    """
+
+    #: Most tenants kept at once; the least recently used is dropped beyond it.
+    max_cached_tenants = 256
+
+    def __init__(
+        self,
+        role_arn: str,
+        *,
+        tables: Sequence[str],
+        client_factory: ClientFactory | None = None,
+        duration_seconds: int = 3600,
+    ) -> None:
+        if not isinstance(role_arn, str) or not role_arn.startswith("arn:"):
+            raise ConfigurationError("role_arn must be an IAM role ARN")
+        if isinstance(tables, str) or not tables:
+            raise ConfigurationError("tables must be a non-empty list of DynamoDB table ARNs")
+        if not all(isinstance(t, str) and t.startswith("arn:") for t in tables):
+            raise ConfigurationError("tables must be DynamoDB table ARNs")
+        longest = len(session_policy(_LONGEST_TENANT, tables))
+        if longest > MAX_SESSION_POLICY_CHARS:
+            raise ConfigurationError(
+                f"the session policy for these tables is {longest} characters, over the "
+                f"{MAX_SESSION_POLICY_CHARS}-character STS limit; use fewer tables per session"
+            )
+        self._role_arn = role_arn
+        self._tables = tuple(tables)
+        self._factory: ClientFactory = client_factory or _default_factory
+        self._duration = duration_seconds
+        self._sts: Any = None
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple[str, str], tuple[datetime, Any]] = OrderedDict()
+
+    def policy(self, tenant_id: str) -> str:
+        """The session policy used for ``tenant_id``."""
+        return session_policy(tenant_id, self._tables)
+
+    def client(self, service_name: str, tenant_id: str) -> Any:
+        """A ``service_name`` client with ``tenant_id``'s credentials, reused until near expiry."""
+        validate_tenant_id(tenant_id)
+        cache_key = (service_name, tenant_id)
+        now = datetime.now(UTC)
+        with self._lock:
+            cached = self._cache.get(cache_key)
+            if cached is not None and now < cached[0] - _REFRESH_MARGIN:
+                self._cache.move_to_end(cache_key)
+                return cached[1]
+            credentials = self._assume(tenant_id)
+            client = self._factory(
+                service_name,
+                aws_access_key_id=credentials["AccessKeyId"],
+                aws_secret_access_key=credentials["SecretAccessKey"],
+                aws_session_token=credentials["SessionToken"],
+            )
+            expiration = credentials["Expiration"]
+            if not isinstance(expiration, datetime):
+                expiration = datetime.fromisoformat(str(expiration))
+            if expiration.tzinfo is None:
+                expiration = expiration.replace(tzinfo=UTC)
+            self._cache[cache_key] = (expiration, client)
+            self._cache.move_to_end(cache_key)
+            while len(self._cache) > self.max_cached_tenants:
+                self._cache.popitem(last=False)
+            return client
+
+    def _assume(self, tenant_id: str) -> dict[str, Any]:
+        policy = self.policy(tenant_id)
+        if len(policy) > MAX_SESSION_POLICY_CHARS:
+            raise ConfigurationError(
+                f"the session policy is over {MAX_SESSION_POLICY_CHARS} characters"
+            )
+        if self._sts is None:
+            self._sts = self._factory("sts")
+        response = self._sts.assume_role(
+            RoleArn=self._role_arn,
+            RoleSessionName=_session_name(tenant_id),
+            Policy=policy,
+            DurationSeconds=self._duration,
+        )
+        credentials: dict[str, Any] = response["Credentials"]
+        return credentials

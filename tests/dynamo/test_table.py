@@ -1,0 +1,298 @@
+"""TenantTable behaviour against moto in-process: reads, writes, queries, batches, transactions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from boto3.dynamodb.conditions import Attr, Key
+
+from tenantkit.context import tenant_scope
+from tenantkit.dynamo import InvalidExpressionError, Page, TenantTable
+from tenantkit.errors import (
+    ConditionFailedError,
+    InvalidKeyError,
+    InvalidTenantIdError,
+    NoTenantContextError,
+)
+
+from .conftest import SECRET, TABLE, ctx
+
+A1 = {"pk": "a", "sk": "1"}
+
+
+def raw_item(client: Any, pk: str, sk: str) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = client.get_item(
+        TableName=TABLE, Key={"pk": {"S": pk}, "sk": {"S": sk}}
+    ).get("Item")
+    return item
+
+
+def test_put_and_get_round_trip_strips_the_prefix(table: TenantTable, client: Any) -> None:
+    item = {
+        "pk": "park",
+        "sk": "big-bend",
+        "GSI1PK": "parks",
+        "GSI1SK": "Big Bend",
+        "acres": 801163,
+        "fee": Decimal("30.50"),
+        "open": True,
+        "closed": None,
+        "tags": {"desert", "river"},
+        "photo": b"\x89PNG",
+        "trails": [{"name": "Lost Mine", "miles": 5}],
+    }
+    with tenant_scope(ctx("texas")):
+        table.put_item(item)
+        assert table.get_item({"pk": "park", "sk": "big-bend"}) == item
+        assert table.get_item({"pk": "park", "sk": "nope"}) is None
+    stored = raw_item(client, "texas#park", "big-bend")
+    assert stored is not None
+    assert stored["GSI1PK"] == {"S": "texas#parks"}
+    assert stored["GSI1SK"] == {"S": "Big Bend"}
+
+
+def test_no_tenant_in_scope_is_refused(table: TenantTable) -> None:
+    with pytest.raises(NoTenantContextError):
+        table.get_item({"pk": "park", "sk": "a"})
+
+
+def test_pinned_tenant_as_str_or_context(client: Any) -> None:
+    pinned = TenantTable(TABLE, client=client, tenant="utah", cursor_secret=SECRET)
+    by_ctx = TenantTable(TABLE, client=client, tenant=ctx("utah"), cursor_secret=SECRET)
+    pinned.put_item({"pk": "park", "sk": "arches"})
+    with tenant_scope(ctx("texas")):  # the pin wins over the scope
+        assert by_ctx.get_item({"pk": "park", "sk": "arches"}) == {"pk": "park", "sk": "arches"}
+    assert raw_item(client, "utah#park", "arches") is not None
+    with pytest.raises(InvalidTenantIdError):
+        TenantTable(TABLE, client=client, tenant="a#b")
+
+
+def test_tenant_is_read_at_call_time(table: TenantTable) -> None:
+    with tenant_scope(ctx("texas")):
+        table.put_item({"pk": "park", "sk": "a", "state": "TX"})
+    with tenant_scope(ctx("utah")):
+        table.put_item({"pk": "park", "sk": "a", "state": "UT"})
+        assert table.get_item({"pk": "park", "sk": "a"}) == {"pk": "park", "sk": "a", "state": "UT"}
+    with tenant_scope(ctx("texas")):
+        assert table.get_item({"pk": "park", "sk": "a"}) == {"pk": "park", "sk": "a", "state": "TX"}
+
+
+def test_if_not_exists_and_conditions(table: TenantTable) -> None:
+    with tenant_scope(ctx("texas")):
+        table.put_item({"pk": "p", "sk": "1", "v": 1}, if_not_exists=True)
+        with pytest.raises(ConditionFailedError):
+            table.put_item({"pk": "p", "sk": "1", "v": 2}, if_not_exists=True)
+        table.put_item({"pk": "p", "sk": "1", "v": 3}, condition=Attr("v").eq(1))
+        with pytest.raises(ConditionFailedError):
+            table.put_item({"pk": "p", "sk": "1", "v": 4}, condition=Attr("v").eq(1))
+        assert table.get_item({"pk": "p", "sk": "1"}) == {"pk": "p", "sk": "1", "v": 3}
+
+
+def test_update_set_remove_add_returns_new_item(table: TenantTable) -> None:
+    with tenant_scope(ctx("texas")):
+        table.put_item({"pk": "p", "sk": "1", "old": "x", "n": 1})
+        new = table.update_item(
+            {"pk": "p", "sk": "1"},
+            set={"name": "Enchanted Rock", "GSI1PK": "parks", "GSI1SK": "E"},
+            remove=["old"],
+            add={"n": 2, "tags": {"granite"}},
+            condition=Attr("old").exists(),
+        )
+        assert new == {
+            "pk": "p",
+            "sk": "1",
+            "n": 3,
+            "name": "Enchanted Rock",
+            "GSI1PK": "parks",
+            "GSI1SK": "E",
+            "tags": {"granite"},
+        }
+        page = table.query("parks", index="GSI1")
+        assert [i["name"] for i in page.items] == ["Enchanted Rock"]
+        with pytest.raises(ConditionFailedError):
+            table.update_item({"pk": "p", "sk": "1"}, set={"x": 1}, condition=Attr("old").exists())
+
+
+def test_update_refuses_key_attributes_and_empty_updates(table: TenantTable) -> None:
+    with tenant_scope(ctx("texas")):
+        for kwargs in ({"set": {"pk": "x"}}, {"remove": ["sk"]}, {"add": {"pk": 1}}):
+            with pytest.raises(InvalidKeyError):
+                table.update_item({"pk": "p", "sk": "1"}, **kwargs)
+        with pytest.raises(InvalidExpressionError):
+            table.update_item({"pk": "p", "sk": "1"}, add={"GSI1PK": 1})
+        with pytest.raises(InvalidExpressionError):
+            table.update_item({"pk": "p", "sk": "1"})
+
+
+def test_delete_returns_old_item_or_none(table: TenantTable) -> None:
+    with tenant_scope(ctx("texas")):
+        table.put_item({"pk": "p", "sk": "1", "v": 1})
+        with pytest.raises(ConditionFailedError):
+            table.delete_item({"pk": "p", "sk": "1"}, condition=Attr("v").eq(2))
+        assert table.delete_item({"pk": "p", "sk": "1"}) == {"pk": "p", "sk": "1", "v": 1}
+        assert table.delete_item({"pk": "p", "sk": "1"}) is None
+
+
+def test_query_sort_filter_order_and_pagination(table: TenantTable) -> None:
+    with tenant_scope(ctx("texas")):
+        for i in range(7):
+            table.put_item({"pk": "p", "sk": f"item#{i}", "n": i})
+        table.put_item({"pk": "p", "sk": "other"})
+        page = table.query("p", sort=Key("sk").begins_with("item#"), filter=Attr("n").gte(2))
+        assert [i["n"] for i in page.items] == [2, 3, 4, 5, 6]
+        assert page.cursor is None
+        desc = table.query("p", sort=Key("sk").between("item#1", "item#3"), forward=False)
+        assert [i["n"] for i in desc.items] == [3, 2, 1]
+        pages = list(table.query_all("p", sort=Key("sk").begins_with("item#"), limit=3))
+        assert [[i["n"] for i in pg.items] for pg in pages] == [[0, 1, 2], [3, 4, 5], [6]]
+        assert isinstance(pages[0], Page)
+        assert pages[-1].cursor is None
+        assert table.count("p") == 8
+        assert table.count("p", sort=Key("sk").begins_with("item#"), filter=Attr("n").lt(3)) == 3
+
+
+def test_query_on_gsi_and_undeclared_index(table: TenantTable) -> None:
+    with tenant_scope(ctx("texas")):
+        for name in ("b", "a", "c"):
+            table.put_item({"pk": f"park#{name}", "sk": "meta", "GSI1PK": "parks", "GSI1SK": name})
+        first = table.query("parks", index="GSI1", limit=2)
+        assert [i["GSI1SK"] for i in first.items] == ["a", "b"]
+        assert first.items[0]["pk"] == "park#a"
+        rest = table.query("parks", index="GSI1", limit=2, cursor=first.cursor)
+        assert [i["GSI1SK"] for i in rest.items] == ["c"]
+        assert table.count("parks", index="GSI1", sort=Key("GSI1SK").gt("a")) == 2
+        with pytest.raises(InvalidKeyError, match="not declared"):
+            table.query("parks", index="GSI2")
+
+
+def test_batch_get_and_write_chunk_beyond_limits(table: TenantTable, client: Any) -> None:
+    with tenant_scope(ctx("texas")):
+        table.batch_write(put=[{"pk": "p", "sk": f"{i:03}", "n": i} for i in range(60)])
+        assert table.count("p") == 60
+        keys = [{"pk": "p", "sk": f"{i:03}"} for i in reversed(range(0, 120, 1))]
+        got = table.batch_get([*keys, keys[-1]])
+        assert [g["n"] for g in got] == list(reversed(range(60)))
+        table.batch_write(
+            put=[{"pk": "q", "sk": "1"}], delete=[{"pk": "p", "sk": f"{i:03}"} for i in range(30)]
+        )
+        assert table.count("p") == 30
+        assert table.get_item({"pk": "q", "sk": "1"}) == {"pk": "q", "sk": "1"}
+        with pytest.raises(InvalidKeyError, match="same key twice"):
+            table.batch_write(put=[{"pk": "q", "sk": "1"}], delete=[{"pk": "q", "sk": "1"}])
+    assert raw_item(client, "texas#q", "1") is not None
+
+
+def test_transactions(table: TenantTable) -> None:
+    with tenant_scope(ctx("texas")):
+        table.put_item({"pk": "a", "sk": "1", "n": 1})
+        table.put_item({"pk": "b", "sk": "1"})
+        table.transact_write(
+            [
+                {"put": {"pk": "c", "sk": "1", "GSI1PK": "g", "GSI1SK": "c"}},
+                {
+                    "update": {
+                        "key": {"pk": "a", "sk": "1"},
+                        "add": {"n": 1},
+                        "set": {"GSI1PK": "g"},
+                    }
+                },
+                {"delete": {"pk": "b", "sk": "1"}, "condition": Attr("pk").exists()},
+                {"check": {"key": {"pk": "z", "sk": "1"}, "condition": Attr("pk").not_exists()}},
+            ]
+        )
+        got = table.transact_get(
+            [{"pk": "a", "sk": "1"}, {"pk": "b", "sk": "1"}, {"pk": "c", "sk": "1"}]
+        )
+        assert got == [
+            {"pk": "a", "sk": "1", "n": 2, "GSI1PK": "g"},
+            None,
+            {"pk": "c", "sk": "1", "GSI1PK": "g", "GSI1SK": "c"},
+        ]
+        with pytest.raises(ConditionFailedError, match=r"\[1\]"):
+            table.transact_write(
+                [
+                    {"put": {"pk": "d", "sk": "1"}},
+                    {"check": {"key": {"pk": "a", "sk": "1"}, "condition": Attr("n").eq(99)}},
+                ]
+            )
+        assert table.get_item({"pk": "d", "sk": "1"}) is None
+
+
+@pytest.mark.parametrize(
+    "ops",
+    [
+        [],
+        [{"put": {"pk": "a", "sk": "1"}, "delete": {"pk": "a", "sk": "1"}}],
+        [{"check": {"key": {"pk": "a", "sk": "1"}}}],
+        [
+            {
+                "update": {"key": {"pk": "a", "sk": "1"}, "set": {"x": 1}},
+                "condition": Attr("x").eq(1),
+            }
+        ],
+        [{"put": {"pk": "a", "sk": "1"}}, {"delete": {"pk": "a", "sk": "1"}}],
+        [{"scan": {}}],
+    ],
+)
+def test_malformed_transactions_are_refused(table: TenantTable, ops: list[Any]) -> None:
+    with tenant_scope(ctx("texas")), pytest.raises(InvalidKeyError):
+        table.transact_write(ops)
+
+
+def test_number_and_binary_sort_keys(client: Any) -> None:
+    client.create_table(
+        TableName="numbers",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "id", "AttributeType": "S"},
+            {"AttributeName": "at", "AttributeType": "N"},
+        ],
+        KeySchema=[
+            {"AttributeName": "id", "KeyType": "HASH"},
+            {"AttributeName": "at", "KeyType": "RANGE"},
+        ],
+    )
+    numbers = TenantTable(
+        "numbers", partition_key="id", sort_key="at", indexes={}, client=client, tenant="texas"
+    )
+    numbers.put_item({"id": "log", "at": 2, "v": "b"})
+    numbers.put_item({"id": "log", "at": Decimal("1.5"), "v": "a"})
+    assert [i["at"] for i in numbers.query("log").items] == [Decimal("1.5"), 2]
+    assert numbers.get_item({"id": "log", "at": Decimal("2.0")}) == {"id": "log", "at": 2, "v": "b"}
+    with pytest.raises(InvalidKeyError):
+        numbers.get_item({"id": "log", "at": True})
+
+
+def test_table_without_sort_key(client: Any) -> None:
+    client.create_table(
+        TableName="flat",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    )
+    flat = TenantTable("flat", sort_key=None, indexes={}, client=client, tenant="texas")
+    flat.put_item({"pk": "a", "v": 1})
+    assert flat.get_item({"pk": "a"}) == {"pk": "a", "v": 1}
+    assert flat.batch_get([{"pk": "a"}, {"pk": "b"}]) == [{"pk": "a", "v": 1}]
+    with pytest.raises(InvalidKeyError):
+        flat.get_item({"pk": "a", "sk": "x"})
+
+
+def test_default_client_is_created_lazily(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+
+    created: list[str] = []
+    real = boto3.client
+
+    def spy(name: str, **kwargs: Any) -> Any:
+        created.append(name)
+        return real(name, region_name="us-east-1")
+
+    monkeypatch.setattr(boto3, "client", spy)
+    lazy = TenantTable(TABLE, tenant="texas", cursor_secret=SECRET)
+    assert created == []
+    assert lazy.get_item({"pk": "a", "sk": "b"}) is None
+    assert lazy.get_item({"pk": "a", "sk": "b"}) is None
+    assert created == ["dynamodb"]

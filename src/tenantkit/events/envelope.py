@@ -1,0 +1,249 @@
+"""Tenant envelopes: queued work keeps the tenant of the request that caused it.
+
+By the time a queued message is processed the user may have switched tenants, so the
+tenant cannot be looked up again; it travels with the message. An envelope carries the
+tenant context and the payload, signed with HMAC-SHA256, so a consumer can trust the
+tenant in it: editing any field (the tenant id above all) breaks the signature.
+
+Wire format (version 1), one JSON object::
+
+    {"v": 1, "env": {"tenantId", "userId", "roles", "requestId", "messageId",
+                     "issuedAt", "payload"}, "sig": "<base64url HMAC>"}
+
+The MAC covers the canonical encoding of ``{"v": ..., "env": ...}``: JSON with sorted
+keys, no whitespace, ASCII only. ``issuedAt`` is epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from tenantkit.context import TenantContext, current_tenant
+from tenantkit.errors import ConfigurationError, EnvelopeError, TenantKitError
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+__all__ = ["ENVELOPE_VERSION", "EnvelopeSigner"]
+
+ENVELOPE_VERSION = 1
+MIN_SECRET_BYTES = 32
+_MAX_CLOCK_SKEW_MS = 60_000
+_REFRESH_COOLDOWN_SECONDS = 60.0
+_ENV_KEYS = frozenset(
+    {"tenantId", "userId", "roles", "requestId", "messageId", "issuedAt", "payload"}
+)
+
+
+def _canonical(value: object) -> bytes:
+    try:
+        text = json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+        )
+    except (TypeError, ValueError) as exc:
+        raise EnvelopeError(
+            f"the payload cannot be encoded as JSON ({exc}); pass JSON-compatible values"
+        ) from None
+    return text.encode("ascii")
+
+
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate key")
+    return result
+
+
+def _parse(body: str | bytes) -> object:
+    """Strict JSON: duplicate keys and NaN/Infinity are refused, not silently resolved."""
+    return json.loads(body, object_pairs_hook=_unique_keys, parse_constant=_reject_constant)
+
+
+def _seconds(max_age: float | timedelta) -> float:
+    seconds = max_age.total_seconds() if isinstance(max_age, timedelta) else float(max_age)
+    if not seconds > 0:
+        raise ConfigurationError("max_age must be a positive number of seconds or a timedelta")
+    return seconds
+
+
+def _as_key(secret: str | bytes) -> bytes:
+    key = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+    if len(key) < MIN_SECRET_BYTES:
+        raise ConfigurationError(
+            f"the envelope secret must be at least {MIN_SECRET_BYTES} bytes; "
+            "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+        )
+    return key
+
+
+class EnvelopeSigner:
+    """Seals payloads with the current tenant and opens them again, verifying everything.
+
+    Give the secret directly (``secret``) or as a Secrets Manager secret id
+    (``secret_id``, optionally ``secret_json_key`` when the secret is a JSON object).
+    A Secrets Manager secret is fetched on first use, not at construction, and fetched
+    again (at most once a minute) when a signature does not verify, so a rotated
+    secret is picked up. Secrets shorter than 32 bytes are refused.
+    """
+
+    def __init__(
+        self,
+        secret: str | bytes | None = None,
+        *,
+        max_age: float | timedelta = 3600,
+        secret_id: str | None = None,
+        secret_json_key: str | None = None,
+        secrets_client: SecretsManagerClient | None = None,
+    ) -> None:
+        if (secret is None) == (secret_id is None):
+            raise ConfigurationError("EnvelopeSigner needs exactly one of secret or secret_id")
+        self.max_age = _seconds(max_age)
+        self._key = _as_key(secret) if secret is not None else None
+        self._secret_id = secret_id
+        self._secret_json_key = secret_json_key
+        self._secrets_client = secrets_client
+        self._lock = threading.Lock()
+        self._fetched_at = 0.0
+
+    def seal(self, payload: object) -> str:
+        """The envelope for ``payload`` under ``current_tenant()``, as a JSON string."""
+        ctx = current_tenant()
+        env = {
+            "tenantId": ctx.tenant_id,
+            "userId": ctx.user_id,
+            "roles": sorted(ctx.roles),
+            "requestId": ctx.request_id,
+            "messageId": uuid.uuid4().hex,
+            "issuedAt": int(time.time() * 1000),
+            "payload": payload,
+        }
+        signed = {"v": ENVELOPE_VERSION, "env": env}
+        sig = self._mac(self._current_key(), _canonical(signed))
+        return _canonical({**signed, "sig": sig}).decode("ascii")
+
+    def open(self, body: str | bytes) -> tuple[TenantContext, Any]:
+        """Verify ``body`` and return its tenant context and payload.
+
+        Raises ``EnvelopeError`` when the body is not an envelope, has an unknown
+        version, a bad signature, or is older than ``max_age``.
+        """
+        envelope = self._parse_envelope(body)
+        signed = {"v": envelope["v"], "env": envelope["env"]}
+        self._verify(_canonical(signed), envelope["sig"])
+        env = envelope["env"]
+        self._check_age(env["issuedAt"])
+        roles = env["roles"]
+        if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+            raise EnvelopeError("the envelope's roles are not a list of strings")
+        try:
+            ctx = TenantContext(
+                tenant_id=env["tenantId"],
+                user_id=env["userId"],
+                roles=frozenset(roles),
+                request_id=env["requestId"],
+            )
+        except (TenantKitError, TypeError):
+            raise EnvelopeError("the envelope's tenant context is invalid") from None
+        return ctx, env["payload"]
+
+    def _parse_envelope(self, body: str | bytes) -> dict[str, Any]:
+        if not isinstance(body, str | bytes):
+            raise EnvelopeError("the message body is not an envelope (expected a JSON string)")
+        try:
+            envelope = _parse(body)
+        except ValueError:
+            raise EnvelopeError("the message body is not an envelope (not strict JSON)") from None
+        if not isinstance(envelope, dict) or set(envelope) != {"v", "env", "sig"}:
+            raise EnvelopeError("the message body is not an envelope (expected v, env and sig)")
+        version = envelope["v"]
+        if type(version) is not int or version != ENVELOPE_VERSION:
+            raise EnvelopeError(
+                f"unknown envelope version; this tenantkit reads version {ENVELOPE_VERSION}"
+            )
+        env = envelope["env"]
+        if not isinstance(env, dict) or set(env) != _ENV_KEYS:
+            raise EnvelopeError("the envelope's env object does not have the expected fields")
+        if not isinstance(envelope["sig"], str):
+            raise EnvelopeError("the envelope signature is not a string")
+        return envelope
+
+    def _verify(self, data: bytes, sig: str) -> None:
+        if hmac.compare_digest(self._mac(self._current_key(), data), sig):
+            return
+        refreshed = self._refresh_key()
+        if refreshed is not None and hmac.compare_digest(self._mac(refreshed, data), sig):
+            return
+        raise EnvelopeError("the envelope signature does not verify; it was forged or edited")
+
+    def _check_age(self, issued_at: object) -> None:
+        if type(issued_at) is not int:
+            raise EnvelopeError("the envelope's issue time is not an integer")
+        age_ms = int(time.time() * 1000) - issued_at
+        if age_ms > self.max_age * 1000:
+            raise EnvelopeError(
+                f"the envelope is older than max_age ({self.max_age:g}s); it was replayed "
+                "or waited too long in the queue"
+            )
+        if age_ms < -_MAX_CLOCK_SKEW_MS:
+            raise EnvelopeError("the envelope was issued in the future; check the clocks")
+
+    @staticmethod
+    def _mac(key: bytes, data: bytes) -> str:
+        digest = hmac.new(key, data, hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+    def _current_key(self) -> bytes:
+        if self._key is not None:
+            return self._key
+        with self._lock:
+            if self._key is None:
+                self._key = self._fetch_key()
+            return self._key
+
+    def _refresh_key(self) -> bytes | None:
+        """Fetch a Secrets Manager secret again after a failure, at most once per cooldown."""
+        if self._secret_id is None:
+            return None
+        with self._lock:
+            if time.monotonic() - self._fetched_at < _REFRESH_COOLDOWN_SECONDS:
+                return None
+            self._key = self._fetch_key()
+            return self._key
+
+    def _fetch_key(self) -> bytes:
+        assert self._secret_id is not None
+        if self._secrets_client is None:
+            import boto3
+
+            self._secrets_client = boto3.client("secretsmanager")
+        self._fetched_at = time.monotonic()
+        response = self._secrets_client.get_secret_value(SecretId=self._secret_id)
+        value: str | bytes | None = response.get("SecretString")
+        if value is None:
+            value = response.get("SecretBinary")
+        if value is None:
+            raise ConfigurationError("the envelope secret in Secrets Manager is empty")
+        if self._secret_json_key is not None:
+            try:
+                document = json.loads(value)
+                value = document[self._secret_json_key]
+            except (ValueError, KeyError, TypeError):
+                raise ConfigurationError(
+                    f"the Secrets Manager secret is not a JSON object with the key "
+                    f"{self._secret_json_key!r}; store it as {{{self._secret_json_key!r}: ...}}"
+                ) from None
+            if not isinstance(value, str):
+                raise ConfigurationError("the envelope secret in Secrets Manager is not a string")
+        return _as_key(value)

@@ -1,0 +1,157 @@
+"""Send tenant envelopes to SQS and process SQS batches under each message's own tenant."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from tenantkit.context import tenant_scope
+from tenantkit.errors import EnvelopeError
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import SendMessageRequestTypeDef
+
+    from tenantkit.events.envelope import EnvelopeSigner
+
+__all__ = ["process_sqs_batch", "send_message"]
+
+logger = logging.getLogger("tenantkit.events")
+
+
+def send_message(
+    sqs_client: SQSClient, queue_url: str, payload: object, *, signer: EnvelopeSigner
+) -> str:
+    """Seal ``payload`` under the current tenant and send it; returns the SQS message id.
+
+    The message attribute ``tenant_id`` is set for routing and metrics (the envelope,
+    not the attribute, is what consumers trust). FIFO queues get the tenant as
+    ``MessageGroupId``, so one tenant's backlog does not hold up another's, and the
+    envelope's message id as ``MessageDeduplicationId``.
+    """
+    body = signer.seal(payload)
+    envelope = json.loads(body)["env"]
+    request: SendMessageRequestTypeDef = {
+        "QueueUrl": queue_url,
+        "MessageBody": body,
+        "MessageAttributes": {
+            "tenant_id": {"DataType": "String", "StringValue": envelope["tenantId"]}
+        },
+    }
+    if queue_url.endswith(".fifo"):
+        request["MessageGroupId"] = envelope["tenantId"]
+        request["MessageDeduplicationId"] = envelope["messageId"]
+    return sqs_client.send_message(**request)["MessageId"]
+
+
+def process_sqs_batch(
+    event: Mapping[str, Any],
+    record_handler: Callable[[Any], object],
+    *,
+    signer: EnvelopeSigner,
+) -> dict[str, list[dict[str, str]]]:
+    """Run ``record_handler(payload)`` for each record, inside the record's own tenant.
+
+    Returns the partial batch response ``{"batchItemFailures": [...]}`` listing exactly
+    the records that were refused (not a valid envelope: forged, edited, too old) or
+    whose handler raised. Refusals are logged with the reason and never reach the
+    handler. Bodies may be envelopes, or SNS notifications delivered to SQS that carry
+    an envelope (raw message delivery or the SNS JSON wrapper). Enable
+    ``ReportBatchItemFailures`` on the event source mapping.
+
+    On FIFO queues, once a record of a message group fails, the later records of that
+    group are returned as failures unprocessed, to keep the group's order.
+    """
+    records = event.get("Records")
+    if not isinstance(records, list):
+        raise EnvelopeError("the event is not an SQS batch (no Records list)")
+    failures: list[dict[str, str]] = []
+    failed_groups: set[str] = set()
+    for record in records:
+        message_id = record.get("messageId") if isinstance(record, Mapping) else None
+        if not isinstance(message_id, str):
+            raise EnvelopeError("an SQS record has no messageId; is this an SQS event?")
+        group = _message_group(record)
+        if group is not None and group in failed_groups:
+            failures.append({"itemIdentifier": message_id})
+            continue
+        if not _process_record(record, message_id, record_handler, signer):
+            failures.append({"itemIdentifier": message_id})
+            if group is not None:
+                failed_groups.add(group)
+    return {"batchItemFailures": failures}
+
+
+def _process_record(
+    record: Mapping[str, Any],
+    message_id: str,
+    record_handler: Callable[[Any], object],
+    signer: EnvelopeSigner,
+) -> bool:
+    try:
+        ctx, payload = signer.open(_envelope_body(record.get("body")))
+        attribute = _tenant_attribute(record)
+        if attribute is not None and attribute != ctx.tenant_id:
+            raise EnvelopeError("the tenant_id message attribute differs from the envelope")
+    except EnvelopeError as exc:
+        logger.warning(
+            "refused SQS message %s: %s",
+            message_id,
+            exc,
+            extra={"message_id": message_id, "refusal_reason": str(exc)},
+        )
+        return False
+    with tenant_scope(ctx):
+        try:
+            record_handler(payload)
+        except Exception:
+            logger.exception(
+                "SQS message %s failed in its handler", message_id, extra={"message_id": message_id}
+            )
+            return False
+    return True
+
+
+def _envelope_body(body: object) -> str:
+    """The envelope in an SQS body: the body itself, or the Message of an SNS wrapper."""
+    if not isinstance(body, str):
+        raise EnvelopeError("the SQS record has no string body")
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return body  # not JSON at all; open() refuses it with the reason
+    if (
+        isinstance(document, dict)
+        and document.get("Type") == "Notification"
+        and "TopicArn" in document
+        and "v" not in document
+    ):
+        message = document.get("Message")
+        if not isinstance(message, str):
+            raise EnvelopeError("the SNS notification has no string Message")
+        return message
+    return body
+
+
+def _tenant_attribute(record: Mapping[str, Any]) -> str | None:
+    attributes = record.get("messageAttributes")
+    if not isinstance(attributes, Mapping):
+        return None
+    attribute = attributes.get("tenant_id")
+    if not isinstance(attribute, Mapping):
+        return None
+    value = attribute.get("stringValue")
+    return value if isinstance(value, str) else None
+
+
+def _message_group(record: Mapping[str, Any]) -> str | None:
+    source = record.get("eventSourceARN")
+    attributes = record.get("attributes")
+    if not (isinstance(source, str) and source.endswith(".fifo")):
+        return None
+    if not isinstance(attributes, Mapping):
+        return None
+    group = attributes.get("MessageGroupId")
+    return group if isinstance(group, str) else None

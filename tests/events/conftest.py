@@ -1,0 +1,98 @@
+"""Fixtures for tenantkit.events: moto SNS/SQS/DynamoDB in-process, and API-call counters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import moto.sns.models
+import pytest
+from moto import mock_aws
+
+from tenantkit.context import TenantContext
+from tenantkit.dynamo import TenantTable
+from tenantkit.events import TopicRegistry
+
+TABLE = "tenantkit-events-test"
+SECRET = "an-envelope-secret-of-at-least-32-bytes!"
+
+
+def ctx(tenant: str, *roles: str) -> TenantContext:
+    return TenantContext(tenant_id=tenant, user_id=f"user-{tenant}", roles=frozenset(roles))
+
+
+def create_table(client: Any, name: str = TABLE) -> None:
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+    )
+
+
+@dataclass
+class CallLog:
+    """Every AWS operation a client made, as ``service:Operation`` strings."""
+
+    calls: list[str] = field(default_factory=list)
+
+    def attach(self, client: Any) -> None:
+        service = client.meta.service_model.service_name
+
+        def record(model: Any, **_: Any) -> None:
+            self.calls.append(f"{service}:{model.name}")
+
+        client.meta.events.register("before-call.*.*", record)
+
+    def count(self, prefix: str) -> int:
+        return sum(1 for call in self.calls if call.startswith(prefix))
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+@dataclass
+class Aws:
+    dynamodb: Any
+    sns: Any
+    sqs: Any
+    calls: CallLog
+    posts: list[tuple[str, dict[str, Any]]]
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    """moto in-process. moto POSTs http(s) notifications for real; record them instead."""
+    posts: list[tuple[str, dict[str, Any]]] = []
+
+    def fake_post(url: str, **kwargs: Any) -> None:
+        posts.append((url, kwargs))
+
+    monkeypatch.setattr(moto.sns.models.requests, "post", fake_post)
+    with mock_aws():
+        calls = CallLog()
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        sns = boto3.client("sns", region_name="us-east-1")
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        create_table(dynamodb)
+        calls.attach(dynamodb)
+        calls.attach(sns)
+        yield Aws(dynamodb, sns, sqs, calls, posts)
+
+
+@pytest.fixture
+def table(aws: Aws) -> TenantTable:
+    return TenantTable(TABLE, client=aws.dynamodb, cursor_secret=SECRET)
+
+
+@pytest.fixture
+def registry(aws: Aws, table: TenantTable) -> TopicRegistry:
+    return TopicRegistry(table, sns_client=aws.sns)

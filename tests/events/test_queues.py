@@ -1,0 +1,192 @@
+"""send_message and process_sqs_batch: each queued record runs under its own tenant."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+
+from tenantkit.context import current_tenant, current_tenant_or_none, tenant_scope
+from tenantkit.errors import EnvelopeError
+from tenantkit.events import EnvelopeSigner, process_sqs_batch, send_message
+from tests.conftest import load_event
+from tests.events.conftest import SECRET, Aws, ctx
+
+SIGNER = EnvelopeSigner(SECRET)
+
+
+def sqs_record(body: str, message_id: str, **extra: Any) -> dict[str, Any]:
+    record = dict(load_event("sqsEvent.json")["Records"][0])
+    record.update(body=body, messageId=message_id, messageAttributes={}, **extra)
+    return record
+
+
+def seal(tenant: str, payload: object) -> str:
+    with tenant_scope(ctx(tenant)):
+        return SIGNER.seal(payload)
+
+
+class Recorder:
+    def __init__(self, fail_on: object = None) -> None:
+        self.seen: list[tuple[str, object]] = []
+        self.fail_on = fail_on
+
+    def __call__(self, payload: object) -> None:
+        self.seen.append((current_tenant().tenant_id, payload))
+        if payload == self.fail_on:
+            raise RuntimeError("handler failed")
+
+
+def test_batch_of_good_tampered_good(caplog: pytest.LogCaptureFixture) -> None:
+    tampered = json.loads(seal("texas", {"n": 2}))
+    tampered["env"]["tenantId"] = "california"
+    event = {
+        "Records": [
+            sqs_record(seal("texas", {"n": 1}), "a"),
+            sqs_record(json.dumps(tampered), "tampered"),
+            sqs_record(seal("california", {"n": 3}), "b"),
+        ]
+    }
+    handler = Recorder()
+    with caplog.at_level(logging.WARNING, logger="tenantkit.events"):
+        result = process_sqs_batch(event, handler, signer=SIGNER)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "tampered"}]}
+    assert handler.seen == [("texas", {"n": 1}), ("california", {"n": 3})]
+    assert current_tenant_or_none() is None
+    refusals = [r for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refusals) == 1
+    assert "tampered" in refusals[0].getMessage()
+    assert "signature" in refusals[0].getMessage()
+
+
+def test_handler_failures_are_reported_and_context_is_reset() -> None:
+    event = {
+        "Records": [
+            sqs_record(seal("texas", "boom"), "1"),
+            sqs_record(seal("ohio", "ok"), "2"),
+        ]
+    }
+    handler = Recorder(fail_on="boom")
+    assert process_sqs_batch(event, handler, signer=SIGNER) == {
+        "batchItemFailures": [{"itemIdentifier": "1"}]
+    }
+    assert handler.seen == [("texas", "boom"), ("ohio", "ok")]
+    assert current_tenant_or_none() is None
+
+
+def test_the_caller_scope_does_not_leak_into_records() -> None:
+    event = {"Records": [sqs_record(seal("ohio", 1), "1")]}
+    handler = Recorder()
+    with tenant_scope(ctx("texas")):
+        process_sqs_batch(event, handler, signer=SIGNER)
+        assert current_tenant().tenant_id == "texas"
+    assert handler.seen == [("ohio", 1)]
+
+
+def test_refused_bodies_never_reach_the_handler() -> None:
+    event = {
+        "Records": [
+            sqs_record("plain text", "1"),
+            sqs_record(json.dumps({"tenantId": "texas", "payload": 1}), "2"),
+            sqs_record(load_event("sqsEvent.json")["Records"][0]["body"], "3"),
+        ]
+    }
+    handler = Recorder()
+    result = process_sqs_batch(event, handler, signer=SIGNER)
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == ["1", "2", "3"]
+    assert handler.seen == []
+
+
+def test_sns_notifications_raw_and_wrapped() -> None:
+    wrapper = json.loads(load_event("snsSqsEvent.json")["Records"][0]["body"])
+    wrapper["Message"] = seal("texas", {"via": "wrapped"})
+    forged_wrapper = dict(wrapper, Message=json.dumps({"v": 1, "env": {}, "sig": ""}))
+    event = {
+        "Records": [
+            sqs_record(json.dumps(wrapper), "wrapped"),
+            sqs_record(seal("ohio", {"via": "raw"}), "raw"),
+            sqs_record(json.dumps(forged_wrapper), "forged"),
+            sqs_record(load_event("snsSqsEvent.json")["Records"][0]["body"], "plain-sns"),
+        ]
+    }
+    handler = Recorder()
+    result = process_sqs_batch(event, handler, signer=SIGNER)
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == ["forged", "plain-sns"]
+    assert handler.seen == [("texas", {"via": "wrapped"}), ("ohio", {"via": "raw"})]
+
+
+def test_tenant_attribute_must_agree_with_the_envelope() -> None:
+    attribute = {"tenant_id": {"stringValue": "california", "dataType": "String"}}
+    record = sqs_record(seal("texas", 1), "1")
+    record["messageAttributes"] = attribute
+    handler = Recorder()
+    result = process_sqs_batch({"Records": [record]}, handler, signer=SIGNER)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "1"}]}
+    assert handler.seen == []
+
+
+def test_fifo_skips_the_rest_of_a_failed_group_only() -> None:
+    fifo = "arn:aws:sqs:us-east-1:123456789012:work.fifo"
+
+    def record(tenant: str, payload: object, message_id: str) -> dict[str, Any]:
+        rec = sqs_record(seal(tenant, payload), message_id, eventSourceARN=fifo)
+        rec["attributes"] = dict(rec["attributes"], MessageGroupId=tenant)
+        return rec
+
+    event = {
+        "Records": [
+            record("texas", "boom", "t1"),
+            record("ohio", "o1", "o1"),
+            record("texas", "t2", "t2"),
+            record("ohio", "o2", "o2"),
+        ]
+    }
+    handler = Recorder(fail_on="boom")
+    result = process_sqs_batch(event, handler, signer=SIGNER)
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == ["t1", "t2"]
+    assert handler.seen == [("texas", "boom"), ("ohio", "o1"), ("ohio", "o2")]
+
+
+def test_not_an_sqs_event() -> None:
+    with pytest.raises(EnvelopeError):
+        process_sqs_batch({"detail": {}}, Recorder(), signer=SIGNER)
+    with pytest.raises(EnvelopeError):
+        process_sqs_batch({"Records": [{"body": "x"}]}, Recorder(), signer=SIGNER)
+
+
+def test_send_message_to_a_standard_queue(aws: Aws) -> None:
+    url = aws.sqs.create_queue(QueueName="work")["QueueUrl"]
+    with tenant_scope(ctx("texas")):
+        message_id = send_message(aws.sqs, url, {"job": 1}, signer=SIGNER)
+    received = aws.sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
+    assert received[0]["MessageId"] == message_id
+    assert received[0]["MessageAttributes"]["tenant_id"]["StringValue"] == "texas"
+    context, payload = SIGNER.open(received[0]["Body"])
+    assert (context.tenant_id, payload) == ("texas", {"job": 1})
+
+
+def test_send_message_to_a_fifo_queue_groups_by_tenant(aws: Aws) -> None:
+    url = aws.sqs.create_queue(QueueName="work.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    for tenant in ("texas", "ohio", "texas"):
+        with tenant_scope(ctx(tenant)):
+            send_message(aws.sqs, url, {"tenant": tenant}, signer=SIGNER)
+    received = aws.sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["MessageGroupId"]
+    )["Messages"]
+    groups = sorted(m["Attributes"]["MessageGroupId"] for m in received)
+    assert groups == ["ohio", "texas", "texas"]
+    # Round trip through the consumer, as Lambda would deliver them.
+    event = {
+        "Records": [
+            sqs_record(m["Body"], m["MessageId"], attributes=m["Attributes"]) for m in received
+        ]
+    }
+    handler = Recorder()
+    assert process_sqs_batch(event, handler, signer=SIGNER) == {"batchItemFailures": []}
+    assert sorted(handler.seen) == [
+        ("ohio", {"tenant": "ohio"}),
+        ("texas", {"tenant": "texas"}),
+        ("texas", {"tenant": "texas"}),
+    ]

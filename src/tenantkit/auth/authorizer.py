@@ -1,0 +1,213 @@
+"""The API Gateway Lambda authorizer: token in, user record loaded, policy and context out.
+
+One authorization is: verify the bearer token (cached per token), read the caller's user
+record with exactly one DynamoDB ``GetItem``, take the roles of their *active* tenant
+from it, and compile those roles into a policy (memoised). The tenant comes only from
+the user record: tenant claims in the token, ``X-Tenant-Id`` headers, query strings and
+bodies are never read.
+
+Responses:
+
+* REST v1 ``TOKEN``/``REQUEST`` events: ``principalId``, ``policyDocument`` covering every
+  route the caller may call, and a flat ``context`` (``userId``, ``tenantId``, ``roles``
+  as a JSON array string, ``email``, ``firstName``, ``lastName``; empty keys omitted),
+  which is what :meth:`tenantkit.TenantContext.from_event` reads. A bad or missing token
+  raises ``Exception("Unauthorized")``, which API Gateway answers with 401.
+* HTTP API v2 events: ``{"isAuthorized": bool, "context": {...}}`` decided for the
+  ``routeKey`` (API Gateway answers ``False`` with 403; a v2 authorizer cannot ask for
+  401), or with ``simple_responses=False`` the IAM-policy response built from ``routeArn``.
+
+A verified user with no record, no active tenant, or an active tenant that is not among
+their memberships gets only the role map's ``authenticated`` routes and no ``tenantId``.
+A DynamoDB failure is re-raised (API Gateway answers 500): access fails closed.
+
+Each decision is logged as one JSON line on the ``tenantkit.auth.decisions`` logger
+(user, tenant, outcome, reason), never with the token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from tenantkit.auth.directory import UserRecord
+from tenantkit.auth.rolemap import ApiArn, RoleMap, resource_matches
+from tenantkit.auth.verifier import TokenVerifier
+from tenantkit.context import validate_tenant_id
+from tenantkit.errors import InvalidTenantIdError, UnauthorizedError
+
+__all__ = ["LambdaAuthorizer", "UserSource"]
+
+decision_log = logging.getLogger("tenantkit.auth.decisions")
+
+
+class UserSource(Protocol):
+    """Where the authorizer reads user records; :class:`UserDirectory` is one."""
+
+    def get_user(self, user_id: str) -> UserRecord | None: ...
+
+
+def _single(values: list[object], what: str) -> str | None:
+    if len(values) > 1:
+        raise UnauthorizedError(f"the request has more than one {what}; send exactly one")
+    if not values:
+        return None
+    value = values[0]
+    return value if isinstance(value, str) else None
+
+
+def authorization_value(event: Mapping[str, Any]) -> str | None:
+    """The one ``Authorization`` value of an authorizer event; duplicates are refused."""
+    if event.get("type") == "TOKEN":
+        token = event.get("authorizationToken")
+        return token if isinstance(token, str) else None
+    headers = event.get("headers")
+    headers = headers if isinstance(headers, Mapping) else {}
+    values: list[object] = [v for k, v in headers.items() if str(k).lower() == "authorization"]
+    if event.get("version") == "2.0":
+        if not values:
+            source = event.get("identitySource")
+            values = list(source) if isinstance(source, list) else []
+        value = _single(values, "Authorization value")
+        if value is not None and "," in value:
+            # HTTP API joins repeated headers with commas.
+            raise UnauthorizedError("the request has more than one Authorization header")
+        return value
+    multi = event.get("multiValueHeaders")
+    multi = multi if isinstance(multi, Mapping) else {}
+    repeated: list[object] = []
+    for name, items in multi.items():
+        if str(name).lower() == "authorization":
+            repeated.extend(items if isinstance(items, list) else [items])
+    value = _single(values, "Authorization header")
+    repeated_value = _single(repeated, "Authorization header")
+    if value is not None and repeated_value is not None and value != repeated_value:
+        raise UnauthorizedError("the request has more than one Authorization header")
+    return value if value is not None else repeated_value
+
+
+def _policy_allows(policy: Mapping[str, Any], arn: str) -> bool:
+    allowed = False
+    for statement in policy["Statement"]:
+        if any(resource_matches(resource, arn) for resource in statement["Resource"]):
+            if statement["Effect"] == "Deny":
+                return False
+            allowed = True
+    return allowed
+
+
+class LambdaAuthorizer:
+    """API Gateway Lambda authorizer; construct once at module level, call per event."""
+
+    def __init__(
+        self,
+        *,
+        verifier: TokenVerifier,
+        users: UserSource,
+        roles: RoleMap,
+        simple_responses: bool = True,
+    ) -> None:
+        self.verifier = verifier
+        self.users = users
+        self.roles = roles
+        self.simple_responses = simple_responses
+        if decision_log.level == logging.NOTSET:
+            decision_log.setLevel(logging.INFO)  # every decision is logged, allows too
+
+    def __call__(self, event: Mapping[str, Any], context: object = None) -> dict[str, Any]:
+        if not isinstance(event, Mapping):
+            self._log("unauthorized", None, None, "the event is not an authorizer event")
+            raise Exception("Unauthorized")  # API Gateway's 401 contract
+        is_v2 = event.get("version") == "2.0"
+        try:
+            verified = self.verifier.verify(authorization_value(event))
+            user_id = verified.subject
+            user = self.users.get_user(user_id)
+        except (UnauthorizedError, ValueError) as error:
+            reason = str(error) if isinstance(error, UnauthorizedError) else "unusable subject"
+            self._log("unauthorized", None, None, reason)
+            if is_v2:
+                return self._refuse_v2(event)
+            raise Exception("Unauthorized") from None  # API Gateway answers 401
+        except Exception as error:
+            self._log("error", None, None, f"user lookup failed: {type(error).__name__}")
+            raise
+
+        tenant_id, held, reason = self._tenant_of(user)
+        response_context: dict[str, str] = {"userId": user_id}
+        if tenant_id is not None:
+            response_context["tenantId"] = tenant_id
+            response_context["roles"] = json.dumps(sorted(held))
+        if user is not None:
+            for key, value in (
+                ("email", user.email),
+                ("firstName", user.given_name),
+                ("lastName", user.family_name),
+            ):
+                if value:
+                    response_context[key] = value
+
+        if is_v2 and self.simple_responses:
+            route_key = event.get("routeKey")
+            allowed = isinstance(route_key, str) and self.roles.allows(held, route_key)
+            self._log("allow" if allowed else "deny", user_id, tenant_id, reason)
+            return {"isAuthorized": allowed, "context": response_context}
+
+        arn = event.get("routeArn") if is_v2 else event.get("methodArn")
+        try:
+            policy = self.roles.policy(held, arn)  # type: ignore[arg-type]
+        except ValueError:
+            self._log("unauthorized", user_id, tenant_id, "the event has no usable ARN")
+            if is_v2:
+                return self._refuse_v2(event)
+            raise Exception("Unauthorized") from None  # API Gateway answers 401
+        outcome = "allow" if _policy_allows(policy, str(arn)) else "deny"
+        self._log(outcome, user_id, tenant_id, reason)
+        return {"principalId": user_id, "policyDocument": policy, "context": response_context}
+
+    @staticmethod
+    def _tenant_of(user: UserRecord | None) -> tuple[str | None, frozenset[str], str]:
+        if user is None:
+            return None, frozenset(), "no user record: authenticated routes only"
+        active = user.active_tenant
+        if active is None:
+            return None, frozenset(), "no active tenant: authenticated routes only"
+        roles = user.memberships.get(active)
+        if roles is None:
+            return None, frozenset(), "active tenant is not a membership: authenticated only"
+        try:
+            validate_tenant_id(active)
+        except InvalidTenantIdError:
+            return None, frozenset(), "active tenant id is invalid: authenticated only"
+        return active, roles, "member of the active tenant"
+
+    def _refuse_v2(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        if self.simple_responses:
+            return {"isAuthorized": False}
+        try:
+            prefix = ApiArn.parse(event.get("routeArn")).prefix
+        except ValueError:
+            raise Exception("Unauthorized") from None  # no ARN to deny
+        return {
+            "principalId": "unauthorized",
+            "policyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": [f"{prefix}/*"]}
+                ],
+            },
+        }
+
+    @staticmethod
+    def _log(outcome: str, user_id: str | None, tenant_id: str | None, reason: str) -> None:
+        if decision_log.isEnabledFor(logging.INFO):
+            line = {
+                "message": "authorization",
+                "outcome": outcome,
+                "user": user_id,
+                "tenant": tenant_id,
+                "reason": reason,
+            }
+            decision_log.info(json.dumps(line, separators=(",", ":")))

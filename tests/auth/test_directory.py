@@ -1,0 +1,258 @@
+"""UserDirectory: reserved keys, admin rules, atomic membership changes (moto in-process)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tenantkit.auth.directory import UserDirectory, tenant_key, user_key
+from tenantkit.errors import (
+    ConfigurationError,
+    ConflictError,
+    ForbiddenError,
+    InvalidTenantIdError,
+    NotFoundError,
+)
+
+from .conftest import TABLE
+
+
+@pytest.fixture
+def texas(directory: UserDirectory) -> UserDirectory:
+    """Tenant texas owned by alice (admin); bob is a member; carol has no tenant."""
+    directory.create_user("alice", email="alice@example.com", given_name="Alice")
+    directory.create_user("bob")
+    directory.create_user("carol")
+    directory.create_tenant("texas", owner_id="alice")
+    directory.add_member("texas", "bob", ["member"], actor_id="alice")
+    return directory
+
+
+def memberships(directory: UserDirectory, user_id: str) -> dict[str, frozenset[str]]:
+    user = directory.get_user(user_id)
+    assert user is not None
+    return dict(user.memberships)
+
+
+def test_control_plane_keys_cannot_collide_with_tenant_keys(
+    directory: UserDirectory, dynamodb: Any
+) -> None:
+    directory.create_user("texas#park1")
+    assert user_key("texas#park1") == "_user#texas#park1"
+    assert tenant_key("texas") == "_tenant#texas"
+    # A tenant-scoped key is "<tenantId>#..." and tenant ids start alphanumeric.
+    with pytest.raises(InvalidTenantIdError):
+        directory.create_tenant("_user", owner_id="texas#park1")
+    items = dynamodb.scan(TableName=TABLE)["Items"]
+    assert all(item["pk"]["S"].startswith("_") for item in items)
+    assert directory.get_user("texas#park1") is not None
+
+
+def test_create_user_and_get_user(directory: UserDirectory) -> None:
+    created = directory.create_user("alice", email="a@example.com", family_name="Smith")
+    loaded = directory.get_user("alice")
+    assert loaded == created
+    assert loaded.email == "a@example.com"
+    assert loaded.family_name == "Smith"
+    assert dict(loaded.memberships) == {}
+    assert loaded.active_tenant is None
+    assert directory.get_user("nobody") is None
+    with pytest.raises(ConflictError):
+        directory.create_user("alice")
+    with pytest.raises(ValueError, match="user id"):
+        directory.create_user("")
+
+
+def test_create_tenant_makes_the_owner_admin_and_active(texas: UserDirectory) -> None:
+    alice = texas.get_user("alice")
+    assert alice is not None
+    assert alice.memberships["texas"] == frozenset({"admin"})
+    assert alice.active_tenant == "texas"
+    assert texas.get_tenant_members("texas") == {
+        "alice": frozenset({"admin"}),
+        "bob": frozenset(),
+    }
+
+
+def test_create_tenant_refuses_existing_and_invalid_tenants(texas: UserDirectory) -> None:
+    with pytest.raises(ConflictError):
+        texas.create_tenant("texas", owner_id="carol")
+    assert "texas" not in memberships(texas, "carol")  # the transaction did nothing
+    with pytest.raises(InvalidTenantIdError):
+        texas.create_tenant("tex as", owner_id="carol")
+    with pytest.raises(NotFoundError):
+        texas.create_tenant("ohio", owner_id="nobody")
+    assert texas.get_tenant_members("ohio") is None
+
+
+def test_second_tenant_does_not_change_the_active_tenant(texas: UserDirectory) -> None:
+    texas.create_tenant("ohio", owner_id="alice")
+    alice = texas.get_user("alice")
+    assert alice is not None
+    assert alice.active_tenant == "texas"
+    assert set(alice.memberships) == {"texas", "ohio"}
+
+
+def test_admin_adds_a_member(texas: UserDirectory) -> None:
+    texas.add_member("texas", "carol", ["visitor"], actor_id="alice")
+    assert memberships(texas, "carol") == {"texas": frozenset({"visitor"})}
+    with pytest.raises(ConflictError, match="already a member"):
+        texas.add_member("texas", "carol", ["member"], actor_id="alice")
+
+
+def test_attack_joining_a_tenant_without_an_admin(texas: UserDirectory) -> None:
+    with pytest.raises(ForbiddenError):
+        texas.add_member("texas", "carol", ["admin"], actor_id="carol")
+    with pytest.raises(ForbiddenError):
+        texas.add_member("texas", "carol", ["member"], actor_id="bob")  # bob is no admin
+    assert "texas" not in memberships(texas, "carol")
+
+
+def test_attack_self_escalation(texas: UserDirectory) -> None:
+    with pytest.raises(ForbiddenError, match="own roles"):
+        texas.set_roles("texas", "bob", ["admin"], actor_id="bob")
+    with pytest.raises(ForbiddenError, match="own roles"):
+        texas.set_roles("texas", "alice", ["admin", "member"], actor_id="alice")
+    assert memberships(texas, "bob") == {"texas": frozenset({"member"})}
+
+
+def test_attack_member_changes_another_members_roles(texas: UserDirectory) -> None:
+    texas.add_member("texas", "carol", ["member"], actor_id="alice")
+    with pytest.raises(ForbiddenError):
+        texas.set_roles("texas", "carol", ["admin"], actor_id="bob")
+    with pytest.raises(ForbiddenError):
+        texas.set_roles("texas", "alice", ["visitor"], actor_id="bob")
+
+
+def test_admin_sets_roles(texas: UserDirectory) -> None:
+    texas.set_roles("texas", "bob", ["admin", "member"], actor_id="alice")
+    assert memberships(texas, "bob") == {"texas": frozenset({"admin", "member"})}
+    # bob is an admin now, so he may demote alice: the tenant keeps one admin.
+    texas.set_roles("texas", "alice", ["member"], actor_id="bob")
+    assert memberships(texas, "alice") == {"texas": frozenset({"member"})}
+    assert texas.get_tenant_members("texas") == {
+        "alice": frozenset(),
+        "bob": frozenset({"admin"}),
+    }
+
+
+def test_set_roles_of_a_non_member(texas: UserDirectory) -> None:
+    with pytest.raises(NotFoundError):
+        texas.set_roles("texas", "carol", ["member"], actor_id="alice")
+
+
+def test_last_admin_cannot_leave(texas: UserDirectory) -> None:
+    with pytest.raises(ConflictError, match="last admin"):
+        texas.remove_member("texas", "alice", actor_id="alice")
+    assert memberships(texas, "alice") == {"texas": frozenset({"admin"})}
+
+
+def test_demoted_admin_cannot_demote_back(texas: UserDirectory) -> None:
+    """Two admins demoting each other never leaves the tenant without an admin."""
+    texas.set_roles("texas", "bob", ["admin"], actor_id="alice")
+    texas.set_roles("texas", "alice", ["member"], actor_id="bob")
+    with pytest.raises(ForbiddenError):
+        texas.set_roles("texas", "bob", ["member"], actor_id="alice")
+    assert texas.get_tenant_members("texas") == {
+        "alice": frozenset(),
+        "bob": frozenset({"admin"}),
+    }
+
+
+@pytest.mark.parametrize("roles", [["superuser"], [], ["bad role"], "owner"])
+def test_roles_are_validated(texas: UserDirectory, roles: Any) -> None:
+    with pytest.raises(ValueError, match="role"):
+        texas.add_member("texas", "carol", roles, actor_id="alice")
+
+
+def test_admin_role_must_be_known(dynamodb: Any) -> None:
+    with pytest.raises(ConfigurationError):
+        UserDirectory(TABLE, client=dynamodb, known_roles=["member"])
+
+
+def test_member_removes_themselves_and_the_active_tenant_is_cleared(
+    texas: UserDirectory,
+) -> None:
+    texas.set_active_tenant("bob", "texas")
+    texas.remove_member("texas", "bob", actor_id="bob")
+    bob = texas.get_user("bob")
+    assert bob is not None
+    assert dict(bob.memberships) == {}
+    assert bob.active_tenant is None
+    assert "bob" not in (texas.get_tenant_members("texas") or {})
+
+
+def test_admin_removes_a_member_keeping_their_other_active_tenant(
+    texas: UserDirectory,
+) -> None:
+    texas.create_tenant("ohio", owner_id="bob")
+    texas.set_active_tenant("bob", "ohio")
+    texas.remove_member("texas", "bob", actor_id="alice")
+    bob = texas.get_user("bob")
+    assert bob is not None
+    assert set(bob.memberships) == {"ohio"}
+    assert bob.active_tenant == "ohio"
+
+
+def test_attack_member_removes_another_member(texas: UserDirectory) -> None:
+    texas.add_member("texas", "carol", ["member"], actor_id="alice")
+    with pytest.raises(ForbiddenError):
+        texas.remove_member("texas", "carol", actor_id="bob")
+    with pytest.raises(ForbiddenError):
+        texas.remove_member("texas", "alice", actor_id="bob")
+
+
+def test_attack_switching_to_a_non_member_tenant(texas: UserDirectory) -> None:
+    texas.create_tenant("ohio", owner_id="carol")
+    with pytest.raises(ForbiddenError):
+        texas.set_active_tenant("bob", "ohio")
+    with pytest.raises(NotFoundError):
+        texas.set_active_tenant("nobody", "texas")
+    with pytest.raises(InvalidTenantIdError):
+        texas.set_active_tenant("bob", "*")
+    bob = texas.get_user("bob")
+    assert bob is not None
+    assert bob.active_tenant is None
+
+
+def test_switching_after_removal_is_refused(texas: UserDirectory) -> None:
+    texas.remove_member("texas", "bob", actor_id="alice")
+    with pytest.raises(ForbiddenError):
+        texas.set_active_tenant("bob", "texas")
+
+
+def test_user_record_holds_everything_the_authorizer_needs(texas: UserDirectory) -> None:
+    texas.create_tenant("ohio", owner_id="bob")
+    bob = texas.get_user("bob")
+    assert bob is not None
+    assert bob.roles_in("texas") == frozenset({"member"})
+    assert bob.roles_in("ohio") == frozenset({"admin"})
+    assert bob.roles_in("utah") == frozenset()
+    assert bob.active_tenant == "ohio"
+
+
+def test_remove_member_retries_when_the_user_switched_meanwhile(
+    texas: UserDirectory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texas.create_tenant("ohio", owner_id="bob")
+    texas.set_active_tenant("bob", "texas")
+    real_get_user = texas.get_user
+    reads: list[str] = []
+
+    def stale_then_real(user_id: str) -> Any:
+        reads.append(user_id)
+        user = real_get_user(user_id)
+        if len(reads) == 1 and user is not None:
+            # A read from before bob switched to texas.
+            return type(user)(user.user_id, memberships=user.memberships, active_tenant="ohio")
+        return user
+
+    monkeypatch.setattr(texas, "get_user", stale_then_real)
+    texas.remove_member("texas", "bob", actor_id="alice")
+    monkeypatch.undo()
+    bob = texas.get_user("bob")
+    assert bob is not None
+    assert bob.active_tenant is None
+    assert set(bob.memberships) == {"ohio"}
+    assert len(reads) == 2

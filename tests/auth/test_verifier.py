@@ -1,0 +1,518 @@
+"""TokenVerifier: configuration rules, key sources, and one test per attack."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from moto import mock_aws
+
+from tenantkit.auth.verifier import TokenVerifier, fetch_jwks
+from tenantkit.errors import ConfigurationError, UnauthorizedError
+
+from .conftest import AUDIENCE, ISSUER, SECRET
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def raw_token(header: dict[str, Any], payload: dict[str, Any], signature: bytes = b"") -> str:
+    head = b64(json.dumps(header).encode())
+    body = b64(json.dumps(payload).encode())
+    return f"{head}.{body}.{b64(signature)}"
+
+
+def hs256_with_key(header: dict[str, Any], payload: dict[str, Any], key: bytes) -> str:
+    """Sign like an attacker would: HMAC with whatever bytes they chose as the key."""
+    head = b64(json.dumps(header).encode())
+    body = b64(json.dumps(payload).encode())
+    signature = hmac.new(key, f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64(signature)}"
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    body: dict[str, Any] = {
+        "sub": "alice",
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + 600,
+    }
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+def public_pem(key: rsa.RSAPrivateKey) -> bytes:
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def rs_verifier(key: rsa.RSAPrivateKey, **kwargs: Any) -> TokenVerifier:
+    return TokenVerifier(
+        algorithm="RS256",
+        public_keys=public_pem(key),
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        **kwargs,
+    )
+
+
+def rejected(verifier: TokenVerifier, token: str) -> None:
+    with pytest.raises(UnauthorizedError) as info:
+        verifier.verify(f"Bearer {token}")
+    assert token not in str(info.value)
+
+
+# -- configuration ---------------------------------------------------------------------
+
+
+def test_missing_key_source_fails_at_construction() -> None:
+    with pytest.raises(ConfigurationError):
+        TokenVerifier(algorithm="HS256")
+    with pytest.raises(ConfigurationError):
+        TokenVerifier(algorithm="RS256")
+
+
+def test_short_hmac_secret_fails_at_construction() -> None:
+    with pytest.raises(ConfigurationError, match="32 bytes"):
+        TokenVerifier(algorithm="HS256", secret="x" * 31)
+
+
+def test_mixing_hmac_and_asymmetric_fails_at_construction(rsa_key: rsa.RSAPrivateKey) -> None:
+    with pytest.raises(ConfigurationError, match="one algorithm family"):
+        TokenVerifier(algorithm=["HS256", "RS256"], secret=SECRET)
+    with pytest.raises(ConfigurationError):
+        TokenVerifier(algorithm="RS256", secret=SECRET)
+    with pytest.raises(ConfigurationError):
+        TokenVerifier(algorithm="HS256", secret=SECRET, public_keys=public_pem(rsa_key))
+
+
+@pytest.mark.parametrize("algorithm", ["none", "None", "HS1", ""])
+def test_unknown_algorithms_fail_at_construction(algorithm: str) -> None:
+    with pytest.raises(ConfigurationError):
+        TokenVerifier(algorithm=algorithm, secret=SECRET)
+
+
+def test_leeway_is_bounded() -> None:
+    with pytest.raises(ConfigurationError):
+        TokenVerifier(algorithm="HS256", secret=SECRET, leeway=301)
+
+
+def test_jwks_url_must_be_https() -> None:
+    with pytest.raises(ConfigurationError, match="https"):
+        TokenVerifier(algorithm="RS256", jwks_url="http://issuer.example/jwks.json")
+    with pytest.raises(ConfigurationError, match="https"):
+        fetch_jwks("http://127.0.0.1:1/jwks.json")
+
+
+def test_public_key_of_the_wrong_type_fails_at_construction() -> None:
+    ec_key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    with pytest.raises(ConfigurationError, match="cannot verify"):
+        TokenVerifier(algorithm="RS256", public_keys=[ec_key])
+    with pytest.raises(ConfigurationError, match="could not be loaded"):
+        TokenVerifier(algorithm="RS256", public_keys="not a key")
+
+
+# -- key sources -------------------------------------------------------------------------
+
+
+def test_hs256_with_a_direct_secret(
+    hs_verifier: TokenVerifier, hs_token: Callable[..., str]
+) -> None:
+    verified = hs_verifier.verify(f"Bearer {hs_token()}")
+    assert verified.subject == "alice"
+    assert verified.claims["iss"] == ISSUER
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "bEaReR"])
+def test_bearer_scheme_in_any_case(
+    hs_verifier: TokenVerifier, hs_token: Callable[..., str], scheme: str
+) -> None:
+    assert hs_verifier.verify(f"{scheme} {hs_token()}").subject == "alice"
+
+
+@pytest.mark.parametrize("form", ["pem-str", "pem-bytes", "der", "object", "jwk"])
+def test_rs256_static_public_key_forms(rsa_key: rsa.RSAPrivateKey, form: str) -> None:
+    public = rsa_key.public_key()
+    key: Any = {
+        "pem-str": public_pem(rsa_key).decode(),
+        "pem-bytes": public_pem(rsa_key),
+        "der": public.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+        "object": public,
+        "jwk": {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public)), "kid": "k1"},
+    }[form]
+    verifier = TokenVerifier(algorithm="RS256", public_keys=key, issuer=ISSUER, audience=AUDIENCE)
+    token = jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": "k1"})
+    assert verifier.verify(f"Bearer {token}").subject == "alice"
+
+
+def test_es256_and_eddsa_with_static_keys() -> None:
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    ed_key = ed25519.Ed25519PrivateKey.generate()
+    for algorithm, private in (("ES256", ec_key), ("EdDSA", ed_key)):
+        verifier = TokenVerifier(algorithm=algorithm, public_keys=[private.public_key()])
+        token = jwt.encode(claims(aud=...), private, algorithm=algorithm)
+        assert verifier.verify(f"Bearer {token}").subject == "alice"
+
+
+def test_jwks_with_injected_fetcher(rsa_key: rsa.RSAPrivateKey) -> None:
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
+    calls: list[str] = []
+
+    def fetcher(url: str) -> dict[str, Any]:
+        calls.append(url)
+        return {"keys": [{**jwk, "kid": "k1", "use": "sig"}]}
+
+    verifier = TokenVerifier(
+        algorithm="RS256", jwks_url="https://issuer.example/jwks.json", jwks_fetcher=fetcher
+    )
+    assert calls == []  # nothing is fetched at construction
+    token = jwt.encode(claims(aud=...), rsa_key, algorithm="RS256", headers={"kid": "k1"})
+    assert verifier.verify(f"Bearer {token}").subject == "alice"
+    assert calls == ["https://issuer.example/jwks.json"]
+
+
+def test_failed_jwks_fetch_keeps_the_last_good_key_set(rsa_key: rsa.RSAPrivateKey) -> None:
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
+    answers: list[Any] = [{"keys": [{**jwk, "kid": "k1"}]}, OSError("down")]
+
+    def fetcher(url: str) -> dict[str, Any]:
+        answer = answers.pop(0) if answers else OSError("down")
+        if isinstance(answer, Exception):
+            raise answer
+        return dict(answer)
+
+    verifier = TokenVerifier(
+        algorithm="RS256",
+        jwks_url="https://issuer.example/jwks.json",
+        jwks_fetcher=fetcher,
+        refetch_cooldown=0,
+        cache_size=0,
+    )
+    good = jwt.encode(claims(aud=...), rsa_key, algorithm="RS256", headers={"kid": "k1"})
+    unknown = jwt.encode(claims(aud=...), rsa_key, algorithm="RS256", headers={"kid": "k2"})
+    assert verifier.verify(f"Bearer {good}").subject == "alice"
+    rejected(verifier, unknown)  # triggers a refetch, which fails
+    assert verifier.verify(f"Bearer {good}").subject == "alice"
+
+
+def test_dotted_subject_claim(hs_token: Callable[..., str]) -> None:
+    verifier = TokenVerifier(algorithm="HS256", secret=SECRET, subject_claim="data.sub")
+    token = hs_token(sub=..., aud=..., data={"sub": "ref-user"})
+    assert verifier.verify(f"Bearer {token}").subject == "ref-user"
+    rejected(verifier, hs_token(aud=...))  # a top-level sub is not data.sub
+
+
+class FakeSecrets:
+    """A Secrets Manager stand-in that counts fetches and can be rotated."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.calls = 0
+
+    def get_secret_value(self, SecretId: str) -> dict[str, Any]:
+        self.calls += 1
+        return {"SecretString": json.dumps({"signature": self.secret})}
+
+
+def test_secrets_manager_secret_is_fetched_lazily(hs_token: Callable[..., str]) -> None:
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name="us-east-1")
+        client.create_secret(Name="jwt", SecretString=json.dumps({"signature": SECRET}))
+        verifier = TokenVerifier(
+            algorithm="HS256", secret_id="jwt", secrets_client=client, audience=AUDIENCE
+        )
+        assert verifier.verify(f"Bearer {hs_token()}").subject == "alice"
+
+
+def test_secret_without_the_json_key_is_a_configuration_error(
+    hs_token: Callable[..., str],
+) -> None:
+    fake = FakeSecrets(SECRET)
+    fake.get_secret_value = lambda SecretId: {"SecretString": "{}"}  # type: ignore[method-assign]
+    verifier = TokenVerifier(algorithm="HS256", secret_id="jwt", secrets_client=fake)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="signature"):
+        verifier.verify(f"Bearer {hs_token(aud=...)}")
+
+
+def test_rotated_secret_is_picked_up_at_most_once_per_cooldown(
+    hs_token: Callable[..., str],
+) -> None:
+    fake = FakeSecrets(SECRET)
+    verifier = TokenVerifier(
+        algorithm="HS256",
+        secret_id="jwt",
+        secrets_client=fake,  # type: ignore[arg-type]
+        refetch_cooldown=60,
+    )
+    assert verifier.verify(f"Bearer {hs_token(aud=...)}").subject == "alice"
+    assert fake.calls == 1
+    rotated = "b-brand-new-rotated-secret-of-32-bytes-or-more"
+    fake.secret = rotated
+    new_token = hs_token(aud=..., key=rotated)
+    # Within the cooldown: no refetch, however many bad tokens arrive.
+    for _ in range(20):
+        rejected(verifier, new_token)
+    assert fake.calls == 1
+    verifier._last_fetch -= 61  # the cooldown has passed
+    assert verifier.verify(f"Bearer {new_token}").subject == "alice"
+    assert fake.calls == 2
+
+
+# -- attacks -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE", "NoNe"])
+def test_attack_alg_none_in_every_casing(
+    hs_verifier: TokenVerifier, rsa_key: rsa.RSAPrivateKey, alg: str
+) -> None:
+    token = raw_token({"alg": alg, "typ": "JWT"}, claims())
+    rejected(hs_verifier, token)
+    rejected(rs_verifier(rsa_key), token)
+
+
+def _rsa_public_forms(key: rsa.RSAPrivateKey) -> dict[str, bytes]:
+    public = key.public_key()
+    pem = public_pem(key)
+    return {
+        "pem": pem,
+        "der": public.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
+        "jwk-json": jwt.algorithms.RSAAlgorithm.to_jwk(public).encode(),
+        "pem-whitespace": b"  " + pem.replace(b"\n", b"\r\n") + b"\n\n",
+        "pem-pkcs1": public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.PKCS1
+        ),
+    }
+
+
+@pytest.mark.parametrize("form", ["pem", "der", "jwk-json", "pem-whitespace", "pem-pkcs1"])
+def test_attack_hs256_signed_with_the_rsa_public_key(rsa_key: rsa.RSAPrivateKey, form: str) -> None:
+    key_bytes = _rsa_public_forms(rsa_key)[form]
+    token = hs256_with_key({"alg": "HS256", "typ": "JWT"}, claims(), key_bytes)
+    rejected(rs_verifier(rsa_key), token)
+
+
+def test_attack_wrong_issuer(hs_verifier: TokenVerifier, hs_token: Callable[..., str]) -> None:
+    rejected(hs_verifier, hs_token(iss="https://evil.example"))
+    rejected(hs_verifier, hs_token(iss=...))
+
+
+def test_attack_wrong_audience(hs_verifier: TokenVerifier, hs_token: Callable[..., str]) -> None:
+    rejected(hs_verifier, hs_token(aud="another-api"))
+    rejected(hs_verifier, hs_token(aud=...))
+
+
+def test_attack_expired_token(hs_verifier: TokenVerifier, hs_token: Callable[..., str]) -> None:
+    rejected(hs_verifier, hs_token(exp=int(time.time()) - 31))
+
+
+def test_expired_within_leeway_is_accepted(
+    hs_verifier: TokenVerifier, hs_token: Callable[..., str]
+) -> None:
+    assert hs_verifier.verify(f"Bearer {hs_token(exp=int(time.time()) - 5)}").subject
+
+
+def test_attack_future_nbf(hs_verifier: TokenVerifier, hs_token: Callable[..., str]) -> None:
+    rejected(hs_verifier, hs_token(nbf=int(time.time()) + 120))
+
+
+def test_attack_future_iat(hs_verifier: TokenVerifier, hs_token: Callable[..., str]) -> None:
+    rejected(hs_verifier, hs_token(iat=int(time.time()) + 120))
+
+
+def test_attack_missing_exp(hs_verifier: TokenVerifier, hs_token: Callable[..., str]) -> None:
+    rejected(hs_verifier, hs_token(exp=...))
+
+
+@pytest.mark.parametrize("value", [None, "tomorrow", [1], True, {"at": 1}])
+def test_attack_validly_signed_exp_of_the_wrong_type(
+    hs_verifier: TokenVerifier, hs_token: Callable[..., str], value: object
+) -> None:
+    rejected(hs_verifier, hs_token(exp=value))
+
+
+def test_attack_missing_or_empty_subject(
+    hs_verifier: TokenVerifier, hs_token: Callable[..., str]
+) -> None:
+    rejected(hs_verifier, hs_token(sub=...))
+    rejected(hs_verifier, hs_token(sub=""))
+    rejected(hs_verifier, hs_token(sub=42))
+
+
+def test_attack_crit_header(hs_verifier: TokenVerifier) -> None:
+    token = hs256_with_key(
+        {"alg": "HS256", "crit": ["exp-ext"], "exp-ext": 1}, claims(), SECRET.encode()
+    )
+    rejected(hs_verifier, token)
+
+
+def test_attack_jku_header_is_not_followed(rsa_key: rsa.RSAPrivateKey) -> None:
+    fetched: list[str] = []
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
+
+    def fetcher(url: str) -> dict[str, Any]:
+        fetched.append(url)
+        return {"keys": [{**jwk, "kid": "k1"}]}
+
+    verifier = TokenVerifier(
+        algorithm="RS256", jwks_url="https://issuer.example/jwks.json", jwks_fetcher=fetcher
+    )
+    token = jwt.encode(
+        claims(aud=...),
+        rsa_key,
+        algorithm="RS256",
+        headers={"kid": "k1", "jku": "https://evil.example/jwks.json"},
+    )
+    rejected(verifier, token)
+    assert "https://evil.example/jwks.json" not in fetched
+
+
+@pytest.mark.parametrize("header", ["jwk", "x5c", "x5u"])
+def test_attack_embedded_key_headers(rsa_key: rsa.RSAPrivateKey, header: str) -> None:
+    attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    attacker_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(attacker.public_key()))
+    value: object = {
+        "jwk": attacker_jwk,
+        "x5c": ["MIIB"],
+        "x5u": "https://evil.example/cert.pem",
+    }[header]
+    token = jwt.encode(claims(), attacker, algorithm="RS256", headers={header: value})
+    rejected(rs_verifier(rsa_key), token)
+    # Even signed with the right key, the header itself is refused.
+    rejected(rs_verifier(rsa_key), jwt.encode(claims(), rsa_key, "RS256", {header: value}))
+
+
+def test_attack_1000_random_kids_fetch_bounded_by_cooldown(rsa_key: rsa.RSAPrivateKey) -> None:
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
+    fetches: list[str] = []
+
+    def fetcher(url: str) -> dict[str, Any]:
+        fetches.append(url)
+        return {"keys": [{**jwk, "kid": "real"}]}
+
+    verifier = TokenVerifier(
+        algorithm="RS256",
+        jwks_url="https://issuer.example/jwks.json",
+        jwks_fetcher=fetcher,
+        refetch_cooldown=300,
+    )
+    rng = random.Random(7)
+    for _ in range(1000):
+        kid = "".join(rng.choice("abcdef0123456789") for _ in range(16))
+        header = b64(json.dumps({"alg": "RS256", "kid": kid}).encode())
+        body = b64(json.dumps(claims(aud=...)).encode())
+        rejected(verifier, f"{header}.{body}.{b64(b'x' * 256)}")
+    assert len(fetches) == 1  # the first fetch; every refetch falls in the cooldown
+    good = jwt.encode(claims(aud=...), rsa_key, algorithm="RS256", headers={"kid": "real"})
+    assert verifier.verify(f"Bearer {good}").subject == "alice"
+
+
+def test_attack_oversized_token(hs_verifier: TokenVerifier, hs_token: Callable[..., str]) -> None:
+    token = hs_token(padding="p" * 9000)
+    rejected(hs_verifier, token)
+    with pytest.raises(UnauthorizedError):
+        hs_verifier.verify_token(token)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "Basic {t}",
+        "Token {t}",
+        "Bearer  {t}",
+        "Bearer\t{t}",
+        " Bearer {t}",
+        "Bearer {t} ",
+        "Bearer {t} {t}",
+        "Bearer {t},Bearer {t}",
+        "{t}",
+        "Bearer",
+        "Bearer ",
+        "",
+    ],
+)
+def test_attack_non_bearer_schemes(
+    hs_verifier: TokenVerifier, hs_token: Callable[..., str], template: str
+) -> None:
+    with pytest.raises(UnauthorizedError):
+        hs_verifier.verify(template.format(t=hs_token()))
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "a.b.c",
+        "!!!.???.***",
+        f"{b64(b'not json')}.{b64(b'{}')}.",
+        f"{b64(b'[1,2]')}.{b64(b'{}')}.",
+        f"{b64(json.dumps({'alg': 'HS256'}).encode())}.{b64(b'not json')}.{b64(b'sig')}",
+        f"{b64(json.dumps({'alg': 'HS256'}).encode())}.{b64(b'[]')}.{b64(b'sig')}",
+        "eyJhbGciOiJIUzI1NiJ9.e30",
+    ],
+)
+def test_attack_malformed_tokens_are_401_not_500(hs_verifier: TokenVerifier, token: str) -> None:
+    with pytest.raises(UnauthorizedError):
+        hs_verifier.verify(f"Bearer {token}")
+
+
+def test_attack_signature_from_another_secret(
+    hs_verifier: TokenVerifier, hs_token: Callable[..., str]
+) -> None:
+    rejected(hs_verifier, hs_token(key="another-secret-that-is-also-32-bytes-long"))
+
+
+def test_attack_non_string_authorization(hs_verifier: TokenVerifier) -> None:
+    for value in (None, 42, b"Bearer x.y.z", ["Bearer x.y.z"]):
+        with pytest.raises(UnauthorizedError):
+            hs_verifier.verify(value)
+
+
+# -- cache ---------------------------------------------------------------------------------
+
+
+def test_repeated_token_is_served_from_the_cache(
+    hs_verifier: TokenVerifier, hs_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = hs_token()
+    first = hs_verifier.verify(f"Bearer {token}")
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: pytest.fail("decoded twice"))
+    assert hs_verifier.verify(f"Bearer {token}") is first
+    # Keys are SHA-256 digests, never the token itself.
+    keys = list(hs_verifier._cache._entries)
+    assert keys == [hashlib.sha256(token.encode()).digest()]
+
+
+def test_cache_entry_expires_with_the_token(hs_token: Callable[..., str]) -> None:
+    now = [time.time()]
+    verifier = TokenVerifier(
+        algorithm="HS256", secret=SECRET, leeway=0, clock=lambda: now[0], cache_ttl=3600
+    )
+    token = hs_token(aud=..., exp=int(now[0]) + 10)
+    verifier.verify(f"Bearer {token}")
+    now[0] += 11
+    rejected(verifier, token)
+
+
+def test_cache_is_bounded(hs_token: Callable[..., str]) -> None:
+    verifier = TokenVerifier(algorithm="HS256", secret=SECRET, cache_size=5)
+    for index in range(20):
+        verifier.verify(f"Bearer {hs_token(aud=..., n=index)}")
+    assert len(verifier._cache._entries) == 5

@@ -1,0 +1,359 @@
+"""LambdaAuthorizer on the real AWS sample events, end to end with moto in-process."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tenantkit.auth.authorizer import LambdaAuthorizer, authorization_value
+from tenantkit.auth.directory import UserDirectory
+from tenantkit.auth.rolemap import RoleMap, resource_matches
+from tenantkit.auth.verifier import TokenVerifier
+from tenantkit.context import TenantContext, current_tenant
+from tenantkit.errors import UnauthorizedError
+from tenantkit.handlers import tenant_handler
+from tests.conftest import load_event
+
+from .conftest import TABLE
+
+PREFIX = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test"
+
+
+@pytest.fixture
+def users(directory: UserDirectory) -> UserDirectory:
+    """alice: admin of texas (active), member of ohio. bob: no tenant. carol: no record."""
+    directory.create_user("alice", email="alice@example.com", given_name="Alice")
+    directory.create_user("bob", family_name="Builder")
+    directory.create_user("dave")
+    directory.create_tenant("texas", owner_id="alice")
+    directory.create_tenant("ohio", owner_id="dave")
+    directory.add_member("ohio", "alice", ["visitor"], actor_id="dave")
+    return directory
+
+
+@pytest.fixture
+def authorizer(
+    hs_verifier: TokenVerifier, users: UserDirectory, role_map: RoleMap
+) -> LambdaAuthorizer:
+    return LambdaAuthorizer(verifier=hs_verifier, users=users, roles=role_map)
+
+
+@pytest.fixture
+def dynamodb_requests(dynamodb: Any) -> Iterator[list[str]]:
+    """Names of the DynamoDB operations sent from now on."""
+    sent: list[str] = []
+
+    def count(request: Any, **kwargs: Any) -> None:
+        sent.append(request.headers.get("X-Amz-Target", b"").decode().split(".")[-1])
+
+    dynamodb.meta.events.register("before-send.dynamodb", count)
+    yield sent
+    dynamodb.meta.events.unregister("before-send.dynamodb", count)
+
+
+def request_event(token: str | None, path: str = "/parks", method: str = "GET") -> dict[str, Any]:
+    event = load_event("apiGatewayAuthorizerRequestEvent.json")
+    event["methodArn"] = f"{PREFIX}/{method}{path}"
+    event["path"] = path
+    if token is not None:
+        event["headers"]["Authorization"] = token
+    return event
+
+
+def token_event(token: str, path: str = "/parks") -> dict[str, Any]:
+    event = load_event("apiGatewayAuthorizerTokenEvent.json")
+    event["authorizationToken"] = token
+    event["methodArn"] = f"{PREFIX}/GET{path}"
+    return event
+
+
+def v2_event(token: str | None, route_key: str = "GET /parks") -> dict[str, Any]:
+    event = load_event("apiGatewayAuthorizerV2Event.json")
+    event["routeKey"] = route_key
+    event["requestContext"]["routeKey"] = route_key
+    event["headers"].pop("Authorization")
+    if token is None:
+        event["identitySource"] = []
+    else:
+        event["headers"]["authorization"] = token
+        event["identitySource"] = [token]
+    method, _, path = route_key.partition(" ")
+    event["routeArn"] = f"{PREFIX}/{method}{path}"
+    return event
+
+
+def allows(response: dict[str, Any], arn: str) -> bool:
+    allowed = False
+    for statement in response["policyDocument"]["Statement"]:
+        if any(resource_matches(r, arn) for r in statement["Resource"]):
+            if statement["Effect"] == "Deny":
+                return False
+            allowed = True
+    return allowed
+
+
+def test_rest_request_event(authorizer: LambdaAuthorizer, hs_token: Callable[..., str]) -> None:
+    response = authorizer(request_event(f"Bearer {hs_token()}"), None)
+    assert response["principalId"] == "alice"
+    assert response["context"] == {
+        "userId": "alice",
+        "tenantId": "texas",
+        "roles": '["admin"]',
+        "email": "alice@example.com",
+        "firstName": "Alice",
+    }
+    assert all(isinstance(v, str | int | float | bool) for v in response["context"].values())
+    # The policy covers every route alice may call, not only the invoked one.
+    assert allows(response, f"{PREFIX}/GET/parks")
+    assert allows(response, f"{PREFIX}/POST/parks/p1/webhooks")
+    assert allows(response, f"{PREFIX}/GET/settings")
+    assert not allows(response, f"{PREFIX}/GET/other")
+
+
+def test_rest_token_event(authorizer: LambdaAuthorizer, hs_token: Callable[..., str]) -> None:
+    response = authorizer(token_event(f"Bearer {hs_token()}"), None)
+    assert response["principalId"] == "alice"
+    assert response["context"]["tenantId"] == "texas"
+
+
+def test_http_api_simple_response(
+    authorizer: LambdaAuthorizer, hs_token: Callable[..., str]
+) -> None:
+    allowed = authorizer(v2_event(f"Bearer {hs_token()}", "POST /parks/{parkId}/webhooks"), None)
+    assert allowed["isAuthorized"] is True
+    assert allowed["context"]["tenantId"] == "texas"
+    unknown = authorizer(v2_event(f"Bearer {hs_token()}", "GET /merchants"), None)
+    assert unknown["isAuthorized"] is False
+
+
+def test_http_api_iam_response(
+    hs_verifier: TokenVerifier,
+    users: UserDirectory,
+    role_map: RoleMap,
+    hs_token: Callable[..., str],
+) -> None:
+    iam = LambdaAuthorizer(
+        verifier=hs_verifier, users=users, roles=role_map, simple_responses=False
+    )
+    response = iam(v2_event(f"Bearer {hs_token()}"), None)
+    assert response["principalId"] == "alice"
+    assert allows(response, f"{PREFIX}/GET/parks")
+    refused = iam(v2_event("Bearer nope"), None)
+    assert not allows(refused, f"{PREFIX}/GET/parks")
+
+
+@pytest.mark.parametrize("kind", ["request", "token"])
+def test_bad_or_missing_token_is_401(authorizer: LambdaAuthorizer, kind: str) -> None:
+    for value in ("Bearer not.a.token", "Basic abc", None):
+        event = request_event(value) if kind == "request" else token_event(value or "")
+        with pytest.raises(Exception, match="^Unauthorized$"):
+            authorizer(event, None)
+
+
+def test_http_api_bad_token_is_not_authorized(authorizer: LambdaAuthorizer) -> None:
+    assert authorizer(v2_event("Bearer not.a.token"), None) == {"isAuthorized": False}
+    assert authorizer(v2_event(None), None) == {"isAuthorized": False}
+
+
+def test_sample_v2_event_identity_source_is_refused(authorizer: LambdaAuthorizer) -> None:
+    event = load_event("apiGatewayAuthorizerV2Event.json")
+    assert authorizer(event, None) == {"isAuthorized": False}
+    event["headers"].pop("Authorization")
+    with pytest.raises(UnauthorizedError, match="more than one"):
+        authorization_value(event)  # identitySource ["user1", "123"]
+
+
+def test_attack_duplicate_authorization_values(
+    authorizer: LambdaAuthorizer, hs_token: Callable[..., str]
+) -> None:
+    good = f"Bearer {hs_token()}"
+    other = f"Bearer {hs_token(sub='mallory')}"
+    multi = request_event(good)
+    multi["multiValueHeaders"]["Authorization"] = [good, other]
+    both_cases = request_event(good)
+    both_cases["headers"]["authorization"] = other
+    disagree = request_event(good)
+    disagree["multiValueHeaders"]["authorization"] = [other]
+    for event in (multi, both_cases, disagree):
+        with pytest.raises(Exception, match="^Unauthorized$"):
+            authorizer(event, None)
+    joined = v2_event(f"{good},{other}")
+    assert authorizer(joined, None) == {"isAuthorized": False}
+    two_sources = v2_event(None)
+    two_sources["identitySource"] = [good, other]
+    assert authorizer(two_sources, None) == {"isAuthorized": False}
+
+
+def test_single_multi_value_authorization_is_accepted(
+    authorizer: LambdaAuthorizer, hs_token: Callable[..., str]
+) -> None:
+    event = request_event(None)
+    event["multiValueHeaders"]["Authorization"] = [f"Bearer {hs_token()}"]
+    assert authorizer(event, None)["principalId"] == "alice"
+
+
+@pytest.mark.parametrize("user", ["bob", "carol"])
+def test_user_without_tenant_gets_authenticated_routes_only(
+    authorizer: LambdaAuthorizer, hs_token: Callable[..., str], user: str
+) -> None:
+    response = authorizer(request_event(f"Bearer {hs_token(sub=user)}"), None)
+    assert response["principalId"] == user
+    assert "tenantId" not in response["context"]
+    assert "roles" not in response["context"]
+    assert allows(response, f"{PREFIX}/GET/settings")
+    assert not allows(response, f"{PREFIX}/GET/parks")
+    v2 = authorizer(v2_event(f"Bearer {hs_token(sub=user)}", "GET /settings"), None)
+    assert v2["isAuthorized"] is True
+    assert "tenantId" not in v2["context"]
+
+
+def test_active_tenant_that_is_not_a_membership_gets_no_tenant(
+    authorizer: LambdaAuthorizer, hs_token: Callable[..., str], dynamodb: Any
+) -> None:
+    dynamodb.update_item(
+        TableName=TABLE,
+        Key={"pk": {"S": "_user#bob"}, "sk": {"S": "_user"}},
+        UpdateExpression="SET activeTenant = :t",
+        ExpressionAttributeValues={":t": {"S": "texas"}},
+    )
+    response = authorizer(request_event(f"Bearer {hs_token(sub='bob')}"), None)
+    assert "tenantId" not in response["context"]
+    assert not allows(response, f"{PREFIX}/GET/parks")
+
+
+def test_attack_tenant_from_token_headers_query_or_body_is_ignored(
+    authorizer: LambdaAuthorizer, hs_token: Callable[..., str]
+) -> None:
+    token = hs_token(tenantId="ohio", tenant="ohio", **{"custom:tenant": "ohio"})
+    event = request_event(f"Bearer {token}")
+    event["headers"]["X-Tenant-Id"] = "ohio"
+    event["queryStringParameters"] = {"tenantId": "ohio"}
+    event["body"] = json.dumps({"tenantId": "ohio"})
+    response = authorizer(event, None)
+    assert response["context"]["tenantId"] == "texas"
+    assert response["context"]["roles"] == '["admin"]'
+
+
+def test_switching_tenant_changes_the_context(
+    authorizer: LambdaAuthorizer, users: UserDirectory, hs_token: Callable[..., str]
+) -> None:
+    users.set_active_tenant("alice", "ohio")
+    response = authorizer(request_event(f"Bearer {hs_token()}"), None)
+    assert response["context"]["tenantId"] == "ohio"
+    assert response["context"]["roles"] == '["visitor"]'
+    assert not allows(response, f"{PREFIX}/POST/parks")  # visitor's explicit deny
+
+
+def test_exactly_one_get_item_per_authorization(
+    authorizer: LambdaAuthorizer, hs_token: Callable[..., str], dynamodb_requests: list[str]
+) -> None:
+    token = f"Bearer {hs_token()}"
+    authorizer(request_event(token), None)
+    assert dynamodb_requests == ["GetItem"]
+    authorizer(request_event(token, "/parks/p1"), None)  # cached token: still one GetItem
+    authorizer(v2_event(token), None)
+    assert dynamodb_requests == ["GetItem", "GetItem", "GetItem"]
+
+
+def test_bad_token_makes_no_dynamodb_request(
+    authorizer: LambdaAuthorizer, dynamodb_requests: list[str]
+) -> None:
+    with pytest.raises(Exception, match="^Unauthorized$"):
+        authorizer(request_event("Bearer x.y.z"), None)
+    assert dynamodb_requests == []
+
+
+def test_every_decision_is_one_log_line_without_the_token(
+    authorizer: LambdaAuthorizer, hs_token: Callable[..., str], caplog: pytest.LogCaptureFixture
+) -> None:
+    token = hs_token()
+    bad = hs_token(key="another-secret-that-is-also-32-bytes-long")
+    with caplog.at_level(logging.INFO, logger="tenantkit.auth.decisions"):
+        authorizer(request_event(f"Bearer {token}"), None)
+        authorizer(request_event(f"Bearer {token}", "/other"), None)
+        with pytest.raises(Exception, match="^Unauthorized$"):
+            authorizer(request_event(f"Bearer {bad}"), None)
+    lines = [json.loads(r.getMessage()) for r in caplog.records]
+    assert [(line["outcome"], line["user"], line["tenant"]) for line in lines] == [
+        ("allow", "alice", "texas"),
+        ("deny", "alice", "texas"),
+        ("unauthorized", None, None),
+    ]
+    assert all(line["reason"] for line in lines)
+    assert token not in caplog.text
+    assert bad not in caplog.text
+    assert token.split(".")[2] not in caplog.text
+
+
+def test_dynamodb_failure_fails_closed(
+    authorizer: LambdaAuthorizer, hs_token: Callable[..., str], dynamodb: Any
+) -> None:
+    dynamodb.delete_table(TableName=TABLE)
+    with pytest.raises(Exception) as info:
+        authorizer(request_event(f"Bearer {hs_token()}"), None)
+    assert str(info.value) != "Unauthorized"  # a 500 from API Gateway, not a cached deny
+
+
+def test_non_mapping_event_is_unauthorized(authorizer: LambdaAuthorizer) -> None:
+    with pytest.raises(Exception, match="^Unauthorized$"):
+        authorizer("not an event", None)  # type: ignore[arg-type]
+
+
+def _proxy_event_with(context: dict[str, Any], principal_id: str) -> dict[str, Any]:
+    """What API Gateway hands the backend after a REST authorizer allowed the call."""
+    event = load_event("apiGatewayProxyEvent.json")
+    authorizer = {key: str(value) for key, value in context.items()}
+    authorizer["principalId"] = principal_id
+    event["requestContext"]["authorizer"] = authorizer
+    return event
+
+
+def test_authorizer_context_round_trips_through_tenant_handler(
+    authorizer: LambdaAuthorizer, hs_token: Callable[..., str]
+) -> None:
+    response = authorizer(request_event(f"Bearer {hs_token()}"), None)
+    seen: list[TenantContext] = []
+
+    @tenant_handler
+    def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+        seen.append(current_tenant())
+        return {"statusCode": 200}
+
+    event = _proxy_event_with(response["context"], response["principalId"])
+    assert handler(event, None) == {"statusCode": 200}
+    assert seen == [
+        TenantContext(
+            tenant_id="texas",
+            user_id="alice",
+            roles=frozenset({"admin"}),
+            email="alice@example.com",
+            given_name="Alice",
+            request_id="id=",
+        )
+    ]
+
+
+def test_no_tenant_context_round_trips_as_403(
+    authorizer: LambdaAuthorizer, hs_token: Callable[..., str]
+) -> None:
+    response = authorizer(request_event(f"Bearer {hs_token(sub='bob')}", "/settings"), None)
+
+    @tenant_handler
+    def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+        raise AssertionError("must not run without a tenant")
+
+    result = handler(_proxy_event_with(response["context"], response["principalId"]), None)
+    assert result["statusCode"] == 403
+
+
+def test_v2_context_round_trips_through_tenant_handler(
+    authorizer: LambdaAuthorizer, hs_token: Callable[..., str]
+) -> None:
+    response = authorizer(v2_event(f"Bearer {hs_token()}"), None)
+    event = load_event("apiGatewayProxyV2Event.json")
+    event["requestContext"]["authorizer"] = {"lambda": response["context"]}
+    assert TenantContext.from_event(event).tenant_id == "texas"

@@ -182,9 +182,9 @@ def test_policies_are_memoised_per_role_set_and_prefix(role_map: RoleMap) -> Non
     ],
 )
 def test_bad_arns_are_refused(role_map: RoleMap, arn: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="ARN"):
         role_map.policy({"admin"}, arn)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="ARN"):
         ApiArn.parse(arn)
 
 

@@ -142,7 +142,9 @@ def test_publish_is_one_read_and_one_publish(aws: Aws, registry: TopicRegistry) 
         aws.calls.clear()
         result = registry.publish("park-updated", {"visitors": 12}, resource_id="big-bend")
     assert aws.calls.calls == ["dynamodb:GetItem", "sns:Publish"]
-    assert result.published and result.message_id and result.topic_arn == sub.topic_arn
+    assert result.published
+    assert result.message_id
+    assert result.topic_arn == sub.topic_arn
     (url, post) = aws.posts[-1]
     assert url == HOOK
     body = json.loads(post["json"]["Message"])

@@ -131,7 +131,7 @@ class ApiArn:
     @classmethod
     def parse(cls, arn: object) -> ApiArn:
         if not isinstance(arn, str) or len(arn.encode()) > MAX_ARN_BYTES:
-            raise ValueError("the event has no usable methodArn/routeArn")
+            raise ValueError("the event has no usable methodArn/routeArn (ARN missing or too long)")
         match = _ARN.match(arn)
         if match is None:
             raise ValueError("the methodArn/routeArn is not an execute-api ARN")

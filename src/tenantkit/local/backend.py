@@ -1,0 +1,247 @@
+"""The AWS emulation behind ``tenantkit local``: moto in-process, or any endpoint URL.
+
+In-process mode starts ``moto.mock_aws()`` for the life of the server. Its patches are
+process-wide, so every boto3 client (the gateway's, the queue pollers', and the ones the
+handlers create) reaches the same in-memory account from any thread. With
+``endpoint_url`` the process instead sets ``AWS_ENDPOINT_URL`` so every client, again
+including the handlers', talks to that endpoint (a moto server, for instance).
+
+Either way the backend never reaches real AWS by accident: in-process mode removes any
+``AWS_ENDPOINT_URL*`` and profile settings first, and endpoint mode supplies fake
+credentials when none are set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from tenantkit.local.template import Attributes, Resource, TemplateError
+
+__all__ = ["Backend"]
+
+DEFAULT_REGION = "us-east-1"
+
+
+def _tags(value: Any) -> list[dict[str, str]]:
+    return [{"Key": str(t["Key"]), "Value": str(t["Value"])} for t in value or []]
+
+
+def _flag(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+class Backend:
+    """Creates the template's tables, queues, topics and secrets, and hands out clients."""
+
+    def __init__(self, *, endpoint_url: str | None = None) -> None:
+        self.endpoint_url = endpoint_url
+        self.region = os.environ.get("AWS_REGION") or os.environ.get(
+            "AWS_DEFAULT_REGION", DEFAULT_REGION
+        )
+        self._mock: Any = None
+        self._account_id: str | None = None
+
+    @property
+    def description(self) -> str:
+        return self.endpoint_url or "moto (in-process)"
+
+    def start(self) -> None:
+        for key in list(os.environ):
+            if key.startswith("AWS_ENDPOINT_URL") or key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+                del os.environ[key]
+        os.environ["AWS_REGION"] = self.region
+        os.environ["AWS_DEFAULT_REGION"] = self.region
+        os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+        if self.endpoint_url is not None:
+            os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
+            if not os.environ.get("AWS_ACCESS_KEY_ID"):
+                os.environ["AWS_ACCESS_KEY_ID"] = "local"
+                os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105 - not a secret
+                os.environ.pop("AWS_SESSION_TOKEN", None)
+            return
+        from moto import mock_aws
+
+        self._mock = mock_aws()
+        self._mock.start()
+
+    def stop(self) -> None:
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+
+    @property
+    def account_id(self) -> str:
+        if self._account_id is None:
+            identity = self.client("sts").get_caller_identity()
+            self._account_id = str(identity["Account"])
+        return self._account_id
+
+    # ------------------------------------------------------------------ resources
+
+    def create(self, resource: Resource, props: Mapping[str, Any], name: str) -> Attributes:
+        """Create one resource from its resolved properties; ``name`` if it sets none."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        creators = {
+            "AWS::DynamoDB::Table": self._table,
+            "AWS::SQS::Queue": self._queue,
+            "AWS::SNS::Topic": self._topic,
+            "AWS::SecretsManager::Secret": self._secret,
+        }
+        try:
+            return creators[resource.type](props, name)
+        except (ClientError, BotoCoreError) as error:
+            raise TemplateError(
+                f"{resource.where}: the backend refused to create it: {error}"
+            ) from None
+
+    def _table(self, props: Mapping[str, Any], name: str) -> Attributes:
+        from botocore.exceptions import ClientError
+
+        client = self.client("dynamodb")
+        args: dict[str, Any] = {
+            key: props[key]
+            for key in (
+                "AttributeDefinitions",
+                "KeySchema",
+                "BillingMode",
+                "ProvisionedThroughput",
+                "GlobalSecondaryIndexes",
+                "LocalSecondaryIndexes",
+            )
+            if key in props
+        }
+        for index in args.get("GlobalSecondaryIndexes", []):
+            index.pop("ContributorInsightsSpecification", None)
+        table_name = str(props.get("TableName", name))
+        if props.get("Tags"):
+            args["Tags"] = _tags(props["Tags"])
+        try:
+            description = client.create_table(TableName=table_name, **args)["TableDescription"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceInUseException":
+                raise
+            description = client.describe_table(TableName=table_name)["Table"]
+        return Attributes(table_name, {"Arn": description["TableArn"]})
+
+    def _queue(self, props: Mapping[str, Any], name: str) -> Attributes:
+        client = self.client("sqs")
+        queue_name = str(props.get("QueueName", name))
+        if props.get("FifoQueue") in (True, "true") and not queue_name.endswith(".fifo"):
+            queue_name += ".fifo"
+        attributes: dict[str, str] = {}
+        for key, value in props.items():
+            if key in ("QueueName", "Tags"):
+                continue
+            attributes[key] = json.dumps(value) if isinstance(value, dict) else _flag(value)
+        tags = {t["Key"]: t["Value"] for t in _tags(props.get("Tags"))}
+        args: dict[str, Any] = {"QueueName": queue_name, "Attributes": attributes}
+        if tags:
+            args["tags"] = tags
+        url = client.create_queue(**args)["QueueUrl"]
+        arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        return Attributes(
+            url,
+            {"Arn": arn["Attributes"]["QueueArn"], "QueueName": queue_name, "QueueUrl": url},
+        )
+
+    def _topic(self, props: Mapping[str, Any], name: str) -> Attributes:
+        client = self.client("sns")
+        topic_name = str(props.get("TopicName", name))
+        attributes = {
+            key: _flag(props[key])
+            for key in ("DisplayName", "FifoTopic", "ContentBasedDeduplication")
+            if key in props
+        }
+        args: dict[str, Any] = {"Name": topic_name, "Attributes": attributes}
+        if props.get("Tags"):
+            args["Tags"] = _tags(props["Tags"])
+        arn = client.create_topic(**args)["TopicArn"]
+        return Attributes(arn, {"TopicArn": arn, "TopicName": topic_name})
+
+    def _secret(self, props: Mapping[str, Any], name: str) -> Attributes:
+        from botocore.exceptions import ClientError
+
+        client = self.client("secretsmanager")
+        secret_name = str(props.get("Name", name))
+        args: dict[str, Any] = {"Name": secret_name}
+        if "Description" in props:
+            args["Description"] = str(props["Description"])
+        if props.get("Tags"):
+            args["Tags"] = _tags(props["Tags"])
+        if "SecretString" in props:
+            args["SecretString"] = str(props["SecretString"])
+        elif "GenerateSecretString" in props:
+            args["SecretString"] = self._generated(client, props["GenerateSecretString"])
+        try:
+            arn = client.create_secret(**args)["ARN"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ResourceExistsException":
+                raise
+            arn = client.describe_secret(SecretId=secret_name)["ARN"]
+        return Attributes(arn, {"Id": arn})
+
+    @staticmethod
+    def _generated(client: Any, spec: Mapping[str, Any]) -> str:
+        options = {
+            key: spec[key]
+            for key in (
+                "PasswordLength",
+                "ExcludeCharacters",
+                "ExcludeNumbers",
+                "ExcludePunctuation",
+                "ExcludeUppercase",
+                "ExcludeLowercase",
+                "IncludeSpace",
+                "RequireEachIncludedType",
+            )
+            if key in spec
+        }
+        if "PasswordLength" in options:
+            options["PasswordLength"] = int(options["PasswordLength"])
+        for key, value in options.items():
+            if key not in ("PasswordLength", "ExcludeCharacters"):
+                options[key] = value in (True, "true")
+        password = str(client.get_random_password(**options)["RandomPassword"])
+        if "SecretStringTemplate" not in spec:
+            return password
+        document = json.loads(str(spec["SecretStringTemplate"]))
+        document[str(spec["GenerateStringKey"])] = password
+        return json.dumps(document)
+
+    # ------------------------------------------------------------------ seeding
+
+    def put_items(self, table_name: str, items: list[Any]) -> None:
+        """Put plain JSON items (numbers as :class:`~decimal.Decimal`) into a table."""
+        from boto3.dynamodb.types import TypeSerializer
+
+        serializer = TypeSerializer()
+        client = self.client("dynamodb")
+        for item in items:
+            if not isinstance(item, dict):
+                raise TemplateError(f"seed items for {table_name} must be JSON objects")
+            client.put_item(
+                TableName=table_name,
+                Item={k: serializer.serialize(_decimals(v)) for k, v in item.items()},
+            )
+
+
+def _decimals(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return Decimal(str(value))
+    if isinstance(value, list):
+        return [_decimals(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _decimals(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,365 @@
+"""Turn a parsed template into a running local stack's description.
+
+:func:`build_stack` creates the backend resources (in reference order, so a queue's
+redrive policy can name its dead-letter queue's ARN), then resolves the functions,
+APIs, routes and SQS event sources with the values the backend returned.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tenantkit.local.backend import Backend
+from tenantkit.local.functions import FunctionSpec
+from tenantkit.local.template import (
+    Attributes,
+    Resolver,
+    Resource,
+    Template,
+    TemplateError,
+)
+
+__all__ = [
+    "ApiSpec",
+    "AuthorizerSpec",
+    "RouteSpec",
+    "SqsSourceSpec",
+    "Stack",
+    "api_id_for",
+    "build_stack",
+]
+
+DEFAULT_STACK_NAME = "tenantkit-local"
+DEFAULT_AUTHORIZER_TTL = 300
+MAX_AUTHORIZER_TTL = 3600
+_SQS_RESPONSE_TYPES = {"ReportBatchItemFailures"}
+_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"}
+_PATH_SEGMENT = re.compile(r"^(?:[A-Za-z0-9._~:@!$&'()*,;=-]+|\{[A-Za-z0-9._-]+\+?\})$")
+
+
+def api_id_for(logical_id: str) -> str:
+    """The fixed local API id of an ``AWS::Serverless::Api``: its logical id, lowercased."""
+    return re.sub(r"[^a-z0-9]", "", logical_id.lower())
+
+
+@dataclass(frozen=True)
+class AuthorizerSpec:
+    name: str
+    function: str
+    payload_type: str  # "REQUEST" or "TOKEN"
+    headers: tuple[str, ...]
+    query_strings: tuple[str, ...]
+    ttl: int
+    validation_expression: str | None = None
+
+
+@dataclass(frozen=True)
+class ApiSpec:
+    logical_id: str
+    api_id: str
+    stage: str
+    variables: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    api: ApiSpec
+    method: str
+    path: str
+    function: str
+    authorizer: AuthorizerSpec | None
+    where: str
+
+    @property
+    def segments(self) -> tuple[str, ...]:
+        return tuple(s for s in self.path.split("/") if s)
+
+
+@dataclass(frozen=True)
+class SqsSourceSpec:
+    function: str
+    queue: str
+    queue_url: str
+    queue_arn: str
+    batch_size: int
+    report_failures: bool
+    enabled: bool
+    where: str
+
+
+@dataclass
+class Stack:
+    """Everything the gateway and the pollers need, resolved."""
+
+    template: Template
+    region: str
+    account_id: str
+    attributes: dict[str, Attributes] = field(default_factory=dict)
+    functions: dict[str, FunctionSpec] = field(default_factory=dict)
+    apis: dict[str, ApiSpec] = field(default_factory=dict)
+    routes: list[RouteSpec] = field(default_factory=list)
+    sqs_sources: list[SqsSourceSpec] = field(default_factory=list)
+
+    def ref_values(self) -> dict[str, Any]:
+        return {logical_id: attrs.ref for logical_id, attrs in self.attributes.items()}
+
+
+def build_stack(
+    template: Template, backend: Backend, *, stack_name: str = DEFAULT_STACK_NAME
+) -> Stack:
+    """Create the backend resources and resolve everything else against them."""
+    stack = Stack(template, backend.region, backend.account_id)
+    resolver = Resolver(
+        template,
+        region=stack.region,
+        account_id=stack.account_id,
+        stack_name=stack_name,
+        attributes=stack.attributes.get,
+    )
+    for function in template.of_type("AWS::Serverless::Function"):
+        props = function.properties
+        where = f"{function.where}.Properties.FunctionName"
+        default_name = f"{stack_name}-{function.logical_id}"
+        name = str(resolver.resolve(props.get("FunctionName", default_name), where))
+        arn = f"arn:aws:lambda:{stack.region}:{stack.account_id}:function:{name}"
+        stack.attributes[function.logical_id] = Attributes(name, {"Arn": arn})
+    for api in template.of_type("AWS::Serverless::Api"):
+        api_id = api_id_for(api.logical_id)
+        clash = [a.logical_id for a in stack.apis.values() if a.api_id == api_id]
+        if clash:
+            raise TemplateError(f"{api.where}: its local API id {api_id} clashes with {clash[0]}")
+        stack.attributes[api.logical_id] = Attributes(api_id, {"RootResourceId": "root"})
+        stack.apis[api.logical_id] = ApiSpec(
+            api.logical_id,
+            api_id,
+            str(api.properties["StageName"]),
+            _strings(resolver.resolve(api.properties.get("Variables"), f"{api.where}.Variables")),
+        )
+    for resource in template.backend_order():
+        props = resolver.resolve(resource.properties, f"{resource.where}.Properties")
+        stack.attributes[resource.logical_id] = backend.create(
+            resource, props, f"{stack_name}-{resource.logical_id}"
+        )
+    for function in template.of_type("AWS::Serverless::Function"):
+        stack.functions[function.logical_id] = _function(template, resolver, stack, function)
+    authorizers = {
+        api.logical_id: _authorizers(resolver, stack, api)
+        for api in template.of_type("AWS::Serverless::Api")
+    }
+    for function in template.of_type("AWS::Serverless::Function"):
+        _events(resolver, stack, function, authorizers)
+    _check_routes(stack.routes)
+    return stack
+
+
+def _strings(value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    return {str(k): _env_text(v) for k, v in value.items()}
+
+
+def _env_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise TemplateError(f"an environment value must be a string, not {type(value).__name__}")
+
+
+def _function(
+    template: Template, resolver: Resolver, stack: Stack, function: Resource
+) -> FunctionSpec:
+    where = f"{function.where}.Properties"
+    props = function.properties
+    code_dir = (template.directory / str(props["CodeUri"])).resolve()
+    if not code_dir.is_dir():
+        raise TemplateError(f"{where}.CodeUri: {code_dir} is not a directory")
+    variables = resolver.resolve(
+        (props.get("Environment") or {}).get("Variables") or {}, f"{where}.Environment.Variables"
+    )
+    environment: dict[str, str] = {}
+    for key, value in variables.items():
+        try:
+            environment[str(key)] = _env_text(value)
+        except TemplateError as error:
+            raise TemplateError(f"{where}.Environment.Variables.{key}: {error}") from None
+    attrs = stack.attributes[function.logical_id]
+    return FunctionSpec(
+        logical_id=function.logical_id,
+        name=str(attrs.ref),
+        arn=str(attrs.atts["Arn"]),
+        handler=str(resolver.resolve(props["Handler"], f"{where}.Handler")),
+        code_dir=code_dir,
+        runtime=str(props["Runtime"]),
+        timeout=float(resolver.resolve(props.get("Timeout", 3), f"{where}.Timeout")),
+        memory=int(resolver.resolve(props.get("MemorySize", 128), f"{where}.MemorySize")),
+        environment=environment,
+    )
+
+
+def _function_by_arn(stack: Stack, arn: Any, where: str) -> str:
+    for logical_id, spec in stack.functions.items():
+        if arn == spec.arn:
+            return logical_id
+    raise TemplateError(f"{where}: {arn!r} is not the ARN of a function in this template")
+
+
+def _authorizers(resolver: Resolver, stack: Stack, api: Resource) -> dict[str, AuthorizerSpec]:
+    where = f"{api.where}.Properties.Auth.Authorizers"
+    specs: dict[str, AuthorizerSpec] = {}
+    auth = api.properties.get("Auth") or {}
+    for name, raw in (auth.get("Authorizers") or {}).items():
+        spec_where = f"{where}.{name}"
+        function = _function_by_arn(
+            stack,
+            resolver.resolve(raw["FunctionArn"], f"{spec_where}.FunctionArn"),
+            f"{spec_where}.FunctionArn",
+        )
+        identity = resolver.resolve(raw.get("Identity") or {}, f"{spec_where}.Identity")
+        payload_type = str(raw.get("FunctionPayloadType", "TOKEN"))
+        ttl = int(identity.get("ReauthorizeEvery", DEFAULT_AUTHORIZER_TTL))
+        if not 0 <= ttl <= MAX_AUTHORIZER_TTL:
+            raise TemplateError(
+                f"{spec_where}.Identity.ReauthorizeEvery: between 0 and {MAX_AUTHORIZER_TTL}"
+            )
+        if payload_type == "TOKEN":
+            for key in ("Headers", "QueryStrings"):
+                if key in identity:
+                    raise TemplateError(f"{spec_where}.Identity.{key}: only for REQUEST")
+            headers: tuple[str, ...] = (str(identity.get("Header", "Authorization")),)
+            queries: tuple[str, ...] = ()
+        else:
+            for key in ("Header", "ValidationExpression"):
+                if key in identity:
+                    raise TemplateError(f"{spec_where}.Identity.{key}: only for TOKEN")
+            headers = tuple(str(h) for h in identity.get("Headers") or [])
+            queries = tuple(str(q) for q in identity.get("QueryStrings") or [])
+            if ttl > 0 and not headers and not queries:
+                raise TemplateError(
+                    f"{spec_where}.Identity: a cached REQUEST authorizer needs identity sources"
+                )
+        expression = identity.get("ValidationExpression")
+        specs[name] = AuthorizerSpec(
+            name,
+            function,
+            payload_type,
+            headers,
+            queries,
+            ttl,
+            None if expression is None else str(expression),
+        )
+    return specs
+
+
+def _events(
+    resolver: Resolver,
+    stack: Stack,
+    function: Resource,
+    authorizers: Mapping[str, Mapping[str, AuthorizerSpec]],
+) -> None:
+    for name, event in (function.properties.get("Events") or {}).items():
+        where = f"{function.where}.Properties.Events.{name}"
+        props = resolver.resolve(event.get("Properties") or {}, f"{where}.Properties")
+        if event["Type"] == "Api":
+            stack.routes.append(_route(stack, function, event, props, authorizers, where))
+        else:
+            stack.sqs_sources.append(_sqs_source(stack, function, props, where))
+
+
+def _route(
+    stack: Stack,
+    function: Resource,
+    event: Mapping[str, Any],
+    props: Mapping[str, Any],
+    authorizers: Mapping[str, Mapping[str, AuthorizerSpec]],
+    where: str,
+) -> RouteSpec:
+    raw_api = (event.get("Properties") or {}).get("RestApiId")
+    if raw_api is None:
+        api_logical = "ServerlessRestApi"
+    elif isinstance(raw_api, dict) and raw_api.get("Ref") in stack.apis:
+        api_logical = raw_api["Ref"]
+    else:
+        raise TemplateError(
+            f"{where}.Properties.RestApiId: must be !Ref of an AWS::Serverless::Api here"
+        )
+    api = stack.apis[api_logical]
+    method = str(props["Method"]).upper()
+    if method not in _METHODS:
+        raise TemplateError(f"{where}.Properties.Method: unknown method {props['Method']!r}")
+    path = str(props["Path"])
+    segments = [s for s in path.split("/") if s]
+    if (
+        not path.startswith("/")
+        or not all(_PATH_SEGMENT.match(s) for s in segments)
+        or any(s.endswith("+}") for s in segments[:-1])
+    ):
+        raise TemplateError(f"{where}.Properties.Path: {path!r} is not an API Gateway path")
+    api_authorizers = authorizers.get(api_logical, {})
+    api_resource = stack.template.resources[api_logical]
+    default = (api_resource.properties.get("Auth") or {}).get("DefaultAuthorizer")
+    chosen = (props.get("Auth") or {}).get("Authorizer", default)
+    if chosen is not None and chosen != "NONE" and chosen not in api_authorizers:
+        raise TemplateError(f"{where}.Properties.Auth.Authorizer: no authorizer {chosen!r}")
+    authorizer = None if chosen in (None, "NONE") else api_authorizers[chosen]
+    return RouteSpec(api, method, "/" + "/".join(segments), function.logical_id, authorizer, where)
+
+
+def _check_routes(routes: list[RouteSpec]) -> None:
+    """Every route is served on one port, so no two may claim the same request."""
+    seen: dict[tuple[str, tuple[str, ...]], RouteSpec] = {}
+    for route in routes:
+        shape = tuple(
+            ("{+}" if s.endswith("+}") else "{}") if s.startswith("{") else s
+            for s in route.segments
+        )
+        key = (route.method, shape)
+        if key in seen:
+            raise TemplateError(
+                f"{route.where}: {route.method} {route.path} is already served by {seen[key].where}"
+            )
+        seen[key] = route
+
+
+def _sqs_source(
+    stack: Stack, function: Resource, props: Mapping[str, Any], where: str
+) -> SqsSourceSpec:
+    queue_arn = props["Queue"]
+    queue = next(
+        (
+            logical_id
+            for logical_id, attrs in stack.attributes.items()
+            if stack.template.resources[logical_id].type == "AWS::SQS::Queue"
+            and attrs.atts.get("Arn") == queue_arn
+        ),
+        None,
+    )
+    if queue is None:
+        raise TemplateError(f"{where}.Properties.Queue: must be the Arn of a template queue")
+    batch_size = int(props.get("BatchSize", 10))
+    if not 1 <= batch_size <= 10000:
+        raise TemplateError(f"{where}.Properties.BatchSize: between 1 and 10000")
+    response_types = props.get("FunctionResponseTypes") or []
+    unknown = set(response_types) - _SQS_RESPONSE_TYPES
+    if unknown:
+        raise TemplateError(f"{where}.Properties.FunctionResponseTypes: unknown {sorted(unknown)}")
+    attrs = stack.attributes[queue]
+    return SqsSourceSpec(
+        function=function.logical_id,
+        queue=queue,
+        queue_url=str(attrs.atts["QueueUrl"]),
+        queue_arn=str(queue_arn),
+        batch_size=batch_size,
+        report_failures="ReportBatchItemFailures" in response_types,
+        enabled=props.get("Enabled", True) not in (False, "false"),
+        where=where,
+    )
+
+
+def code_dirs(stack: Stack) -> list[Path]:
+    """The distinct ``CodeUri`` directories, in template order."""
+    return list(dict.fromkeys(spec.code_dir for spec in stack.functions.values()))

@@ -1,0 +1,191 @@
+"""Gateway pieces without HTTP: routing, response mapping, partial batch responses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tenantkit.local.backend import Backend
+from tenantkit.local.functions import Runtime
+from tenantkit.local.gateway import Gateway, Request, _proxy_response
+from tenantkit.local.queues import failed_message_ids
+from tenantkit.local.stack import Stack, build_stack
+from tenantkit.local.template import TemplateError, parse_template
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    backend = Backend()
+    backend.start()
+    try:
+        yield build_stack(parse_template(FIXTURES / "template.yaml"), backend)
+    finally:
+        backend.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(stack: Stack) -> Gateway:
+    runtime = Runtime(stack.functions)
+    runtime.load()
+    return Gateway(stack, runtime)
+
+
+def test_stack_resolves_functions_routes_and_sources(stack: Stack) -> None:
+    app = stack.functions["AppFunction"]
+    assert app.environment["GREETING"] == "hello"
+    assert app.environment["TABLE_NAME"] == "tenantkit-local-Table"
+    assert app.environment["LABEL"] == "hello-api"
+    assert app.environment["DESCRIPTION"] == (
+        "tenantkit-local in us-east-1 with "
+        "arn:aws:dynamodb:us-east-1:123456789012:table/tenantkit-local-Table"
+    )
+    assert app.environment["QUEUE_URL"].endswith("/tenantkit-local-WorkQueue")
+    assert app.environment["SECRET_ARN"].startswith(
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:tenantkit-local-Secret-"
+    )
+    assert app.environment["TOPIC_ARN"].endswith(":tenantkit-local-events")
+    (source,) = stack.sqs_sources
+    assert (source.function, source.queue, source.batch_size) == ("WorkerFunction", "WorkQueue", 5)
+    assert source.report_failures
+    open_route = next(r for r in stack.routes if r.path == "/open")
+    assert open_route.authorizer is None
+    echo = next(r for r in stack.routes if r.path == "/echo/{name}")
+    assert echo.authorizer is not None
+    assert (echo.authorizer.headers, echo.authorizer.ttl) == (("Authorization",), 2)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "resource", "params"),
+    [
+        ("GET", "/echo/bob", "/echo/{name}", {"name": "bob"}),
+        ("GET", "/echo/me", "/echo/me", {}),  # a literal segment beats {name}
+        ("GET", "/echo/bob/", "/echo/{name}", {"name": "bob"}),
+        ("GET", "/files/a", "/files/{proxy+}", {"proxy": "a"}),
+        ("DELETE", "/files/a/b/c.txt", "/files/{proxy+}", {"proxy": "a/b/c.txt"}),
+        ("GET", "/files", None, None),  # {proxy+} needs at least one segment
+        ("POST", "/echo/bob", None, None),  # the resource exists, the method does not
+        ("GET", "/echo", None, None),
+        ("GET", "/echo/bob/extra", None, None),
+        ("GET", "/", None, None),
+    ],
+)
+def test_routing(
+    gateway: Gateway, method: str, path: str, resource: str | None, params: Any
+) -> None:
+    found = gateway.route(method, path)
+    if resource is None:
+        assert found is None
+        return
+    assert found is not None
+    assert (found[0].path, found[1]) == (resource, params)
+
+
+def test_method_arn(gateway: Gateway) -> None:
+    found = gateway.route("GET", "/echo/bob")
+    assert found is not None
+    assert gateway.method_arn(found[0], "GET", "/echo/bob") == (
+        "arn:aws:execute-api:us-east-1:123456789012:api/test/GET/echo/bob"
+    )
+
+
+def test_handle_without_http(gateway: Gateway) -> None:
+    request = Request("GET", "/open", [("q", "1"), ("q", "2")], [("Host", "h")], b"")
+    response = gateway.handle(request)
+    assert response.status == 200
+    event = json.loads(response.body)["event"]
+    assert event["queryStringParameters"] == {"q": "2"}
+    assert event["multiValueQueryStringParameters"] == {"q": ["1", "2"]}
+    assert "authorizer" not in event["requestContext"]
+    assert event["requestContext"]["path"] == "/test/open"
+
+
+def test_proxy_response_mapping() -> None:
+    response = _proxy_response(
+        {
+            "statusCode": 201,
+            "headers": {"X-A": "1", "X-B": 2, "Set-Cookie": "ignored"},
+            "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
+            "body": "aGVsbG8=",
+            "isBase64Encoded": True,
+        }
+    )
+    assert response.status == 201
+    assert response.body == b"hello"
+    assert ("Set-Cookie", "a=1") in response.headers
+    assert ("Set-Cookie", "b=2") in response.headers
+    assert ("Set-Cookie", "ignored") not in response.headers
+    assert ("X-B", "2") in response.headers
+    assert ("Content-Type", "application/json") in response.headers
+    assert _proxy_response({"statusCode": 204}).body == b""
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        None,
+        "ok",
+        {"statusCode": "200"},
+        {"statusCode": True},
+        {"statusCode": 99},
+        {"body": "x"},
+        {"statusCode": 200, "body": {"a": 1}},
+        {"statusCode": 200, "surprise": 1},
+        {"statusCode": 200, "headers": ["x"]},
+        {"statusCode": 200, "headers": {"X": {"nested": 1}}},
+        {"statusCode": 200, "multiValueHeaders": {"X": "not-a-list"}},
+        {"statusCode": 200, "body": "!!", "isBase64Encoded": True},
+        {"statusCode": 200, "isBase64Encoded": "yes"},
+    ],
+)
+def test_malformed_proxy_responses(result: Any) -> None:
+    with pytest.raises(ValueError, match=r"."):
+        _proxy_response(result)
+
+
+IDS = ["m1", "m2", "m3"]
+
+
+@pytest.mark.parametrize(
+    ("result", "failed"),
+    [
+        (None, set()),
+        ({}, set()),
+        ({"batchItemFailures": []}, set()),
+        ({"batchItemFailures": None}, set()),
+        ({"batchItemFailures": [{"itemIdentifier": "m2"}]}, {"m2"}),
+        ({"batchItemFailures": [{"itemIdentifier": "m9"}]}, set(IDS)),  # unknown id
+        ({"batchItemFailures": [{"itemIdentifier": ""}]}, set(IDS)),
+        ({"batchItemFailures": [{"itemIdentifier": None}]}, set(IDS)),
+        ({"batchItemFailures": [{"id": "m1"}]}, set(IDS)),
+        ({"batchItemFailures": "m1"}, set(IDS)),
+        ("garbage", set(IDS)),
+    ],
+)
+def test_partial_batch_responses(result: Any, failed: set[str]) -> None:
+    assert failed_message_ids(result, IDS) == failed
+
+
+def test_routes_claiming_the_same_request_fail_at_start(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return None\n")
+    events = "\n".join(
+        f"        E{i}:\n          Type: Api\n          Properties: {{Path: '{p}', Method: get}}"
+        for i, p in enumerate(["/a/{x}", "/a/{y}"])
+    )
+    (tmp_path / "template.yaml").write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n"
+        "    Type: AWS::Serverless::Function\n    Properties:\n      Handler: app.handler\n"
+        f"      Runtime: python3.12\n      CodeUri: .\n      Events:\n{events}\n"
+    )
+    backend = Backend()
+    backend.start()
+    try:
+        with pytest.raises(TemplateError, match=r"Events.E1: GET /a/\{y\} is already served"):
+            build_stack(parse_template(tmp_path / "template.yaml"), backend)
+    finally:
+        backend.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from tenantkit.context import tenant_scope
 from tenantkit.dynamo import TenantTable
 from tenantkit.errors import (
+    ConflictError,
     EndpointRefusedError,
     InvalidKeyError,
     LimitExceededError,
@@ -21,6 +23,7 @@ from tenantkit.errors import (
     NotFoundError,
 )
 from tenantkit.events import TopicRegistry, topic_name
+from tenantkit.events import topics as topics_module
 from tests.events.conftest import TABLE, Aws, ctx
 
 HOOK = "https://hooks.example.com/parks?token=s3cret-value"
@@ -490,3 +493,62 @@ def test_concurrent_subscribes_and_unsubscribes_stay_consistent(
     live = aws.sns.list_subscriptions_by_topic(TopicArn=subs[0].topic_arn)["Subscriptions"]
     assert {s["SubscriptionArn"] for s in live} == {s.subscription_arn for s in subs}
     assert topic_records(aws)[0]["subs"] == {"N": "6"}
+
+
+class Crash(BaseException):
+    """The process dies mid-call: no except-Exception cleanup runs."""
+
+
+def pending_ids(aws: Aws) -> list[str]:
+    return [i["sk"]["S"] for i in raw_items(aws) if i.get("state") == {"S": "pending"}]
+
+
+def test_a_subscribe_that_died_is_adopted_later(
+    aws: Aws, registry: TopicRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(**_: Any) -> None:
+        raise Crash
+
+    aws.sns.meta.events.register("before-call.sns.Subscribe", crash, unique_id="crash")
+    with tenant_scope(ctx("texas")), pytest.raises(Crash):
+        registry.subscribe("park-updated", HOOK)
+    aws.sns.meta.events.unregister("before-call.sns.Subscribe", unique_id="crash")
+    assert len(pending_ids(aws)) == 1
+    monkeypatch.setattr(registry, "sleep", lambda seconds: None)
+    with tenant_scope(ctx("texas")):
+        with pytest.raises(ConflictError):  # still fresh: maybe another subscribe is running
+            registry.subscribe("park-updated", HOOK)
+        later = datetime.now(UTC) + timedelta(seconds=61)
+        monkeypatch.setattr(topics_module, "_now", lambda: later)
+        sub = registry.subscribe("park-updated", HOOK)
+        assert registry.subscriptions() == [sub]
+    assert pending_ids(aws) == []
+    assert topic_records(aws)[0]["subs"] == {"N": "1"}
+    limits = [i for i in raw_items(aws) if i["sk"]["S"] == "subscriptions"]
+    assert limits[0]["count"] == {"N": "1"}
+
+
+@pytest.mark.parametrize("other_subscriber", [False, True])
+def test_unsubscribing_a_pending_subscription_fails_that_subscribe_cleanly(
+    aws: Aws, registry: TopicRegistry, other_subscriber: bool
+) -> None:
+    with tenant_scope(ctx("texas")):
+        other = registry.subscribe("e", "https://other.example.com/") if other_subscriber else None
+
+    def unsubscribe_pending(**_: Any) -> None:
+        with tenant_scope(ctx("texas")):
+            for pending in pending_ids(aws):
+                registry.unsubscribe(pending)
+
+    aws.sns.meta.events.register("before-call.sns.Subscribe", unsubscribe_pending)
+    with tenant_scope(ctx("texas")), pytest.raises(ConflictError, match="removed"):
+        registry.subscribe("e", HOOK)
+    with tenant_scope(ctx("texas")):
+        assert registry.subscriptions() == ([other] if other else [])
+    if other is None:
+        assert topics(aws) == []
+        assert topic_records(aws) == []
+    else:
+        live = aws.sns.list_subscriptions_by_topic(TopicArn=other.topic_arn)["Subscriptions"]
+        assert [s["SubscriptionArn"] for s in live] == [other.subscription_arn]
+        assert topic_records(aws)[0]["subs"] == {"N": "1"}

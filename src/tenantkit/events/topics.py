@@ -66,6 +66,8 @@ _DELETING = "deleting"
 _PENDING = "pending"
 #: A deletion not finished after this long is taken over (its caller crashed).
 _STALE_DELETION_MS = 15 * 60 * 1000
+#: A subscribe still pending after this long died; the next subscribe adopts its slot.
+_STALE_PENDING_S = 60
 _ATTEMPTS = 12
 
 
@@ -155,6 +157,10 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _age_seconds(iso: str) -> float:
+    return (_now() - datetime.fromisoformat(iso)).total_seconds()
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -231,11 +237,10 @@ class TopicRegistry:
             json.dumps([self._prefix, tenant, resource_id, event_type, protocol, endpoint]).encode()
         ).hexdigest()
         subscription_id = "sub_" + digest[:32]
-        token = uuid.uuid4().hex
         pending = {
             **self._subscription_key(subscription_id),
             "state": _PENDING,
-            "token": token,
+            "token": uuid.uuid4().hex,
             "event_type": event_type,
             "endpoint": mask_endpoint(endpoint),
             "topic_name": name,
@@ -243,19 +248,21 @@ class TopicRegistry:
         }
         if resource_id is not None:
             pending["resource_id"] = resource_id
-        topic = self._reserve(pending, tenant, resource_id)
-        if isinstance(topic, Subscription):
-            return topic
+        reservation = self._reserve(pending, tenant, resource_id)
+        if isinstance(reservation, Subscription):
+            return reservation
+        token = reservation["token"]
         try:
             response = self._client().subscribe(
-                TopicArn=topic["topic_arn"],
+                TopicArn=reservation["topic_arn"],
                 Protocol=protocol,
                 Endpoint=endpoint,
                 ReturnSubscriptionArn=True,
             )
         except Exception:
-            self._release(subscription_id, token, name)
-            raise
+            if self._release(subscription_id, token, name):
+                raise
+            raise _removed_while_subscribing() from None
         subscription_arn = response["SubscriptionArn"]
         try:
             item = self._table.update_item(
@@ -266,9 +273,7 @@ class TopicRegistry:
         except ConditionFailedError:
             # A concurrent unsubscribe removed the pending record (and released its slot).
             self._unsubscribe_quietly(subscription_arn)
-            raise ConflictError(
-                "the subscription was removed while it was being created; subscribe again"
-            ) from None
+            raise _removed_while_subscribing() from None
         self._forget(tenant, name)
         return self._to_subscription(item)
 
@@ -418,7 +423,8 @@ class TopicRegistry:
 
         One transaction writes the ``pending`` subscription record, adds 1 to the topic's
         count (only if it is still the live generation) and to the tenant's count (only
-        below the limit).
+        below the limit). Returns the reservation's ``topic_arn`` and ``token``. A pending
+        record left by a subscribe that died is adopted: its slot is still held.
         """
         name = pending["topic_name"]
         subscription_key = self._subscription_key(pending[self._sk])
@@ -447,11 +453,13 @@ class TopicRegistry:
             ]
             try:
                 self._table.transact_write(ops)
-                return topic
+                return {"topic_arn": arn, "token": pending["token"]}
             except (ConditionFailedError, ConflictError):
                 existing, limit = self._table.transact_get([subscription_key, self._limit_key()])
             if existing is not None and existing.get("state") == _ACTIVE:
                 return self._to_subscription(existing)
+            if existing is not None and _age_seconds(existing["created_at"]) > _STALE_PENDING_S:
+                return {"topic_arn": existing["topic_arn"], "token": existing["token"]}
             if existing is None and limit is not None and limit["count"] >= self._max_subscriptions:
                 raise LimitExceededError(
                     f"this tenant already has {self._max_subscriptions} webhook subscriptions, "
@@ -521,10 +529,16 @@ class TopicRegistry:
             {"update": {"key": self._limit_key(), "add": {"count": -1}}},
         ]
 
-    def _release(self, subscription_id: str, token: str, name: str) -> None:
-        """Undo a reservation whose SNS ``Subscribe`` failed."""
-        self._table.transact_write(self._release_ops(subscription_id, token, {"topic_name": name}))
+    def _release(self, subscription_id: str, token: str, name: str) -> bool:
+        """Undo a reservation whose SNS ``Subscribe`` failed; False if already undone."""
+        try:
+            self._table.transact_write(
+                self._release_ops(subscription_id, token, {"topic_name": name})
+            )
+        except ConditionFailedError:
+            return False  # a concurrent unsubscribe removed the pending record
         self._delete_topic_if_unused(name)
+        return True
 
     def _delete_topic_if_unused(self, name: str) -> None:
         """Delete the topic and its record if its count is 0; only one caller wins."""
@@ -575,6 +589,10 @@ class TopicRegistry:
             self._client().unsubscribe(SubscriptionArn=subscription_arn)
         except Exception:
             logger.warning("could not remove orphaned SNS subscription", exc_info=True)
+
+
+def _removed_while_subscribing() -> ConflictError:
+    return ConflictError("the subscription was removed while it was being created; subscribe again")
 
 
 def _not_found() -> NotFoundError:

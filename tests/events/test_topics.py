@@ -552,3 +552,18 @@ def test_unsubscribing_a_pending_subscription_fails_that_subscribe_cleanly(
         live = aws.sns.list_subscriptions_by_topic(TopicArn=other.topic_arn)["Subscriptions"]
         assert [s["SubscriptionArn"] for s in live] == [other.subscription_arn]
         assert topic_records(aws)[0]["subs"] == {"N": "1"}
+
+
+def test_unsubscribe_calls(aws: Aws, registry: TopicRegistry) -> None:
+    with tenant_scope(ctx("texas")):
+        a = registry.subscribe("park-updated", HOOK)
+        b = registry.subscribe("park-updated", "https://b.example.com/")
+        aws.calls.clear()
+        registry.unsubscribe(a.id)
+        not_last = list(aws.calls.calls)
+        aws.calls.clear()
+        registry.unsubscribe(b.id)
+        last = list(aws.calls.calls)
+    common = ["dynamodb:GetItem", "sns:Unsubscribe", "dynamodb:TransactWriteItems"]
+    assert not_last == [*common, "dynamodb:UpdateItem"]
+    assert last == [*common, "dynamodb:UpdateItem", "sns:DeleteTopic", "dynamodb:DeleteItem"]

@@ -349,6 +349,34 @@ def test_attack_validly_signed_exp_of_the_wrong_type(
     rejected(hs_verifier, hs_token(exp=value))
 
 
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_attack_validly_signed_non_finite_numbers(hs_verifier: TokenVerifier, literal: str) -> None:
+    """Python's json accepts NaN/Infinity; an ``exp`` of Infinity must not mean 'never'."""
+    payload = json.dumps(claims()).replace('"exp": ', f'"exp": {literal}, "was": ')
+    head = b64(json.dumps({"alg": "HS256"}).encode())
+    body = b64(payload.encode())
+    signature = hmac.new(SECRET.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    rejected(hs_verifier, f"{head}.{body}.{b64(signature)}")
+
+
+def test_weak_or_confusable_keys_fail_at_construction(rsa_key: rsa.RSAPrivateKey) -> None:
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()
+    with pytest.raises(ConfigurationError, match="2048"):
+        TokenVerifier(algorithm="RS256", public_keys=[small])
+    with pytest.raises(ConfigurationError, match="looks like a public key"):
+        TokenVerifier(algorithm="HS256", secret=public_pem(rsa_key))
+
+
+def test_es256_token_is_not_checked_with_a_p384_key() -> None:
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    verifier = TokenVerifier(algorithm=["ES256", "ES384"], public_keys=[p384.public_key()])
+    good = jwt.encode(claims(aud=...), p384, algorithm="ES384")
+    assert verifier.verify(f"Bearer {good}").subject == "alice"
+    head = b64(json.dumps({"alg": "ES256"}).encode())
+    _, body, signature = good.split(".")
+    rejected(verifier, f"{head}.{body}.{signature}")
+
+
 def test_attack_missing_or_empty_subject(
     hs_verifier: TokenVerifier, hs_token: Callable[..., str]
 ) -> None:
@@ -493,7 +521,9 @@ def test_repeated_token_is_served_from_the_cache(
 ) -> None:
     token = hs_token()
     first = hs_verifier.verify(f"Bearer {token}")
-    monkeypatch.setattr(jwt, "decode", lambda *a, **k: pytest.fail("decoded twice"))
+    monkeypatch.setattr(
+        hs_verifier, "_verify_uncached", lambda *a, **k: pytest.fail("verified twice")
+    )
     assert hs_verifier.verify(f"Bearer {token}") is first
     # Keys are SHA-256 digests, never the token itself.
     keys = list(hs_verifier._cache._entries)

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from tenantkit.auth.directory import UserRecord
-from tenantkit.auth.rolemap import ApiArn, RoleMap, resource_matches
+from tenantkit.auth.rolemap import ApiArn, RoleMap
 from tenantkit.auth.verifier import TokenVerifier
 from tenantkit.context import validate_tenant_id
 from tenantkit.errors import InvalidTenantIdError, UnauthorizedError
@@ -41,6 +41,20 @@ from tenantkit.errors import InvalidTenantIdError, UnauthorizedError
 __all__ = ["LambdaAuthorizer", "UserSource"]
 
 decision_log = logging.getLogger("tenantkit.auth.decisions")
+
+
+_json_string = json.encoder.encode_basestring_ascii
+_ROLES_JSON: dict[frozenset[str], str] = {}
+
+
+def _roles_json(roles: frozenset[str]) -> str:
+    """``roles`` as the JSON array string the context carries (memoised per role set)."""
+    text = _ROLES_JSON.get(roles)
+    if text is None:
+        text = json.dumps(sorted(roles))
+        if len(_ROLES_JSON) < 1024:
+            _ROLES_JSON[roles] = text
+    return text
 
 
 class UserSource(Protocol):
@@ -88,16 +102,6 @@ def authorization_value(event: Mapping[str, Any]) -> str | None:
     return value if value is not None else repeated_value
 
 
-def _policy_allows(policy: Mapping[str, Any], arn: str) -> bool:
-    allowed = False
-    for statement in policy["Statement"]:
-        if any(resource_matches(resource, arn) for resource in statement["Resource"]):
-            if statement["Effect"] == "Deny":
-                return False
-            allowed = True
-    return allowed
-
-
 class LambdaAuthorizer:
     """API Gateway Lambda authorizer; construct once at module level, call per event."""
 
@@ -139,7 +143,7 @@ class LambdaAuthorizer:
         response_context: dict[str, str] = {"userId": user_id}
         if tenant_id is not None:
             response_context["tenantId"] = tenant_id
-            response_context["roles"] = json.dumps(sorted(held))
+            response_context["roles"] = _roles_json(held)
         if user is not None:
             for key, value in (
                 ("email", user.email),
@@ -163,7 +167,7 @@ class LambdaAuthorizer:
             if is_v2:
                 return self._refuse_v2(event)
             raise Exception("Unauthorized") from None  # API Gateway answers 401
-        outcome = "allow" if _policy_allows(policy, str(arn)) else "deny"
+        outcome = "allow" if self.roles.invocation_allowed(held, str(arn)) else "deny"
         self._log(outcome, user_id, tenant_id, reason)
         return {"principalId": user_id, "policyDocument": policy, "context": response_context}
 
@@ -203,11 +207,11 @@ class LambdaAuthorizer:
     @staticmethod
     def _log(outcome: str, user_id: str | None, tenant_id: str | None, reason: str) -> None:
         if decision_log.isEnabledFor(logging.INFO):
-            line = {
-                "message": "authorization",
-                "outcome": outcome,
-                "user": user_id,
-                "tenant": tenant_id,
-                "reason": reason,
-            }
-            decision_log.info(json.dumps(line, separators=(",", ":")))
+            # One JSON object per line; strings escaped by json's own encoder.
+            decision_log.info(
+                '{"message":"authorization","outcome":%s,"user":%s,"tenant":%s,"reason":%s}',
+                _json_string(outcome),
+                "null" if user_id is None else _json_string(user_id),
+                "null" if tenant_id is None else _json_string(tenant_id),
+                _json_string(reason),
+            )

@@ -190,6 +190,8 @@ class RoleMap:
         }
         self._memo: dict[tuple[frozenset[str], str], dict[str, Any]] = {}
         self._allowed_memo: dict[frozenset[str], frozenset[str]] = {}
+        self._prefix_memo: dict[str, str] = {}
+        self._invocation_memo: dict[tuple[frozenset[str], str], bool] = {}
         self._memo_lock = threading.Lock()
 
     def _declare(self, text: object) -> Route:
@@ -285,9 +287,36 @@ class RoleMap:
         """True if ``roles`` may call ``route_key`` (an HTTP API ``routeKey``)."""
         return route_key in self.allowed_routes(roles)
 
+    def _prefix(self, arn: str) -> str:
+        prefix = self._prefix_memo.get(arn)
+        if prefix is None:
+            prefix = ApiArn.parse(arn).prefix
+            if len(self._prefix_memo) >= _MEMO_SIZE:
+                self._prefix_memo.clear()
+            self._prefix_memo[arn] = prefix
+        return prefix
+
+    def invocation_allowed(self, roles: Iterable[str], arn: str) -> bool:
+        """Whether the compiled policy lets ``roles`` invoke ``arn`` (API Gateway matching)."""
+        held = frozenset(roles) & self.roles
+        key = (held, arn)
+        decided = self._invocation_memo.get(key)
+        if decided is None:
+            decided = False
+            for statement in self.policy(held, arn)["Statement"]:
+                if any(resource_matches(r, arn) for r in statement["Resource"]):
+                    if statement["Effect"] == "Deny":
+                        decided = False
+                        break
+                    decided = True
+            if len(self._invocation_memo) >= _MEMO_SIZE:
+                self._invocation_memo.clear()
+            self._invocation_memo[key] = decided
+        return decided
+
     def policy(self, roles: Iterable[str], arn: str) -> dict[str, Any]:
         """The IAM policy for ``roles`` on the API of ``arn``. Memoised; do not mutate it."""
-        prefix = ApiArn.parse(arn).prefix
+        prefix = self._prefix(arn)
         held = frozenset(roles) & self.roles
         memo_key = (held, prefix)
         cached = self._memo.get(memo_key)

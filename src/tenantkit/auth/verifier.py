@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -74,7 +75,9 @@ _KEY_TYPES: dict[str, tuple[type, ...]] = {
 _JWK_KTY = {"rsa": "RSA", "ec": "EC", "okp": "OKP"}
 # Header parameters that would let the token pick its own key or change how it is read.
 _REFUSED_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "crit", "b64"})
-_TOKEN_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+_EC_CURVES = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
+MIN_RSA_BITS = 2048
 _REJECTED = "the bearer token was rejected; sign in again to get a new token"
 
 
@@ -87,9 +90,17 @@ class VerifiedToken:
     expires_at: float
 
 
+def _b64url(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in a token")
+
+
 def _b64url_json(segment: str) -> Any:
-    padded = segment + "=" * (-len(segment) % 4)
-    return json.loads(base64.urlsafe_b64decode(padded))
+    """Decode one JSON segment; NaN and Infinity (which would defeat exp checks) refused."""
+    return json.loads(_b64url(segment), parse_constant=_refuse_constant)
 
 
 def _claim_at(claims: Mapping[str, Any], dotted: str) -> Any:
@@ -154,6 +165,10 @@ def _load_public_key(value: PublicKeyInput, family: str) -> tuple[str | None, An
             f"a public key is a {type(key).__name__}, which cannot verify the configured "
             f"{family.upper()} algorithm; give public keys of the matching type"
         )
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
+        raise ConfigurationError(f"RSA keys must have at least {MIN_RSA_BITS} bits")
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name not in _EC_CURVES.values():
+        raise ConfigurationError("EC keys must be on P-256, P-384 or P-521")
     return kid, key
 
 
@@ -230,6 +245,7 @@ class TokenVerifier:
             )
         self._family = families.pop()
         self._algorithms = frozenset(algorithms)
+        self._algorithm_objects = {alg: jwt.get_algorithm_by_name(alg) for alg in algorithms}
         if not 0 <= leeway <= MAX_LEEWAY:
             raise ConfigurationError(f"leeway must be between 0 and {MAX_LEEWAY} seconds")
         if not subject_claim or any(not part for part in subject_claim.split(".")):
@@ -289,6 +305,13 @@ class TokenVerifier:
                 f"the HMAC secret is shorter than {MIN_SECRET_BYTES} bytes; use a longer "
                 "random secret"
             )
+        try:
+            jwt.get_algorithm_by_name("HS256").prepare_key(raw)
+        except jwt.InvalidKeyError:
+            raise ConfigurationError(
+                "the HMAC secret looks like a public key, certificate or JWK; use a random "
+                "secret, never key material"
+            ) from None
         return raw
 
     def _normalise_keys(
@@ -405,7 +428,7 @@ class TokenVerifier:
         scheme, sep, token = authorization.partition(" ")
         if not sep or scheme.lower() != "bearer":
             raise UnauthorizedError("the Authorization scheme must be 'Bearer <token>'")
-        if not token or not _TOKEN_ALPHABET.issuperset(token) or token.count(".") != 2:
+        if not token or " " in token:
             raise UnauthorizedError("the Authorization value must be 'Bearer' and one token")
         return token
 
@@ -417,6 +440,8 @@ class TokenVerifier:
         """Verify a bare compact JWT; raise ``UnauthorizedError`` on any flaw."""
         if not isinstance(token, str) or len(token) > self._max_token_bytes:
             raise UnauthorizedError("the bearer token is missing or too large")
+        if _TOKEN_RE.fullmatch(token) is None:
+            raise UnauthorizedError("the bearer token is not a signed compact JWT")
         digest = hashlib.sha256(token.encode()).digest()
         now = self._clock()
         cached = self._cache.get(digest, now)
@@ -435,7 +460,8 @@ class TokenVerifier:
         return verified
 
     def _verify_uncached(self, token: str, now: float) -> VerifiedToken:
-        header = _b64url_json(token.partition(".")[0])
+        header_b64, payload_b64, signature_b64 = token.split(".")
+        header = _b64url_json(header_b64)
         if not isinstance(header, dict):
             raise UnauthorizedError(_REJECTED)
         alg = header.get("alg")
@@ -446,30 +472,25 @@ class TokenVerifier:
         keys = self._candidate_keys(header.get("kid"))
         if not keys:
             raise UnauthorizedError("the token's signing key is unknown")
-        claims = self._decode_with(token, keys, str(alg))
-        if claims is None and self._family == "hmac" and self._secret_id is not None:
+        algorithm = self._algorithm_objects[alg]
+        signing_input = f"{header_b64}.{payload_b64}".encode("ascii")
+        signature = _b64url(signature_b64)
+        curve = _EC_CURVES.get(alg)
+        valid = any(
+            algorithm.verify(signing_input, key, signature)
+            for key in keys
+            if curve is None or key.curve.name == curve
+        )
+        if not valid and self._family == "hmac" and self._secret_id is not None:
             # Perhaps the secret was rotated: fetch it again, at most once per cooldown.
-            claims = self._decode_with(token, [self._hmac_secret(refresh=True)], str(alg))
-        if claims is None:
+            secret = self._hmac_secret(refresh=True)
+            valid = secret not in keys and algorithm.verify(signing_input, secret, signature)
+        if not valid:
+            raise UnauthorizedError(_REJECTED)
+        claims = _b64url_json(payload_b64)
+        if not isinstance(claims, dict):
             raise UnauthorizedError(_REJECTED)
         return self._check_claims(claims, now)
-
-    def _decode_with(self, token: str, keys: list[Any], alg: str) -> dict[str, Any] | None:
-        for key in keys:
-            try:
-                claims: dict[str, Any] = jwt.decode(
-                    token,
-                    key,
-                    algorithms=[alg],
-                    issuer=self._issuer,
-                    audience=self._audience,
-                    leeway=self._leeway,
-                    options={"require": ["exp"], "verify_aud": self._audience is not None},
-                )
-            except jwt.InvalidSignatureError:
-                continue
-            return claims
-        return None
 
     def _check_claims(self, claims: dict[str, Any], now: float) -> VerifiedToken:
         exp = claims.get("exp")

@@ -132,7 +132,7 @@ def _per_call(fn: Callable[[int], object], calls: int, rounds: int) -> float:
 def _cold(code: str, env: dict[str, str], runs: int = 7) -> float:
     values = []
     for _ in range(runs):
-        out = subprocess.run(
+        out = subprocess.run(  # noqa: S603 - runs this interpreter on our own code
             [sys.executable, "-c", code + _PRINT],
             capture_output=True,
             text=True,

@@ -360,7 +360,7 @@ def test_attack_validly_signed_non_finite_numbers(hs_verifier: TokenVerifier, li
 
 
 def test_weak_or_confusable_keys_fail_at_construction(rsa_key: rsa.RSAPrivateKey) -> None:
-    small = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()  # noqa: S505
     with pytest.raises(ConfigurationError, match="2048"):
         TokenVerifier(algorithm="RS256", public_keys=[small])
     with pytest.raises(ConfigurationError, match="looks like a public key"):

@@ -10,12 +10,15 @@ and calls the function the template routes the request to.
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
 import json
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +58,13 @@ _CfnLoader.add_multi_constructor(
 )
 
 
+@functools.cache
+def _template_text() -> str:
+    return (EXAMPLE / "template.yaml").read_text()
+
+
 def load_template() -> dict[str, Any]:
-    with (EXAMPLE / "template.yaml").open() as f:
-        template: dict[str, Any] = yaml.load(f, Loader=_CfnLoader)  # noqa: S506 - SafeLoader
+    template: dict[str, Any] = yaml.load(_template_text(), Loader=_CfnLoader)  # noqa: S506
     return template
 
 
@@ -155,7 +162,9 @@ class StateParks:
         query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
         token: str | None = None,
+        skip_policy: bool = False,
     ) -> Response:
+        """One request; ``skip_policy`` ignores the authorizer's policy (defence-in-depth tests)."""
         params = params or {}
         path = resource
         for name, value in params.items():
@@ -171,7 +180,8 @@ class StateParks:
             # API Gateway answers 401 for exactly this; anything else is a 500.
             status = 401 if str(error) == "Unauthorized" else 500
             return Response(status, {"message": str(error)}, {})
-        if not policy_allows(result["policyDocument"], f"{API_ARN}/{method}{path}"):
+        allowed = policy_allows(result["policyDocument"], f"{API_ARN}/{method}{path}")
+        if not allowed and not skip_policy:
             return Response(403, {"message": "User is not authorized to access this resource"}, {})
         context = {k: stringify(v) for k, v in result.get("context", {}).items()}
         context["principalId"] = result["principalId"]
@@ -232,6 +242,58 @@ class StateParks:
         return result
 
 
+class Receiver:
+    """A webhook endpoint on a loopback port that records what it is sent."""
+
+    def __init__(self) -> None:
+        received: list[dict[str, Any]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                received.append(
+                    {"path": self.path, "body": json.loads(self.rfile.read(length) or b"null")}
+                )
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.received = received
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def notifications(self, path: str) -> list[dict[str, Any]]:
+        """The SNS notifications (their ``Message`` parsed) posted to ``path``."""
+        return [
+            json.loads(r["body"]["Message"])
+            for r in self.received
+            if r["path"] == path and r["body"].get("Type") == "Notification"
+        ]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
+    """A loopback webhook receiver; the app is set up as with AllowLocalWebhooks=true."""
+    import config
+
+    monkeypatch.setenv("ALLOW_LOCAL_WEBHOOKS", "true")
+    config.topic_registry.cache_clear()
+    server = Receiver()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
 def _create_backend(env: dict[str, str]) -> None:
     template = load_template()
     table = template["Resources"]["ParksTable"]["Properties"]
@@ -287,3 +349,19 @@ def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[StateParks]:
             yield StateParks()
         finally:
             config.reset()
+
+
+@pytest.fixture
+def texas_member(app: StateParks) -> str:
+    """``mia``: signs up, is added to texas as a member by alice, and switches to it."""
+    assert app.call("mia", "GET", "/settings").status == 200
+    added = app.call(
+        "alice",
+        "POST",
+        "/customers/{customerId}/members",
+        {"customerId": "texas"},
+        body={"userId": "mia", "roles": ["member"]},
+    )
+    assert added.status == 204
+    assert app.call("mia", "PUT", "/settings", body={"customerId": "texas"}).status == 204
+    return "mia"

@@ -1,0 +1,159 @@
+"""Settings from the environment, and the clients built from them on first use.
+
+Nothing here runs at import time: each factory creates its client the first time a
+request needs it and keeps it for the warm container. Every factory imports only the
+tenantkit module it needs, so a function loads only what it uses. ``reset()`` drops
+them all (tests use it between moto sessions).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tenantkit.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from tenantkit.auth import LambdaAuthorizer, TokenVerifier, UserDirectory
+    from tenantkit.dynamo import TenantTable
+    from tenantkit.events import EnvelopeSigner, TopicRegistry
+
+ROLE_MAP_PATH = Path(__file__).with_name("roles.json")
+ROLES = frozenset({"admin", "member", "visitor"})
+ADMIN_ROLE = "admin"
+PARKS_INDEX = "GSI1"
+# Status events older than this are refused by the consumer (and land in the DLQ).
+ENVELOPE_MAX_AGE_SECONDS = 3600
+
+
+def setting(name: str) -> str:
+    """A required environment variable, set by template.yaml."""
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is not set; see template.yaml")
+    return value
+
+
+def local_webhooks_allowed() -> bool:
+    """Only `tenantkit local` sets AllowLocalWebhooks=true; every other value means no."""
+    return os.environ.get("ALLOW_LOCAL_WEBHOOKS", "false") == "true"
+
+
+@cache
+def aws_client(service: str) -> Any:
+    """One boto3 client per service; honours AWS_ENDPOINT_URL for local runs."""
+    import boto3
+
+    return boto3.client(service)
+
+
+@cache
+def secret_value(secret_id: str, json_key: str = "signature") -> str:
+    """A Secrets Manager secret: ``json_key`` of a JSON object, else the whole string."""
+    text = aws_client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return str(text)
+    if isinstance(document, dict) and isinstance(document.get(json_key), str):
+        return str(document[json_key])
+    raise ConfigurationError(f"secret {secret_id} has no string key {json_key!r}")
+
+
+@cache
+def tenant_table() -> TenantTable:
+    from tenantkit.dynamo import TenantTable
+
+    return TenantTable(
+        setting("TABLE_NAME"),
+        indexes={PARKS_INDEX: "GSI1PK"},
+        client=aws_client("dynamodb"),
+        cursor_secret=secret_value(setting("CURSOR_SECRET_ID")).encode(),
+    )
+
+
+@cache
+def user_directory() -> UserDirectory:
+    from tenantkit.auth import UserDirectory
+
+    return UserDirectory(
+        setting("TABLE_NAME"),
+        client=aws_client("dynamodb"),
+        admin_role=ADMIN_ROLE,
+        known_roles=ROLES,
+    )
+
+
+@cache
+def topic_registry() -> TopicRegistry:
+    from tenantkit.dynamo import TenantTable
+    from tenantkit.events import EndpointPolicy, TopicRegistry
+
+    policy = (
+        EndpointPolicy(allow_http=True, allow_loopback=True)
+        if local_webhooks_allowed()
+        else EndpointPolicy()
+    )
+    # The registry keeps its records with single-key reads; it needs no cursor secret.
+    table = TenantTable(setting("TABLE_NAME"), client=aws_client("dynamodb"))
+    return TopicRegistry(
+        table,
+        sns_client=aws_client("sns"),
+        topic_prefix=setting("TOPIC_PREFIX"),
+        endpoint_policy=policy,
+    )
+
+
+@cache
+def envelope_signer() -> EnvelopeSigner:
+    from tenantkit.events import EnvelopeSigner
+
+    return EnvelopeSigner(
+        secret_id=setting("ENVELOPE_SECRET_ID"),
+        secret_json_key="signature",  # noqa: S106 - a JSON key, not a secret
+        secrets_client=aws_client("secretsmanager"),
+        max_age=ENVELOPE_MAX_AGE_SECONDS,
+    )
+
+
+@cache
+def token_verifier() -> TokenVerifier:
+    from tenantkit.auth import TokenVerifier
+
+    return TokenVerifier(
+        algorithm="HS256",
+        secret_id=setting("JWT_SECRET_ID"),
+        secret_json_key="signature",  # noqa: S106 - a JSON key, not a secret
+        issuer=setting("JWT_ISSUER"),
+        audience=setting("JWT_AUDIENCE"),
+        secrets_client=aws_client("secretsmanager"),
+    )
+
+
+@cache
+def authorizer() -> LambdaAuthorizer:
+    from tenantkit.auth import LambdaAuthorizer, RoleMap
+
+    return LambdaAuthorizer(
+        verifier=token_verifier(),
+        users=user_directory(),
+        roles=RoleMap.from_file(ROLE_MAP_PATH),
+    )
+
+
+def reset() -> None:
+    """Forget every client and secret (tests call this between moto sessions)."""
+    for factory in (
+        aws_client,
+        secret_value,
+        tenant_table,
+        user_directory,
+        topic_registry,
+        envelope_signer,
+        token_verifier,
+        authorizer,
+    ):
+        factory.cache_clear()

@@ -1,0 +1,73 @@
+"""Park status changes: the API that records them, and the queue consumer that announces them.
+
+``POST /parks/{parkId}/statuses`` updates the park, then queues the change in a signed
+tenant envelope: by the time the consumer runs, the caller may have switched tenants,
+so the tenant travels with the message. The consumer opens each envelope and publishes
+the change, inside that tenant, to the park's topic for the new status.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import config
+from boto3.dynamodb.conditions import Attr
+from models import NewStatus
+from parks import PARK_ID_RE, park_key
+from web import Event, Response, dispatch, no_content, parse_body, path_param
+
+from tenantkit import current_tenant, requires_roles, tenant_handler
+from tenantkit.errors import ConditionFailedError, NotFoundError
+from tenantkit.events import process_sqs_batch, send_message
+
+
+@requires_roles("admin")
+def change_status(event: Event) -> Response:
+    park_id = path_param(event, "parkId")
+    change = parse_body(event, NewStatus)
+    if not PARK_ID_RE.fullmatch(park_id):
+        raise NotFoundError("park not found in your active tenant")
+    changed_at = datetime.now(UTC).isoformat()
+    try:
+        config.tenant_table().update_item(
+            park_key(park_id),
+            set={"status": change.status, "statusChangedAt": changed_at},
+            condition=Attr("pk").exists(),
+        )
+    except ConditionFailedError:
+        raise NotFoundError("park not found in your active tenant") from None
+    send_message(
+        config.aws_client("sqs"),
+        config.setting("QUEUE_URL"),
+        {
+            "parkId": park_id,
+            "status": change.status,
+            "changedAt": changed_at,
+            "changedBy": current_tenant().user_id,
+        },
+        signer=config.envelope_signer(),
+    )
+    return no_content()
+
+
+ROUTES = {("POST", "/parks/{parkId}/statuses"): change_status}
+
+
+@tenant_handler
+def handler(event: Event, context: object) -> Response:
+    return dispatch(event, ROUTES)
+
+
+def announce(payload: Any) -> None:
+    """Publish one status change to its park's topic in the envelope's tenant."""
+    config.topic_registry().publish(
+        payload["status"],
+        {"parkId": payload["parkId"], "status": payload["status"], "at": payload["changedAt"]},
+        resource_id=payload["parkId"],
+    )
+
+
+def consumer(event: dict[str, Any], context: object) -> dict[str, Any]:
+    """SQS batch handler: failed or refused records are reported back for a retry."""
+    return process_sqs_batch(event, announce, signer=config.envelope_signer())

@@ -1,0 +1,240 @@
+"""Webhooks and park statuses: the change travels API -> queue (tenant envelope) -> topic."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.examples.conftest import Receiver, StateParks
+
+PALO_DURO = {"parkId": "palo-duro-canyon"}
+
+
+def subscribe(
+    app: StateParks, user: str, park: dict[str, str], event_type: str, endpoint: str
+) -> str:
+    response = app.call(
+        user,
+        "POST",
+        "/parks/{parkId}/webhooks",
+        park,
+        body={"eventType": event_type, "endpoint": endpoint},
+    )
+    assert response.status == 201, response.body
+    webhook_id: str = response.body["id"]
+    return webhook_id
+
+
+def close(app: StateParks, user: str, park: dict[str, str], status: str = "park-closed") -> int:
+    response = app.call(user, "POST", "/parks/{parkId}/statuses", park, body={"status": status})
+    return response.status
+
+
+def test_a_closure_reaches_the_parks_webhook_through_the_queue(
+    app: StateParks, receiver: Receiver
+) -> None:
+    subscribe(app, "alice", PALO_DURO, "park-closed", f"{receiver.url}/closed")
+    subscribe(app, "carol", PALO_DURO, "park-reopened", f"{receiver.url}/reopened")
+    subscribe(app, "alice", {"parkId": "enchanted-rock"}, "park-closed", f"{receiver.url}/rock")
+    subscribe(app, "bob", {"parkId": "deception-pass"}, "park-closed", f"{receiver.url}/bob")
+
+    assert close(app, "alice", PALO_DURO) == 204
+    assert app.call("carol", "GET", "/parks/{parkId}", PALO_DURO).body["status"] == "park-closed"
+    assert receiver.notifications("/closed") == []  # nothing is published before the consumer
+
+    result = app.drain_status_queue()
+    assert (result["count"], result["batchItemFailures"]) == (1, [])
+    [event] = receiver.notifications("/closed")
+    assert event["tenantId"] == "texas"
+    assert event["eventType"] == "park-closed"
+    assert event["resourceId"] == "palo-duro-canyon"
+    assert event["data"]["parkId"] == "palo-duro-canyon"
+    # Another event type, another park and another tenant's subscribers hear nothing.
+    assert receiver.notifications("/reopened") == []
+    assert receiver.notifications("/rock") == []
+    assert receiver.notifications("/bob") == []
+
+    assert close(app, "alice", PALO_DURO, "park-reopened") == 204
+    app.drain_status_queue()
+    [reopened] = receiver.notifications("/reopened")
+    assert (reopened["tenantId"], reopened["eventType"]) == ("texas", "park-reopened")
+
+
+def test_the_event_keeps_the_tenant_of_the_request_after_a_switch(
+    app: StateParks, receiver: Receiver
+) -> None:
+    subscribe(app, "alice", PALO_DURO, "natural-disaster", f"{receiver.url}/disaster")
+    assert close(app, "alice", PALO_DURO, "natural-disaster") == 204
+    assert app.call("alice", "PUT", "/settings", body={"customerId": "colorado"}).status == 204
+    app.drain_status_queue()
+    [event] = receiver.notifications("/disaster")
+    assert event["tenantId"] == "texas"
+
+
+def test_the_queued_message_is_a_signed_tenant_envelope(app: StateParks) -> None:
+    import config
+
+    assert close(app, "alice", PALO_DURO) == 204
+    sqs = config.aws_client("sqs")
+    [message] = sqs.receive_message(
+        QueueUrl=config.setting("QUEUE_URL"), MessageAttributeNames=["All"]
+    )["Messages"]
+    assert message["MessageAttributes"]["tenant_id"]["StringValue"] == "texas"
+    context, payload = config.envelope_signer().open(message["Body"])
+    assert (context.tenant_id, context.user_id) == ("texas", "alice")
+    assert payload["parkId"] == "palo-duro-canyon"
+    assert payload["status"] == "park-closed"
+
+
+def test_a_tampered_envelope_is_refused_and_reported_as_a_failure(
+    app: StateParks, receiver: Receiver
+) -> None:
+    import config
+
+    subscribe(app, "bob", {"parkId": "deception-pass"}, "park-closed", f"{receiver.url}/bob")
+    assert close(app, "alice", PALO_DURO) == 204
+    sqs = config.aws_client("sqs")
+    url = config.setting("QUEUE_URL")
+    [message] = sqs.receive_message(QueueUrl=url)["Messages"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    # Re-address alice's texas closure to washington's deception-pass, keeping the signature.
+    forged = (
+        message["Body"]
+        .replace('"texas"', '"washington"')
+        .replace("palo-duro-canyon", "deception-pass")
+    )
+    assert forged != message["Body"]
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody=forged,
+        MessageAttributes={"tenant_id": {"DataType": "String", "StringValue": "washington"}},
+    )
+    result = app.drain_status_queue()
+    assert result["count"] == 1
+    assert len(result["batchItemFailures"]) == 1
+    assert receiver.received == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"status": "park-opened"}, 400),
+        ({"status": "on-fire"}, 400),
+        ({}, 400),
+        ({"status": ["park-closed"]}, 400),
+    ],
+)
+def test_bad_status_bodies_are_400s(app: StateParks, body: dict[str, Any], status: int) -> None:
+    response = app.call("alice", "POST", "/parks/{parkId}/statuses", PALO_DURO, body=body)
+    assert response.status == status
+    assert response.body["errors"]
+
+
+def test_a_status_for_an_absent_park_is_a_404_and_queues_nothing(app: StateParks) -> None:
+    assert close(app, "alice", {"parkId": "atlantis"}) == 404
+    assert close(app, "alice", {"parkId": "Bad#Id"}) == 404
+    assert app.drain_status_queue()["count"] == 0
+
+
+def test_only_admins_change_statuses(app: StateParks, texas_member: str) -> None:
+    assert close(app, texas_member, PALO_DURO) == 403
+    assert close(app, "carol", PALO_DURO) == 403
+    assert close(app, "dave", PALO_DURO) == 403
+    assert app.drain_status_queue()["count"] == 0
+
+
+def test_webhooks_are_listed_and_deleted_per_park_and_tenant(app: StateParks) -> None:
+    hook = subscribe(app, "carol", PALO_DURO, "park-closed", "https://hooks.example.com/carol")
+    other = subscribe(
+        app, "alice", {"parkId": "enchanted-rock"}, "park-closed", "https://hooks.example.com/a"
+    )
+    listed = app.call("alice", "GET", "/parks/{parkId}/webhooks", PALO_DURO)
+    assert listed.status == 200
+    [item] = listed.body["items"]
+    assert item["id"] == hook
+    assert (item["eventType"], item["endpoint"]) == (
+        "park-closed",
+        "https://hooks.example.com/carol",
+    )
+
+    # bob, in washington, cannot delete texas's webhook, even through one of his parks.
+    for park in (PALO_DURO, {"parkId": "deception-pass"}):
+        params = {**park, "webhookId": hook}
+        refused = app.call("bob", "DELETE", "/parks/{parkId}/webhooks/{webhookId}", params)
+        assert refused.status == 404
+    # Nor can it be deleted through another park of the same tenant.
+    params = {"parkId": "enchanted-rock", "webhookId": hook}
+    assert app.call("alice", "DELETE", "/parks/{parkId}/webhooks/{webhookId}", params).status == 404
+
+    params = {**PALO_DURO, "webhookId": hook}
+    assert app.call("alice", "DELETE", "/parks/{parkId}/webhooks/{webhookId}", params).status == 204
+    assert app.call("alice", "DELETE", "/parks/{parkId}/webhooks/{webhookId}", params).status == 404
+    assert app.call("alice", "GET", "/parks/{parkId}/webhooks", PALO_DURO).body == {"items": []}
+    rock = app.call("alice", "GET", "/parks/{parkId}/webhooks", {"parkId": "enchanted-rock"})
+    assert [i["id"] for i in rock.body["items"]] == [other]
+
+
+def test_endpoint_credentials_are_masked_in_listings(app: StateParks) -> None:
+    subscribe(app, "alice", PALO_DURO, "park-closed", "https://hooks.example.com/x?token=s3cret")
+    listed = app.call("alice", "GET", "/parks/{parkId}/webhooks", PALO_DURO).body
+    assert "s3cret" not in json.dumps(listed)
+
+
+REFUSED_ENDPOINTS = [
+    "http://hooks.example.com/x",
+    "https://127.0.0.1/x",
+    "https://localhost/x",
+    "https://169.254.169.254/latest/meta-data",
+    "https://[::ffff:169.254.169.254]/",
+    "https://2852039166/",
+    "https://0177.0.0.1/",
+    "https://10.0.0.5/",
+    "https://user:pass@hooks.example.com/",
+    "https://good@169.254.169.254/",
+    "https://metadata.internal/",
+    "ftp://hooks.example.com/",
+    "not a url",
+]
+
+
+def test_a_refused_endpoint_is_a_400(app: StateParks) -> None:
+    for endpoint in REFUSED_ENDPOINTS:
+        response = app.call(
+            "alice",
+            "POST",
+            "/parks/{parkId}/webhooks",
+            PALO_DURO,
+            body={"eventType": "park-closed", "endpoint": endpoint},
+        )
+        assert response.status == 400, endpoint
+        assert set(response.body) == {"message"}
+    assert app.call("alice", "GET", "/parks/{parkId}/webhooks", PALO_DURO).body == {"items": []}
+
+
+def test_loopback_endpoints_need_allow_local_webhooks(app: StateParks, receiver: Receiver) -> None:
+    """The receiver fixture turns AllowLocalWebhooks on; that is what lets it subscribe."""
+    assert subscribe(app, "alice", PALO_DURO, "park-closed", f"{receiver.url}/ok")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"eventType": "park-exploded", "endpoint": "https://hooks.example.com/"},
+        {"eventType": "park-closed"},
+        {"endpoint": "https://hooks.example.com/"},
+        {"eventType": "park-closed", "endpoint": "https://h.example.com/" + "x" * 2100},
+    ],
+)
+def test_bad_webhook_bodies_are_400s(app: StateParks, body: dict[str, Any]) -> None:
+    response = app.call("alice", "POST", "/parks/{parkId}/webhooks", PALO_DURO, body=body)
+    assert response.status == 400
+    assert response.body["errors"]
+
+
+def test_webhooks_on_an_absent_park_are_404s(app: StateParks) -> None:
+    park = {"parkId": "atlantis"}
+    body = {"eventType": "park-closed", "endpoint": "https://hooks.example.com/"}
+    assert app.call("alice", "POST", "/parks/{parkId}/webhooks", park, body=body).status == 404
+    assert app.call("alice", "GET", "/parks/{parkId}/webhooks", park).status == 404

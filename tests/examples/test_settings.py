@@ -1,0 +1,254 @@
+"""The users API: active tenant, memberships, new tenants, and who may change roles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.examples.conftest import StateParks, make_token
+
+
+def ids(body: dict[str, Any]) -> set[str]:
+    return {item["id"] for item in body["items"]}
+
+
+def test_settings_show_the_active_tenant_and_its_roles(app: StateParks) -> None:
+    assert app.call("alice", "GET", "/settings").body == {
+        "active": {"customerId": "texas", "roles": ["admin", "member"]}
+    }
+    assert app.call("bob", "GET", "/settings").body == {
+        "active": {"customerId": "washington", "roles": ["admin"]}
+    }
+    assert app.call("carol", "GET", "/settings").body == {
+        "active": {"customerId": "texas", "roles": ["visitor"]}
+    }
+    assert app.call("dave", "GET", "/settings").body == {
+        "active": {"customerId": None, "roles": []}
+    }
+
+
+def test_customers_list_the_callers_memberships(app: StateParks) -> None:
+    assert app.call("alice", "GET", "/customers").body == {
+        "items": [
+            {"id": "colorado", "roles": ["visitor"]},
+            {"id": "texas", "roles": ["admin", "member"]},
+        ]
+    }
+    assert app.call("dave", "GET", "/customers").body == {"items": []}
+
+
+def test_alice_switches_to_colorado_and_sees_colorado_as_a_visitor(app: StateParks) -> None:
+    assert app.call("alice", "PUT", "/settings", body={"customerId": "colorado"}).status == 204
+    assert ids(app.call("alice", "GET", "/parks").body) == {"eldorado-canyon", "roxborough"}
+    assert app.call("alice", "GET", "/settings").body["active"] == {
+        "customerId": "colorado",
+        "roles": ["visitor"],
+    }
+    # Her texas admin role does not follow her into colorado.
+    refused = app.call("alice", "POST", "/parks", body={"id": "new-park", "name": "New"})
+    assert refused.status == 403
+
+
+@pytest.mark.parametrize(
+    ("user", "tenant"),
+    [("carol", "washington"), ("bob", "texas"), ("dave", "texas"), ("alice", "nowhere")],
+)
+def test_switching_to_a_tenant_one_is_not_a_member_of_is_a_403(
+    app: StateParks, user: str, tenant: str
+) -> None:
+    before = app.call(user, "GET", "/settings").body
+    assert app.call(user, "PUT", "/settings", body={"customerId": tenant}).status == 403
+    assert app.call(user, "GET", "/settings").body == before
+
+
+def test_dave_creates_newstate_becomes_its_admin_but_cannot_join_texas(app: StateParks) -> None:
+    created = app.call("dave", "POST", "/customers", body={"id": "newstate", "makeActive": True})
+    assert (created.status, created.body) == (201, {"id": "newstate"})
+    assert app.call("dave", "GET", "/settings").body == {
+        "active": {"customerId": "newstate", "roles": ["admin"]}
+    }
+    assert app.call("dave", "GET", "/parks").body == {"items": [], "cursor": None}
+    assert app.call("dave", "POST", "/parks", body={"id": "mesa", "name": "Mesa"}).status == 201
+
+    joined = app.call("dave", "POST", "/customers", body={"id": "texas", "roles": ["admin"]})
+    assert joined.status == 403
+    assert app.call("dave", "PUT", "/settings", body={"customerId": "texas"}).status == 403
+    self_added = app.call(
+        "dave",
+        "POST",
+        "/customers/{customerId}/members",
+        {"customerId": "texas"},
+        body={"userId": "dave", "roles": ["admin"]},
+    )
+    assert self_added.status == 403
+    assert ids(app.call("dave", "GET", "/customers").body) == {"newstate"}
+    assert "mesa" not in ids(app.call("alice", "GET", "/parks").body)
+
+
+def test_roles_in_a_new_customer_body_are_ignored(app: StateParks) -> None:
+    created = app.call("carol", "POST", "/customers", body={"id": "oregon", "roles": ["visitor"]})
+    assert created.status == 201
+    memberships = app.call("carol", "GET", "/customers").body["items"]
+    assert {"id": "oregon", "roles": ["admin"]} in memberships
+    # Without makeActive, carol stays in texas.
+    assert app.call("carol", "GET", "/settings").body["active"]["customerId"] == "texas"
+
+
+def test_carol_cannot_raise_her_own_roles(app: StateParks) -> None:
+    for body in ({"roles": ["admin"]}, {"roles": ["admin"], "userId": "carol"}):
+        raised = app.call(
+            "carol", "PUT", "/customers/{customerId}/roles", {"customerId": "texas"}, body=body
+        )
+        assert raised.status == 403
+    readded = app.call(
+        "carol",
+        "POST",
+        "/customers/{customerId}/members",
+        {"customerId": "texas"},
+        body={"userId": "carol", "roles": ["admin"]},
+    )
+    assert readded.status == 403
+    assert app.call("carol", "GET", "/settings").body["active"]["roles"] == ["visitor"]
+    assert app.call("carol", "POST", "/parks", body={"id": "x", "name": "X"}).status == 403
+
+
+def test_even_an_admin_cannot_change_their_own_roles(app: StateParks) -> None:
+    response = app.call(
+        "alice",
+        "PUT",
+        "/customers/{customerId}/roles",
+        {"customerId": "texas"},
+        body={"roles": ["visitor"]},
+    )
+    assert response.status == 403
+    assert app.call("alice", "GET", "/settings").body["active"]["roles"] == ["admin", "member"]
+
+
+def test_an_admin_sets_another_members_roles(app: StateParks) -> None:
+    promoted = app.call(
+        "alice",
+        "PUT",
+        "/customers/{customerId}/roles",
+        {"customerId": "texas"},
+        body={"userId": "carol", "roles": ["member"]},
+    )
+    assert promoted.status == 204
+    assert app.call("carol", "POST", "/parks", body={"id": "x-park", "name": "X"}).status == 201
+
+
+def test_an_admin_of_one_tenant_cannot_manage_another(app: StateParks) -> None:
+    response = app.call(
+        "bob",
+        "PUT",
+        "/customers/{customerId}/roles",
+        {"customerId": "texas"},
+        body={"userId": "carol", "roles": ["admin"]},
+    )
+    assert response.status == 403
+    added = app.call(
+        "bob",
+        "POST",
+        "/customers/{customerId}/members",
+        {"customerId": "texas"},
+        body={"userId": "bob", "roles": ["admin"]},
+    )
+    assert added.status == 403
+    # A visitor of colorado is no admin there either.
+    visitor = app.call(
+        "alice",
+        "POST",
+        "/customers/{customerId}/members",
+        {"customerId": "colorado"},
+        body={"userId": "dave", "roles": ["visitor"]},
+    )
+    assert visitor.status == 403
+
+
+def test_adding_members(app: StateParks) -> None:
+    path = {"customerId": "washington"}
+    unknown = app.call(
+        "bob",
+        "POST",
+        "/customers/{customerId}/members",
+        path,
+        body={"userId": "nobody", "roles": ["member"]},
+    )
+    assert unknown.status == 404
+    body = {"userId": "carol", "roles": ["member"]}
+    assert app.call("bob", "POST", "/customers/{customerId}/members", path, body=body).status == 204
+    again = app.call("bob", "POST", "/customers/{customerId}/members", path, body=body)
+    assert again.status == 409
+    assert app.call("carol", "PUT", "/settings", body={"customerId": "washington"}).status == 204
+    assert app.call("carol", "GET", "/parks").status == 200
+
+
+def test_a_new_user_gets_a_record_from_the_tokens_claims(app: StateParks) -> None:
+    import config
+
+    token = make_token("erin", email="erin@example.com", given_name="Erin", family_name="Ng")
+    assert app.call(None, "GET", "/customers", token=token).body == {"items": []}
+    record = config.user_directory().get_user("erin")
+    assert record is not None
+    assert (record.email, record.given_name, record.family_name) == (
+        "erin@example.com",
+        "Erin",
+        "Ng",
+    )
+    assert record.memberships == {}
+    assert app.call(None, "POST", "/customers", body={"id": "idaho"}, token=token).status == 201
+
+
+def test_the_user_id_comes_only_from_the_authorizer(app: StateParks) -> None:
+    """A userId in the body or headers does not make the caller someone else."""
+    response = app.call(
+        "dave",
+        "PUT",
+        "/settings",
+        body={"customerId": "texas", "userId": "alice"},
+        headers={"X-User-Id": "alice"},
+    )
+    assert response.status == 403
+    assert app.call("alice", "GET", "/settings").body["active"]["customerId"] == "texas"
+
+
+BAD_BODIES: list[tuple[str, str, dict[str, Any]]] = [
+    ("PUT", "/settings", {}),
+    ("PUT", "/settings", {"customerId": ""}),
+    ("PUT", "/settings", {"customerId": "bad id!"}),
+    ("PUT", "/settings", {"customerId": 5}),
+    ("POST", "/customers", {"id": "_reserved"}),
+    ("POST", "/customers", {"id": "x" * 65}),
+    ("POST", "/customers", {"id": "ok", "makeActive": "yes"}),
+    ("POST", "/customers/{customerId}/members", {"userId": "carol"}),
+    ("POST", "/customers/{customerId}/members", {"userId": "carol", "roles": []}),
+    ("POST", "/customers/{customerId}/members", {"userId": "carol", "roles": ["owner"]}),
+    ("POST", "/customers/{customerId}/members", {"userId": "a\u0000b", "roles": ["member"]}),
+    ("PUT", "/customers/{customerId}/roles", {"roles": "admin"}),
+    ("PUT", "/customers/{customerId}/roles", {"roles": ["root"], "userId": "carol"}),
+]
+
+
+def test_bad_users_api_bodies_are_400s(app: StateParks) -> None:
+    for method, resource, body in BAD_BODIES:
+        params = {"customerId": "texas"} if "{customerId}" in resource else None
+        response = app.call("alice", method, resource, params, body=body)
+        assert response.status == 400, (method, resource, body)
+        assert response.body["errors"]
+    assert app.call("alice", "GET", "/customers").body["items"] == [
+        {"id": "colorado", "roles": ["visitor"]},
+        {"id": "texas", "roles": ["admin", "member"]},
+    ]
+
+
+def test_a_malformed_customer_id_in_the_path_is_refused_cleanly(app: StateParks) -> None:
+    for customer in ("bad id", "_user#alice", "x" * 100):
+        response = app.call(
+            "alice",
+            "PUT",
+            "/customers/{customerId}/roles",
+            {"customerId": customer},
+            body={"userId": "carol", "roles": ["admin"]},
+        )
+        assert 400 <= response.status < 500
+        assert set(response.body) == {"message"}

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.server
 import json
 import random
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from moto import mock_aws
 
-from tenantkit.auth.verifier import TokenVerifier, fetch_jwks
+from tenantkit.auth.verifier import TokenVerifier, fetch_jwks, jwks_opener
 from tenantkit.errors import ConfigurationError, UnauthorizedError
 
 from .conftest import AUDIENCE, ISSUER, SECRET
@@ -117,6 +119,36 @@ def test_jwks_url_must_be_https() -> None:
         TokenVerifier(algorithm="RS256", jwks_url="http://issuer.example/jwks.json")
     with pytest.raises(ConfigurationError, match="https"):
         fetch_jwks("http://127.0.0.1:1/jwks.json")
+
+
+def test_jwks_opener_refuses_redirects() -> None:
+    """A loopback server answering 302 towards another host: the opener must not follow."""
+    followed: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/jwks.json":
+                self.send_response(302)
+                self.send_header("Location", "/elsewhere.json")
+            else:
+                followed.append(self.path)
+                self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/jwks.json"
+        with pytest.raises(OSError, match="redirect"):
+            jwks_opener().open(url, timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert followed == []
 
 
 def test_public_key_of_the_wrong_type_fails_at_construction() -> None:
@@ -546,3 +578,24 @@ def test_cache_is_bounded(hs_token: Callable[..., str]) -> None:
     for index in range(20):
         verifier.verify(f"Bearer {hs_token(aud=..., n=index)}")
     assert len(verifier._cache._entries) == 5
+
+
+def test_concurrent_verification_is_safe(hs_token: Callable[..., str]) -> None:
+    verifier = TokenVerifier(algorithm="HS256", secret=SECRET, cache_size=8)
+    tokens = [hs_token(aud=..., n=index) for index in range(32)]
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for token in tokens * 5:
+                assert verifier.verify(f"Bearer {token}").subject == "alice"
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(verifier._cache._entries) <= 8

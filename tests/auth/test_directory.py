@@ -69,10 +69,11 @@ def test_create_tenant_makes_the_owner_admin_and_active(texas: UserDirectory) ->
     assert alice is not None
     assert alice.memberships["texas"] == frozenset({"admin"})
     assert alice.active_tenant == "texas"
-    assert texas.get_tenant_members("texas") == {
-        "alice": frozenset({"admin"}),
-        "bob": frozenset(),
-    }
+    tenant = texas.get_tenant("texas")
+    assert tenant is not None
+    assert tenant.members == {"alice", "bob"}
+    assert tenant.admins == {"alice"}
+    assert tenant.created_by == "alice"
 
 
 def test_create_tenant_refuses_existing_and_invalid_tenants(texas: UserDirectory) -> None:
@@ -83,7 +84,7 @@ def test_create_tenant_refuses_existing_and_invalid_tenants(texas: UserDirectory
         texas.create_tenant("tex as", owner_id="carol")
     with pytest.raises(NotFoundError):
         texas.create_tenant("ohio", owner_id="nobody")
-    assert texas.get_tenant_members("ohio") is None
+    assert texas.get_tenant("ohio") is None
 
 
 def test_second_tenant_does_not_change_the_active_tenant(texas: UserDirectory) -> None:
@@ -131,10 +132,9 @@ def test_admin_sets_roles(texas: UserDirectory) -> None:
     # bob is an admin now, so he may demote alice: the tenant keeps one admin.
     texas.set_roles("texas", "alice", ["member"], actor_id="bob")
     assert memberships(texas, "alice") == {"texas": frozenset({"member"})}
-    assert texas.get_tenant_members("texas") == {
-        "alice": frozenset(),
-        "bob": frozenset({"admin"}),
-    }
+    tenant = texas.get_tenant("texas")
+    assert tenant is not None
+    assert tenant.admins == {"bob"}
 
 
 def test_set_roles_of_a_non_member(texas: UserDirectory) -> None:
@@ -154,10 +154,9 @@ def test_demoted_admin_cannot_demote_back(texas: UserDirectory) -> None:
     texas.set_roles("texas", "alice", ["member"], actor_id="bob")
     with pytest.raises(ForbiddenError):
         texas.set_roles("texas", "bob", ["member"], actor_id="alice")
-    assert texas.get_tenant_members("texas") == {
-        "alice": frozenset(),
-        "bob": frozenset({"admin"}),
-    }
+    tenant = texas.get_tenant("texas")
+    assert tenant is not None
+    assert tenant.admins == {"bob"}
 
 
 @pytest.mark.parametrize("roles", [["superuser"], [], ["bad role"], "owner"])
@@ -180,7 +179,9 @@ def test_member_removes_themselves_and_the_active_tenant_is_cleared(
     assert bob is not None
     assert dict(bob.memberships) == {}
     assert bob.active_tenant is None
-    assert "bob" not in (texas.get_tenant_members("texas") or {})
+    tenant = texas.get_tenant("texas")
+    assert tenant is not None
+    assert "bob" not in tenant.members
 
 
 def test_admin_removes_a_member_keeping_their_other_active_tenant(

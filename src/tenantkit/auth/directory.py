@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import UpdateTypeDef
 
-__all__ = ["ROLE_PATTERN", "UserDirectory", "UserRecord"]
+__all__ = ["ROLE_PATTERN", "TenantRecord", "UserDirectory", "UserRecord"]
 
 ROLE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 _ROLE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}\Z", re.ASCII)
@@ -66,6 +66,16 @@ class UserRecord:
     def roles_in(self, tenant_id: str) -> frozenset[str]:
         """The user's roles in ``tenant_id`` (empty if not a member)."""
         return self.memberships.get(tenant_id, frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRecord:
+    """A tenant's roster: who is a member, who holds the admin role."""
+
+    tenant_id: str
+    members: frozenset[str]
+    admins: frozenset[str]
+    created_by: str | None = None
 
 
 def user_key(user_id: str) -> str:
@@ -240,13 +250,6 @@ class UserDirectory:
         item = response.get("Item")
         return None if item is None else parse_user_item(item)
 
-    def require_user(self, user_id: str) -> UserRecord:
-        """The user's record; ``NotFoundError`` if there is none."""
-        user = self.get_user(user_id)
-        if user is None:
-            raise NotFoundError("no such user; create the user first")
-        return user
-
     # -- tenants -----------------------------------------------------------------------
 
     def create_tenant(self, tenant_id: str, *, owner_id: str) -> None:
@@ -300,22 +303,20 @@ class UserDirectory:
                 raise NotFoundError("the owner is not a user; create the user first") from None
             raise
 
-    def get_tenant_members(self, tenant_id: str) -> dict[str, frozenset[str]] | None:
-        """Member user ids of a tenant with ``admin_role`` holders marked; ``None`` if no tenant.
-
-        Returns ``{user_id: frozenset({"admin"}) or frozenset()}`` from the tenant item; read
-        each user for their full roles.
-        """
+    def get_tenant(self, tenant_id: str) -> TenantRecord | None:
+        """The tenant's roster (members and admins), or ``None`` if there is no such tenant."""
         validate_tenant_id(tenant_id)
         item = self.client.get_item(
             TableName=self.table_name, Key=self._tenant_key(tenant_id), ConsistentRead=True
         ).get("Item")
         if item is None:
             return None
-        admins = set(item.get("admins", {}).get("SS") or ())
-        members = item.get("members", {}).get("SS") or ()
-        marked = frozenset({self.admin_role})
-        return {user: (marked if user in admins else frozenset()) for user in members}
+        return TenantRecord(
+            tenant_id=tenant_id,
+            members=frozenset(item.get("members", {}).get("SS") or ()),
+            admins=frozenset(item.get("admins", {}).get("SS") or ()),
+            created_by=_s(item, "createdBy"),
+        )
 
     # -- memberships -------------------------------------------------------------------
 
@@ -499,10 +500,10 @@ class UserDirectory:
         self, tenant_id: str, user_id: str, actor_id: str, self_allowed: bool
     ) -> TenantKitError:
         """Read the roster once to say why the tenant refused a membership change."""
-        roster = self.get_tenant_members(tenant_id)
-        if roster is None:
+        tenant = self.get_tenant(tenant_id)
+        if tenant is None:
             return NotFoundError("no such tenant")
-        admins = {user for user, marks in roster.items() if marks}
+        admins, roster = tenant.admins, tenant.members
         if actor_id not in admins and not (self_allowed and actor_id == user_id):
             return ForbiddenError(
                 f"only a tenant {self.admin_role} can change its members; ask one of them"

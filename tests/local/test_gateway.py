@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tenantkit.local.backend import Backend
-from tenantkit.local.functions import Runtime
+from tenantkit.local.functions import FunctionSpec, Runtime
 from tenantkit.local.gateway import Gateway, Request, _proxy_response
 from tenantkit.local.queues import failed_message_ids
 from tenantkit.local.stack import Stack, build_stack
@@ -189,3 +189,31 @@ def test_routes_claiming_the_same_request_fail_at_start(tmp_path: Path) -> None:
             build_stack(parse_template(tmp_path / "template.yaml"), backend)
     finally:
         backend.stop()
+
+
+def test_each_function_has_its_own_copy_of_its_code(tmp_path: Path) -> None:
+    """A module two functions share is imported once per function, under its environment."""
+    (tmp_path / "shared.py").write_text("import os\n\nNAME = os.environ.get('NAME')\n")
+    for name in ("first", "second"):
+        (tmp_path / f"{name}.py").write_text(
+            "import os\n\nimport shared\n\n\ndef handler(event, context):\n"
+            "    return {'imported': shared.NAME, 'now': os.environ.get('NAME')}\n"
+        )
+    specs = {
+        name: FunctionSpec(
+            name,
+            name,
+            f"arn:{name}",
+            f"{name}.handler",
+            tmp_path,
+            "python3.12",
+            environment={"NAME": name} if name == "first" else {},
+        )
+        for name in ("first", "second")
+    }
+    runtime = Runtime(specs)
+    runtime.load()
+    assert runtime.invoke("first", {}) == {"imported": "first", "now": "first"}
+    # "second" does not set NAME: it must not see the value "first" imported with.
+    assert runtime.invoke("second", {}) == {"imported": None, "now": None}
+    assert runtime.invoke("first", {}) == {"imported": "first", "now": "first"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import logging
 import signal
 import sys
 import threading
@@ -65,6 +66,11 @@ def run(name: str, args: argparse.Namespace) -> int:
     except ValueError as error:
         return _error(str(error))
 
+    # Like Lambda's runtime: a root handler, level WARNING; loggers the app sets lower
+    # (from LOG_LEVEL, say) still show their records.
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
     from botocore.exceptions import BotoCoreError, ClientError
 
     from tenantkit.errors import ConfigurationError

@@ -8,9 +8,9 @@ runs, ``os.environ`` holds exactly what Lambda would add for it: the function's
 serialised by one lock because the environment is process-wide; locally that costs
 nothing that matters.
 
-All handlers share one interpreter: a module imported by two functions is imported
-once, under the environment of the first. Read function-specific variables inside
-the handler, or lazily, not at module import time.
+Each function has its own copy of the modules under its ``CodeUri``, as separate
+Lambda functions do, so state one function caches (a client built from its
+environment) never leaks into another and hides a missing variable.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from tenantkit.local.template import TemplateError
@@ -78,18 +79,25 @@ class LambdaContext:
 
 
 class Runtime:
-    """Holds the imported handlers; :meth:`invoke` runs one with its environment."""
+    """Holds the imported handlers; :meth:`invoke` runs one with its environment.
+
+    Like separate Lambda functions, each function gets its own copy of the modules
+    under its ``CodeUri`` (a settings module caching a client, say): before a function
+    runs, the other functions' copies leave ``sys.modules`` and its own come back, and
+    only its ``CodeUri`` is on ``sys.path``. Installed packages, tenantkit included,
+    are shared, as a layer would be.
+    """
 
     def __init__(self, functions: Mapping[str, FunctionSpec]) -> None:
         self.functions = dict(functions)
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
         self._lock = threading.RLock()
+        self._code_dirs = {spec.code_dir.resolve() for spec in self.functions.values()}
+        self._installed = _installed_dirs()
+        self._own: dict[str, dict[str, ModuleType]] = {name: {} for name in self.functions}
+        self._is_code: dict[str, bool] = {}
 
     def load(self) -> None:
-        for spec in self.functions.values():
-            code_dir = str(spec.code_dir)
-            if code_dir not in sys.path:
-                sys.path.insert(0, code_dir)
         for spec in self.functions.values():
             self._handlers[spec.logical_id] = self._import(spec)
 
@@ -98,15 +106,7 @@ class Runtime:
         module_name, _, attribute = spec.handler.rpartition(".")
         if not module_name or not attribute:
             raise TemplateError(f"{where}: {spec.handler!r} is not of the form module.function")
-        previous = sys.modules.get(module_name)
-        if previous is not None and previous.__file__ is not None:
-            origin = Path(previous.__file__).resolve()
-            if not origin.is_relative_to(spec.code_dir.resolve()):
-                raise TemplateError(
-                    f"{where}: module {module_name!r} is already imported from {origin}, "
-                    f"outside this function's CodeUri {spec.code_dir}; rename one of them"
-                )
-        with self._lock, self._environment(spec):
+        with self._running(spec):
             try:
                 module = importlib.import_module(module_name)
             except Exception as error:
@@ -119,6 +119,40 @@ class Runtime:
         if not callable(handler):
             raise TemplateError(f"{where}: {module_name}.{attribute} is not a function")
         return handler  # type: ignore[no-any-return]
+
+    def _under(self, module: ModuleType, directories: set[Path]) -> bool:
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str):
+            return False
+        path = Path(file).resolve()
+        if any(path.is_relative_to(d) for d in self._installed):
+            return False
+        return any(path.is_relative_to(d) for d in directories)
+
+    def _code_module(self, name: str, module: ModuleType) -> bool:
+        known = self._is_code.get(name)
+        if known is None:
+            known = self._is_code[name] = self._under(module, self._code_dirs)
+        return known
+
+    @contextmanager
+    def _running(self, spec: FunctionSpec) -> Iterator[None]:
+        """Hold the lock with this function's modules, ``sys.path`` and environment."""
+        with self._lock:
+            for name, module in list(sys.modules.items()):
+                if self._code_module(name, module):
+                    del sys.modules[name]
+            sys.modules.update(self._own[spec.logical_id])
+            code_dirs = {str(d) for d in self._code_dirs}
+            sys.path[:] = [str(spec.code_dir), *(p for p in sys.path if p not in code_dirs)]
+            try:
+                with self._environment(spec):
+                    yield
+            finally:
+                own = self._own[spec.logical_id]
+                for name, module in list(sys.modules.items()):
+                    if self._code_module(name, module) and self._under(module, {spec.code_dir}):
+                        own[name] = module
 
     @contextmanager
     def _environment(self, spec: FunctionSpec) -> Iterator[None]:
@@ -144,7 +178,7 @@ class Runtime:
         spec = self.functions[logical_id]
         handler = self._handlers[logical_id]
         payload = json.loads(json.dumps(event))
-        with self._lock, self._environment(spec):
+        with self._running(spec):
             try:
                 result = handler(payload, LambdaContext(spec))
             except Exception as error:
@@ -156,6 +190,16 @@ class Runtime:
             return json.loads(json.dumps(result))
         except (TypeError, ValueError) as error:
             raise InvocationError(logical_id, error) from error
+
+
+def _installed_dirs() -> set[Path]:
+    """Where installed packages live: never a function's own code, even inside CodeUri."""
+    import site
+    import sysconfig
+
+    candidates = {sys.prefix, sys.base_prefix, *site.getsitepackages()}
+    candidates |= {sysconfig.get_path(key) for key in ("stdlib", "platstdlib", "purelib")}
+    return {Path(c).resolve() for c in candidates if c}
 
 
 @contextmanager

@@ -529,6 +529,11 @@ def _proxy_response(result: Any) -> Response:
 # ---------------------------------------------------------------------- HTTP server
 
 
+def _printable(text: str) -> str:
+    """One token of the access log: no spaces or control characters from the caller."""
+    return "".join(c if c.isprintable() and c != " " else "?" for c in text)
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "tenantkit-local"
@@ -568,6 +573,14 @@ class _Handler(BaseHTTPRequestHandler):
             except Exception:
                 traceback.print_exc(file=sys.stderr)
                 response = _json(500, {"message": "Internal server error"})
+        elapsed = (time.monotonic() - started) * 1000
+        print(
+            f"tenantkit local: {self.command} {_printable(path)} {response.status} "
+            f"user={_printable(response.user)} tenant={_printable(response.tenant)} "
+            f"{elapsed:.1f}ms",
+            file=sys.stderr,
+            flush=True,
+        )
         self.send_response(response.status)
         for name, value in response.headers:
             self.send_header(name, value)
@@ -575,13 +588,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(response.body)
-        elapsed = (time.monotonic() - started) * 1000
-        print(
-            f"tenantkit local: {self.command} {path} {response.status} "
-            f"user={response.user} tenant={response.tenant} {elapsed:.1f}ms",
-            file=sys.stderr,
-            flush=True,
-        )
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("do_") and name[3:] in _METHODS:

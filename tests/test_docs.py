@@ -33,3 +33,17 @@ def test_snippets_run(page: Path) -> None:
 
 def test_docs_have_snippets() -> None:
     assert python_blocks(ROOT / "README.md"), "README.md shows no runnable example"
+
+
+TEST_REF = re.compile(r"`(tests/[\w/]+\.py)::(test_\w+)`")
+
+
+def test_security_table_names_real_tests() -> None:
+    refs = TEST_REF.findall((ROOT / "docs" / "security.md").read_text(encoding="utf-8"))
+    assert len(refs) >= 30
+    missing = [
+        f"{path}::{name}"
+        for path, name in refs
+        if f"def {name}(" not in (ROOT / path).read_text(encoding="utf-8")
+    ]
+    assert missing == []

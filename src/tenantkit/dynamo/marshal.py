@@ -26,9 +26,8 @@ _FLOAT_MESSAGE = (
 
 
 def _number(value: int | Decimal) -> str:
-    if type(value) is int:
-        return str(value)
-    assert isinstance(value, Decimal)
+    if isinstance(value, int):
+        return str(int(value))  # int(): an IntEnum's str() is not its number everywhere
     if not value.is_finite():
         raise InvalidKeyError("DynamoDB numbers must be finite; NaN and Infinity are refused")
     return str(value)
@@ -71,7 +70,7 @@ def serialize(value: object) -> dict[str, Any]:
     if isinstance(value, bool):
         return {"BOOL": bool(value)}
     if isinstance(value, str):
-        return {"S": str(value)}
+        return {"S": value}  # a str subclass (StrEnum) is sent as its string value
     if isinstance(value, int | Decimal):
         return {"N": _number(value)}
     if isinstance(value, bytes | bytearray | memoryview):

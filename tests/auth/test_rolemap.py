@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tenantkit.auth.rolemap import ApiArn, RoleMap, Route, resource_matches
 from tenantkit.errors import ConfigurationError
@@ -62,6 +65,17 @@ def all_role_sets(roles: list[str]) -> list[frozenset[str]]:
 )
 def test_resource_matching_follows_api_gateway(pattern: str, value: str, matches: bool) -> None:
     assert resource_matches(pattern, value) is matches
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pattern=st.lists(st.sampled_from(["a", "/", "b", "*", "ab", "-"]), max_size=8).map("".join),
+    value=st.lists(st.sampled_from(["a", "/", "b", "ab", "-"]), max_size=8).map("".join),
+)
+def test_resource_matching_equals_glob_semantics(pattern: str, value: str) -> None:
+    """``*`` matches any run of characters (``/`` included); everything else is literal."""
+    reference = re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), value)
+    assert resource_matches(pattern, value) is (reference is not None)
 
 
 def test_route_matrix_every_role_set_matches_exactly_its_routes() -> None:
@@ -234,3 +248,52 @@ def test_from_file(tmp_path: Path) -> None:
         RoleMap.from_file(path)
     with pytest.raises(ConfigurationError, match="cannot read"):
         RoleMap.from_file(tmp_path / "missing.json")
+
+
+_SEGMENTS = ["parks", "parks-admin", "{id}", "statuses", "p"]
+
+
+@st.composite
+def role_maps(draw: st.DrawFn) -> dict[str, Any]:
+    roles = ["r1", "r2", "r3"]
+    paths = draw(
+        st.lists(
+            st.lists(st.sampled_from(_SEGMENTS), min_size=1, max_size=3).map(
+                lambda parts: "/" + "/".join(parts)
+            ),
+            min_size=1,
+            max_size=6,
+            unique=True,
+        )
+    )
+    methods = st.sampled_from(["GET", "POST", "ANY"])
+    keys = sorted({f"{draw(methods)} {path}" for path in paths})
+    routes = {key: draw(st.lists(st.sampled_from(roles), min_size=1, unique=True)) for key in keys}
+    deny = {role: draw(st.lists(st.sampled_from(keys), unique=True)) for role in roles}
+    authenticated = draw(st.lists(st.sampled_from(keys), max_size=1))
+    for key in authenticated:
+        routes.pop(key)
+    deny = {role: [k for k in listed if k not in authenticated] for role, listed in deny.items()}
+    return {"roles": roles, "routes": routes, "deny": deny, "authenticated": authenticated}
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=role_maps())
+def test_route_matrix_holds_for_generated_role_maps(data: dict[str, Any]) -> None:
+    try:
+        role_map = RoleMap.from_dict(data)
+    except ConfigurationError:
+        return  # duplicate or inseparable routes are refused at load time, by design
+    routes = [Route.parse(key) for key in role_map.routes]
+    for roles in all_role_sets(data["roles"]):
+        policy = role_map.policy(roles, ARN)
+        by_policy = {r.key for r in routes if evaluate(policy, f"{PREFIX}/{r.sample()}")}
+        assert by_policy == role_map.allowed_routes(roles)
+        naive = expected_routes(data, roles)
+        assert by_policy <= naive  # never more than declared
+        denied_patterns = [
+            Route.parse(key).resource for role in roles for key in data["deny"].get(role, [])
+        ]
+        for key in naive - by_policy:  # anything less is under a deny of a held role
+            sample = Route.parse(key).sample()
+            assert any(resource_matches(p, sample) for p in denied_patterns)

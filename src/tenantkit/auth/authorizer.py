@@ -125,9 +125,9 @@ class LambdaAuthorizer:
             self._log("unauthorized", None, None, "the event is not an authorizer event")
             raise Exception("Unauthorized")  # API Gateway's 401 contract
         is_v2 = event.get("version") == "2.0"
+        user_id: str | None = None
         try:
-            verified = self.verifier.verify(authorization_value(event))
-            user_id = verified.subject
+            user_id = self.verifier.verify(authorization_value(event)).subject
             user = self.users.get_user(user_id)
         except (UnauthorizedError, ValueError) as error:
             reason = str(error) if isinstance(error, UnauthorizedError) else "unusable subject"
@@ -136,7 +136,7 @@ class LambdaAuthorizer:
                 return self._refuse_v2(event)
             raise Exception("Unauthorized") from None  # API Gateway answers 401
         except Exception as error:
-            self._log("error", None, None, f"user lookup failed: {type(error).__name__}")
+            self._log("error", user_id, None, f"user lookup failed: {type(error).__name__}")
             raise
 
         tenant_id, held, reason = self._tenant_of(user)

@@ -13,6 +13,7 @@ import copy
 import functools
 import importlib
 import json
+import os
 import sys
 import threading
 import time
@@ -81,6 +82,18 @@ def template_routes() -> dict[tuple[str, str], str]:
     return routes
 
 
+def function_environments() -> dict[str, set[str]]:
+    """``module.function`` handler -> the environment variable names its function gets."""
+    template = load_template()
+    shared = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    found = {}
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            own = resource["Properties"].get("Environment", {}).get("Variables", {})
+            found[resource["Properties"]["Handler"]] = shared | set(own)
+    return found
+
+
 def resolve(handler: str) -> Any:
     module, function = handler.rsplit(".", 1)
     return getattr(importlib.import_module(module), function)
@@ -129,9 +142,30 @@ def make_token(user: str, **claims: Any) -> str:
 class StateParks:
     """Drives the app the way API Gateway would, against moto."""
 
-    def __init__(self) -> None:
+    def __init__(self, values: dict[str, str]) -> None:
         self.routes = template_routes()
+        self.environments = function_environments()
+        self.values = values
         self.authorizer_calls = 0
+        # True: forget every cached client before each invocation, as a new Lambda
+        # instance would, so a variable a function lacks cannot hide behind a cache.
+        self.cold_starts = False
+
+    def invoke(self, handler: str, event: dict[str, Any]) -> Any:
+        """Run ``handler`` with exactly its function's environment variables, as Lambda does."""
+        import config
+
+        names = set().union(*self.environments.values())
+        saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+        os.environ.update({n: self.values[n] for n in self.environments[handler]})
+        try:
+            if self.cold_starts:
+                config.reset()
+            return resolve(handler)(event, None)
+        finally:
+            for name in names:
+                os.environ.pop(name, None)
+            os.environ.update(saved)
 
     def authorize(self, authorization: str | None, method: str, path: str) -> dict[str, Any]:
         event = load_event("apiGatewayAuthorizerRequestEvent.json")
@@ -147,7 +181,7 @@ class StateParks:
             queryStringParameters={},
         )
         self.authorizer_calls += 1
-        result: dict[str, Any] = resolve("authorizer.handler")(event, None)
+        result: dict[str, Any] = self.invoke("authorizer.handler", event)
         return result
 
     def call(
@@ -209,8 +243,7 @@ class StateParks:
             stage="v1",
             requestId=f"req-{time.monotonic_ns()}",
         )
-        handler = resolve(self.routes[(method, resource)])
-        raw = handler(event, None)
+        raw = self.invoke(self.routes[(method, resource)], event)
         text = raw.get("body") or ""
         return Response(raw["statusCode"], json.loads(text) if text else None, raw["headers"])
 
@@ -237,7 +270,7 @@ class StateParks:
                 },
             )
             records.append(record)
-        result: dict[str, Any] = resolve("statuses.consumer")({"Records": records}, None)
+        result: dict[str, Any] = self.invoke("statuses.consumer", {"Records": records})
         result["count"] = len(records)
         return result
 
@@ -281,12 +314,9 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
-    """A loopback webhook receiver; the app is set up as with AllowLocalWebhooks=true."""
-    import config
-
-    monkeypatch.setenv("ALLOW_LOCAL_WEBHOOKS", "true")
-    config.topic_registry.cache_clear()
+def receiver(app: StateParks) -> Iterator[Receiver]:
+    """A loopback webhook receiver; the app runs as with AllowLocalWebhooks=true."""
+    app.values["ALLOW_LOCAL_WEBHOOKS"] = "true"
     server = Receiver()
     try:
         yield server
@@ -346,7 +376,7 @@ def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[StateParks]:
         with (EXAMPLE / "seed.json").open() as f:
             seed.load(json.load(f), None)
         try:
-            yield StateParks()
+            yield StateParks(env)
         finally:
             config.reset()
 

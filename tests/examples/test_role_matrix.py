@@ -111,6 +111,7 @@ def test_route_for_every_role(
     body: Any,
     expected: dict[str, int],
 ) -> None:
+    app.cold_starts = True  # each call in a fresh instance: no client hides a missing variable
     assert app.call("zoe", "GET", "/settings").status == 200  # zoe exists, as a target
     users = {"admin": "alice", "member": texas_member, "visitor": "carol", "none": "dave"}
     for role in ROLES:

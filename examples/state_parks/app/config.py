@@ -47,7 +47,7 @@ def aws_client(service: str) -> Any:
     """One boto3 client per service; honours AWS_ENDPOINT_URL for local runs."""
     import boto3
 
-    return boto3.client(service)
+    return boto3.client(service)  # type: ignore[call-overload]
 
 
 @cache
@@ -65,6 +65,18 @@ def secret_value(secret_id: str, json_key: str = "signature") -> str:
 
 @cache
 def tenant_table() -> TenantTable:
+    """The tenant-scoped table for single-item reads and writes."""
+    from tenantkit.dynamo import TenantTable
+
+    return TenantTable(
+        setting("TABLE_NAME"), indexes={PARKS_INDEX: "GSI1PK"}, client=aws_client("dynamodb")
+    )
+
+
+@cache
+def paged_table() -> TenantTable:
+    """The tenant-scoped table for listings: its cursors are signed with a shared secret,
+    so a cursor from one Lambda instance works on the next."""
     from tenantkit.dynamo import TenantTable
 
     return TenantTable(
@@ -87,20 +99,19 @@ def user_directory() -> UserDirectory:
     )
 
 
-@cache
 def topic_registry() -> TopicRegistry:
-    from tenantkit.dynamo import TenantTable
+    return _topic_registry(local_webhooks_allowed())
+
+
+@cache
+def _topic_registry(allow_local: bool) -> TopicRegistry:
     from tenantkit.events import EndpointPolicy, TopicRegistry
 
     policy = (
-        EndpointPolicy(allow_http=True, allow_loopback=True)
-        if local_webhooks_allowed()
-        else EndpointPolicy()
+        EndpointPolicy(allow_http=True, allow_loopback=True) if allow_local else EndpointPolicy()
     )
-    # The registry keeps its records with single-key reads; it needs no cursor secret.
-    table = TenantTable(setting("TABLE_NAME"), client=aws_client("dynamodb"))
     return TopicRegistry(
-        table,
+        tenant_table(),
         sns_client=aws_client("sns"),
         topic_prefix=setting("TOPIC_PREFIX"),
         endpoint_policy=policy,
@@ -150,8 +161,9 @@ def reset() -> None:
         aws_client,
         secret_value,
         tenant_table,
+        paged_table,
         user_directory,
-        topic_registry,
+        _topic_registry,
         envelope_signer,
         token_verifier,
         authorizer,

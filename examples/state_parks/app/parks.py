@@ -70,7 +70,7 @@ def page_size(event: Event) -> int:
 
 @requires_roles("admin", "member", "visitor")
 def list_parks(event: Event) -> Response:
-    page = config.tenant_table().query(
+    page = config.paged_table().query(
         "park",
         index=config.PARKS_INDEX,
         limit=page_size(event),

@@ -217,3 +217,72 @@ def test_each_function_has_its_own_copy_of_its_code(tmp_path: Path) -> None:
     # "second" does not set NAME: it must not see the value "first" imported with.
     assert runtime.invoke("second", {}) == {"imported": None, "now": None}
     assert runtime.invoke("first", {}) == {"imported": "first", "now": "first"}
+
+
+TOKEN_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: dev
+      Auth:
+        DefaultAuthorizer: Tok
+        Authorizers:
+          Tok:
+            FunctionArn: !GetAtt Auth.Arn
+            Identity:
+              Header: X-Token
+              ValidationExpression: "tok-[a-z]+"
+              ReauthorizeEvery: 0
+  Auth:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: tokauth.handler, Runtime: python3.12, CodeUri: .}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: tokapp.handler
+      Runtime: python3.12
+      CodeUri: .
+      Events:
+        Get:
+          Type: Api
+          Properties: {RestApiId: !Ref Api, Path: /x, Method: get}
+"""
+
+
+def test_token_authorizer(tmp_path: Path) -> None:
+    (tmp_path / "template.yaml").write_text(TOKEN_TEMPLATE)
+    (tmp_path / "tokauth.py").write_text(
+        "def handler(event, context):\n"
+        "    assert set(event) == {'type', 'authorizationToken', 'methodArn'}\n"
+        "    effect = 'Allow' if event['authorizationToken'] == 'tok-good' else 'Deny'\n"
+        "    statement = {'Effect': effect, 'Action': 'execute-api:Invoke', 'Resource': '*'}\n"
+        "    return {'principalId': 'p', 'policyDocument': {'Statement': [statement]},\n"
+        "            'context': {'kind': event['type']}}\n"
+    )
+    (tmp_path / "tokapp.py").write_text(
+        "import json\n\n\ndef handler(event, context):\n"
+        "    body = json.dumps(event['requestContext']['authorizer'])\n"
+        "    return {'statusCode': 200, 'body': body}\n"
+    )
+    backend = Backend()
+    backend.start()
+    try:
+        stack = build_stack(parse_template(tmp_path / "template.yaml"), backend)
+        runtime = Runtime(stack.functions)
+        runtime.load()
+        gateway = Gateway(stack, runtime)
+
+        def call(token: str | None) -> tuple[int, Any]:
+            headers = [] if token is None else [("x-token", token)]
+            response = gateway.handle(Request("GET", "/x", [], headers, b""))
+            return response.status, json.loads(response.body)
+
+        status, authorizer = call("tok-good")
+        assert (status, authorizer["kind"], authorizer["principalId"]) == (200, "TOKEN", "p")
+        assert call("tok-bad")[0] == 403
+        assert call("not-matching") == (401, {"message": "Unauthorized"})  # ValidationExpression
+        assert call(None) == (401, {"message": "Unauthorized"})
+    finally:
+        backend.stop()

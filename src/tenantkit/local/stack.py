@@ -132,7 +132,7 @@ def build_stack(
         clash = [a.logical_id for a in stack.apis.values() if a.api_id == api_id]
         if clash:
             raise TemplateError(f"{api.where}: its local API id {api_id} clashes with {clash[0]}")
-        stack.attributes[api.logical_id] = Attributes(api_id, {"RootResourceId": "root"})
+        stack.attributes[api.logical_id] = Attributes(api_id)
         stack.apis[api.logical_id] = ApiSpec(
             api.logical_id,
             api_id,

@@ -158,7 +158,6 @@ _PROPERTIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 # type -> attributes Fn::GetAtt may read
 GETATT: dict[str, frozenset[str]] = {
     "AWS::Serverless::Function": frozenset({"Arn"}),
-    "AWS::Serverless::Api": frozenset({"RootResourceId"}),
     "AWS::DynamoDB::Table": frozenset({"Arn"}),
     "AWS::SQS::Queue": frozenset({"Arn", "QueueName", "QueueUrl"}),
     "AWS::SNS::Topic": frozenset({"TopicArn", "TopicName"}),

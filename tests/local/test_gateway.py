@@ -193,18 +193,18 @@ def test_routes_claiming_the_same_request_fail_at_start(tmp_path: Path) -> None:
 
 def test_each_function_has_its_own_copy_of_its_code(tmp_path: Path) -> None:
     """A module two functions share is imported once per function, under its environment."""
-    (tmp_path / "shared.py").write_text("import os\n\nNAME = os.environ.get('NAME')\n")
+    (tmp_path / "tklocal_shared.py").write_text("import os\n\nNAME = os.environ.get('NAME')\n")
     for name in ("first", "second"):
-        (tmp_path / f"{name}.py").write_text(
-            "import os\n\nimport shared\n\n\ndef handler(event, context):\n"
-            "    return {'imported': shared.NAME, 'now': os.environ.get('NAME')}\n"
+        (tmp_path / f"tklocal_{name}.py").write_text(
+            "import os\n\nimport tklocal_shared\n\n\ndef handler(event, context):\n"
+            "    return {'imported': tklocal_shared.NAME, 'now': os.environ.get('NAME')}\n"
         )
     specs = {
         name: FunctionSpec(
             name,
             name,
             f"arn:{name}",
-            f"{name}.handler",
+            f"tklocal_{name}.handler",
             tmp_path,
             "python3.12",
             environment={"NAME": name} if name == "first" else {},
@@ -237,11 +237,11 @@ Resources:
               ReauthorizeEvery: 0
   Auth:
     Type: AWS::Serverless::Function
-    Properties: {Handler: tokauth.handler, Runtime: python3.12, CodeUri: .}
+    Properties: {Handler: tklocal_tokauth.handler, Runtime: python3.12, CodeUri: .}
   Fn:
     Type: AWS::Serverless::Function
     Properties:
-      Handler: tokapp.handler
+      Handler: tklocal_tokapp.handler
       Runtime: python3.12
       CodeUri: .
       Events:
@@ -253,7 +253,7 @@ Resources:
 
 def test_token_authorizer(tmp_path: Path) -> None:
     (tmp_path / "template.yaml").write_text(TOKEN_TEMPLATE)
-    (tmp_path / "tokauth.py").write_text(
+    (tmp_path / "tklocal_tokauth.py").write_text(
         "def handler(event, context):\n"
         "    assert set(event) == {'type', 'authorizationToken', 'methodArn'}\n"
         "    effect = 'Allow' if event['authorizationToken'] == 'tok-good' else 'Deny'\n"
@@ -261,7 +261,7 @@ def test_token_authorizer(tmp_path: Path) -> None:
         "    return {'principalId': 'p', 'policyDocument': {'Statement': [statement]},\n"
         "            'context': {'kind': event['type']}}\n"
     )
-    (tmp_path / "tokapp.py").write_text(
+    (tmp_path / "tklocal_tokapp.py").write_text(
         "import json\n\n\ndef handler(event, context):\n"
         "    body = json.dumps(event['requestContext']['authorizer'])\n"
         "    return {'statusCode': 200, 'body': body}\n"

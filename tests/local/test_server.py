@@ -274,6 +274,9 @@ def test_backend_resources_and_seed(local: Local) -> None:
     assert item["greeting"] == {"S": "from the loader"}
     assert item["table"] == {"S": "tenantkit-local-Table"}
     assert item["label"] == {"S": "hello-api"}
+    assert item["importedBy"] == {"S": "the seed loader"}
+    # The function has its own copy of the module, not the one the loader imported.
+    assert local.get("/inspect/state") == (200, "tenantkit-local-AppFunction")
 
 
 def test_sqs_batches_partial_failures_and_redrive(local: Local) -> None:

@@ -65,12 +65,25 @@ def run(name: str, args: argparse.Namespace) -> int:
         overrides = _overrides(args.parameter_overrides)
     except ValueError as error:
         return _error(str(error))
-
     # Like Lambda's runtime: a root handler, level WARNING; loggers the app sets lower
     # (from LOG_LEVEL, say) still show their records.
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _run(args, overrides, stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run(args: argparse.Namespace, overrides: dict[str, str], stop: threading.Event) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from tenantkit.errors import ConfigurationError
@@ -82,33 +95,27 @@ def run(name: str, args: argparse.Namespace) -> int:
     from tenantkit.local.stack import build_stack
     from tenantkit.local.template import parse_template
 
-    stop = threading.Event()
     backend = Backend(endpoint_url=args.endpoint_url)
-    pollers: list[QueuePoller] = []
     try:
         template = parse_template(args.template, overrides)
         seed = load_seed(args.seed) if args.seed else {}
-        if args.print_tokens:
-            if not seed.get("users"):
-                raise ConfigurationError('--print-tokens needs --seed with a "users" list')
-            signed = tokens(seed, template.parameters)
+        if args.print_tokens and not seed.get("users"):
+            raise ConfigurationError('--print-tokens needs --seed with a "users" list')
+        signed = tokens(seed, template.parameters) if args.print_tokens else []
         backend.start()
         stack = build_stack(template, backend)
+        if args.seed:
+            # Before the handlers are imported: modules the loader imports from a CodeUri
+            # leave sys.modules before any function runs, so none sees the loader's state.
+            seed_backend(seed, args.seed, stack, backend)
         runtime = Runtime(stack.functions)
         runtime.load()
-        if args.seed:
-            seed_backend(seed, args.seed, stack, backend)
         try:
             server = serve(Gateway(stack, runtime), args.host, args.port)
         except OSError as error:
             raise ConfigurationError(
                 f"cannot listen on {args.host}:{args.port}: {error.strerror}"
             ) from None
-        for source in stack.sqs_sources:
-            if source.enabled:
-                poller = QueuePoller(source, runtime, backend.client("sqs"), stack.region, stop)
-                pollers.append(poller)
-                poller.start()
     except ConfigurationError as error:
         backend.stop()
         return _error(str(error))
@@ -116,16 +123,17 @@ def run(name: str, args: argparse.Namespace) -> int:
         backend.stop()
         return _error(f"the backend ({backend.description}) failed: {error}")
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    pollers = [
+        QueuePoller(source, runtime, backend.client("sqs"), stack.region, stop)
+        for source in stack.sqs_sources
+        if source.enabled
+    ]
     serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2})
     serving.start()
-    if args.print_tokens:
-        for user_id, token in signed:
-            print(f"token {user_id} {token}")
+    for poller in pollers:
+        poller.start()
+    for user_id, token in signed:
+        print(f"token {user_id} {token}")
     host, port = str(server.server_address[0]), int(server.server_address[1])
     print(f"tenantkit local: backend {backend.description}", file=sys.stderr)
     print(f"tenantkit local: listening on http://{host}:{port}", flush=True)
@@ -133,6 +141,7 @@ def run(name: str, args: argparse.Namespace) -> int:
         while not stop.wait(0.5):
             pass
     finally:
+        stop.set()
         server.shutdown()
         server.server_close()
         serving.join()

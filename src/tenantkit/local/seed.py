@@ -12,7 +12,7 @@ The seed file is a JSON object; every key is optional:
 ``"loader"``
     ``"module:function"``, imported with the seed file's directory and then every
     ``CodeUri`` directory on ``sys.path``, and called once as ``function(seed, context)``
-    (:class:`SeedContext`) after the resources exist and before the server listens. While
+    (:class:`SeedContext`) after the resources exist, before the handlers are imported. While
     it runs, ``os.environ`` holds the functions' environment variables (those that no two
     functions set differently) and the backend settings, so the app can seed itself
     through its own library code.

@@ -1,0 +1,103 @@
+"""The walkthrough, over real HTTP, against `tenantkit local` serving the example."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port, stop_pid, wait_http
+from tests.examples.conftest import EXAMPLE
+
+SECRET = "walkthrough-test-secret-0123456789abcdef"
+
+
+@pytest.mark.integration
+def test_the_walkthrough_passes_against_tenantkit_local(tmp_path: Path) -> None:
+    port = free_port()
+    tokens = tmp_path / "tokens.txt"
+    with tokens.open("wb") as out:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tenantkit.cli",
+                "local",
+                str(EXAMPLE / "template.yaml"),
+                "--port",
+                str(port),
+                "--seed",
+                str(EXAMPLE / "seed.json"),
+                "--parameter-overrides",
+                f"JwtSecret={SECRET}",
+                "AllowLocalWebhooks=true",
+                "--print-tokens",
+            ],
+            stdout=out,
+            stderr=subprocess.DEVNULL,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/_local/health", timeout=60, proc=server)
+        script = str(EXAMPLE / "walkthrough.py")
+        walk = subprocess.run(
+            [sys.executable, script, "--url", url, "--tokens", str(tokens)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert walk.returncode == 0, walk.stdout[-3000:] + walk.stderr[-2000:]
+        assert "FAIL" not in walk.stdout
+        assert "receiver got:" in walk.stdout
+        assert walk.stdout.count("curl -s -H 'Authorization: Bearer ") >= 4
+
+        # Signing its own tokens with the template's JwtSecret works the same way.
+        again = subprocess.run(
+            [sys.executable, script, "--url", url, "--jwt-secret", SECRET],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-2000:]
+    finally:
+        stop_pid(server)
+
+
+def test_the_walkthrough_signs_with_the_templates_issuer_and_audience() -> None:
+    sys.path.insert(0, str(EXAMPLE))
+    try:
+        import walkthrough
+    finally:
+        sys.path.remove(str(EXAMPLE))
+    from tests.examples.conftest import load_template
+
+    parameters = load_template()["Parameters"]
+    assert parameters["JwtIssuer"]["Default"] == walkthrough.ISSUER
+    assert parameters["JwtAudience"]["Default"] == walkthrough.AUDIENCE
+    ttl = load_template()["Resources"]["ParksApi"]["Properties"]["Auth"]["Authorizers"]
+    assert ttl["TenantAuthorizer"]["Identity"]["ReauthorizeEvery"] == walkthrough.AUTHORIZER_TTL
+
+
+def test_the_walkthrough_fails_when_nothing_answers(tmp_path: Path) -> None:
+    walk = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLE / "walkthrough.py"),
+            "--url",
+            f"http://127.0.0.1:{free_port()}",
+            "--jwt-secret",
+            SECRET,
+            "--ready-timeout",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert walk.returncode == 2
+    assert "nothing answers" in walk.stderr

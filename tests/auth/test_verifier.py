@@ -220,6 +220,19 @@ def test_jwks_with_injected_fetcher(rsa_key: rsa.RSAPrivateKey) -> None:
     assert calls == ["https://issuer.example/jwks.json"]
 
 
+def test_jwk_declaring_another_algorithm_is_not_used(rsa_key: rsa.RSAPrivateKey) -> None:
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
+    with pytest.raises(ConfigurationError, match="declares an algorithm"):
+        TokenVerifier(algorithm="RS256", public_keys={**jwk, "alg": "PS256"})
+    verifier = TokenVerifier(
+        algorithm="RS256",
+        jwks_url="https://issuer.example/jwks.json",
+        jwks_fetcher=lambda url: {"keys": [{**jwk, "kid": "k1", "alg": "RS512"}]},
+    )
+    token = jwt.encode(claims(aud=...), rsa_key, algorithm="RS256", headers={"kid": "k1"})
+    rejected(verifier, token)
+
+
 def test_failed_jwks_fetch_keeps_the_last_good_key_set(rsa_key: rsa.RSAPrivateKey) -> None:
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
     answers: list[Any] = [{"keys": [{**jwk, "kid": "k1"}]}, OSError("down")]

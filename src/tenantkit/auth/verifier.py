@@ -156,10 +156,17 @@ def fetch_jwks(url: str, *, timeout: float = 3.0, max_bytes: int = 1_000_000) ->
     return document
 
 
-def _load_public_key(value: PublicKeyInput, family: str) -> tuple[str | None, Any]:
+def _load_public_key(
+    value: PublicKeyInput, family: str, algorithms: frozenset[str]
+) -> tuple[str | None, Any]:
     """Turn one configured key into ``(kid, key object)`` for ``family``."""
     kid: str | None = None
     key: Any
+    if isinstance(value, Mapping) and value.get("alg", next(iter(algorithms))) not in algorithms:
+        raise ConfigurationError(
+            "a JWK declares an algorithm this verifier does not accept; remove it or "
+            "configure its algorithm"
+        )
     try:
         if isinstance(value, Mapping):
             jwk = jwt.PyJWK(dict(value))
@@ -339,7 +346,7 @@ class TokenVerifier:
             items: Sequence[PublicKeyInput] = [public_keys]
         else:
             items = public_keys
-        loaded = [_load_public_key(item, self._family) for item in items]
+        loaded = [_load_public_key(item, self._family, self._algorithms) for item in items]
         if not loaded:
             raise ConfigurationError("public_keys is empty; give at least one public key")
         return loaded
@@ -368,7 +375,7 @@ class TokenVerifier:
                 if entry.get("use", "sig") != "sig":
                     continue
                 try:
-                    loaded.append(_load_public_key(entry, self._family))
+                    loaded.append(_load_public_key(entry, self._family, self._algorithms))
                 except ConfigurationError:
                     continue
         except Exception:  # a failed fetch keeps the last good key set

@@ -162,7 +162,8 @@ def _load_public_key(
     """Turn one configured key into ``(kid, key object)`` for ``family``."""
     kid: str | None = None
     key: Any
-    if isinstance(value, Mapping) and value.get("alg", next(iter(algorithms))) not in algorithms:
+    declared = value.get("alg") if isinstance(value, Mapping) else None
+    if declared is not None and declared not in algorithms:
         raise ConfigurationError(
             "a JWK declares an algorithm this verifier does not accept; remove it or "
             "configure its algorithm"

@@ -286,3 +286,11 @@ def test_token_authorizer(tmp_path: Path) -> None:
         assert call(None) == (401, {"message": "Unauthorized"})
     finally:
         backend.stop()
+
+
+def test_encoded_slash_stays_in_its_segment(gateway: Gateway) -> None:
+    found = gateway.route("GET", "/echo/a%2Fb")
+    assert found is not None
+    assert (found[0].path, found[1]) == ("/echo/{name}", {"name": "a/b"})
+    response = gateway.handle(Request("GET", "/open%3F", [], [], b""))
+    assert response.status == 403  # "/open?" is not "/open"

@@ -251,7 +251,9 @@ def test_authorizer_result_is_cached_per_identity_for_its_ttl(local: Local) -> N
     assert local.get("/inspect/gate-calls?token=flip")[1] == 2
 
 
-@pytest.mark.parametrize("kind", ["raise", "dict-body", "no-status", "extra-key", "not-json"])
+@pytest.mark.parametrize(
+    "kind", ["raise", "exit", "dict-body", "no-status", "extra-key", "not-json"]
+)
 def test_handler_failure_or_malformed_response_is_502(local: Local, kind: str) -> None:
     assert local.get(f"/malformed/{kind}") == (502, {"message": "Internal server error"})
 

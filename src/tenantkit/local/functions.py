@@ -181,7 +181,7 @@ class Runtime:
         with self._running(spec):
             try:
                 result = handler(payload, LambdaContext(spec))
-            except Exception as error:
+            except (Exception, SystemExit) as error:
                 if not quiet:
                     print(f"tenantkit local: {logical_id} raised:", file=sys.stderr)
                     traceback.print_exc(file=sys.stderr)

@@ -54,11 +54,15 @@ _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 @dataclass
 class Request:
     method: str
-    path: str  # decoded, without the query string
+    path: str  # as sent (percent-encoded), without the query string
     query: list[tuple[str, str]]
     headers: list[tuple[str, str]]
     body: bytes
     source_ip: str = "127.0.0.1"
+
+    @property
+    def decoded_path(self) -> str:
+        return urllib.parse.unquote(self.path)
 
     def header(self, name: str) -> str | None:
         values = [v for k, v in self.headers if k.lower() == name.lower()]
@@ -163,7 +167,8 @@ class Gateway:
         return _json(200, {"status": "ok", "apis": apis})
 
     def route(self, method: str, path: str) -> tuple[RouteSpec, dict[str, str]] | None:
-        segments = [s for s in path.split("/")]
+        # Split before decoding: an encoded "/" (%2F) stays inside its segment.
+        segments = [urllib.parse.unquote(s) for s in path.split("/")]
         segments = segments[1:] if segments and segments[0] == "" else segments
         if segments and segments[-1] == "":
             segments.pop()
@@ -254,7 +259,7 @@ class Gateway:
 
             if re.fullmatch(authorizer.validation_expression, identity[0]) is None:
                 raise _Failure(unauthorized())
-        method_arn = self.method_arn(route, request.method, request.path)
+        method_arn = self.method_arn(route, request.method, request.decoded_path)
         key = (route.api.logical_id, authorizer.name, identity)
         now = time.monotonic()
         with self._cache_lock:
@@ -335,7 +340,7 @@ class Gateway:
             "identitySource": ",".join(identity),
             "authorizationToken": ",".join(identity),
             "resource": route.path,
-            "path": request.path,
+            "path": request.decoded_path,
             "httpMethod": request.method,
             "headers": headers,
             "multiValueHeaders": multi_headers,
@@ -374,7 +379,7 @@ class Gateway:
                 "userAgent": request.header("User-Agent"),
                 "userArn": None,
             },
-            "path": f"/{route.api.stage}{request.path}",
+            "path": f"/{route.api.stage}{request.decoded_path}",
             "protocol": "HTTP/1.1",
             "requestId": request_id,
             "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
@@ -413,7 +418,7 @@ class Gateway:
         return {
             "version": "1.0",
             "resource": route.path,
-            "path": request.path,
+            "path": request.decoded_path,
             "httpMethod": request.method,
             "headers": headers,
             "multiValueHeaders": multi_headers,
@@ -545,7 +550,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         started = time.monotonic()
         split = urllib.parse.urlsplit(self.path)
-        path = urllib.parse.unquote(split.path) or "/"
+        path = split.path or "/"
         length_header = self.headers.get("Content-Length")
         try:
             length = int(length_header) if length_header else 0

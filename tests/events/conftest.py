@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,7 @@ import boto3
 import moto.sns.models
 import pytest
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 from tenantkit.context import TenantContext
 from tenantkit.dynamo import TenantTable
@@ -70,13 +72,27 @@ class Aws:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
-    """moto in-process. moto POSTs http(s) notifications for real; record them instead."""
+    """moto in-process. moto POSTs http(s) notifications for real; record them instead.
+
+    Each AWS API call is atomic in AWS but not in moto, whose backends are plain dicts
+    without locks (concurrent calls fail with "dictionary changed size during
+    iteration" or lose an ``ADD``). One lock per request makes moto's calls atomic too,
+    while the registry's sequences of calls still interleave freely between threads.
+    """
     posts: list[tuple[str, dict[str, Any]]] = []
 
     def fake_post(url: str, **kwargs: Any) -> None:
         posts.append((url, kwargs))
 
     monkeypatch.setattr(moto.sns.models.requests, "post", fake_post)
+    lock = threading.RLock()
+    unlocked = BotocoreStubber.__call__
+
+    def atomic(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return unlocked(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", atomic)
     with mock_aws():
         calls = CallLog()
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")

@@ -567,3 +567,35 @@ def test_unsubscribe_calls(aws: Aws, registry: TopicRegistry) -> None:
     common = ["dynamodb:GetItem", "sns:Unsubscribe", "dynamodb:TransactWriteItems"]
     assert not_last == [*common, "dynamodb:UpdateItem"]
     assert last == [*common, "dynamodb:UpdateItem", "sns:DeleteTopic", "dynamodb:DeleteItem"]
+
+
+def test_transaction_conflicts_are_retried(
+    aws: Aws, registry: TopicRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DynamoDB cancels concurrent transactions on one item; moto never does, so fake it."""
+    from botocore.exceptions import ClientError
+
+    conflicts = [2]
+
+    def conflict(**_: Any) -> None:
+        if conflicts[0]:
+            conflicts[0] -= 1
+            raise ClientError(
+                {
+                    "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                    "CancellationReasons": [
+                        {"Code": "None"},
+                        {"Code": "TransactionConflict"},
+                        {"Code": "None"},
+                    ],
+                },
+                "TransactWriteItems",
+            )
+
+    aws.dynamodb.meta.events.register("before-call.dynamodb.TransactWriteItems", conflict)
+    monkeypatch.setattr(registry, "sleep", lambda seconds: None)
+    with tenant_scope(ctx("texas")):
+        sub = registry.subscribe("park-updated", HOOK)
+        assert registry.subscriptions() == [sub]
+    assert conflicts == [0]
+    assert topic_records(aws)[0]["subs"] == {"N": "1"}

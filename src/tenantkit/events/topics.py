@@ -455,7 +455,9 @@ class TopicRegistry:
                 self._table.transact_write(ops)
                 return {"topic_arn": arn, "token": pending["token"]}
             except (ConditionFailedError, ConflictError):
-                existing, limit = self._table.transact_get([subscription_key, self._limit_key()])
+                # Plain reads: unlike TransactGetItems they never conflict with transactions.
+                existing = self._table.get_item(subscription_key, consistent=True)
+                limit = self._table.get_item(self._limit_key(), consistent=True)
             if existing is not None and existing.get("state") == _ACTIVE:
                 return self._to_subscription(existing)
             if existing is not None and _age_seconds(existing["created_at"]) > _STALE_PENDING_S:

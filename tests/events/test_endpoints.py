@@ -189,3 +189,12 @@ def test_without_a_resolver_no_dns_is_used(monkeypatch: pytest.MonkeyPatch) -> N
 )
 def test_mask_endpoint_hides_credentials(url: str, masked: str) -> None:
     assert mask_endpoint(url) == masked
+
+
+def test_system_resolver_reads_the_hosts_file() -> None:
+    from tenantkit.events import system_resolver
+
+    addresses = system_resolver("localhost")
+    assert set(addresses) & {"127.0.0.1", "::1"}
+    with pytest.raises(EndpointRefusedError):
+        EndpointPolicy(resolver=system_resolver).check("https://localhost/")

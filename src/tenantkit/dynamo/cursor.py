@@ -28,6 +28,7 @@ logger = logging.getLogger("tenantkit.dynamo")
 
 MAX_CURSOR_LENGTH = 8192
 _MIN_SECRET_BYTES = 32
+_JSON = json.JSONEncoder(separators=(",", ":"))
 _process_secret: bytes | None = None
 _process_secret_lock = threading.Lock()
 
@@ -78,7 +79,7 @@ class CursorSigner:
     def _mac(self, tenant: str, index: str | None, fingerprint: str, payload: str) -> bytes:
         secret = self._secret if self._secret is not None else _default_secret()
         message = "\n".join((tenant, self._table, index or "", fingerprint, payload))
-        return hmac.new(secret, message.encode(), hashlib.sha256).digest()
+        return hmac.digest(secret, message.encode(), "sha256")
 
     def encode(
         self, key: Mapping[str, Mapping[str, Any]], tenant: str, index: str | None, fingerprint: str
@@ -90,7 +91,7 @@ class CursorSigner:
             if tag == "B":
                 value = _b64encode(bytes(value))
             entries.append([name, tag, value])
-        payload = _b64encode(json.dumps(entries, separators=(",", ":")).encode())
+        payload = _b64encode(_JSON.encode(entries).encode())
         return payload + "." + _b64encode(self._mac(tenant, index, fingerprint, payload))
 
     def decode(

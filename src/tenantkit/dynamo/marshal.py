@@ -107,31 +107,46 @@ def _decode_number(text: str) -> int | Decimal:
 
 def deserialize(av: Mapping[str, Any]) -> Any:
     """The plain Python value of an ``AttributeValue`` dict."""
-    for tag, v in av.items():
-        if tag == "S":
-            return v
-        if tag == "N":
-            return _decode_number(v)
-        if tag == "BOOL":
-            return v
-        if tag == "M":
-            return deserialize_item(v)
-        if tag == "L":
-            return [deserialize(x) for x in v]
-        if tag == "NULL":
-            return None
-        if tag == "SS":
-            return set(v)
-        if tag == "NS":
-            return {_decode_number(x) for x in v}
-        if tag == "B":
-            return bytes(v)
-        if tag == "BS":
-            return {bytes(x) for x in v}
-        break
+    if "S" in av:
+        return av["S"]
+    if "N" in av:
+        text = av["N"]
+        return Decimal(text) if "." in text or "e" in text or "E" in text else int(text)
+    if "M" in av:
+        return deserialize_item(av["M"])
+    if "L" in av:
+        return [v["S"] if "S" in v else deserialize(v) for v in av["L"]]
+    if "BOOL" in av:
+        return av["BOOL"]
+    if "NULL" in av:
+        return None
+    if "SS" in av:
+        return set(av["SS"])
+    if "NS" in av:
+        return {_decode_number(x) for x in av["NS"]}
+    if "B" in av:
+        return bytes(av["B"])
+    if "BS" in av:
+        return {bytes(x) for x in av["BS"]}
     raise InvalidKeyError("DynamoDB returned an attribute value of an unknown type")
 
 
 def deserialize_item(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Unmarshal a mapping of attribute names to ``AttributeValue`` dicts."""
-    return {name: deserialize(av) for name, av in raw.items()}
+    out: dict[str, Any] = {}
+    # The common tags are tested inline: a call per attribute would cost a third more.
+    for name, av in raw.items():
+        if "S" in av:
+            out[name] = av["S"]
+        elif "N" in av:
+            text = av["N"]
+            out[name] = Decimal(text) if "." in text or "e" in text or "E" in text else int(text)
+        elif "M" in av:
+            out[name] = deserialize_item(av["M"])
+        elif "L" in av:
+            out[name] = [v["S"] if "S" in v else deserialize(v) for v in av["L"]]
+        elif "BOOL" in av:
+            out[name] = av["BOOL"]
+        else:
+            out[name] = deserialize(av)
+    return out

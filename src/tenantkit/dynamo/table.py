@@ -123,6 +123,7 @@ class TenantTable:
             dict.fromkeys(a for a in self._indexes.values() if a != partition_key)
         )
         self._protected = frozenset((partition_key, *self._indexes.values()))
+        self._pk_attributes = (partition_key, *self._index_pks)
         self._client: Any = client
         if isinstance(tenant, TenantContext):
             tenant = tenant.tenant_id
@@ -229,19 +230,24 @@ class TenantTable:
 
     def _load(self, raw: Mapping[str, Any], prefix: str) -> dict[str, Any]:
         """Unmarshal an item, verifying and stripping the tenant prefix of every partition key."""
-        item = deserialize_item(raw)
-        pk_value = item.get(self._pk)
-        if type(pk_value) is not str or not pk_value.startswith(prefix):
-            raise self._isolation_error()
+        return self._load_all((raw,), prefix)[0]
+
+    def _load_all(self, raws: Iterable[Mapping[str, Any]], prefix: str) -> list[dict[str, Any]]:
+        """``_load`` for many items, in one loop (a query page is the hot path)."""
         cut = len(prefix)
-        item[self._pk] = pk_value[cut:]
-        for attribute in self._index_pks:
-            if attribute in item:
-                value = item[attribute]
-                if type(value) is not str or not value.startswith(prefix):
+        pk = self._pk
+        attributes = self._pk_attributes
+        items = []
+        for raw in raws:
+            item = deserialize_item(raw)
+            for attribute in attributes:
+                value = item.get(attribute)
+                if type(value) is str and value.startswith(prefix):
+                    item[attribute] = value[cut:]
+                elif value is not None or attribute == pk:
                     raise self._isolation_error()
-                item[attribute] = value[cut:]
-        return item
+            items.append(item)
+        return items
 
     def _isolation_error(self) -> TenantIsolationError:
         return TenantIsolationError(
@@ -461,7 +467,7 @@ class TenantTable:
             start = self._cursors.decode(cursor, tenant, index, fingerprint)
             request["ExclusiveStartKey"] = self._prefix_key(start, prefix)
         response = self._send("query", request)
-        items = [self._load(raw, prefix) for raw in response.get("Items", ())]
+        items = self._load_all(response.get("Items", ()), prefix)
         last = response.get("LastEvaluatedKey")
         if not last:
             return Page(items, None)

@@ -25,9 +25,13 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     response_context = result.setdefault("context", {})
     if not any(key in response_context for key in PROFILE_CLAIMS.values()):
         from tenantkit.auth.authorizer import authorization_value
+        from tenantkit.errors import UnauthorizedError
 
-        # Verified a moment ago, so this is a cache hit, not a second verification.
-        claims = config.token_verifier().verify(authorization_value(event)).claims
+        try:
+            # Verified a moment ago, so this is a cache hit, not a second verification.
+            claims = config.token_verifier().verify(authorization_value(event)).claims
+        except UnauthorizedError:
+            return result  # the names are a convenience; the decision above stands
         for claim, key in PROFILE_CLAIMS.items():
             value = claims.get(claim)
             if isinstance(value, str) and 0 < len(value) <= MAX_PROFILE_CHARS:

@@ -238,3 +238,29 @@ def test_webhooks_on_an_absent_park_are_404s(app: StateParks) -> None:
     body = {"eventType": "park-closed", "endpoint": "https://hooks.example.com/"}
     assert app.call("alice", "POST", "/parks/{parkId}/webhooks", park, body=body).status == 404
     assert app.call("alice", "GET", "/parks/{parkId}/webhooks", park).status == 404
+
+
+def test_a_mixed_batch_fails_only_the_forged_record_and_keeps_each_tenant(
+    app: StateParks, receiver: Receiver
+) -> None:
+    import config
+
+    subscribe(app, "alice", PALO_DURO, "park-closed", f"{receiver.url}/texas")
+    subscribe(app, "bob", {"parkId": "deception-pass"}, "park-closed", f"{receiver.url}/wa")
+    assert close(app, "alice", PALO_DURO) == 204
+    sqs = config.aws_client("sqs")
+    url = config.setting("QUEUE_URL")
+    [texas] = sqs.receive_message(QueueUrl=url)["Messages"]
+    sqs.change_message_visibility(
+        QueueUrl=url, ReceiptHandle=texas["ReceiptHandle"], VisibilityTimeout=0
+    )
+    forged = texas["Body"].replace('"alice"', '"bob"')
+    assert forged != texas["Body"]
+    forged_id = sqs.send_message(QueueUrl=url, MessageBody=forged)["MessageId"]
+    assert close(app, "bob", {"parkId": "deception-pass"}) == 204
+
+    result = app.drain_status_queue()
+    assert result["count"] == 3
+    assert result["batchItemFailures"] == [{"itemIdentifier": forged_id}]
+    assert [e["tenantId"] for e in receiver.notifications("/texas")] == ["texas"]
+    assert [e["tenantId"] for e in receiver.notifications("/wa")] == ["washington"]

@@ -8,10 +8,11 @@ Items coming back are verified to carry the tenant's prefix, and the prefix is s
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from tenantkit.dynamo.expressions import (
 from tenantkit.dynamo.marshal import deserialize_item, serialize, serialize_item
 from tenantkit.errors import (
     ConditionFailedError,
+    ConfigurationError,
     ConflictError,
     InvalidKeyError,
     ScanForbiddenError,
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 __all__ = ["DEFAULT_INDEXES", "Page", "TenantTable"]
+
+logger = logging.getLogger("tenantkit.dynamo")
 
 DEFAULT_INDEXES: Mapping[str, str] = MappingProxyType({"GSI1": "GSI1PK"})
 MAX_PARTITION_KEY_BYTES = 2048
@@ -60,7 +64,7 @@ class Page:
     """One page of query results; ``cursor`` is ``None`` on the last page."""
 
     items: list[dict[str, Any]]
-    cursor: str | None = field(default=None)
+    cursor: str | None = None
 
 
 def _error_code(exc: BaseException) -> str | None:
@@ -113,8 +117,19 @@ class TenantTable:
         tenant: str | TenantContext | None = None,
         cursor_secret: str | bytes | None = None,
     ) -> None:
-        if not isinstance(table_name, str) or not table_name:
-            raise InvalidKeyError("table_name must be a non-empty string")
+        names = [table_name, partition_key, *indexes, *indexes.values()]
+        if sort_key is not None:
+            names.append(sort_key)
+        if not all(isinstance(name, str) and name for name in names):
+            raise ConfigurationError(
+                "table_name, partition_key, sort_key and every index name and partition-key "
+                "attribute must be non-empty strings"
+            )
+        if sort_key is not None and (sort_key == partition_key or sort_key in indexes.values()):
+            raise ConfigurationError(
+                f"the sort key {sort_key!r} cannot also be a partition key: partition keys are "
+                "tenant-prefixed and sort keys are not"
+            )
         self._name = table_name
         self._pk = partition_key
         self._sk = sort_key
@@ -250,6 +265,11 @@ class TenantTable:
         return items
 
     def _isolation_error(self) -> TenantIsolationError:
+        logger.error(
+            "tenant isolation: table %s returned an item outside the current tenant's "
+            "partitions; it was withheld",
+            self._name,
+        )
         return TenantIsolationError(
             f"table {self._name!r} returned an item outside the current tenant's partitions; "
             "it was withheld. Look for items written without TenantTable."

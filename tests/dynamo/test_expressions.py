@@ -1,0 +1,85 @@
+"""Conditions compile to placeholder expressions; nothing of the caller's text is spliced in."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from boto3.dynamodb.conditions import Attr, Key
+
+from tenantkit.dynamo.expressions import (
+    InvalidExpressionError,
+    Placeholders,
+    compile_condition,
+    compile_key_condition,
+    compile_update,
+)
+
+PROTECTED = frozenset({"pk", "GSI1PK"})
+
+
+def test_condition_compiles_with_generated_placeholders() -> None:
+    ph = Placeholders()
+    condition = (Attr("status").eq("open") | Attr("a.b[2]").is_in([1, Decimal("2.5")])) & ~Attr(
+        "status"
+    ).begins_with("x")
+    text = compile_condition(condition, ph, PROTECTED)
+    assert text == ("((#n0 = :v0 OR #n1.#n2[2] IN (:v1, :v2)) AND (NOT begins_with(#n0, :v3)))")
+    assert ph.names == {"#n0": "status", "#n1": "a", "#n2": "b"}
+    assert ph.values == {
+        ":v0": {"S": "open"},
+        ":v1": {"N": "1"},
+        ":v2": {"N": "2.5"},
+        ":v3": {"S": "x"},
+    }
+    assert ph.apply({}) == {
+        "ExpressionAttributeNames": ph.names,
+        "ExpressionAttributeValues": ph.values,
+    }
+
+
+def test_existence_functions_and_size_compile() -> None:
+    ph = Placeholders()
+    text = compile_condition(
+        Attr("pk").not_exists() & Attr("tags").size().gt(2) & Attr("x").attribute_type("S"),
+        ph,
+        PROTECTED,
+    )
+    assert text == (
+        "((attribute_not_exists(#n0) AND size(#n1) > :v0) AND attribute_type(#n2, :v1))"
+    )
+
+
+def test_key_condition_forms() -> None:
+    for sort, expected in [
+        (Key("sk").eq("a"), "#n0 = :v0"),
+        (Key("sk").between("a", "b"), "#n0 BETWEEN :v0 AND :v1"),
+        (Key("sk").begins_with("a"), "begins_with(#n0, :v0)"),
+        (Attr("sk").lte(3), "#n0 <= :v0"),
+    ]:
+        assert compile_key_condition(sort, Placeholders(), PROTECTED) == expected
+    for bad in (Attr("sk").ne("a"), Attr("sk").exists(), Key("sk").eq(Key("other")), "sk = :v"):
+        with pytest.raises(InvalidExpressionError):
+            compile_key_condition(bad, Placeholders(), PROTECTED)
+
+
+def test_update_expression_uses_placeholders_for_names() -> None:
+    ph = Placeholders()
+    text = compile_update(ph, set_values={"a.b": 1, "c": "x"}, remove="d = :x, e", add={"n": 1})
+    assert text == "SET #n0 = :v0, #n1 = :v1 REMOVE #n2 ADD #n3 :v2"
+    assert ph.names == {"#n0": "a.b", "#n1": "c", "#n2": "d = :x, e", "#n3": "n"}
+
+
+@pytest.mark.parametrize("bad", [None, 1, Attr("x"), Key("x"), {"x": 1}])
+def test_non_conditions_are_refused(bad: object) -> None:
+    with pytest.raises(InvalidExpressionError):
+        compile_condition(bad, Placeholders(), PROTECTED)
+
+
+def test_empty_is_in_and_empty_update_are_refused() -> None:
+    with pytest.raises(InvalidExpressionError):
+        compile_condition(Attr("x").is_in([]), Placeholders(), PROTECTED)
+    with pytest.raises(InvalidExpressionError):
+        compile_update(Placeholders(), set_values=None, remove=None, add=None)
+    with pytest.raises(InvalidExpressionError):
+        compile_update(Placeholders(), set_values={"": 1}, remove=None, add=None)

@@ -200,6 +200,15 @@ def test_authorized_request_gets_a_v1_proxy_event(local: Local) -> None:
     assert "user=alice tenant=texas" in local.log()
 
 
+def test_cached_results_never_cross_identities(local: Local) -> None:
+    """Each token gets its own authorizer result, even while another's is cached."""
+    for _ in range(2):
+        for user, tenant in (("erin", "texas"), ("fred", "washington")):
+            status, body = local.get("/echo/x", token=f"user-{user}-{tenant}")
+            authorizer = body["event"]["requestContext"]["authorizer"]
+            assert (status, authorizer["userId"], authorizer["tenantId"]) == (200, user, tenant)
+
+
 def test_greedy_proxy_path_with_any_method(local: Local) -> None:
     status, _, body = local.request(
         "PUT", "/files/a/b/c.txt", token="user-alice-texas", body=b'{"k": 1}'

@@ -297,6 +297,10 @@ def test_backend_order_follows_references(tmp_path: Path) -> None:
             r"Fn::Sub names unknown variable \$\{Nope\}",
         ),
         (
+            "Resources:\n  T:\n    Type: AWS::SNS::Topic\n    DependsOn: Ghost\n",
+            "Resources.T.DependsOn: no resource named 'Ghost'",
+        ),
+        (
             "Globals:\n  HttpApi: {}\nResources:\n  T: {Type: AWS::SNS::Topic}\n",
             "Globals.HttpApi: not supported",
         ),

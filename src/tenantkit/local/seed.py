@@ -24,6 +24,7 @@ import importlib
 import json
 import sys
 import time
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +107,7 @@ def seed_backend(seed: Mapping[str, Any], seed_path: Path, stack: Stack, backend
             function = getattr(importlib.import_module(module_name), function_name)
             function(dict(seed), context)
         except Exception as error:
+            traceback.print_exc(file=sys.stderr)
             raise TemplateError(
                 f"seed loader {loader} failed: {type(error).__name__}: {error}"
             ) from error

@@ -455,6 +455,9 @@ def parse_template(path: Path, overrides: Mapping[str, str] | None = None) -> Te
             if key not in used and key not in inert:
                 raise TemplateError(f"{where}.Properties.{key}: property not supported on {kind}")
         depends = raw.get("DependsOn", [])
+        for dependency in depends if isinstance(depends, list) else [depends]:
+            if dependency not in raw_resources:
+                raise TemplateError(f"{where}.DependsOn: no resource named {dependency!r}")
         resources[logical_id] = Resource(
             logical_id,
             kind,

@@ -307,7 +307,8 @@ class TenantTable:
         self._condition(request, Placeholders(), condition, if_not_exists)
         return request
 
-    def _delete_request(self, key: object, prefix: str, condition: object) -> dict[str, Any]:
+    def _keyed_request(self, key: object, prefix: str, condition: object) -> dict[str, Any]:
+        """A key with an optional condition: a delete, or a transaction's condition check."""
         request: dict[str, Any] = {"TableName": self._name, "Key": self._key(key, prefix)}
         self._condition(request, Placeholders(), condition)
         return request
@@ -321,6 +322,10 @@ class TenantTable:
         add: Mapping[str, object] | None,
         condition: object,
     ) -> dict[str, Any]:
+        if set_values is not None and not isinstance(set_values, Mapping):
+            raise InvalidExpressionError("set must be a dict of attribute names to values")
+        if add is not None and not isinstance(add, Mapping):
+            raise InvalidExpressionError("add must be a dict of attribute names to values")
         request: dict[str, Any] = {"TableName": self._name, "Key": self._key(key, prefix)}
         table_keys = {self._pk} if self._sk is None else {self._pk, self._sk}
         removed = [remove] if isinstance(remove, str) else list(remove or ())
@@ -333,8 +338,6 @@ class TenantTable:
         if add and self._protected.intersection(add):
             raise InvalidExpressionError("add cannot be applied to a partition-key attribute")
         if set_values:
-            if not isinstance(set_values, Mapping):
-                raise InvalidExpressionError("set must be a dict of attribute names to values")
             set_values = {
                 name: self._partition(value, prefix, name) if name in self._protected else value
                 for name, value in set_values.items()
@@ -386,7 +389,7 @@ class TenantTable:
     ) -> dict[str, Any] | None:
         """Delete the item with ``key``; returns the deleted item, or ``None`` if there was none."""
         prefix = self._tenant() + "#"
-        request = self._delete_request(key, prefix, condition)
+        request = self._keyed_request(key, prefix, condition)
         request["ReturnValues"] = "ALL_OLD"
         raw = self._send("delete_item", request).get("Attributes")
         return None if raw is None else self._load(raw, prefix)
@@ -666,9 +669,7 @@ class TenantTable:
             request = self._put_request(body, prefix, condition)
             return {"Put": request}, self._logical_key(body)
         if verb == "delete":
-            return {"Delete": self._delete_request(body, prefix, condition)}, self._logical_key(
-                body
-            )
+            return {"Delete": self._keyed_request(body, prefix, condition)}, self._logical_key(body)
         if not isinstance(body, Mapping) or "key" not in body:
             raise InvalidExpressionError(f"a {verb!r} operation is a dict with a 'key'")
         key = body["key"]
@@ -687,7 +688,7 @@ class TenantTable:
             return {"Update": request}, self._logical_key(key)
         if body.get("condition") is None or set(body) - {"key", "condition"}:
             raise InvalidExpressionError("a 'check' operation is {'key': ..., 'condition': ...}")
-        request = self._delete_request(key, prefix, body["condition"])
+        request = self._keyed_request(key, prefix, body["condition"])
         return {"ConditionCheck": request}, self._logical_key(key)
 
     def transact_write(self, ops: Sequence[Mapping[str, Any]]) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import sys
 import threading
 import time
@@ -254,11 +255,9 @@ class Gateway:
         identity = self._identity(authorizer, request)
         if identity is None:
             raise _Failure(unauthorized())
-        if authorizer.validation_expression is not None:
-            import re
-
-            if re.fullmatch(authorizer.validation_expression, identity[0]) is None:
-                raise _Failure(unauthorized())
+        expression = authorizer.validation_expression
+        if expression is not None and re.fullmatch(expression, identity[0]) is None:
+            raise _Failure(unauthorized())
         method_arn = self.method_arn(route, request.method, request.decoded_path)
         key = (route.api.logical_id, authorizer.name, identity)
         now = time.monotonic()

@@ -371,3 +371,22 @@ def test_the_example_template_parses() -> None:
     overrides: dict[str, Any] = {"JwtSecret": "x" * 40}
     template = parse_template(EXAMPLE, overrides)
     assert template.of_type("AWS::Serverless::Api")
+
+
+def test_errors_name_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        HEADER
+        + "Globals:\n  Function:\n    Runtime: nodejs20.x\n"  # lines 3-5
+        + "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"  # lines 6-8
+        + "  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n"  # lines 9-11
+        + "      Handler: app.handler\n      CodeUri: .\n      Layers: [arn]\n"  # 12-14
+    )
+    with pytest.raises(TemplateError) as caught:
+        parse_template(path)
+    assert str(caught.value).startswith(f"{path}:14: Resources.Fn.Properties.Layers:")
+    path.write_text(path.read_text().replace("      Layers: [arn]\n", ""))
+    with pytest.raises(TemplateError) as caught:
+        parse_template(path)
+    # Runtime comes from Globals: the function's Properties line is the nearest one.
+    assert str(caught.value).startswith(f"{path}:11: Resources.Fn.Properties.Runtime:")

@@ -93,9 +93,10 @@ def _run(args: argparse.Namespace, overrides: dict[str, str], stop: threading.Ev
     from tenantkit.local.queues import QueuePoller
     from tenantkit.local.seed import load_seed, seed_backend, tokens
     from tenantkit.local.stack import build_stack
-    from tenantkit.local.template import parse_template
+    from tenantkit.local.template import Template, parse_template
 
     backend = Backend(endpoint_url=args.endpoint_url)
+    template: Template | None = None
     try:
         template = parse_template(args.template, overrides)
         seed = load_seed(args.seed) if args.seed else {}
@@ -118,7 +119,7 @@ def _run(args: argparse.Namespace, overrides: dict[str, str], stop: threading.Ev
             ) from None
     except ConfigurationError as error:
         backend.stop()
-        return _error(str(error))
+        return _error(template.locate(error) if template is not None else str(error))
     except (BotoCoreError, ClientError) as error:
         backend.stop()
         return _error(f"the backend ({backend.description}) failed: {error}")

@@ -248,6 +248,48 @@ def load_template(path: Path) -> dict[str, Any]:
     return data
 
 
+def line_numbers(text: str) -> dict[str, int]:
+    """Line of every key and list item, by its dotted path (``Resources.Fn.Properties``)."""
+    import yaml
+
+    lines: dict[str, int] = {}
+
+    def walk(node: yaml.Node, path: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    child = f"{path}.{key_node.value}" if path else str(key_node.value)
+                    lines[child] = key_node.start_mark.line + 1
+                    walk(value_node, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                child = f"{path}[{index}]"
+                lines[child] = item.start_mark.line + 1
+                walk(item, child)
+
+    try:
+        root = yaml.compose(text, Loader=_yaml_loader())
+    except yaml.YAMLError:
+        return lines
+    if root is not None:
+        walk(root, "")
+    return lines
+
+
+def locate(message: str, path: Path, lines: Mapping[str, int]) -> str:
+    """Prefix ``message`` (``Resources.Fn.Properties.X: ...``) with ``file:line``.
+
+    Properties that come from Globals have no line of their own; the nearest enclosing
+    key that has one is used.
+    """
+    where = message.split(": ", 1)[0]
+    while where:
+        if where in lines:
+            return f"{path}:{lines[where]}: {message}"
+        where = where[: max(where.rfind("."), where.rfind("["), 0)]
+    return message
+
+
 # ---------------------------------------------------------------------------- model
 
 
@@ -278,6 +320,14 @@ class Template:
     path: Path
     parameters: dict[str, Any]
     resources: dict[str, Resource]
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def locate(self, error: Exception) -> str:
+        """The error's message with the template file and line it is about."""
+        message = str(error)
+        if message.startswith(str(self.path)):
+            return message
+        return locate(message, self.path, self.lines)
 
     @property
     def directory(self) -> Path:
@@ -407,8 +457,22 @@ def _check_parameter(where: str, spec: Mapping[str, Any], raw: str) -> None:
 
 
 def parse_template(path: Path, overrides: Mapping[str, str] | None = None) -> Template:
-    """Load and validate ``path``; fails on the first unsupported construct."""
+    """Load and validate ``path``; fails on the first unsupported construct.
+
+    The :class:`TemplateError` message starts with ``file:line:`` where it can.
+    """
     data = load_template(path)
+    template = Template(path=path, parameters={}, resources={})
+    template.lines = line_numbers(path.read_text(encoding="utf-8"))
+    try:
+        _parse(template, data, overrides or {})
+    except TemplateError as error:
+        raise TemplateError(template.locate(error)) from None
+    return template
+
+
+def _parse(template: Template, data: dict[str, Any], overrides: Mapping[str, str]) -> None:
+    path = template.path
     for key in data:
         if key not in _TOP_LEVEL:
             raise TemplateError(f"{path}: top-level section {key!r} is not supported")
@@ -419,7 +483,7 @@ def parse_template(path: Path, overrides: Mapping[str, str] | None = None) -> Te
     declared = data.get("Parameters") or {}
     if not isinstance(declared, dict):
         raise TemplateError("Parameters: must be a mapping")
-    parameters = _parameter_values(declared, overrides or {})
+    template.parameters = _parameter_values(declared, overrides)
 
     globals_section = data.get("Globals") or {}
     if not isinstance(globals_section, dict):
@@ -464,7 +528,7 @@ def parse_template(path: Path, overrides: Mapping[str, str] | None = None) -> Te
             properties,
             tuple(depends if isinstance(depends, list) else [depends]),
         )
-    template = Template(path=path, parameters=parameters, resources=resources)
+    template.resources = resources
     _add_implicit_api(template, globals_section.get("Api", {}))
     for resource in template.resources.values():
         check_intrinsics(template, resource.properties, f"{resource.where}.Properties")
@@ -472,7 +536,6 @@ def parse_template(path: Path, overrides: Mapping[str, str] | None = None) -> Te
             _check_function(resource)
         elif resource.type == "AWS::Serverless::Api":
             _check_api(resource)
-    return template
 
 
 _EVENT_PROPERTIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {

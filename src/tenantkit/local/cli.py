@@ -70,20 +70,10 @@ def run(name: str, args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        return _run(args, overrides, stop)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return _run(args, overrides)
 
 
-def _run(args: argparse.Namespace, overrides: dict[str, str], stop: threading.Event) -> int:
+def _run(args: argparse.Namespace, overrides: dict[str, str]) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from tenantkit.errors import ConfigurationError
@@ -123,6 +113,16 @@ def _run(args: argparse.Namespace, overrides: dict[str, str], stop: threading.Ev
     except (BotoCoreError, ClientError) as error:
         backend.stop()
         return _error(f"the backend ({backend.description}) failed: {error}")
+    except KeyboardInterrupt:
+        backend.stop()
+        return _error("interrupted while starting")
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
 
     pollers = [
         QueuePoller(source, runtime, backend.client("sqs"), stack.region, stop)
@@ -149,5 +149,7 @@ def _run(args: argparse.Namespace, overrides: dict[str, str], stop: threading.Ev
         for poller in pollers:
             poller.join(timeout=5)
         backend.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         print("tenantkit local: stopped", file=sys.stderr, flush=True)
     return 0

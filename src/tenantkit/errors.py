@@ -15,6 +15,7 @@ __all__ = [
     "EnvelopeError",
     "ForbiddenError",
     "InvalidCursorError",
+    "InvalidExpressionError",
     "InvalidKeyError",
     "InvalidTenantIdError",
     "LimitExceededError",
@@ -91,6 +92,11 @@ class InvalidKeyError(TenantKitError, ValueError):
     """A DynamoDB key or value is empty, too large, of a refused type, or malformed."""
 
     status_code = 400
+
+
+class InvalidExpressionError(InvalidKeyError):
+    """A condition, filter or update is not a supported ``boto3.dynamodb.conditions``
+    object, or it touches a partition key in a way that could cross tenants."""
 
 
 class ScanForbiddenError(TenantKitError):

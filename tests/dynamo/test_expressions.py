@@ -8,12 +8,12 @@ import pytest
 from boto3.dynamodb.conditions import Attr, Key
 
 from tenantkit.dynamo.expressions import (
-    InvalidExpressionError,
     Placeholders,
     compile_condition,
     compile_key_condition,
     compile_update,
 )
+from tenantkit.errors import InvalidExpressionError
 
 PROTECTED = frozenset({"pk", "GSI1PK"})
 

@@ -3,9 +3,9 @@
 Importing this package does not import boto3; clients are created on first use.
 """
 
-from tenantkit.dynamo.expressions import InvalidExpressionError
 from tenantkit.dynamo.sessions import TenantSessions, session_policy
 from tenantkit.dynamo.table import DEFAULT_INDEXES, Page, TenantTable
+from tenantkit.errors import InvalidExpressionError
 
 __all__ = [
     "DEFAULT_INDEXES",

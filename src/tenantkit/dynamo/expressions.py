@@ -14,19 +14,14 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tenantkit.dynamo.marshal import serialize
-from tenantkit.errors import InvalidKeyError
+from tenantkit.errors import InvalidExpressionError
 
-__all__ = ["InvalidExpressionError", "Placeholders", "compile_condition", "compile_update"]
+__all__ = ["Placeholders", "compile_condition", "compile_update"]
 
 # One path segment: a name, then optional list indexes such as [0][12].
 _SEGMENT = re.compile(r"([^.\[\]]+)((?:\[\d+\])*)\Z")
 _EXISTENCE = frozenset({"attribute_exists", "attribute_not_exists"})
 _KEY_OPERATORS = frozenset({"=", "<", "<=", ">", ">=", "BETWEEN", "begins_with"})
-
-
-class InvalidExpressionError(InvalidKeyError):
-    """A condition, filter or update is not a supported ``boto3.dynamodb.conditions`` object,
-    or it touches a partition key in a way that could cross tenants."""
 
 
 class Placeholders:

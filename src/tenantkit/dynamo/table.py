@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from tenantkit.context import TenantContext, current_tenant, validate_tenant_id
 from tenantkit.dynamo.cursor import CursorSigner, query_fingerprint
 from tenantkit.dynamo.expressions import (
-    InvalidExpressionError,
     Placeholders,
     compile_condition,
     compile_key_condition,
@@ -31,6 +30,7 @@ from tenantkit.errors import (
     ConditionFailedError,
     ConfigurationError,
     ConflictError,
+    InvalidExpressionError,
     InvalidKeyError,
     ScanForbiddenError,
     TenantIsolationError,
@@ -152,6 +152,16 @@ class TenantTable:
     @property
     def table_name(self) -> str:
         return self._name
+
+    @property
+    def partition_key(self) -> str:
+        """The table's partition-key attribute (stored tenant-prefixed)."""
+        return self._pk
+
+    @property
+    def sort_key(self) -> str | None:
+        """The table's sort-key attribute, or ``None`` for a table without one."""
+        return self._sk
 
     # -- plumbing ---------------------------------------------------------------------
 

@@ -193,8 +193,6 @@ class TopicRegistry:
         topic_prefix: str = "tk",
         endpoint_policy: EndpointPolicy | None = None,
         max_subscriptions_per_tenant: int = 100,
-        partition_key: str = "pk",
-        sort_key: str = "sk",
         cache_ttl: float | None = None,
         cache_max_entries: int = 1024,
     ) -> None:
@@ -209,8 +207,10 @@ class TopicRegistry:
         self._prefix = topic_prefix
         self._policy = endpoint_policy if endpoint_policy is not None else EndpointPolicy()
         self._max_subscriptions = max_subscriptions_per_tenant
-        self._pk = partition_key
-        self._sk = sort_key
+        if table.sort_key is None:
+            raise ConfigurationError("TopicRegistry needs a TenantTable with a sort key")
+        self._pk = table.partition_key
+        self._sk = table.sort_key
         self._cache = None if cache_ttl is None else _LookupCache(cache_ttl, cache_max_entries)
 
     # -- public API ---------------------------------------------------------------------

@@ -136,7 +136,7 @@ def build_stack(
         stack.apis[api.logical_id] = ApiSpec(
             api.logical_id,
             api_id,
-            str(api.properties["StageName"]),
+            str(resolver.resolve(api.properties["StageName"], f"{api.where}.StageName")),
             _strings(resolver.resolve(api.properties.get("Variables"), f"{api.where}.Variables")),
         )
     for resource in template.backend_order():

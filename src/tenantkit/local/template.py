@@ -597,8 +597,8 @@ def _check_function(resource: Resource) -> None:
 
 def _check_api(resource: Resource) -> None:
     where = f"{resource.where}.Properties"
-    if not isinstance(resource.properties.get("StageName"), str):
-        raise TemplateError(f"{where}.StageName: required string")
+    if "StageName" not in resource.properties:
+        raise TemplateError(f"{where}.StageName: required")
     auth = resource.properties.get("Auth")
     if auth is None:
         return

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tenantkit.local.backend import Backend
-from tenantkit.local.functions import FunctionSpec, Runtime
+from tenantkit.local.functions import FunctionSpec, InvocationError, Runtime
 from tenantkit.local.gateway import Gateway, Request, _proxy_response
 from tenantkit.local.queues import failed_message_ids
 from tenantkit.local.stack import Stack, build_stack
@@ -294,3 +294,18 @@ def test_encoded_slash_stays_in_its_segment(gateway: Gateway) -> None:
     assert (found[0].path, found[1]) == ("/echo/{name}", {"name": "a/b"})
     response = gateway.handle(Request("GET", "/open%3F", [], [], b""))
     assert response.status == 403  # "/open?" is not "/open"
+
+
+def test_a_handler_past_its_timeout_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "tklocal_slow.py").write_text(
+        "import time\n\n\ndef handler(event, context):\n    time.sleep(event['sleep'])\n"
+        "    return 'done'\n"
+    )
+    spec = FunctionSpec(
+        "Slow", "slow", "arn:slow", "tklocal_slow.handler", tmp_path, "python3.12", timeout=0.2
+    )
+    runtime = Runtime({"Slow": spec})
+    runtime.load()
+    assert runtime.invoke("Slow", {"sleep": 0}) == "done"
+    with pytest.raises(InvocationError, match=r"Task timed out after 0\.20 seconds"):
+        runtime.invoke("Slow", {"sleep": 0.3})

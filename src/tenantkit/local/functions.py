@@ -173,19 +173,26 @@ class Runtime:
         """Run the handler on a JSON copy of ``event``; return its JSON-normalised result.
 
         Raises :class:`InvocationError` when the handler raises (its traceback goes to
-        stderr unless ``quiet``) or returns something that is not JSON.
+        stderr unless ``quiet``), returns something that is not JSON, or runs past its
+        ``Timeout``: a thread cannot be stopped, so the late result is discarded, which is
+        what the caller would see from Lambda.
         """
         spec = self.functions[logical_id]
         handler = self._handlers[logical_id]
         payload = json.loads(json.dumps(event))
         with self._running(spec):
+            context = LambdaContext(spec)
             try:
-                result = handler(payload, LambdaContext(spec))
+                result = handler(payload, context)
             except (Exception, SystemExit) as error:
                 if not quiet:
                     print(f"tenantkit local: {logical_id} raised:", file=sys.stderr)
                     traceback.print_exc(file=sys.stderr)
                 raise InvocationError(logical_id, error) from error
+        if context.get_remaining_time_in_millis() <= 0:
+            message = f"Task timed out after {spec.timeout:.2f} seconds"
+            print(f"tenantkit local: {logical_id}: {message}", file=sys.stderr)
+            raise InvocationError(logical_id, TimeoutError(message))
         try:
             return json.loads(json.dumps(result))
         except (TypeError, ValueError) as error:

@@ -88,7 +88,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(tmp_path: Pa
                     "--phases",
                     "examples,fuzzing",
                     "--max-examples",
-                    "8",
+                    "6",
                     "--seed",
                     "7",
                     "--generation-database",

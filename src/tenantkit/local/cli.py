@@ -101,6 +101,14 @@ def _run(args: argparse.Namespace, overrides: dict[str, str]) -> int:
             seed_backend(seed, args.seed, stack, backend)
         runtime = Runtime(stack.functions)
         runtime.load()
+        here = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        others = sorted({spec.runtime for spec in stack.functions.values()} - {here})
+        if others:
+            print(
+                f"tenantkit local: note: functions declare {', '.join(others)}; "
+                f"this interpreter is {here}",
+                file=sys.stderr,
+            )
         try:
             server = serve(Gateway(stack, runtime), args.host, args.port)
         except OSError as error:

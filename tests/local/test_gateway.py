@@ -309,3 +309,12 @@ def test_a_handler_past_its_timeout_is_an_error(tmp_path: Path) -> None:
     assert runtime.invoke("Slow", {"sleep": 0}) == "done"
     with pytest.raises(InvocationError, match=r"Task timed out after 0\.20 seconds"):
         runtime.invoke("Slow", {"sleep": 0.3})
+
+
+def test_integration_timeout_is_504(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tenantkit.local.gateway.INTEGRATION_TIMEOUT", -1.0)
+    response = gateway.handle(Request("GET", "/open", [], [], b""))
+    assert (response.status, json.loads(response.body)) == (
+        504,
+        {"message": "Endpoint request timed out"},
+    )

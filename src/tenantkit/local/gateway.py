@@ -16,7 +16,7 @@ For each request, in API Gateway's order:
    a deny is 403.
 4. The function gets a v1 proxy event whose ``requestContext.authorizer`` holds the
    context values as strings plus ``principalId``. Its response is mapped back; a
-   handler error or a malformed response is 502.
+   handler error or a malformed response is 502, more than 29 seconds is 504.
 
 The cached result holds the *policy*, so a tenant switch takes effect for a caller
 only when the cache entry expires, exactly as in AWS.
@@ -48,6 +48,7 @@ __all__ = ["Gateway", "Request", "Response", "serve"]
 HEALTH_PATH = "/_local/health"
 MAX_BODY = 10 * 1024 * 1024
 NOT_AUTHORIZED = "User is not authorized to access this resource"
+INTEGRATION_TIMEOUT = 29.0  # seconds; API Gateway's limit for a REST integration
 _RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -210,12 +211,15 @@ class Gateway:
         except _Failure as failure:
             return failure.response
         event = self._proxy_event(route, request, params, request_id, authorization, started)
+        invoked = time.monotonic()
         try:
             result = self.runtime.invoke(route.function, event)
         except InvocationError:
             response = bad_gateway()
         else:
             response = self._response(route, result)
+        if time.monotonic() - invoked > INTEGRATION_TIMEOUT:
+            response = _json(504, {"message": "Endpoint request timed out"})
         response.headers.append(("x-amzn-RequestId", request_id))
         if authorization is not None:
             response.user = authorization.principal_id

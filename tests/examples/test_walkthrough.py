@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import urllib.request
@@ -17,46 +18,46 @@ SECRET = "walkthrough-test-secret-0123456789abcdef"
 
 
 @pytest.mark.integration
-def test_the_walkthrough_passes_against_tenantkit_local(tmp_path: Path) -> None:
+def test_make_demo_once_passes_every_step() -> None:
+    """What `make demo` runs, in DEMO_ONCE=1 mode: serve, walk through, stop, exit 0."""
+    demo = subprocess.run(
+        [sys.executable, str(EXAMPLE.parent / "demo.py")],
+        env={**os.environ, "DEMO_ONCE": "1", "DEMO_PORT": str(free_port())},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-2000:]
+    assert "FAIL" not in demo.stdout
+    assert "All checks passed" in demo.stdout
+    assert "receiver got:" in demo.stdout
+    assert demo.stdout.count("curl -s -H 'Authorization: Bearer ") >= 4
+
+
+@pytest.mark.integration
+def test_tokens_signed_with_the_templates_secret_are_accepted(tmp_path: Path) -> None:
     port = free_port()
-    tokens = tmp_path / "tokens.txt"
-    with tokens.open("wb") as out:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tenantkit.cli",
-                "local",
-                str(EXAMPLE / "template.yaml"),
-                "--port",
-                str(port),
-                "--seed",
-                str(EXAMPLE / "seed.json"),
-                "--parameter-overrides",
-                f"JwtSecret={SECRET}",
-                "AllowLocalWebhooks=true",
-                "--print-tokens",
-            ],
-            stdout=out,
-            stderr=subprocess.DEVNULL,
-        )
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tenantkit.cli",
+            "local",
+            str(EXAMPLE / "template.yaml"),
+            "--port",
+            str(port),
+            "--seed",
+            str(EXAMPLE / "seed.json"),
+            "--parameter-overrides",
+            f"JwtSecret={SECRET}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/_local/health", timeout=60, proc=server)
-        script = str(EXAMPLE / "walkthrough.py")
-        walk = subprocess.run(
-            [sys.executable, script, "--url", url, "--tokens", str(tokens)],
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        assert walk.returncode == 0, walk.stdout[-3000:] + walk.stderr[-2000:]
-        assert "FAIL" not in walk.stdout
-        assert "receiver got:" in walk.stdout
-        assert walk.stdout.count("curl -s -H 'Authorization: Bearer ") >= 4
-
-        # The tokens it signs itself with the template's JwtSecret are accepted too.
         for user, token in walkthrough_module().sign_tokens(SECRET, ISSUER, AUDIENCE).items():
             request = urllib.request.Request(f"{url}/settings")  # noqa: S310 - loopback
             request.add_header("Authorization", f"Bearer {token}")

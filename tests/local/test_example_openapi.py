@@ -21,13 +21,7 @@ USERS = ("alice", "bob", "carol", "dave")
 # try to deliver status events to an address outside loopback.
 SKIPPED = {("POST", "/parks/{parkId}/webhooks")}
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        not (EXAMPLE / "openapi.yaml").exists() or not (EXAMPLE / "seed.json").exists(),
-        reason="the example app is not there",
-    ),
-]
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")

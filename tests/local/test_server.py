@@ -135,7 +135,8 @@ def test_readiness_health_and_tokens(local: Local) -> None:
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [("GET", "/nowhere"), ("POST", "/echo/bob"), ("GET", "/files")]
+    ("method", "path"),
+    [("GET", "/nowhere"), ("POST", "/echo/bob"), ("GET", "/files"), ("TRACE", "/echo/bob")],
 )
 def test_unknown_route_is_missing_authentication_token(
     local: Local, method: str, path: str

@@ -257,3 +257,42 @@ def test_remove_member_retries_when_the_user_switched_meanwhile(
     assert bob.active_tenant is None
     assert set(bob.memberships) == {"ohio"}
     assert len(reads) == 2
+
+
+def test_provision_membership_sets_exact_roles_and_the_roster(directory: UserDirectory) -> None:
+    directory.create_user("alice")
+    directory.create_user("bob")
+    directory.provision_membership("texas", "alice", ["admin", "member"])
+    directory.provision_membership("colorado", "alice", ["visitor"])  # a tenant with no admin
+    directory.provision_membership("texas", "bob", ["admin"])
+    assert memberships(directory, "alice") == {
+        "texas": frozenset({"admin", "member"}),
+        "colorado": frozenset({"visitor"}),
+    }
+    texas = directory.get_tenant("texas")
+    colorado = directory.get_tenant("colorado")
+    assert texas is not None
+    assert colorado is not None
+    assert (texas.members, texas.admins) == ({"alice", "bob"}, {"alice", "bob"})
+    assert (colorado.members, colorado.admins) == ({"alice"}, frozenset())
+    # Provisioning again replaces the roles and takes the admin role away from the roster.
+    directory.provision_membership("texas", "bob", ["member"])
+    texas = directory.get_tenant("texas")
+    assert texas is not None
+    assert texas.admins == {"alice"}
+    # The membership counts for switching the active tenant.
+    directory.set_active_tenant("alice", "colorado")
+    alice = directory.get_user("alice")
+    assert alice is not None
+    assert alice.active_tenant == "colorado"
+
+
+def test_provision_membership_checks_its_input(directory: UserDirectory) -> None:
+    with pytest.raises(NotFoundError):
+        directory.provision_membership("texas", "nobody", ["admin"])
+    assert directory.get_tenant("texas") is None  # the transaction did nothing
+    directory.create_user("alice")
+    with pytest.raises(InvalidTenantIdError):
+        directory.provision_membership("tex#as", "alice", ["admin"])
+    with pytest.raises(ValueError, match="at least one role"):
+        directory.provision_membership("texas", "alice", [])

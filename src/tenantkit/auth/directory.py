@@ -410,6 +410,62 @@ class UserDirectory:
             return
         raise ConflictError("the membership kept changing; try again")
 
+    def provision_membership(self, tenant_id: str, user_id: str, roles: Iterable[str]) -> None:
+        """Trusted provisioning: give ``user_id`` exactly ``roles`` in ``tenant_id``.
+
+        No acting admin is checked and the tenant is created if it does not exist, so
+        this is for code that decides on its own authority: seeding, migrations,
+        back-office tools. Never call it with a caller's request from an API handler;
+        use :meth:`add_member` and :meth:`set_roles` there. ``NotFoundError`` if the
+        user does not exist.
+        """
+        validate_tenant_id(tenant_id)
+        _validate_user_id(user_id)
+        role_list = self._roles(roles)
+        roster = (
+            "ADD members :u, admins :u"
+            if self.admin_role in role_list
+            else "ADD members :u DELETE admins :u"
+        )
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": self._tenant_key(tenant_id),
+                            "UpdateExpression": "SET tenantId = :t, "
+                            "createdBy = if_not_exists(createdBy, :by), "
+                            f"createdAt = if_not_exists(createdAt, :now) {roster}",
+                            "ExpressionAttributeValues": {
+                                ":t": {"S": tenant_id},
+                                ":u": {"SS": [user_id]},
+                                ":by": {"S": "provisioning"},
+                                ":now": {"N": str(int(time.time()))},
+                            },
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": self._user_key(user_id),
+                            "UpdateExpression": "SET #m.#t = :roles",
+                            "ConditionExpression": "attribute_exists(#pk)",
+                            "ExpressionAttributeNames": {
+                                "#pk": self._pk,
+                                "#m": "memberships",
+                                "#t": tenant_id,
+                            },
+                            "ExpressionAttributeValues": {":roles": {"SS": role_list}},
+                        }
+                    },
+                ]
+            )
+        except Exception as error:
+            if _cancellation_codes(error)[1:2] == ["ConditionalCheckFailed"]:
+                raise NotFoundError("no such user; create the user first") from None
+            raise
+
     def set_active_tenant(self, user_id: str, tenant_id: str) -> None:
         """Switch the user's active tenant; only to a tenant they are a member of now."""
         validate_tenant_id(tenant_id)

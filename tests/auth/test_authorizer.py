@@ -358,3 +358,20 @@ def test_v2_context_round_trips_through_tenant_handler(
     event = load_event("apiGatewayProxyV2Event.json")
     event["requestContext"]["authorizer"] = {"lambda": response["context"]}
     assert TenantContext.from_event(event).tenant_id == "texas"
+
+
+def test_names_come_from_the_record_or_for_a_new_user_from_the_token(
+    authorizer: LambdaAuthorizer, hs_token: Callable[..., str]
+) -> None:
+    claims = {"email": "x@evil.example", "given_name": "Mallory", "family_name": "M" * 300}
+    # A user with a record: the record's names, never the token's.
+    alice = authorizer(request_event(f"Bearer {hs_token(**claims)}"), None)["context"]
+    assert (alice["email"], alice["firstName"]) == ("alice@example.com", "Alice")
+    assert "lastName" not in alice
+    # A verified user without a record: the token's names, over-long values left out.
+    new = authorizer(request_event(f"Bearer {hs_token(sub='newcomer', **claims)}"), None)
+    assert new["context"] == {
+        "userId": "newcomer",
+        "email": "x@evil.example",
+        "firstName": "Mallory",
+    }

@@ -10,9 +10,11 @@ Responses:
 
 * REST v1 ``TOKEN``/``REQUEST`` events: ``principalId``, ``policyDocument`` covering every
   route the caller may call, and a flat ``context`` (``userId``, ``tenantId``, ``roles``
-  as a JSON array string, ``email``, ``firstName``, ``lastName``; empty keys omitted),
-  which is what :meth:`tenantkit.TenantContext.from_event` reads. A bad or missing token
-  raises ``Exception("Unauthorized")``, which API Gateway answers with 401.
+  as a JSON array string, ``email``, ``firstName``, ``lastName``; empty keys omitted;
+  the names come from the user record, or for a user with no record yet from the token's
+  ``email``, ``given_name`` and ``family_name`` claims), which is what
+  :meth:`tenantkit.TenantContext.from_event` reads. A bad or missing token raises
+  ``Exception("Unauthorized")``, which API Gateway answers with 401.
 * HTTP API v2 events: ``{"isAuthorized": bool, "context": {...}}`` decided for the
   ``routeKey`` (API Gateway answers ``False`` with 403; a v2 authorizer cannot ask for
   401), or with ``simple_responses=False`` the IAM-policy response built from ``routeArn``.
@@ -44,6 +46,7 @@ decision_log = logging.getLogger("tenantkit.auth.decisions")
 
 
 _json_string = json.encoder.encode_basestring_ascii
+_MAX_PROFILE_CHARS = 256
 _ROLES_JSON: dict[frozenset[str], str] = {}
 
 
@@ -127,7 +130,8 @@ class LambdaAuthorizer:
         is_v2 = event.get("version") == "2.0"
         user_id: str | None = None
         try:
-            user_id = self.verifier.verify(authorization_value(event)).subject
+            verified = self.verifier.verify(authorization_value(event))
+            user_id = verified.subject
             user = self.users.get_user(user_id)
         except (UnauthorizedError, ValueError) as error:
             reason = str(error) if isinstance(error, UnauthorizedError) else "unusable subject"
@@ -144,14 +148,17 @@ class LambdaAuthorizer:
         if tenant_id is not None:
             response_context["tenantId"] = tenant_id
             response_context["roles"] = _roles_json(held)
-        if user is not None:
-            for key, value in (
-                ("email", user.email),
-                ("firstName", user.given_name),
-                ("lastName", user.family_name),
-            ):
-                if value:
-                    response_context[key] = value
+        # Names come from the user record; a user without one yet gets them from the
+        # verified token, so the app can create their record on the first call.
+        claims = verified.claims
+        for key, stored, claim in (
+            ("email", user and user.email, "email"),
+            ("firstName", user and user.given_name, "given_name"),
+            ("lastName", user and user.family_name, "family_name"),
+        ):
+            value = stored if user is not None else claims.get(claim)
+            if isinstance(value, str) and 0 < len(value) <= _MAX_PROFILE_CHARS:
+                response_context[key] = value
 
         if is_v2 and self.simple_responses:
             route_key = event.get("routeKey")

@@ -27,6 +27,7 @@ __all__ = [
     "TenantMismatchError",
     "UnauthorizedError",
     "UnprocessedItemsError",
+    "aws_error_code",
 ]
 
 
@@ -139,3 +140,15 @@ class EndpointRefusedError(TenantKitError, ValueError):
     """A webhook endpoint is not allowed by the :class:`EndpointPolicy` (SSRF guard)."""
 
     status_code = 400
+
+
+def aws_error_code(error: BaseException) -> str | None:
+    """The AWS error code of a botocore ``ClientError`` (``None`` for anything else).
+
+    Read from the exception's ``response`` so that callers need not import botocore.
+    """
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return code if isinstance(code, str) else None
+    return None

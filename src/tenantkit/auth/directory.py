@@ -37,6 +37,7 @@ from tenantkit.errors import (
     ForbiddenError,
     NotFoundError,
     TenantKitError,
+    aws_error_code,
 )
 
 if TYPE_CHECKING:
@@ -122,14 +123,6 @@ def parse_user_item(item: Mapping[str, Any]) -> UserRecord:
         memberships=MappingProxyType(memberships),
         active_tenant=_s(item, "activeTenant"),
     )
-
-
-def _failure_code(error: Exception) -> str:
-    response = getattr(error, "response", None)
-    if not isinstance(response, dict):
-        return ""
-    code = response.get("Error", {}).get("Code", "")
-    return code if isinstance(code, str) else ""
 
 
 def _cancellation_codes(error: Exception) -> list[str]:
@@ -234,7 +227,7 @@ class UserDirectory:
                 ExpressionAttributeNames={"#pk": self._pk},
             )
         except Exception as error:
-            if _failure_code(error) == "ConditionalCheckFailedException":
+            if aws_error_code(error) == "ConditionalCheckFailedException":
                 raise ConflictError("this user already exists; use get_user") from None
             raise
         return parse_user_item(item)
@@ -484,7 +477,7 @@ class UserDirectory:
                 ExpressionAttributeValues={":t": {"S": tenant_id}},
             )
         except Exception as error:
-            if _failure_code(error) != "ConditionalCheckFailedException":
+            if aws_error_code(error) != "ConditionalCheckFailedException":
                 raise
             if self.get_user(user_id) is None:
                 raise NotFoundError("no such user; create the user first") from None

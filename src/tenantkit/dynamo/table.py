@@ -35,6 +35,7 @@ from tenantkit.errors import (
     ScanForbiddenError,
     TenantIsolationError,
     UnprocessedItemsError,
+    aws_error_code,
 )
 
 if TYPE_CHECKING:
@@ -65,15 +66,6 @@ class Page:
 
     items: list[dict[str, Any]]
     cursor: str | None = None
-
-
-def _error_code(exc: BaseException) -> str | None:
-    """The AWS error code of a botocore ``ClientError``, without importing botocore."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        return code if isinstance(code, str) else None
-    return None
 
 
 def _transaction_error(exc: BaseException) -> Exception | None:
@@ -179,7 +171,7 @@ class TenantTable:
             response: dict[str, Any] = getattr(client, operation)(**request)
             return response
         except Exception as exc:
-            code = _error_code(exc)
+            code = aws_error_code(exc)
             if code == "ConditionalCheckFailedException":
                 failure = ConditionFailedError(
                     f"the condition of {operation} did not hold, so nothing was changed; "

@@ -44,6 +44,7 @@ from tenantkit.errors import (
     InvalidKeyError,
     LimitExceededError,
     NotFoundError,
+    aws_error_code,
 )
 from tenantkit.events.endpoints import EndpointPolicy, mask_endpoint
 
@@ -163,14 +164,6 @@ def _age_seconds(iso: str) -> float:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def _aws_error_code(exc: BaseException) -> str | None:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        return code if isinstance(code, str) else None
-    return None
 
 
 class TopicRegistry:
@@ -313,7 +306,7 @@ class TopicRegistry:
                 },
             )
         except Exception as exc:
-            if _aws_error_code(exc) not in ("NotFound", "NotFoundException"):
+            if aws_error_code(exc) not in ("NotFound", "NotFoundException"):
                 raise
             # The topic went away after it was looked up (or cached): nobody to notify.
             self._forget(tenant, name)
@@ -339,7 +332,7 @@ class TopicRegistry:
             try:
                 self._client().unsubscribe(SubscriptionArn=subscription_arn)
             except Exception as exc:
-                if _aws_error_code(exc) not in ("NotFound", "NotFoundException"):
+                if aws_error_code(exc) not in ("NotFound", "NotFoundException"):
                     raise
         try:
             self._table.transact_write(self._release_ops(subscription_id, record["token"], record))

@@ -6,7 +6,10 @@ inside moto's in-process AWS mock with fake credentials.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +50,15 @@ def test_security_table_names_real_tests() -> None:
         if f"def {name}(" not in (ROOT / path).read_text(encoding="utf-8")
     ]
     assert missing == []
+
+
+def test_getting_started_runs_as_a_new_users_script(tmp_path: Path) -> None:
+    """The page, pasted into one file, runs on its own: no test harness, no AWS setup."""
+    script = tmp_path / "getting_started.py"
+    script.write_text("\n".join(python_blocks(ROOT / "docs" / "getting-started.md")))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["AWS_SHARED_CREDENTIALS_FILE"] = env["AWS_CONFIG_FILE"] = str(tmp_path / "none")
+    run = subprocess.run(
+        [sys.executable, str(script)], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr[-3000:]

@@ -17,12 +17,19 @@ _COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="tenantkit", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="tenantkit",
+        description="tenantkit: multi-tenant serverless apps on AWS, safe by construction.",
+        epilog="Run 'tenantkit COMMAND --help' for a command's options.",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in _COMMANDS.items():
         sub.add_parser(name, help=help_text, add_help=False)
-    if not args or args[0] not in _COMMANDS:
-        parser.parse_args(args or ["--help"])
+    if not args:
+        parser.print_help(sys.stderr)
+        return 2
+    if args[0] not in _COMMANDS:
+        parser.parse_args(args)  # --help, or an error naming the commands (exit 2)
         return 2
     name = args[0]
     module = importlib.import_module(_COMMANDS[name][0])

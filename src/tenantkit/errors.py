@@ -18,6 +18,7 @@ __all__ = [
     "InvalidExpressionError",
     "InvalidKeyError",
     "InvalidTenantIdError",
+    "KeySourceError",
     "LimitExceededError",
     "NoTenantContextError",
     "NotFoundError",
@@ -39,6 +40,15 @@ class TenantKitError(Exception):
 
 class ConfigurationError(TenantKitError):
     """tenantkit was set up wrongly (missing key source, weak secret, bad role map)."""
+
+
+class KeySourceError(TenantKitError):
+    """The signing key could not be loaded (Secrets Manager unreachable, say).
+
+    A server-side failure, not the caller's: an authorizer answers 500, not 401.
+    """
+
+    status_code = 503
 
 
 class InvalidTenantIdError(TenantKitError, ValueError):

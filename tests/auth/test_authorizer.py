@@ -15,7 +15,7 @@ from tenantkit.auth.directory import UserDirectory
 from tenantkit.auth.rolemap import RoleMap, resource_matches
 from tenantkit.auth.verifier import TokenVerifier
 from tenantkit.context import TenantContext, current_tenant
-from tenantkit.errors import UnauthorizedError
+from tenantkit.errors import KeySourceError, UnauthorizedError
 from tenantkit.handlers import tenant_handler
 from tests.conftest import load_event
 
@@ -297,6 +297,24 @@ def test_dynamodb_failure_fails_closed(
     # Re-raised as is: API Gateway answers 500 rather than caching a deny.
     with pytest.raises(ClientError, match="ResourceNotFound"):
         authorizer(request_event(f"Bearer {hs_token()}"), None)
+
+
+def test_unreachable_signing_secret_fails_closed_as_a_server_error(
+    hs_token: Callable[..., str], dynamodb: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Down:
+        def get_secret_value(self, SecretId: str) -> dict[str, Any]:
+            raise OSError("down")
+
+    authorizer = LambdaAuthorizer(
+        verifier=TokenVerifier(algorithm="HS256", secret_id="jwt", secrets_client=Down()),  # type: ignore[arg-type]
+        users=UserDirectory(TABLE, client=dynamodb),
+        roles=RoleMap.from_dict({"roles": ["admin"], "routes": {"GET /parks": ["admin"]}}),
+    )
+    # Not Exception("Unauthorized"): the caller's token is not at fault, API Gateway says 500.
+    with pytest.raises(KeySourceError):
+        authorizer(request_event(f"Bearer {hs_token()}"), None)
+    assert '"outcome":"error"' in caplog.text
 
 
 def test_non_mapping_event_is_unauthorized(authorizer: LambdaAuthorizer) -> None:

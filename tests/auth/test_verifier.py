@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from moto import mock_aws
 
 from tenantkit.auth.verifier import TokenVerifier, fetch_jwks, jwks_opener
-from tenantkit.errors import ConfigurationError, UnauthorizedError
+from tenantkit.errors import ConfigurationError, KeySourceError, UnauthorizedError
 
 from .conftest import AUDIENCE, ISSUER, SECRET
 
@@ -318,6 +318,51 @@ def test_rotated_secret_is_picked_up_at_most_once_per_cooldown(
     verifier._last_fetch -= 61  # the cooldown has passed
     assert verifier.verify(f"Bearer {new_token}").subject == "alice"
     assert fake.calls == 2
+
+
+class FailingSecrets(FakeSecrets):
+    """Secrets Manager that is down until ``up`` is set."""
+
+    up = False
+
+    def get_secret_value(self, SecretId: str) -> dict[str, Any]:
+        if not self.up:
+            self.calls += 1
+            raise OSError("secretsmanager unreachable")
+        return super().get_secret_value(SecretId)
+
+
+def test_unreachable_secret_is_a_server_error_retried_at_most_once_a_second(
+    hs_token: Callable[..., str],
+) -> None:
+    fake = FailingSecrets(SECRET)
+    verifier = TokenVerifier(algorithm="HS256", secret_id="jwt", secrets_client=fake)  # type: ignore[arg-type]
+    token = f"Bearer {hs_token(aud=...)}"
+    for _ in range(20):
+        with pytest.raises(KeySourceError) as error:
+            verifier.verify(token)
+        assert "unreachable" not in str(error.value)  # no internals in the message
+    assert fake.calls == 1  # not one call per request
+    fake.up = True
+    verifier._retry_at -= 2  # a second later
+    assert verifier.verify(token).subject == "alice"
+
+
+def test_failed_refresh_keeps_the_loaded_secret(hs_token: Callable[..., str]) -> None:
+    fake = FailingSecrets(SECRET)
+    fake.up = True
+    verifier = TokenVerifier(
+        algorithm="HS256",
+        secret_id="jwt",
+        secrets_client=fake,
+        refetch_cooldown=60,  # type: ignore[arg-type]
+    )
+    assert verifier.verify(f"Bearer {hs_token(aud=...)}").subject == "alice"
+    fake.up = False
+    verifier._last_fetch -= 61
+    rejected(verifier, hs_token(aud=..., key="another-secret-of-at-least-32-bytes!!"))
+    verifier.clear_cache()
+    assert verifier.verify(f"Bearer {hs_token(aud=..., sub='bob')}").subject == "bob"
 
 
 # -- attacks -------------------------------------------------------------------------------

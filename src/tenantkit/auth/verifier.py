@@ -46,7 +46,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
-from tenantkit.errors import ConfigurationError, UnauthorizedError
+from tenantkit.errors import ConfigurationError, KeySourceError, UnauthorizedError
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -63,6 +63,7 @@ __all__ = [
 MAX_TOKEN_BYTES = 8192
 MAX_LEEWAY = 300
 MIN_SECRET_BYTES = 32
+_SECRET_RETRY = 1.0  # seconds between attempts while the first secret load fails
 
 JwksFetcher = Callable[[str], Mapping[str, Any]]
 PublicKeyInput = str | bytes | Mapping[str, Any] | Any
@@ -287,6 +288,7 @@ class TokenVerifier:
         self._cache = _TokenCache(cache_size)
         self._lock = threading.Lock()
         self._last_fetch = float("-inf")
+        self._retry_at = float("-inf")
 
         self._secret: bytes | None = None
         self._secret_id = secret_id
@@ -415,11 +417,29 @@ class TokenVerifier:
             assert self._secret is not None
             return self._secret
         with self._lock:
-            if self._secret is None or refresh:
-                now = time.monotonic()
-                if self._secret is None or now - self._last_fetch >= self._cooldown:
-                    self._last_fetch = now
-                    self._secret = self._load_secret()
+            if self._secret is not None and not refresh:
+                return self._secret
+            now = time.monotonic()
+            if self._secret is not None and now - self._last_fetch < self._cooldown:
+                return self._secret  # refetched recently: no rotation to pick up
+            if self._secret is None and now < self._retry_at:
+                raise KeySourceError(
+                    "the signing secret could not be loaded a moment ago; retrying shortly"
+                )
+            self._last_fetch = now
+            try:
+                self._secret = self._load_secret()
+            except ConfigurationError:
+                raise
+            except Exception:
+                if self._secret is None:
+                    # At most one attempt per second while Secrets Manager fails.
+                    self._retry_at = now + _SECRET_RETRY
+                    raise KeySourceError(
+                        "the signing secret could not be fetched from Secrets Manager; check "
+                        "the function's permission to read it and the secret id"
+                    ) from None
+                # A failed refresh keeps the secret that was loaded before.
             return self._secret
 
     def _load_secret(self) -> bytes:
@@ -475,9 +495,7 @@ class TokenVerifier:
             return cached
         try:
             verified = self._verify_uncached(token, now)
-        except UnauthorizedError:
-            raise
-        except ConfigurationError:
+        except (UnauthorizedError, ConfigurationError, KeySourceError):
             raise
         except Exception:  # every flaw in a token is a 401, never a 500
             raise UnauthorizedError(_REJECTED) from None

@@ -131,13 +131,19 @@ class ConditionFailedError(TenantKitError):
 
 
 class UnprocessedItemsError(TenantKitError):
-    """A batch left items unprocessed after every retry; ``unprocessed`` lists them."""
+    """A batch left items unprocessed after every retry; ``unprocessed`` lists them.
+
+    ``processed`` holds what a batch read did return, so nothing read is lost either.
+    """
 
     status_code = 503
 
-    def __init__(self, message: str, unprocessed: list[object]) -> None:
+    def __init__(
+        self, message: str, unprocessed: list[object], processed: list[object] | None = None
+    ) -> None:
         super().__init__(message)
         self.unprocessed = unprocessed
+        self.processed = processed if processed is not None else []
 
 
 class EnvelopeError(TenantKitError):

@@ -103,4 +103,5 @@ def test_exhausted_retries_raise_listing_what_was_not_processed(client: Any) -> 
     with pytest.raises(UnprocessedItemsError) as got_err:
         table.batch_get([{"pk": "p", "sk": "1"}, {"pk": "p", "sk": "2"}])
     assert got_err.value.unprocessed == [{"pk": "p", "sk": "2"}]
+    assert [item["sk"] for item in got_err.value.processed] == ["1"]  # what was read is kept
     assert got_err.value.status_code == 503

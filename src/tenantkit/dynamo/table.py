@@ -597,6 +597,7 @@ class TenantTable:
                 f"{len(unprocessed)} key(s) were still unprocessed after "
                 f"{self.max_batch_attempts} attempts (throttling); retry them later",
                 unprocessed,
+                processed=[found[k] for k in wanted if k in found],
             )
         return [found[k] for k in wanted if k in found]
 

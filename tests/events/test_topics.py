@@ -105,6 +105,7 @@ def test_subscribe_creates_a_tagged_topic_with_a_fixed_number_of_calls(
         second = list(aws.calls.calls)
     assert first == [
         "dynamodb:GetItem",
+        "dynamodb:GetItem",  # the tenant's subscription count, before creating a topic
         "dynamodb:PutItem",
         "sns:CreateTopic",
         "dynamodb:TransactWriteItems",
@@ -296,6 +297,34 @@ def test_limit_per_tenant(aws: Aws, table: TenantTable) -> None:
     with tenant_scope(ctx("ohio")):
         registry.subscribe("a", "https://1.example.com/")
         registry.subscribe("b", "https://2.example.com/")
+
+
+def test_refused_subscribes_leave_no_topics_behind(aws: Aws, table: TenantTable) -> None:
+    registry = TopicRegistry(table, sns_client=aws.sns, max_subscriptions_per_tenant=1)
+    with tenant_scope(ctx("texas")):
+        kept = registry.subscribe("a", "https://1.example.com/")
+        for n in range(20):
+            with pytest.raises(LimitExceededError):
+                registry.subscribe(f"event-{n}", "https://2.example.com/")
+    # The account's topic quota is shared by every tenant: one tenant at its limit
+    # must not be able to fill it with empty topics.
+    assert topics(aws) == [kept.topic_arn]
+    assert len(topic_records(aws)) == 1
+
+
+def test_a_topic_created_by_a_subscribe_that_lost_the_race_for_the_limit_is_deleted(
+    aws: Aws, table: TenantTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = TopicRegistry(table, sns_client=aws.sns, max_subscriptions_per_tenant=1)
+    with tenant_scope(ctx("texas")):
+        kept = registry.subscribe("a", "https://1.example.com/")
+        # As if another subscribe took the last slot between the early check and the
+        # reservation: the topic gets created, then the reservation is refused.
+        monkeypatch.setattr(registry, "_refuse_at_limit", lambda: None)
+        with pytest.raises(LimitExceededError):
+            registry.subscribe("b", "https://2.example.com/")
+    assert topics(aws) == [kept.topic_arn]
+    assert len(topic_records(aws)) == 1
 
 
 # -- refusals ---------------------------------------------------------------------------

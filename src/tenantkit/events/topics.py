@@ -456,12 +456,27 @@ class TopicRegistry:
             if existing is not None and _age_seconds(existing["created_at"]) > _STALE_PENDING_S:
                 return {"topic_arn": existing["topic_arn"], "token": existing["token"]}
             if existing is None and limit is not None and limit["count"] >= self._max_subscriptions:
-                raise LimitExceededError(
-                    f"this tenant already has {self._max_subscriptions} webhook subscriptions, "
-                    "the limit; unsubscribe one before adding another"
-                )
+                # The topic may have been created for this subscribe: do not leave it behind.
+                self._delete_topic_if_unused(name, arn)
+                raise self._limit_exceeded()
             self._backoff(attempt)
         raise ConflictError("the topic is busy (being created or deleted); retry the subscribe")
+
+    def _limit_exceeded(self) -> LimitExceededError:
+        return LimitExceededError(
+            f"this tenant already has {self._max_subscriptions} webhook subscriptions, "
+            "the limit; unsubscribe one before adding another"
+        )
+
+    def _refuse_at_limit(self) -> None:
+        """Refuse early at the limit, so a refused subscribe creates no SNS topic.
+
+        The reservation transaction enforces the limit atomically; this read only keeps
+        refused subscribes from creating topics, which count against the account's quota.
+        """
+        limit = self._table.get_item(self._limit_key(), consistent=True)
+        if limit is not None and limit["count"] >= self._max_subscriptions:
+            raise self._limit_exceeded()
 
     def _live_topic(
         self, name: str, tenant: str, resource_id: str | None, event_type: str
@@ -471,6 +486,7 @@ class TopicRegistry:
         for attempt in range(_ATTEMPTS):
             record = self._table.get_item(key, consistent=True)
             if record is None:
+                self._refuse_at_limit()  # before creating anything
                 record = {
                     **key,
                     "state": _ACTIVE,
@@ -535,12 +551,23 @@ class TopicRegistry:
         self._delete_topic_if_unused(name)
         return True
 
-    def _delete_topic_if_unused(self, name: str) -> None:
-        """Delete the topic and its record if its count is 0; only one caller wins."""
+    def _delete_topic_if_unused(self, name: str, topic_arn: str | None = None) -> None:
+        """Delete the topic and its record if its count is 0; only one caller wins.
+
+        ``topic_arn`` names a topic this caller created whose ARN the record may not
+        hold yet (the reservation that would have stored it was refused).
+        """
+        marks: dict[str, Any] = {
+            "state": _DELETING,
+            "deleting_at": _now_ms(),
+            "deleter": uuid.uuid4().hex,
+        }
+        if topic_arn is not None:
+            marks["topic_arn"] = topic_arn
         try:
             record = self._table.update_item(
                 self._topic_key(name),
-                set={"state": _DELETING, "deleting_at": _now_ms(), "deleter": uuid.uuid4().hex},
+                set=marks,
                 condition=Attr("state").eq(_ACTIVE) & Attr("subs").lte(0),
             )
         except ConditionFailedError:

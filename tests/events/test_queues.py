@@ -61,6 +61,35 @@ def test_batch_of_good_tampered_good(caplog: pytest.LogCaptureFixture) -> None:
     assert "signature" in refusals[0].getMessage()
 
 
+def _non_ascii_signature() -> str:
+    envelope = json.loads(seal("texas", {"n": 2}))
+    envelope["sig"] = "\u00e9" * 43
+    return json.dumps(envelope)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        _non_ascii_signature(),
+        "[" * 100_000,  # nesting deep enough to exhaust the parser's recursion
+        json.dumps({"Type": "Notification", "Message": "{" * 100_000}),
+    ],
+    ids=["non-ascii-signature", "deep-json", "deep-json-in-sns"],
+)
+def test_one_hostile_record_fails_alone(hostile: str) -> None:
+    event = {
+        "Records": [
+            sqs_record(seal("texas", {"n": 1}), "a"),
+            sqs_record(hostile, "hostile"),
+            sqs_record(seal("ohio", {"n": 3}), "b"),
+        ]
+    }
+    handler = Recorder()
+    result = process_sqs_batch(event, handler, signer=SIGNER)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "hostile"}]}
+    assert handler.seen == [("texas", {"n": 1}), ("ohio", {"n": 3})]
+
+
 def test_handler_failures_are_reported_and_context_is_reset() -> None:
     event = {
         "Records": [

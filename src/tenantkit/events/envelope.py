@@ -163,7 +163,7 @@ class EnvelopeSigner:
             raise EnvelopeError("the message body is not an envelope (expected a JSON string)")
         try:
             envelope = _parse(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
             raise EnvelopeError("the message body is not an envelope (not strict JSON)") from None
         if not isinstance(envelope, dict) or set(envelope) != {"v", "env", "sig"}:
             raise EnvelopeError("the message body is not an envelope (expected v, env and sig)")
@@ -175,8 +175,8 @@ class EnvelopeSigner:
         env = envelope["env"]
         if not isinstance(env, dict) or set(env) != _ENV_KEYS:
             raise EnvelopeError("the envelope's env object does not have the expected fields")
-        if not isinstance(envelope["sig"], str):
-            raise EnvelopeError("the envelope signature is not a string")
+        if not isinstance(envelope["sig"], str) or not envelope["sig"].isascii():
+            raise EnvelopeError("the envelope signature is not an ASCII string")
         return envelope
 
     def _verify(self, data: bytes, sig: str) -> None:

@@ -103,6 +103,15 @@ def _process_record(
             extra={"message_id": message_id, "refusal_reason": str(exc)},
         )
         return False
+    except Exception as exc:  # one unreadable record must never fail the whole batch
+        reason = f"the record could not be opened ({type(exc).__name__})"
+        logger.warning(
+            "refused SQS message %s: %s",
+            message_id,
+            reason,
+            extra={"message_id": message_id, "refusal_reason": reason},
+        )
+        return False
     with tenant_scope(ctx):
         try:
             record_handler(payload)
@@ -120,7 +129,7 @@ def _envelope_body(body: object) -> str:
         raise EnvelopeError("the SQS record has no string body")
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return body  # not JSON at all; open() refuses it with the reason
     if (
         isinstance(document, dict)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from tenantkit.context import tenant_scope
 from tenantkit.dynamo import TenantTable
 from tenantkit.errors import (
+    ConfigurationError,
     ConflictError,
     EndpointRefusedError,
     InvalidKeyError,
@@ -325,6 +326,12 @@ def test_a_topic_created_by_a_subscribe_that_lost_the_race_for_the_limit_is_dele
             registry.subscribe("b", "https://2.example.com/")
     assert topics(aws) == [kept.topic_arn]
     assert len(topic_records(aws)) == 1
+
+
+def test_a_pinned_table_is_refused(aws: Aws) -> None:
+    pinned = TenantTable(TABLE, client=aws.dynamodb, tenant="texas", cursor_secret=b"c" * 32)
+    with pytest.raises(ConfigurationError, match="pinned"):
+        TopicRegistry(pinned, sns_client=aws.sns)
 
 
 # -- refusals ---------------------------------------------------------------------------

@@ -146,6 +146,11 @@ class TenantTable:
         return self._name
 
     @property
+    def pinned_tenant(self) -> str | None:
+        """The tenant this table is pinned to, or ``None`` when it reads ``current_tenant()``."""
+        return self._pinned
+
+    @property
     def partition_key(self) -> str:
         """The table's partition-key attribute (stored tenant-prefixed)."""
         return self._pk

@@ -202,6 +202,13 @@ class TopicRegistry:
         self._max_subscriptions = max_subscriptions_per_tenant
         if table.sort_key is None:
             raise ConfigurationError("TopicRegistry needs a TenantTable with a sort key")
+        if table.pinned_tenant is not None:
+            # Topics follow current_tenant(); a pinned table would file every tenant's
+            # records under the pinned one.
+            raise ConfigurationError(
+                "TopicRegistry needs a TenantTable that is not pinned to a tenant; create "
+                "it without tenant= so that it reads current_tenant()"
+            )
         self._pk = table.partition_key
         self._sk = table.sort_key
         self._cache = None if cache_ttl is None else _LookupCache(cache_ttl, cache_max_entries)

@@ -208,7 +208,10 @@ def test_v2_lambda_authorizer_context() -> None:
 def test_v2_jwt_claims_are_not_a_source() -> None:
     event = load_event("apiGatewayProxyV2LambdaAuthorizerEvent.json")
     event["requestContext"]["authorizer"] = {
-        "jwt": {"claims": {"tenantId": "texas", "sub": "alice"}, "scopes": []}
+        "jwt": {
+            "claims": {"tenantId": "texas", "userId": "alice", "sub": "alice"},
+            "scopes": [],
+        }
     }
     with pytest.raises(NoTenantContextError):
         TenantContext.from_event(event)

@@ -230,7 +230,35 @@ def test_jwk_declaring_another_algorithm_is_not_used(rsa_key: rsa.RSAPrivateKey)
         jwks_fetcher=lambda url: {"keys": [{**jwk, "kid": "k1", "alg": "RS512"}]},
     )
     token = jwt.encode(claims(aud=...), rsa_key, algorithm="RS256", headers={"kid": "k1"})
-    rejected(verifier, token)
+    # A key set with no usable key is the issuer's problem, not the token's: a 500.
+    with pytest.raises(KeySourceError):
+        verifier.verify(f"Bearer {token}")
+
+
+def test_unreachable_jwks_is_a_server_error_retried_at_most_once_a_second(
+    rsa_key: rsa.RSAPrivateKey,
+) -> None:
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
+    fetches: list[str] = []
+    up = False
+
+    def fetcher(url: str) -> dict[str, Any]:
+        fetches.append(url)
+        if not up:
+            raise OSError("down")
+        return {"keys": [{**jwk, "kid": "k1"}]}
+
+    verifier = TokenVerifier(
+        algorithm="RS256", jwks_url="https://issuer.example/jwks.json", jwks_fetcher=fetcher
+    )
+    token = jwt.encode(claims(aud=...), rsa_key, algorithm="RS256", headers={"kid": "k1"})
+    for _ in range(10):
+        with pytest.raises(KeySourceError):
+            verifier.verify(f"Bearer {token}")
+    assert len(fetches) == 1
+    up = True
+    verifier._retry_at -= 2  # a second later: not locked out for the whole cooldown
+    assert verifier.verify(f"Bearer {token}").subject == "alice"
 
 
 def test_failed_jwks_fetch_keeps_the_last_good_key_set(rsa_key: rsa.RSAPrivateKey) -> None:
@@ -348,6 +376,17 @@ def test_unreachable_secret_is_a_server_error_retried_at_most_once_a_second(
     assert verifier.verify(token).subject == "alice"
 
 
+def test_misconfigured_secret_is_not_refetched_on_every_request(
+    hs_token: Callable[..., str],
+) -> None:
+    fake = FakeSecrets("too-short")
+    verifier = TokenVerifier(algorithm="HS256", secret_id="jwt", secrets_client=fake)  # type: ignore[arg-type]
+    for _ in range(5):
+        with pytest.raises((ConfigurationError, KeySourceError)):
+            verifier.verify(f"Bearer {hs_token(aud=...)}")
+    assert fake.calls == 1
+
+
 def test_failed_refresh_keeps_the_loaded_secret(hs_token: Callable[..., str]) -> None:
     fake = FailingSecrets(SECRET)
     fake.up = True
@@ -408,6 +447,11 @@ def test_attack_wrong_issuer(hs_verifier: TokenVerifier, hs_token: Callable[...,
 def test_attack_wrong_audience(hs_verifier: TokenVerifier, hs_token: Callable[..., str]) -> None:
     rejected(hs_verifier, hs_token(aud="another-api"))
     rejected(hs_verifier, hs_token(aud=...))
+    # Exact matches only: no substrings, no prefixes, in a string or a list.
+    for near in (f"x{AUDIENCE}", AUDIENCE[:-1], f"{AUDIENCE} ", AUDIENCE.upper()):
+        rejected(hs_verifier, hs_token(aud=near))
+        rejected(hs_verifier, hs_token(aud=[near, "another-api"]))
+    assert hs_verifier.verify(f"Bearer {hs_token(aud=['another-api', AUDIENCE])}").subject
 
 
 def test_attack_expired_token(hs_verifier: TokenVerifier, hs_token: Callable[..., str]) -> None:
@@ -439,7 +483,7 @@ def test_attack_validly_signed_exp_of_the_wrong_type(
     rejected(hs_verifier, hs_token(exp=value))
 
 
-@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400"])
 def test_attack_validly_signed_non_finite_numbers(hs_verifier: TokenVerifier, literal: str) -> None:
     """Python's json accepts NaN/Infinity; an ``exp`` of Infinity must not mean 'never'."""
     payload = json.dumps(claims()).replace('"exp": ', f'"exp": {literal}, "was": ')

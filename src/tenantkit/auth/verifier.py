@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
 import threading
 import time
@@ -63,7 +64,7 @@ __all__ = [
 MAX_TOKEN_BYTES = 8192
 MAX_LEEWAY = 300
 MIN_SECRET_BYTES = 32
-_SECRET_RETRY = 1.0  # seconds between attempts while the first secret load fails
+_SECRET_RETRY = 1.0  # seconds between attempts while the first key (set) load fails
 
 JwksFetcher = Callable[[str], Mapping[str, Any]]
 PublicKeyInput = str | bytes | Mapping[str, Any] | Any
@@ -129,7 +130,10 @@ def _claim_at(claims: Mapping[str, Any], dotted: str) -> Any:
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A finite JSON number: ``1e400`` parses as infinity, which would never expire."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) or math.isfinite(value)
 
 
 class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
@@ -360,10 +364,16 @@ class TokenVerifier:
         self._keys_by_kid, self._keys_without_kid = by_kid, without
 
     def _fetch_jwks_locked(self) -> None:
-        """Refetch the JWKS unless one was fetched within the cooldown. Holds ``_lock``."""
+        """Refetch the JWKS unless one was fetched within the cooldown. Holds ``_lock``.
+
+        Until a key set has loaded once, a failure is a ``KeySourceError`` (the caller's
+        token is not at fault) and the next attempt may come a second later.
+        """
         now = time.monotonic()
-        if now - self._last_fetch < self._cooldown:
+        if self._jwks_loaded and now - self._last_fetch < self._cooldown:
             return
+        if not self._jwks_loaded and now < self._retry_at:
+            raise KeySourceError("the JWKS could not be fetched a moment ago; retrying shortly")
         self._last_fetch = now
         assert self._jwks_url is not None
         try:
@@ -382,10 +392,15 @@ class TokenVerifier:
                 except ConfigurationError:
                     continue
         except Exception:  # a failed fetch keeps the last good key set
-            return
+            loaded = []
         if loaded:
             self._set_keys(loaded)
             self._jwks_loaded = True
+        elif not self._jwks_loaded:
+            self._retry_at = now + _SECRET_RETRY
+            raise KeySourceError(
+                "the JWKS could not be fetched or holds no usable key; check jwks_url"
+            )
 
     def _candidate_keys(self, kid: object) -> list[Any]:
         if self._family == "hmac":
@@ -430,6 +445,8 @@ class TokenVerifier:
             try:
                 self._secret = self._load_secret()
             except ConfigurationError:
+                if self._secret is None:
+                    self._retry_at = now + _SECRET_RETRY
                 raise
             except Exception:
                 if self._secret is None:

@@ -265,6 +265,30 @@ def test_number_and_binary_sort_keys(client: Any) -> None:
         numbers.get_item({"id": "log", "at": True})
 
 
+def test_bytearray_sort_keys_work_in_batches_and_transactions(client: Any) -> None:
+    client.create_table(
+        TableName="blobs",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "id", "AttributeType": "S"},
+            {"AttributeName": "at", "AttributeType": "B"},
+        ],
+        KeySchema=[
+            {"AttributeName": "id", "KeyType": "HASH"},
+            {"AttributeName": "at", "KeyType": "RANGE"},
+        ],
+    )
+    blobs = TenantTable(
+        "blobs", partition_key="id", sort_key="at", indexes={}, client=client, tenant="texas"
+    )
+    blobs.batch_write(put=[{"id": "b", "at": bytearray(b"\x01"), "v": 1}])
+    assert blobs.batch_get([{"id": "b", "at": bytearray(b"\x01")}]) == [
+        {"id": "b", "at": b"\x01", "v": 1}
+    ]
+    blobs.transact_write([{"delete": {"id": "b", "at": bytearray(b"\x01")}}])
+    assert blobs.get_item({"id": "b", "at": b"\x01"}) is None
+
+
 def test_table_without_sort_key(client: Any) -> None:
     client.create_table(
         TableName="flat",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from tenantkit.errors import EndpointRefusedError
@@ -147,11 +149,13 @@ def test_resolver_hook_checks_every_address() -> None:
 
     def resolver(host: str) -> list[str]:
         asked.append(host)
+        if host == "gone.example.com":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
         return records[host]
 
     policy = EndpointPolicy(resolver=resolver)
     assert policy.check("https://public.example.com/hook")
-    for host in ("rebind", "inside", "v6inside", "nothing", "junk"):
+    for host in ("rebind", "inside", "v6inside", "nothing", "junk", "gone"):
         with pytest.raises(EndpointRefusedError):
             policy.check(f"https://{host}.example.com/hook")
     assert asked[0] == "public.example.com"

@@ -283,7 +283,9 @@ class TenantTable:
         )
 
     def _logical_key(self, item: Mapping[str, Any]) -> tuple[Any, Any]:
-        return item[self._pk], None if self._sk is None else item[self._sk]
+        """A hashable identity of the item's key (a ``bytearray`` sort key becomes bytes)."""
+        sort = None if self._sk is None else item[self._sk]
+        return item[self._pk], bytes(sort) if isinstance(sort, bytearray) else sort
 
     def _condition(
         self,

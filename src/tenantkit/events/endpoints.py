@@ -74,7 +74,10 @@ class EndpointPolicy:
             return url
         self._check_name(host)
         if self.resolver is not None:
-            addresses = list(self.resolver(host))
+            try:
+                addresses = list(self.resolver(host))
+            except (OSError, UnicodeError):  # NXDOMAIN, resolver down, undecodable name
+                raise EndpointRefusedError("the endpoint host does not resolve") from None
             if not addresses:
                 raise EndpointRefusedError("the endpoint host does not resolve to any address")
             for text in addresses:

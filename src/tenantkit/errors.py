@@ -16,6 +16,7 @@ __all__ = [
     "ForbiddenError",
     "InvalidCursorError",
     "InvalidExpressionError",
+    "InvalidInputError",
     "InvalidKeyError",
     "InvalidTenantIdError",
     "KeySourceError",
@@ -49,6 +50,12 @@ class KeySourceError(TenantKitError):
     """
 
     status_code = 503
+
+
+class InvalidInputError(TenantKitError, ValueError):
+    """A value given to tenantkit (a user id, a role name) is malformed (HTTP 400)."""
+
+    status_code = 400
 
 
 class InvalidTenantIdError(TenantKitError, ValueError):

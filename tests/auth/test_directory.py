@@ -11,6 +11,7 @@ from tenantkit.errors import (
     ConfigurationError,
     ConflictError,
     ForbiddenError,
+    InvalidInputError,
     InvalidTenantIdError,
     NotFoundError,
 )
@@ -296,3 +297,16 @@ def test_provision_membership_checks_its_input(directory: UserDirectory) -> None
         directory.provision_membership("tex#as", "alice", ["admin"])
     with pytest.raises(ValueError, match="at least one role"):
         directory.provision_membership("texas", "alice", [])
+
+
+@pytest.mark.parametrize("roles", [["admin", 1], [None], ["ad min"], ["owner"], []])
+def test_bad_roles_are_a_typed_400(texas: UserDirectory, roles: list[Any]) -> None:
+    with pytest.raises(InvalidInputError) as error:
+        texas.add_member("texas", "carol", roles, actor_id="alice")
+    assert error.value.status_code == 400
+
+
+@pytest.mark.parametrize("user_id", ["", "a\nb", "x" * 513, 7])
+def test_bad_user_ids_are_a_typed_400(directory: UserDirectory, user_id: Any) -> None:
+    with pytest.raises(InvalidInputError):
+        directory.create_user(user_id)

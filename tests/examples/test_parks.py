@@ -50,7 +50,7 @@ def test_a_cursor_is_refused_in_another_tenant_or_when_edited(app: StateParks) -
     assert app.call("alice", "GET", "/parks", query={"cursor": "garbage"}).status == 400
 
 
-@pytest.mark.parametrize("limit", ["0", "101", "-1", "abc", "1.5", ""])
+@pytest.mark.parametrize("limit", ["0", "101", "-1", "abc", "1.5", "", "\u00b2", "\u0661"])
 def test_a_bad_limit_is_a_400(app: StateParks, limit: str) -> None:
     response = app.call("alice", "GET", "/parks", query={"limit": limit})
     assert response.status == 400

@@ -22,6 +22,7 @@ from tenantkit.handlers import json_response
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 PARK_ID_RE = re.compile(PARK_ID_PATTERN)
+LIMIT_RE = re.compile(r"[0-9]{1,3}")  # ASCII digits only: str.isdigit() also takes "²"
 
 
 def park_key(park_id: str) -> dict[str, str]:
@@ -63,7 +64,7 @@ def page_size(event: Event) -> int:
     raw = query_param(event, "limit")
     if raw is None:
         return DEFAULT_PAGE_SIZE
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+    if not LIMIT_RE.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
         raise RequestError(400, f"limit must be an integer from 1 to {MAX_PAGE_SIZE}")
     return int(raw)
 

@@ -51,11 +51,8 @@ def dispatch(event: Event, routes: Mapping[tuple[str, str], Route]) -> Response:
         if error.errors:
             body["errors"] = error.errors
         return json_response(error.status, body)
-    except TenantKitError as error:
+    except TenantKitError as error:  # typed, with a status and a message meant for callers
         return error_response(error)
-    except ValueError as error:
-        # tenantkit refuses malformed ids and role names with ValueError and a safe message.
-        return json_response(400, {"message": f"invalid request: {error}"})
     except Exception:
         logger.exception("unhandled error in %s %s", event.get("httpMethod"), event.get("resource"))
         return json_response(500, {"message": "Internal error"})

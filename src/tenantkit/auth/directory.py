@@ -35,6 +35,7 @@ from tenantkit.errors import (
     ConfigurationError,
     ConflictError,
     ForbiddenError,
+    InvalidInputError,
     NotFoundError,
     TenantKitError,
     aws_error_code,
@@ -96,7 +97,7 @@ def _validate_user_id(user_id: object) -> str:
         or len(user_id.encode()) > MAX_USER_ID_BYTES
         or not user_id.isprintable()
     ):
-        raise ValueError(
+        raise InvalidInputError(
             f"user id must be a non-empty printable string of at most {MAX_USER_ID_BYTES} bytes"
         )
     return user_id
@@ -183,16 +184,19 @@ class UserDirectory:
     def _roles(self, roles: Iterable[str]) -> list[str]:
         if isinstance(roles, str):
             roles = [roles]
-        result = sorted(set(roles))
+        given = list(roles)
+        if not all(isinstance(role, str) and _ROLE_RE.match(role) for role in given):
+            raise InvalidInputError(f"role names must be strings matching {ROLE_PATTERN}")
+        result = sorted(set(given))
         if not result:
-            raise ValueError("give at least one role; use remove_member to end a membership")
-        for role in result:
-            if not isinstance(role, str) or not _ROLE_RE.match(role):
-                raise ValueError(f"role names must match {ROLE_PATTERN}")
-            if self.known_roles is not None and role not in self.known_roles:
-                raise ValueError(
-                    f"unknown role {role!r}; known roles are {sorted(self.known_roles)}"
-                )
+            raise InvalidInputError("give at least one role; use remove_member to end a membership")
+        unknown = [
+            role for role in result if self.known_roles is not None and role not in self.known_roles
+        ]
+        if unknown:
+            raise InvalidInputError(
+                f"unknown role {unknown[0]!r}; known roles are {sorted(self.known_roles or ())}"
+            )
         return result
 
     # -- users -------------------------------------------------------------------------

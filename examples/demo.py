@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -85,7 +86,12 @@ def stop(server: subprocess.Popen[str]) -> None:
             server.wait()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM stops the demo like Ctrl-C: the server goes too
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
     once = os.environ.get("DEMO_ONCE") == "1"
     workdir = Path(tempfile.mkdtemp(prefix="tenantkit-demo-"))
     log_path = workdir / "server.log"
@@ -118,4 +124,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None

@@ -80,7 +80,7 @@ def free_port() -> int:
         return port
 
 
-def wait_http(url: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_http(url: str, timeout: float = 20.0, proc: subprocess.Popen[Any] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -93,7 +93,7 @@ def wait_http(url: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | N
     raise RuntimeError(f"{url} did not answer within {timeout}s")
 
 
-def stop_pid(proc: subprocess.Popen[bytes]) -> None:
+def stop_pid(proc: subprocess.Popen[Any]) -> None:
     """Stop a process this test session started, by its PID."""
     if proc.poll() is None:
         proc.terminate()

@@ -172,6 +172,13 @@ def run(tour: Tour) -> None:
         "bob", "GET", "/parks/palo-duro-canyon?tenantId=texas", headers={"X-Tenant-Id": "texas"}
     )
     tour.check(reply.status == 404, "palo-duro-canyon is still invisible to bob")
+    body = {"id": "lake-chelan", "name": "Lake Chelan State Park", "tenantId": "texas"}
+    reply = tour.request("bob", "POST", "/parks", body, headers={"X-Tenant-Id": "texas"})
+    tour.check(reply.status == 201, "bob adds a park, naming texas in the body and a header")
+    reply = tour.request("alice", "GET", "/parks/lake-chelan")
+    tour.check(reply.status == 404, "it went to washington: texas (alice) cannot see it")
+    reply = tour.request("bob", "GET", "/parks/lake-chelan")
+    tour.check(reply.status == 200, "bob sees it in washington")
 
     tour.step("carol (texas visitor) tries to add a park and to raise her own role")
     reply = tour.request("carol", "POST", "/parks", {"id": "carols-park", "name": "Carol's Park"})
@@ -338,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     tour = Tour(url, tokens)
     run(tour)
 
-    print("\nTry it yourself (the server keeps serving):")
+    print("\nTry it yourself while the server runs:")
     for line in curl_lines(url, tokens):
         print(f"  {line}")
     if tour.failures:

@@ -20,19 +20,23 @@ SECRET = "walkthrough-test-secret-0123456789abcdef"
 @pytest.mark.integration
 def test_make_demo_once_passes_every_step() -> None:
     """What `make demo` runs, in DEMO_ONCE=1 mode: serve, walk through, stop, exit 0."""
-    demo = subprocess.run(
+    demo = subprocess.Popen(
         [sys.executable, str(EXAMPLE.parent / "demo.py")],
         env={**os.environ, "DEMO_ONCE": "1", "DEMO_PORT": str(free_port())},
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
-        check=False,
     )
-    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-2000:]
-    assert "FAIL" not in demo.stdout
-    assert "All checks passed" in demo.stdout
-    assert "receiver got:" in demo.stdout
-    assert demo.stdout.count("curl -s -H 'Authorization: Bearer ") >= 4
+    try:
+        out, err = demo.communicate(timeout=300)
+    finally:
+        # On a timeout, SIGTERM makes demo.py stop the server it started, then exit.
+        stop_pid(demo)
+    assert demo.returncode == 0, out[-3000:] + err[-2000:]
+    assert "FAIL" not in out
+    assert "All checks passed" in out
+    assert "receiver got:" in out
+    assert out.count("curl -s -H 'Authorization: Bearer ") >= 4
 
 
 @pytest.mark.integration

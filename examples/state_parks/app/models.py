@@ -42,7 +42,7 @@ class NewStatus(Body):
 
 
 class NewWebhook(Body):
-    eventType: ParkStatus
+    eventType: StatusChange  # park-opened is never published, so it cannot be subscribed to
     endpoint: Annotated[str, Field(min_length=1, max_length=2048)]
 
 

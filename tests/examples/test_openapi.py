@@ -9,7 +9,6 @@ import yaml
 
 from tests.examples.conftest import EXAMPLE, template_routes
 
-SECRET = "openapi-test-secret-0123456789abcdefgh"
 SPEC = EXAMPLE / "openapi.yaml"
 
 

@@ -57,7 +57,7 @@ def test_stack_resolves_functions_routes_and_sources(stack: Stack) -> None:
     assert open_route.authorizer is None
     echo = next(r for r in stack.routes if r.path == "/echo/{name}")
     assert echo.authorizer is not None
-    assert (echo.authorizer.headers, echo.authorizer.ttl) == (("Authorization",), 2)
+    assert (echo.authorizer.headers, echo.authorizer.ttl) == (("Authorization",), 5)
 
 
 @pytest.mark.parametrize(

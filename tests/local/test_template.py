@@ -366,7 +366,6 @@ def test_the_fixture_template_parses() -> None:
     assert set(template.resources) >= {"Api", "AppFunction", "WorkQueue", "Secret"}
 
 
-@pytest.mark.skipif(not EXAMPLE.exists(), reason="the example app is not there yet")
 def test_the_example_template_parses() -> None:
     overrides: dict[str, Any] = {"JwtSecret": "x" * 40}
     template = parse_template(EXAMPLE, overrides)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from tenantkit import install_tenant_log_filter
 from tenantkit.errors import TenantKitError
 from tenantkit.handlers import error_response, json_response
 
@@ -23,6 +24,8 @@ Route = Callable[[Event], Response]
 M = TypeVar("M", bound=BaseModel)
 
 logger = logging.getLogger("state_parks")
+# Every record logged while a tenant is in scope carries tenant_id and user_id.
+install_tenant_log_filter()
 
 
 class RequestError(Exception):

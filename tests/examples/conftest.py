@@ -167,7 +167,21 @@ class StateParks:
                 os.environ.pop(name, None)
             os.environ.update(saved)
 
-    def authorize(self, authorization: str | None, method: str, path: str) -> dict[str, Any]:
+    def authorize(
+        self,
+        authorization: str | None,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A REQUEST authorizer event as API Gateway builds it: the caller's headers,
+        query string and path parameters included, so a spoof reaches the authorizer too."""
+        sent = dict(headers or {})
+        if authorization:
+            sent["Authorization"] = authorization
         event = load_event("apiGatewayAuthorizerRequestEvent.json")
         event.update(
             methodArn=f"{API_ARN}/{method}{path}",
@@ -176,9 +190,11 @@ class StateParks:
             resource=path,
             path=path,
             httpMethod=method,
-            headers={"Authorization": authorization} if authorization else {},
-            multiValueHeaders={"Authorization": [authorization]} if authorization else {},
-            queryStringParameters={},
+            headers=sent,
+            multiValueHeaders={name: [value] for name, value in sent.items()},
+            queryStringParameters=dict(query or {}),
+            multiValueQueryStringParameters={k: [v] for k, v in (query or {}).items()},
+            pathParameters=dict(params or {}),
         )
         self.authorizer_calls += 1
         result: dict[str, Any] = self.invoke("authorizer.handler", event)
@@ -209,7 +225,9 @@ class StateParks:
         if authorization is None:
             return Response(401, {"message": "Unauthorized"}, {})
         try:
-            result = self.authorize(authorization, method, path)
+            result = self.authorize(
+                authorization, method, path, headers=headers, query=query, params=params
+            )
         except Exception as error:
             # API Gateway answers 401 for exactly this; anything else is a 500.
             status = 401 if str(error) == "Unauthorized" else 500

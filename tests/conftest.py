@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import socket
@@ -31,39 +30,16 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
-def _is_loopback(host: object) -> bool:
-    if isinstance(host, bytes):
-        host = host.decode()
-    if not isinstance(host, str) or host == "localhost":
-        return host == "localhost"
-    try:
-        return ipaddress.ip_address(host.strip("[]").split("%")[0]).is_loopback
-    except ValueError:
-        return False
+# Every test process, and every Python subprocess the tests start, may talk to
+# loopback only (see tests/loopback/loopback_guard.py).
+_LOOPBACK = Path(__file__).parent / "loopback"
+sys.path.insert(0, str(_LOOPBACK))
+import loopback_guard  # noqa: E402
 
-
-_real_getaddrinfo = socket.getaddrinfo
-_real_connect = socket.socket.connect
-_real_connect_ex = socket.socket.connect_ex
-
-
-def _loopback_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-    if host is not None and not _is_loopback(host):
-        raise OSError(f"tests reach loopback only; refused to resolve {host!r}")
-    return _real_getaddrinfo(host, *args, **kwargs)
-
-
-def _checked(address: Any) -> Any:
-    if isinstance(address, tuple) and not _is_loopback(address[0]):
-        raise OSError(f"tests reach loopback only; refused to connect to {address[0]!r}")
-    return address
-
-
-# Every test process (xdist workers too) may talk to loopback only: a webhook or an
-# SDK call that would leave the machine fails loudly instead.
-socket.getaddrinfo = _loopback_getaddrinfo  # type: ignore[assignment]
-socket.socket.connect = lambda self, address: _real_connect(self, _checked(address))  # type: ignore[method-assign]
-socket.socket.connect_ex = lambda self, address: _real_connect_ex(self, _checked(address))  # type: ignore[method-assign]
+loopback_guard.install()
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(_LOOPBACK), os.environ.get("PYTHONPATH")) if p
+)
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -18,3 +20,15 @@ def test_non_loopback_addresses_are_refused(host: str) -> None:
 def test_loopback_is_allowed() -> None:
     assert socket.getaddrinfo("127.0.0.1", 80)
     assert socket.getaddrinfo("localhost", 80)
+
+
+def test_subprocesses_reach_loopback_only_too() -> None:
+    probe = (
+        "import socket\n"
+        "try:\n    socket.getaddrinfo('hooks.example.com', 443)\n"
+        "except OSError as e:\n    print(e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert "loopback only" in out

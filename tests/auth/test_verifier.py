@@ -343,7 +343,8 @@ def test_rotated_secret_is_picked_up_at_most_once_per_cooldown(
     for _ in range(20):
         rejected(verifier, new_token)
     assert fake.calls == 1
-    verifier._last_fetch -= 61  # the cooldown has passed
+    assert verifier._secret_source is not None
+    verifier._secret_source._fetched_at -= 61  # the cooldown has passed
     assert verifier.verify(f"Bearer {new_token}").subject == "alice"
     assert fake.calls == 2
 
@@ -372,7 +373,8 @@ def test_unreachable_secret_is_a_server_error_retried_at_most_once_a_second(
         assert "unreachable" not in str(error.value)  # no internals in the message
     assert fake.calls == 1  # not one call per request
     fake.up = True
-    verifier._retry_at -= 2  # a second later
+    assert verifier._secret_source is not None
+    verifier._secret_source._retry_at -= 2  # a second later
     assert verifier.verify(token).subject == "alice"
 
 
@@ -398,7 +400,8 @@ def test_failed_refresh_keeps_the_loaded_secret(hs_token: Callable[..., str]) ->
     )
     assert verifier.verify(f"Bearer {hs_token(aud=...)}").subject == "alice"
     fake.up = False
-    verifier._last_fetch -= 61
+    assert verifier._secret_source is not None
+    verifier._secret_source._fetched_at -= 61
     rejected(verifier, hs_token(aud=..., key="another-secret-of-at-least-32-bytes!!"))
     verifier.clear_cache()
     assert verifier.verify(f"Bearer {hs_token(aud=..., sub='bob')}").subject == "bob"

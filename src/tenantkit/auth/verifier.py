@@ -48,6 +48,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from tenantkit.errors import ConfigurationError, KeySourceError, UnauthorizedError
+from tenantkit.secrets import RETRY_SECONDS, SecretsManagerKey
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -64,7 +65,6 @@ __all__ = [
 MAX_TOKEN_BYTES = 8192
 MAX_LEEWAY = 300
 MIN_SECRET_BYTES = 32
-_SECRET_RETRY = 1.0  # seconds between attempts while the first key (set) load fails
 
 JwksFetcher = Callable[[str], Mapping[str, Any]]
 PublicKeyInput = str | bytes | Mapping[str, Any] | Any
@@ -295,9 +295,7 @@ class TokenVerifier:
         self._retry_at = float("-inf")
 
         self._secret: bytes | None = None
-        self._secret_id = secret_id
-        self._secret_json_key = secret_json_key
-        self._secrets_client = secrets_client
+        self._secret_source: SecretsManagerKey | None = None
         self._jwks_url = jwks_url
         self._jwks_fetcher: JwksFetcher = jwks_fetcher or fetch_jwks
         self._keys_by_kid: dict[str, Any] = {}
@@ -313,6 +311,16 @@ class TokenVerifier:
                 )
             if secret is not None:
                 self._secret = self._checked_secret(secret)
+            else:
+                assert secret_id is not None
+                self._secret_source = SecretsManagerKey(
+                    secret_id,
+                    check=self._checked_secret,
+                    json_key=secret_json_key,
+                    client=secrets_client,
+                    cooldown=float(refetch_cooldown),
+                    name="the JWT signing secret",
+                )
         else:
             if secret is not None or secret_id is not None:
                 raise ConfigurationError(
@@ -397,14 +405,14 @@ class TokenVerifier:
             self._set_keys(loaded)
             self._jwks_loaded = True
         elif not self._jwks_loaded:
-            self._retry_at = now + _SECRET_RETRY
+            self._retry_at = now + RETRY_SECONDS
             raise KeySourceError(
                 "the JWKS could not be fetched or holds no usable key; check jwks_url"
             )
 
     def _candidate_keys(self, kid: object) -> list[Any]:
         if self._family == "hmac":
-            return [self._hmac_secret(refresh=False)]
+            return [self._secret_source.get() if self._secret_source else self._secret]
         if self._jwks_url is not None and not self._jwks_loaded:
             with self._lock:
                 if not self._jwks_loaded:
@@ -426,59 +434,6 @@ class TokenVerifier:
             keys = list(self._keys_by_kid.values()) + self._keys_without_kid
             return keys if len(keys) == 1 else []
         return list(self._keys_by_kid.values()) + self._keys_without_kid
-
-    def _hmac_secret(self, *, refresh: bool) -> bytes:
-        if self._secret_id is None:
-            assert self._secret is not None
-            return self._secret
-        with self._lock:
-            if self._secret is not None and not refresh:
-                return self._secret
-            now = time.monotonic()
-            if self._secret is not None and now - self._last_fetch < self._cooldown:
-                return self._secret  # refetched recently: no rotation to pick up
-            if self._secret is None and now < self._retry_at:
-                raise KeySourceError(
-                    "the signing secret could not be loaded a moment ago; retrying shortly"
-                )
-            self._last_fetch = now
-            try:
-                self._secret = self._load_secret()
-            except ConfigurationError:
-                if self._secret is None:
-                    self._retry_at = now + _SECRET_RETRY
-                raise
-            except Exception:
-                if self._secret is None:
-                    # At most one attempt per second while Secrets Manager fails.
-                    self._retry_at = now + _SECRET_RETRY
-                    raise KeySourceError(
-                        "the signing secret could not be fetched from Secrets Manager; check "
-                        "the function's permission to read it and the secret id"
-                    ) from None
-                # A failed refresh keeps the secret that was loaded before.
-            return self._secret
-
-    def _load_secret(self) -> bytes:
-        assert self._secret_id is not None
-        client = self._secrets_client
-        if client is None:
-            import boto3
-
-            client = self._secrets_client = boto3.client("secretsmanager")
-        value = client.get_secret_value(SecretId=self._secret_id).get("SecretString")
-        if not isinstance(value, str):
-            raise ConfigurationError("the signing secret is not a SecretString")
-        if self._secret_json_key is not None:
-            try:
-                value = json.loads(value)[self._secret_json_key]
-            except (ValueError, KeyError, TypeError):
-                raise ConfigurationError(
-                    f"the signing secret is not JSON with a {self._secret_json_key!r} key"
-                ) from None
-            if not isinstance(value, str):
-                raise ConfigurationError("the signing secret's value is not a string")
-        return self._checked_secret(value)
 
     # -- verification ------------------------------------------------------------------
 
@@ -542,10 +497,14 @@ class TokenVerifier:
             for key in keys
             if curve is None or key.curve.name == curve
         )
-        if not valid and self._family == "hmac" and self._secret_id is not None:
+        if not valid and self._secret_source is not None:
             # Perhaps the secret was rotated: fetch it again, at most once per cooldown.
-            secret = self._hmac_secret(refresh=True)
-            valid = secret not in keys and algorithm.verify(signing_input, secret, signature)
+            secret = self._secret_source.refresh()
+            valid = (
+                secret is not None
+                and secret not in keys
+                and algorithm.verify(signing_input, secret, signature)
+            )
         if not valid:
             raise UnauthorizedError(_REJECTED)
         claims = _b64url_json(payload_b64)

@@ -20,7 +20,6 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 import uuid
 from datetime import timedelta
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from tenantkit.context import TenantContext, current_tenant
 from tenantkit.errors import ConfigurationError, EnvelopeError, TenantKitError
+from tenantkit.secrets import SecretsManagerKey
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -111,11 +111,18 @@ class EnvelopeSigner:
             raise ConfigurationError("EnvelopeSigner needs exactly one of secret or secret_id")
         self.max_age = _seconds(max_age)
         self._key = _as_key(secret) if secret is not None else None
-        self._secret_id = secret_id
-        self._secret_json_key = secret_json_key
-        self._secrets_client = secrets_client
-        self._lock = threading.Lock()
-        self._fetched_at = 0.0
+        self._source = (
+            None
+            if secret_id is None
+            else SecretsManagerKey(
+                secret_id,
+                check=_as_key,
+                json_key=secret_json_key,
+                client=secrets_client,
+                cooldown=_REFRESH_COOLDOWN_SECONDS,
+                name="the envelope secret",
+            )
+        )
 
     def seal(self, payload: object) -> str:
         """The envelope for ``payload`` under ``current_tenant()``, as a JSON string."""
@@ -207,43 +214,9 @@ class EnvelopeSigner:
     def _current_key(self) -> bytes:
         if self._key is not None:
             return self._key
-        with self._lock:
-            if self._key is None:
-                self._key = self._fetch_key()
-            return self._key
+        assert self._source is not None
+        return self._source.get()
 
     def _refresh_key(self) -> bytes | None:
-        """Fetch a Secrets Manager secret again after a failure, at most once per cooldown."""
-        if self._secret_id is None:
-            return None
-        with self._lock:
-            if time.monotonic() - self._fetched_at < _REFRESH_COOLDOWN_SECONDS:
-                return None
-            self._key = self._fetch_key()
-            return self._key
-
-    def _fetch_key(self) -> bytes:
-        assert self._secret_id is not None
-        if self._secrets_client is None:
-            import boto3
-
-            self._secrets_client = boto3.client("secretsmanager")
-        self._fetched_at = time.monotonic()
-        response = self._secrets_client.get_secret_value(SecretId=self._secret_id)
-        value: str | bytes | None = response.get("SecretString")
-        if value is None:
-            value = response.get("SecretBinary")
-        if value is None:
-            raise ConfigurationError("the envelope secret in Secrets Manager is empty")
-        if self._secret_json_key is not None:
-            try:
-                document = json.loads(value)
-                value = document[self._secret_json_key]
-            except (ValueError, KeyError, TypeError):
-                raise ConfigurationError(
-                    f"the Secrets Manager secret is not a JSON object with the key "
-                    f"{self._secret_json_key!r}; store it as {{{self._secret_json_key!r}: ...}}"
-                ) from None
-            if not isinstance(value, str):
-                raise ConfigurationError("the envelope secret in Secrets Manager is not a string")
-        return _as_key(value)
+        """A Secrets Manager secret fetched again after a failure, at most once per cooldown."""
+        return None if self._source is None else self._source.refresh()

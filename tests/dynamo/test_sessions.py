@@ -6,6 +6,7 @@ moto does not evaluate IAM conditions, so these tests pin the policy document it
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -141,6 +142,44 @@ def test_credentials_are_cached_until_shortly_before_expiry(
     assert len(sts.calls) == 3
     assert again["aws_access_key_id"] == "AKIA3"
     assert sessions.client("dynamodb", "texas") is first
+
+
+def test_one_tenants_cold_lookup_does_not_wait_for_anothers(sts: FakeSTS) -> None:
+    ohio_started = threading.Event()
+    texas_started = threading.Event()
+
+    class SlowTexas(FakeSTS):
+        def assume_role(self, **kwargs: Any) -> dict[str, Any]:
+            if "texas" in kwargs["RoleSessionName"]:
+                texas_started.set()
+                # Texas's AssumeRole waits until ohio's has started: with one lock
+                # for every tenant, ohio could never start and this would time out.
+                assert ohio_started.wait(timeout=5), "ohio's lookup waited for texas's"
+            else:
+                ohio_started.set()
+            return super().assume_role(**kwargs)
+
+    slow = SlowTexas()
+    sessions = TenantSessions(
+        ROLE,
+        tables=[TABLE_ARN],
+        client_factory=lambda name, **kw: slow if name == "sts" else {"service": name, **kw},
+    )
+    errors: list[BaseException] = []
+
+    def texas() -> None:
+        try:
+            sessions.client("dynamodb", "texas")
+        except BaseException as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=texas)
+    thread.start()
+    assert texas_started.wait(timeout=5)  # texas is inside AssumeRole now
+    sessions.client("dynamodb", "ohio")
+    thread.join(timeout=10)
+    assert errors == []
+    assert len(slow.calls) == 2
 
 
 def test_expired_credentials_are_refreshed(sessions: TenantSessions, sts: FakeSTS) -> None:

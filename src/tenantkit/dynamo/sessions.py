@@ -110,23 +110,31 @@ class TenantSessions:
         self._factory: ClientFactory = client_factory or _default_factory
         self._duration = duration_seconds
         self._sts: Any = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the two dicts below, never held over a call
         self._cache: OrderedDict[tuple[str, str], tuple[datetime, Any]] = OrderedDict()
+        self._tenant_locks: dict[tuple[str, str], threading.Lock] = {}
 
     def policy(self, tenant_id: str) -> str:
         """The session policy used for ``tenant_id``."""
         return session_policy(tenant_id, self._tables)
 
     def client(self, service_name: str, tenant_id: str) -> Any:
-        """A ``service_name`` client with ``tenant_id``'s credentials, reused until near expiry."""
+        """A ``service_name`` client with ``tenant_id``'s credentials, reused until near expiry.
+
+        ``AssumeRole`` runs under a lock of that tenant only, so one tenant's cold
+        lookup never waits for another's.
+        """
         validate_tenant_id(tenant_id)
         cache_key = (service_name, tenant_id)
-        now = datetime.now(UTC)
+        client = self._cached(cache_key)
+        if client is not None:
+            return client
         with self._lock:
-            cached = self._cache.get(cache_key)
-            if cached is not None and now < cached[0] - _REFRESH_MARGIN:
-                self._cache.move_to_end(cache_key)
-                return cached[1]
+            tenant_lock = self._tenant_locks.setdefault(cache_key, threading.Lock())
+        with tenant_lock:
+            client = self._cached(cache_key)  # another thread may have just made it
+            if client is not None:
+                return client
             credentials = self._assume(tenant_id)
             client = self._factory(
                 service_name,
@@ -139,11 +147,21 @@ class TenantSessions:
                 expiration = datetime.fromisoformat(str(expiration))
             if expiration.tzinfo is None:
                 expiration = expiration.replace(tzinfo=UTC)
-            self._cache[cache_key] = (expiration, client)
-            self._cache.move_to_end(cache_key)
-            while len(self._cache) > self.max_cached_tenants:
-                self._cache.popitem(last=False)
+            with self._lock:
+                self._cache[cache_key] = (expiration, client)
+                self._cache.move_to_end(cache_key)
+                while len(self._cache) > self.max_cached_tenants:
+                    evicted, _ = self._cache.popitem(last=False)
+                    self._tenant_locks.pop(evicted, None)
             return client
+
+    def _cached(self, cache_key: tuple[str, str]) -> Any:
+        with self._lock:
+            cached = self._cache.get(cache_key)
+            if cached is None or datetime.now(UTC) >= cached[0] - _REFRESH_MARGIN:
+                return None
+            self._cache.move_to_end(cache_key)
+            return cached[1]
 
     def _assume(self, tenant_id: str) -> dict[str, Any]:
         policy = self.policy(tenant_id)
@@ -151,9 +169,11 @@ class TenantSessions:
             raise ConfigurationError(
                 f"the session policy is over {MAX_SESSION_POLICY_CHARS} characters"
             )
-        if self._sts is None:
-            self._sts = self._factory("sts")
-        response = self._sts.assume_role(
+        with self._lock:
+            if self._sts is None:
+                self._sts = self._factory("sts")
+            sts = self._sts
+        response = sts.assume_role(
             RoleArn=self._role_arn,
             RoleSessionName=_session_name(tenant_id),
             Policy=policy,

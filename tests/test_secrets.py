@@ -99,3 +99,24 @@ def test_json_key_missing_is_a_configuration_error() -> None:
         key(Fake(json.dumps({"other": KEY})), json_key="signature").get()
     with pytest.raises(ConfigurationError):
         key(Fake(json.dumps({"signature": 7})), json_key="signature").get()
+
+
+def test_failures_are_logged_with_their_cause_and_no_secret(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Denied(Exception):
+        response = {"Error": {"Code": "AccessDeniedException"}}  # noqa: RUF012
+
+    fake = Fake(Denied())
+    with caplog.at_level("WARNING", logger="tenantkit.secrets"), pytest.raises(KeySourceError):
+        key(fake, name="the test key").get()
+    assert "AccessDeniedException" in caplog.text
+    fake.value = KEY
+    source = key(fake)
+    source.get()
+    fake.value = "short"
+    source._fetched_at -= 61
+    with caplog.at_level("WARNING", logger="tenantkit.secrets"):
+        assert source.refresh() is None
+    assert "too short" in caplog.text
+    assert KEY not in caplog.text

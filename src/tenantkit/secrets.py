@@ -16,12 +16,13 @@ these rules:
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from tenantkit.errors import ConfigurationError, KeySourceError
+from tenantkit.errors import ConfigurationError, KeySourceError, aws_error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -29,6 +30,15 @@ if TYPE_CHECKING:
 __all__ = ["SecretsManagerKey"]
 
 RETRY_SECONDS = 1.0
+
+logger = logging.getLogger("tenantkit.secrets")
+
+
+def _reason(error: Exception) -> str:
+    """What went wrong, safe to log: an AWS error code or tenantkit's own message."""
+    if isinstance(error, ConfigurationError):
+        return str(error)
+    return aws_error_code(error) or type(error).__name__
 
 
 class SecretsManagerKey:
@@ -81,8 +91,13 @@ class SecretsManagerKey:
             self._fetched_at = now
             try:
                 self._value = self._load()
-            except Exception:
-                return None  # a failed refresh keeps the key loaded before
+            except Exception as error:
+                logger.warning(
+                    "%s could not be refreshed (%s); keeping the one loaded before",
+                    self._name,
+                    _reason(error),
+                )
+                return None
             return self._value
 
     def _fetch_first(self) -> bytes:
@@ -92,11 +107,13 @@ class SecretsManagerKey:
         self._fetched_at = now
         try:
             return self._load()
-        except ConfigurationError:
+        except ConfigurationError as error:
             self._retry_at = now + RETRY_SECONDS
+            logger.error("%s is unusable: %s", self._name, error)
             raise
-        except Exception:
+        except Exception as error:
             self._retry_at = now + RETRY_SECONDS
+            logger.error("%s could not be fetched (%s)", self._name, _reason(error))
             raise KeySourceError(
                 f"{self._name} could not be fetched from Secrets Manager; check the function's "
                 "permission to read it and the secret id"

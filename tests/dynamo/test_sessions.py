@@ -182,6 +182,23 @@ def test_one_tenants_cold_lookup_does_not_wait_for_anothers(sts: FakeSTS) -> Non
     assert len(slow.calls) == 2
 
 
+def test_failed_lookups_leave_no_locks_behind() -> None:
+    class Refusing(FakeSTS):
+        def assume_role(self, **kwargs: Any) -> dict[str, Any]:
+            raise PermissionError("AccessDenied")
+
+    refusing = Refusing()
+    sessions = TenantSessions(
+        ROLE,
+        tables=[TABLE_ARN],
+        client_factory=lambda name, **kw: refusing if name == "sts" else {"service": name},
+    )
+    for n in range(50):
+        with pytest.raises(PermissionError):
+            sessions.client("dynamodb", f"tenant{n}")
+    assert sessions._tenant_locks == {}
+
+
 def test_expired_credentials_are_refreshed(sessions: TenantSessions, sts: FakeSTS) -> None:
     sts.lifetime = timedelta(seconds=-1)
     old = sessions.client("dynamodb", "texas")

@@ -14,6 +14,9 @@ LOCAL = EndpointPolicy(allow_http=True, allow_loopback=True)
 
 # Each of these names an internal address (or parses ambiguously) and must be refused.
 REFUSED = [
+    # URLs the standard library cannot even split
+    "https://[abc/hook",
+    "https://abc]/hook",
     # userinfo: credentials, and the classic "good@evil" confusion
     "https://u:p@hooks.example.com/",
     "https://good@169.254.169.254/",

@@ -90,6 +90,23 @@ def test_one_hostile_record_fails_alone(hostile: str) -> None:
     assert handler.seen == [("texas", {"n": 1}), ("ohio", {"n": 3})]
 
 
+def test_a_misconfigured_key_is_logged_with_what_to_fix(caplog: pytest.LogCaptureFixture) -> None:
+    class NoJsonKey:
+        def get_secret_value(self, SecretId: str) -> dict[str, Any]:
+            return {"SecretString": json.dumps({"other": "x" * 40})}
+
+    signer = EnvelopeSigner(
+        secret_id="env",
+        secret_json_key="signature",
+        secrets_client=NoJsonKey(),  # type: ignore[arg-type]
+    )
+    event = {"Records": [sqs_record(seal("texas", {"n": 1}), "m1")]}
+    with caplog.at_level(logging.WARNING, logger="tenantkit.events"):
+        result = process_sqs_batch(event, Recorder(), signer=signer)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert "signature" in caplog.text  # the reason, naming the missing key
+
+
 def test_handler_failures_are_reported_and_context_is_reset() -> None:
     event = {
         "Records": [

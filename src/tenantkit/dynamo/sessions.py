@@ -112,7 +112,8 @@ class TenantSessions:
         self._sts: Any = None
         self._lock = threading.Lock()  # guards the two dicts below, never held over a call
         self._cache: OrderedDict[tuple[str, str], tuple[datetime, Any]] = OrderedDict()
-        self._tenant_locks: dict[tuple[str, str], threading.Lock] = {}
+        # A lock per (service, tenant) being created, with how many callers hold or wait.
+        self._tenant_locks: dict[tuple[str, str], tuple[threading.Lock, int]] = {}
 
     def policy(self, tenant_id: str) -> str:
         """The session policy used for ``tenant_id``."""
@@ -130,30 +131,41 @@ class TenantSessions:
         if client is not None:
             return client
         with self._lock:
-            tenant_lock = self._tenant_locks.setdefault(cache_key, threading.Lock())
-        with tenant_lock:
-            client = self._cached(cache_key)  # another thread may have just made it
-            if client is not None:
-                return client
-            credentials = self._assume(tenant_id)
-            client = self._factory(
-                service_name,
-                aws_access_key_id=credentials["AccessKeyId"],
-                aws_secret_access_key=credentials["SecretAccessKey"],
-                aws_session_token=credentials["SessionToken"],
-            )
-            expiration = credentials["Expiration"]
-            if not isinstance(expiration, datetime):
-                expiration = datetime.fromisoformat(str(expiration))
-            if expiration.tzinfo is None:
-                expiration = expiration.replace(tzinfo=UTC)
-            with self._lock:
-                self._cache[cache_key] = (expiration, client)
-                self._cache.move_to_end(cache_key)
-                while len(self._cache) > self.max_cached_tenants:
-                    evicted, _ = self._cache.popitem(last=False)
-                    self._tenant_locks.pop(evicted, None)
-            return client
+            tenant_lock, waiting = self._tenant_locks.get(cache_key, (threading.Lock(), 0))
+            self._tenant_locks[cache_key] = (tenant_lock, waiting + 1)
+        try:
+            with tenant_lock:
+                client = self._cached(cache_key)  # another thread may have just made it
+                return client if client is not None else self._create(service_name, tenant_id)
+        finally:
+            with self._lock:  # the last one out removes the lock: the table stays small
+                lock, waiting = self._tenant_locks[cache_key]
+                if waiting == 1:
+                    del self._tenant_locks[cache_key]
+                else:
+                    self._tenant_locks[cache_key] = (lock, waiting - 1)
+
+    def _create(self, service_name: str, tenant_id: str) -> Any:
+        """Assume the role for ``tenant_id`` and cache a client; under that tenant's lock."""
+        cache_key = (service_name, tenant_id)
+        credentials = self._assume(tenant_id)
+        client = self._factory(
+            service_name,
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+        )
+        expiration = credentials["Expiration"]
+        if not isinstance(expiration, datetime):
+            expiration = datetime.fromisoformat(str(expiration))
+        if expiration.tzinfo is None:
+            expiration = expiration.replace(tzinfo=UTC)
+        with self._lock:
+            self._cache[cache_key] = (expiration, client)
+            self._cache.move_to_end(cache_key)
+            while len(self._cache) > self.max_cached_tenants:
+                self._cache.popitem(last=False)
+        return client
 
     def _cached(self, cache_key: tuple[str, str]) -> Any:
         with self._lock:
@@ -169,11 +181,9 @@ class TenantSessions:
             raise ConfigurationError(
                 f"the session policy is over {MAX_SESSION_POLICY_CHARS} characters"
             )
-        with self._lock:
-            if self._sts is None:
-                self._sts = self._factory("sts")
-            sts = self._sts
-        response = sts.assume_role(
+        if self._sts is None:
+            self._sts = self._factory("sts")  # two racing threads may both build one: harmless
+        response = self._sts.assume_role(
             RoleArn=self._role_arn,
             RoleSessionName=_session_name(tenant_id),
             Policy=policy,

@@ -127,7 +127,10 @@ def _split(url: object) -> SplitResult:
             "the endpoint URL contains characters that parse ambiguously (spaces, backslashes, "
             "control or non-ASCII characters); percent-encode the path and use punycode hosts"
         )
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. "Invalid IPv6 URL" for an unbalanced "["
+        raise EndpointRefusedError("the endpoint URL does not parse") from None
     netloc = parts.netloc
     if "@" in netloc:
         raise EndpointRefusedError("endpoint URLs may not contain credentials (user@host)")

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tenantkit.context import tenant_scope
-from tenantkit.errors import EnvelopeError
+from tenantkit.errors import EnvelopeError, TenantKitError
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -98,6 +98,16 @@ def _process_record(
     except EnvelopeError as exc:
         logger.warning(
             "refused SQS message %s: %s",
+            message_id,
+            exc,
+            extra={"message_id": message_id, "refusal_reason": str(exc)},
+        )
+        return False
+    except TenantKitError as exc:
+        # Not the message's fault (the envelope key is missing or misconfigured): say
+        # what to fix; tenantkit's messages hold no secrets.
+        logger.error(
+            "SQS message %s could not be opened: %s",
             message_id,
             exc,
             extra={"message_id": message_id, "refusal_reason": str(exc)},

@@ -2,8 +2,10 @@
 
 The token header never chooses the algorithm or the key: ``alg`` must be one of the
 configured algorithms, and ``jku``, ``x5u``, ``jwk``, ``x5c`` and ``crit`` headers are
-refused rather than followed. Every failure, whatever its cause, is an
-:class:`UnauthorizedError` whose message never contains the token.
+refused rather than followed. Every flaw in a token, whatever its cause, is an
+:class:`UnauthorizedError` whose message never contains the token. A key that cannot be
+loaded at all (Secrets Manager or the JWKS unreachable) is not the token's fault: that
+is a :class:`KeySourceError`, retried at most once a second.
 
 Key sources:
 
@@ -14,7 +16,7 @@ Key sources:
 * RS*/PS*/ES*/EdDSA: ``jwks_url=`` (https only, redirects refused, fetcher injectable) or
   static ``public_keys=``: PEM/DER strings or bytes, ``cryptography`` public-key objects,
   or JWK dicts (their ``kid`` is honoured). An unknown ``kid`` refetches the JWKS at most
-  once per cooldown; a failed fetch keeps the last good key set.
+  once per cooldown; a failed refetch keeps the last good key set.
 
 Parsing is strict and done here (base64url segments, JSON objects, no NaN/Infinity),
 signatures are checked with PyJWT's algorithm implementations and keys prepared once at

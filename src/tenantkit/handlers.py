@@ -22,7 +22,6 @@ __all__ = [
 
 P = ParamSpec("P")
 R = TypeVar("R")
-Handler = Callable[[Any, Any], Any]
 
 logger = logging.getLogger("tenantkit.handlers")
 

@@ -5,6 +5,13 @@ the instance metadata service, loopback, private networks. Hosts are refused in 
 notation a URL parser might accept (decimal, hex and octal IPv4, IPv4-mapped IPv6), and
 URLs that different parsers could read differently (userinfo, backslashes, spaces,
 percent-encoded hosts) are refused outright instead of being interpreted.
+
+Names are refused by what they say, without DNS: special-use and private-use names
+(``*.local``, ``*.internal``, ``*.svc`` ...), and names that spell an internal address
+the way wildcard-DNS services read them (``169.254.169.254.nip.io``,
+``10-0-0-1.sslip.io``, ``magic-0a000001.nip.io``, ``fe80--1.sslip.io``). Any domain can be
+served by such name servers, so the spelling is refused under every suffix. A name can
+still resolve anywhere; configure a ``resolver`` to check where it points.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
@@ -31,7 +38,41 @@ _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z", re.ASCII)
 _NUMERIC_LABEL = re.compile(r"(0x[0-9a-f]*|[0-9]+)\Z", re.ASCII | re.IGNORECASE)
 _SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_INTERNAL_SUFFIXES = (".localhost", ".internal")
+#: Special-use and private-use domains: they name hosts inside a network, never a public
+#: webhook receiver. RFC 6761 (``test``), RFC 6762 and its appendix G (``local`` and the
+#: private top-level names in use), RFC 8375 (``home.arpa``; no ``.arpa`` name is a
+#: webhook), Kubernetes (``svc``, ``cluster.local``), cloud metadata (``internal``).
+_INTERNAL_DOMAINS = (
+    "localdomain",
+    "local",
+    "lan",
+    "home",
+    "internal",
+    "intranet",
+    "private",
+    "corp",
+    "svc",
+    "arpa",
+    "test",
+)
+#: Names that resolve to loopback: ``localhost`` (RFC 6761) and public domains whose
+#: every name points at 127.0.0.1.
+_LOOPBACK_DOMAINS = (
+    "localhost",
+    "localhost.localdomain",
+    "localtest.me",
+    "lvh.me",
+    "vcap.me",
+    "lacolhost.com",
+    "localhost.direct",
+)
+_DECIMAL_OCTET = re.compile(r"[0-9]{1,3}\Z", re.ASCII)
+_HEX_IPV4 = re.compile(r"(?:0x)?[0-9a-f]{8}\Z", re.ASCII)
+_DASHED_IPV6 = re.compile(r"[0-9a-f-]{2,39}\Z", re.ASCII)
+_REFUSED_ADDRESS = (
+    "webhook endpoints must be public addresses, not loopback, private, link-local, "
+    "shared, multicast or reserved ones"
+)
 _SECRET_SEGMENT = re.compile(r"(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_-]{16,}\Z", re.ASCII)
 
 
@@ -94,27 +135,92 @@ class EndpointPolicy:
         labels = host.split(".")
         if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
             raise EndpointRefusedError("the endpoint host is not a valid DNS name")
-        if host == "localhost" or host.endswith(".localhost"):
+        if _under(host, _LOOPBACK_DOMAINS):
             if self.allow_loopback:
                 return
             raise EndpointRefusedError("webhook endpoints may not point at localhost")
-        if host.endswith(_INTERNAL_SUFFIXES):
-            raise EndpointRefusedError("webhook endpoints may not use internal host names")
+        if _under(host, _INTERNAL_DOMAINS):
+            raise EndpointRefusedError(
+                "webhook endpoints may not use internal or special-use host names "
+                "(.local, .internal, .svc, .lan, .home.arpa and the like)"
+            )
         if len(labels) < 2:
             raise EndpointRefusedError(
                 "the endpoint host must be a fully qualified public name such as hooks.example.com"
             )
+        for address in _embedded_addresses(host):
+            if self._refuses(address):
+                raise EndpointRefusedError(
+                    "the endpoint host name embeds a loopback, private, link-local or reserved "
+                    "address (as nip.io- and sslip.io-style names do); use a public name"
+                )
 
     def _check_address(self, address: IPAddress) -> None:
+        if self._refuses(address):
+            raise EndpointRefusedError(_REFUSED_ADDRESS)
+
+    def _refuses(self, address: IPAddress) -> bool:
         embedded = _embedded_ipv4(address)
         target = embedded if embedded is not None else address
         if target.is_loopback and self.allow_loopback:
-            return
-        if not _is_public(target):
-            raise EndpointRefusedError(
-                "webhook endpoints must be public addresses, not loopback, private, link-local, "
-                "shared, multicast or reserved ones"
-            )
+            return False
+        return not _is_public(target)
+
+
+def _under(host: str, domains: tuple[str, ...]) -> bool:
+    return any(host == domain or host.endswith(f".{domain}") for domain in domains)
+
+
+def _embedded_addresses(host: str) -> Iterator[IPAddress]:
+    """Every IP address a wildcard-DNS service could read in a host name.
+
+    - four decimal octets in a row, separated by dots or dashes, anywhere in the name
+      (``10.0.0.1.nip.io``, ``app-10-0-0-1.sslip.io``, ``app-10.0.0.1.nip.io``);
+    - eight hex digits between separators, ``0x`` optional (``0a000001.nip.io``,
+      ``app-7f000001.nip.io``);
+    - IPv6 with dashes for colons inside one label (``fe80--1.sslip.io``), after any
+      prefix ending in a dash. The ``xn--`` of an IDNA label is not a ``::``.
+
+    Other spellings (binary, base 36, decimal integers) exist on some services; the
+    resolver, not this list, is the complete check.
+    """
+    tokens = re.split(r"[.-]", host)
+    for start in range(len(tokens) - 3):
+        run = tokens[start : start + 4]
+        if all(_DECIMAL_OCTET.match(t) and int(t) < 256 for t in run):
+            yield ipaddress.IPv4Address(".".join(str(int(t)) for t in run))
+    for token in tokens:
+        if _HEX_IPV4.match(token):
+            yield ipaddress.IPv4Address(int(token[-8:], 16))
+    for label in host.split("."):
+        yield from _dashed_ipv6(label[4:] if label.startswith("xn--") else label)
+
+
+def _dashed_ipv6(label: str) -> list[ipaddress.IPv6Address]:
+    """The IPv6 readings of a label at its leftmost start, as sslip.io reads it.
+
+    Every reading from that start is returned (an address may end at any dash): a
+    public name such as ``2a01-4f8-c17-b8f--2`` also holds readings further right
+    (``c17-b8f--2``, reserved space) that no wildcard-DNS service takes.
+    """
+    if label.count("-") < 2:
+        return []
+    dashes = [i for i, char in enumerate(label) if char == "-"]
+    # An address starts at the label's start or next to a dash, and ends likewise.
+    bounds = sorted({0, len(label), *dashes, *(i + 1 for i in dashes)})
+    for i, start in enumerate(bounds):
+        readings = []
+        for end in bounds[i + 1 :]:
+            candidate = label[start:end]
+            if candidate.count("-") < 2 or not _DASHED_IPV6.match(candidate):
+                continue
+            try:
+                readings.append(ipaddress.IPv6Address(candidate.replace("-", ":")))
+            except ValueError:
+                continue
+        if readings:
+            return readings
+    return []
 
 
 def _split(url: object) -> SplitResult:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -375,3 +377,79 @@ def test_missing_extra_names_it(
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
     assert main(["local", str(TEMPLATE)]) == 2
     assert "pip install 'tenantkit[local]'" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ request smuggling
+
+
+def raw_exchange(local: Local, payload: bytes) -> bytes:
+    """Send ``payload`` on one raw connection and read until the server closes it."""
+    host, port = local.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(payload)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def smuggled() -> tuple[str, bytes]:
+    """A second request with a path that appears in the access log only if it runs."""
+    path = f"/smuggled-{uuid.uuid4().hex}"
+    return path, f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        "Transfer-Encoding: Chunked\r\n",
+        "Transfer-Encoding: CHUNKED\r\n",
+        "Transfer-Encoding: chunked\r\n",
+        "Transfer-Encoding: gzip, chunked\r\n",
+        "Transfer-Encoding: identity\r\n",
+        "transfer-encoding: cHuNkEd\r\n",
+        "Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n",
+        "Content-Length: 0\r\nTransfer-Encoding: Chunked\r\n",
+    ],
+)
+def test_attack_smuggling_through_transfer_encoding(local: Local, framing: str) -> None:
+    """A body the server does not frame must never run as a second request."""
+    path, second = smuggled()
+    head = f"POST /enqueue HTTP/1.1\r\nHost: x\r\n{framing}\r\n".encode()
+    received = raw_exchange(local, head + second)
+    assert received.count(b"HTTP/1.1 ") == 1, received
+    assert received.startswith(b"HTTP/1.1 501 ")
+    assert b"\r\nconnection: close\r\n" in received.lower()
+    assert path not in local.log()
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        "Content-Length: 5\r\nContent-Length: 0\r\n",  # two lengths: which one frames it?
+        "Content-Length: +0\r\n",
+        "Content-Length: 0_0\r\n",
+        "Content-Length:  0 0\r\n",
+        "Content-Length: -1\r\n",
+        "Content-Length: x\r\n",
+    ],
+)
+def test_attack_smuggling_through_ambiguous_content_length(local: Local, framing: str) -> None:
+    path, second = smuggled()
+    head = f"POST /enqueue HTTP/1.1\r\nHost: x\r\n{framing}\r\n".encode()
+    received = raw_exchange(local, head + second)
+    assert received.count(b"HTTP/1.1 ") == 1, received
+    assert received.startswith(b"HTTP/1.1 400 ")
+    assert b"\r\nconnection: close\r\n" in received.lower()
+    assert path not in local.log()
+
+
+def test_a_well_framed_body_keeps_the_connection(local: Local) -> None:
+    """The refusals above are about framing: a plain Content-Length body still works,
+    and a second request on the same connection runs as usual."""
+    path, second = smuggled()
+    first = b"POST /enqueue HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n[]"
+    received = raw_exchange(local, first + second)
+    assert received.count(b"HTTP/1.1 ") == 2, received
+    assert received.startswith(b"HTTP/1.1 204 ")
+    assert f"GET {path} 403" in local.log()

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tenantkit.auth.directory import UserDirectory, tenant_key, user_key
+from tenantkit.auth.directory import UserDirectory
+from tenantkit.auth.records import tenant_key, user_key
 from tenantkit.errors import (
     ConfigurationError,
     ConflictError,

@@ -1,0 +1,162 @@
+"""The control-plane items of the app's single table: their keys, shapes and parsing.
+
+Control-plane items live in a reserved key namespace: their partition keys start with
+``_``, which no tenant id may (tenant ids start with a letter or digit), so no
+tenant-scoped key ``<tenantId>#...`` can ever name one. A user id such as
+``texas#park1`` becomes ``_user#texas#park1`` and cannot reach tenant ``texas``'s data.
+
+Item shapes (``pk``/``sk`` are the table's key attribute names, configurable)::
+
+    user    pk="_user#<userId>"           sk="_user"
+            userId S, email S?, givenName S?, familyName S?,
+            memberships M {<tenantId>: SS <roles>}, activeTenant S?, foundedTenants N?
+    tenant  pk="_tenant#<tenantId>"       sk="_tenant"
+            tenantId S, members SS <userIds>, admins SS <userIds>, createdBy S, createdAt N
+    claim   pk="_tenantid#<tenantId lowercased>" sk="_tenantid"
+            tenantId S (the exact id that holds the claim)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from tenantkit.errors import InvalidInputError
+
+__all__ = [
+    "MAX_USER_ID_BYTES",
+    "ROLE_PATTERN",
+    "ControlKeys",
+    "TenantRecord",
+    "UserRecord",
+    "claim_key",
+    "parse_tenant_item",
+    "parse_user_item",
+    "tenant_key",
+    "user_key",
+    "valid_role",
+    "validate_user_id",
+]
+
+ROLE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+_ROLE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}\Z", re.ASCII)
+MAX_USER_ID_BYTES = 512
+_USER_SK = "_user"
+_TENANT_SK = "_tenant"
+_CLAIM_SK = "_tenantid"
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A user as the authorizer sees them: memberships, roles per tenant, active tenant."""
+
+    user_id: str
+    email: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    memberships: Mapping[str, frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+    active_tenant: str | None = None
+
+    def roles_in(self, tenant_id: str) -> frozenset[str]:
+        """The user's roles in ``tenant_id`` (empty if not a member)."""
+        return self.memberships.get(tenant_id, frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRecord:
+    """A tenant's roster: who is a member, who holds the admin role."""
+
+    tenant_id: str
+    members: frozenset[str]
+    admins: frozenset[str]
+    created_by: str | None = None
+
+
+def user_key(user_id: str) -> str:
+    """Partition key of a user's item."""
+    return f"_user#{user_id}"
+
+
+def tenant_key(tenant_id: str) -> str:
+    """Partition key of a tenant's item."""
+    return f"_tenant#{tenant_id}"
+
+
+def claim_key(tenant_id: str) -> str:
+    """Partition key of the item that reserves ``tenant_id`` in every letter case.
+
+    Tenant ids are ASCII (``validate_tenant_id``), so ``str.lower`` is exact case folding.
+    """
+    return f"_tenantid#{tenant_id.lower()}"
+
+
+@dataclass(frozen=True, slots=True)
+class ControlKeys:
+    """The table's key attribute names, and the full key of each control-plane item."""
+
+    partition_key: str = "pk"
+    sort_key: str = "sk"
+
+    def user(self, user_id: str) -> dict[str, Any]:
+        return {self.partition_key: {"S": user_key(user_id)}, self.sort_key: {"S": _USER_SK}}
+
+    def tenant(self, tenant_id: str) -> dict[str, Any]:
+        return {self.partition_key: {"S": tenant_key(tenant_id)}, self.sort_key: {"S": _TENANT_SK}}
+
+    def claim(self, tenant_id: str) -> dict[str, Any]:
+        return {self.partition_key: {"S": claim_key(tenant_id)}, self.sort_key: {"S": _CLAIM_SK}}
+
+
+def validate_user_id(user_id: object) -> str:
+    """``user_id`` if it is a non-empty printable string that fits a key, else a 400."""
+    if (
+        not isinstance(user_id, str)
+        or not user_id
+        or len(user_id.encode()) > MAX_USER_ID_BYTES
+        or not user_id.isprintable()
+    ):
+        raise InvalidInputError(
+            f"user id must be a non-empty printable string of at most {MAX_USER_ID_BYTES} bytes"
+        )
+    return user_id
+
+
+def valid_role(role: object) -> bool:
+    """Whether ``role`` is a string matching :data:`ROLE_PATTERN`."""
+    return isinstance(role, str) and _ROLE_RE.match(role) is not None
+
+
+def _s(item: Mapping[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return value.get("S") if isinstance(value, dict) else None
+
+
+def parse_user_item(item: Mapping[str, Any]) -> UserRecord:
+    """Hand-unmarshal a user item in DynamoDB JSON (faster than ``TypeDeserializer``)."""
+    memberships: dict[str, frozenset[str]] = {}
+    raw = item.get("memberships")
+    if isinstance(raw, dict):
+        for tenant_id, roles in (raw.get("M") or {}).items():
+            if isinstance(roles, dict):
+                memberships[tenant_id] = frozenset(roles.get("SS") or ())
+    return UserRecord(
+        user_id=_s(item, "userId") or "",
+        email=_s(item, "email"),
+        given_name=_s(item, "givenName"),
+        family_name=_s(item, "familyName"),
+        memberships=MappingProxyType(memberships),
+        active_tenant=_s(item, "activeTenant"),
+    )
+
+
+def parse_tenant_item(tenant_id: str, item: Mapping[str, Any]) -> TenantRecord:
+    """A tenant item in DynamoDB JSON as a :class:`TenantRecord`."""
+    return TenantRecord(
+        tenant_id=tenant_id,
+        members=frozenset(item.get("members", {}).get("SS") or ()),
+        admins=frozenset(item.get("admins", {}).get("SS") or ()),
+        created_by=_s(item, "createdBy"),
+    )

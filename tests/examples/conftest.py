@@ -14,6 +14,7 @@ import functools
 import importlib
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -139,10 +140,29 @@ def make_token(user: str, **claims: Any) -> str:
     return jwt.encode(payload, JWT_SECRET, algorithm="HS256")
 
 
+class FakeDns:
+    """Webhook host names -> addresses, in place of the example's system resolver.
+
+    No test performs real DNS: names under example.com answer with a public address,
+    ``records`` overrides that, and every other name does not resolve.
+    """
+
+    def __init__(self) -> None:
+        self.records: dict[str, list[str]] = {}
+
+    def __call__(self, host: str) -> list[str]:
+        if host in self.records:
+            return self.records[host]
+        if host.endswith(".example.com"):
+            return ["93.184.216.34"]
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
 class StateParks:
     """Drives the app the way API Gateway would, against moto."""
 
     def __init__(self, values: dict[str, str]) -> None:
+        self.dns = FakeDns()
         self.routes = template_routes()
         self.environments = function_environments()
         self.values = values
@@ -393,8 +413,10 @@ def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[StateParks]:
             monkeypatch.setenv(name, value)
         with (EXAMPLE / "seed.json").open() as f:
             seed.load(json.load(f), None)
+        parks = StateParks(env)
+        monkeypatch.setattr(config, "resolve_webhook_host", parks.dns)
         try:
-            yield StateParks(env)
+            yield parks
         finally:
             config.reset()
 

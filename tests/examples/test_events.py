@@ -194,6 +194,9 @@ REFUSED_ENDPOINTS = [
     "https://user:pass@hooks.example.com/",
     "https://good@169.254.169.254/",
     "https://metadata.internal/",
+    "https://169.254.169.254.nip.io/latest/meta-data",
+    "https://magic-0a000001.nip.io/",
+    "https://kubernetes.default.svc/",
     "ftp://hooks.example.com/",
     "not a url",
 ]
@@ -211,6 +214,54 @@ def test_a_refused_endpoint_is_a_400(app: StateParks) -> None:
         assert response.status == 400, endpoint
         assert set(response.body) == {"message"}
     assert app.call("alice", "GET", "/parks/{parkId}/webhooks", PALO_DURO).body == {"items": []}
+
+
+@pytest.mark.parametrize(
+    ("records", "endpoint"),
+    [
+        (["10.0.0.7"], "https://inside.example.com/hook"),
+        (["93.184.216.34", "169.254.169.254"], "https://rebind.example.com/hook"),
+        (["fd00::7"], "https://v6inside.example.com/hook"),
+        ([], "https://nothing.example.com/hook"),
+    ],
+)
+def test_attack_a_name_resolving_inside_is_refused_at_subscribe_time(
+    app: StateParks, records: list[str], endpoint: str
+) -> None:
+    host = endpoint.split("/")[2]
+    app.dns.records[host] = records
+    response = app.call(
+        "alice",
+        "POST",
+        "/parks/{parkId}/webhooks",
+        PALO_DURO,
+        body={"eventType": "park-closed", "endpoint": endpoint},
+    )
+    assert response.status == 400, response.body
+    assert host not in json.dumps(response.body)
+    assert app.call("alice", "GET", "/parks/{parkId}/webhooks", PALO_DURO).body == {"items": []}
+
+
+def test_attack_a_name_resolving_inside_is_refused_with_local_webhooks_too(
+    app: StateParks, receiver: Receiver
+) -> None:
+    app.dns.records["printer.example.com"] = ["192.168.1.20"]
+    response = app.call(
+        "alice",
+        "POST",
+        "/parks/{parkId}/webhooks",
+        PALO_DURO,
+        body={"eventType": "park-closed", "endpoint": "http://printer.example.com/hook"},
+    )
+    assert response.status == 400, response.body
+
+
+def test_the_example_resolves_webhook_hosts_with_the_system_resolver() -> None:
+    """Outside the tests' fake DNS, the example asks the system resolver (here for
+    localhost, which the hosts file answers: no DNS query leaves the machine)."""
+    import config
+
+    assert set(config.resolve_webhook_host("localhost")) & {"127.0.0.1", "::1"}
 
 
 def test_loopback_endpoints_need_allow_local_webhooks(app: StateParks, receiver: Receiver) -> None:

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 ROLE_MAP_PATH = Path(__file__).with_name("roles.json")
 ROLES = frozenset({"admin", "member", "visitor"})
 ADMIN_ROLE = "admin"
+# Every tenant may hold up to 100 webhook topics of the account's shared SNS quota, so
+# one user founds at most this many tenants (POST /customers answers 429 past it).
+MAX_FOUNDED_TENANTS_PER_USER = 5
 PARKS_INDEX = "GSI1"
 # Status events older than this are refused by the consumer (and land in the DLQ).
 ENVELOPE_MAX_AGE_SECONDS = 3600
@@ -96,7 +99,17 @@ def user_directory() -> UserDirectory:
         client=aws_client("dynamodb"),
         admin_role=ADMIN_ROLE,
         known_roles=ROLES,
+        max_founded_tenants_per_user=MAX_FOUNDED_TENANTS_PER_USER,
     )
+
+
+def resolve_webhook_host(host: str) -> list[str]:
+    """Every address of a webhook's host name, from the system resolver, so a name that
+    points inside (10.x, 169.254.169.254) is refused at subscribe time. The tests put a
+    table in its place: no test performs real DNS."""
+    from tenantkit.events import system_resolver
+
+    return system_resolver(host)
 
 
 def topic_registry() -> TopicRegistry:
@@ -107,8 +120,8 @@ def topic_registry() -> TopicRegistry:
 def _topic_registry(allow_local: bool) -> TopicRegistry:
     from tenantkit.events import EndpointPolicy, TopicRegistry
 
-    policy = (
-        EndpointPolicy(allow_http=True, allow_loopback=True) if allow_local else EndpointPolicy()
+    policy = EndpointPolicy(
+        allow_http=allow_local, allow_loopback=allow_local, resolver=resolve_webhook_host
     )
     return TopicRegistry(
         tenant_table(),

@@ -19,7 +19,7 @@ from tenantkit.errors import KeySourceError, UnauthorizedError
 from tenantkit.handlers import tenant_handler
 from tests.conftest import load_event
 
-from .conftest import TABLE
+from .conftest import AUDIENCE, ISSUER, TABLE
 
 PREFIX = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test"
 
@@ -307,7 +307,13 @@ def test_unreachable_signing_secret_fails_closed_as_a_server_error(
             raise OSError("down")
 
     authorizer = LambdaAuthorizer(
-        verifier=TokenVerifier(algorithm="HS256", secret_id="jwt", secrets_client=Down()),  # type: ignore[arg-type]
+        verifier=TokenVerifier(
+            algorithm="HS256",
+            secret_id="jwt",
+            secrets_client=Down(),  # type: ignore[arg-type]
+            issuer=ISSUER,
+            audience=AUDIENCE,
+        ),
         users=UserDirectory(TABLE, client=dynamodb),
         roles=RoleMap.from_dict({"roles": ["admin"], "routes": {"GET /parks": ["admin"]}}),
     )

@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from moto import mock_aws
 
-from tenantkit.auth.verifier import TokenVerifier, fetch_jwks, jwks_opener
+from tenantkit.auth.jwks import fetch_jwks, jwks_opener
+from tenantkit.auth.verifier import ANY_AUDIENCE, ANY_ISSUER, TokenVerifier
 from tenantkit.errors import ConfigurationError, KeySourceError, UnauthorizedError
 
 from .conftest import AUDIENCE, ISSUER, SECRET
@@ -84,39 +85,54 @@ def rejected(verifier: TokenVerifier, token: str) -> None:
 
 def test_missing_key_source_fails_at_construction() -> None:
     with pytest.raises(ConfigurationError):
-        TokenVerifier(algorithm="HS256")
+        TokenVerifier(issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="HS256")
     with pytest.raises(ConfigurationError):
-        TokenVerifier(algorithm="RS256")
+        TokenVerifier(issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="RS256")
 
 
 def test_short_hmac_secret_fails_at_construction() -> None:
     with pytest.raises(ConfigurationError, match="32 bytes"):
-        TokenVerifier(algorithm="HS256", secret="x" * 31)
+        TokenVerifier(issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="HS256", secret="x" * 31)
 
 
 def test_mixing_hmac_and_asymmetric_fails_at_construction(rsa_key: rsa.RSAPrivateKey) -> None:
     with pytest.raises(ConfigurationError, match="one algorithm family"):
-        TokenVerifier(algorithm=["HS256", "RS256"], secret=SECRET)
+        TokenVerifier(
+            issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm=["HS256", "RS256"], secret=SECRET
+        )
     with pytest.raises(ConfigurationError):
-        TokenVerifier(algorithm="RS256", secret=SECRET)
+        TokenVerifier(issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="RS256", secret=SECRET)
     with pytest.raises(ConfigurationError):
-        TokenVerifier(algorithm="HS256", secret=SECRET, public_keys=public_pem(rsa_key))
+        TokenVerifier(
+            issuer=ANY_ISSUER,
+            audience=ANY_AUDIENCE,
+            algorithm="HS256",
+            secret=SECRET,
+            public_keys=public_pem(rsa_key),
+        )
 
 
 @pytest.mark.parametrize("algorithm", ["none", "None", "HS1", ""])
 def test_unknown_algorithms_fail_at_construction(algorithm: str) -> None:
     with pytest.raises(ConfigurationError):
-        TokenVerifier(algorithm=algorithm, secret=SECRET)
+        TokenVerifier(issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm=algorithm, secret=SECRET)
 
 
 def test_leeway_is_bounded() -> None:
     with pytest.raises(ConfigurationError):
-        TokenVerifier(algorithm="HS256", secret=SECRET, leeway=301)
+        TokenVerifier(
+            issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="HS256", secret=SECRET, leeway=301
+        )
 
 
 def test_jwks_url_must_be_https() -> None:
     with pytest.raises(ConfigurationError, match="https"):
-        TokenVerifier(algorithm="RS256", jwks_url="http://issuer.example/jwks.json")
+        TokenVerifier(
+            issuer=ANY_ISSUER,
+            audience=ANY_AUDIENCE,
+            algorithm="RS256",
+            jwks_url="http://issuer.example/jwks.json",
+        )
     with pytest.raises(ConfigurationError, match="https"):
         fetch_jwks("http://127.0.0.1:1/jwks.json")
 
@@ -154,9 +170,13 @@ def test_jwks_opener_refuses_redirects() -> None:
 def test_public_key_of_the_wrong_type_fails_at_construction() -> None:
     ec_key = ec.generate_private_key(ec.SECP256R1()).public_key()
     with pytest.raises(ConfigurationError, match="cannot verify"):
-        TokenVerifier(algorithm="RS256", public_keys=[ec_key])
+        TokenVerifier(
+            issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="RS256", public_keys=[ec_key]
+        )
     with pytest.raises(ConfigurationError, match="could not be loaded"):
-        TokenVerifier(algorithm="RS256", public_keys="not a key")
+        TokenVerifier(
+            issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="RS256", public_keys="not a key"
+        )
 
 
 # -- key sources -------------------------------------------------------------------------
@@ -198,7 +218,12 @@ def test_es256_and_eddsa_with_static_keys() -> None:
     ec_key = ec.generate_private_key(ec.SECP256R1())
     ed_key = ed25519.Ed25519PrivateKey.generate()
     for algorithm, private in (("ES256", ec_key), ("EdDSA", ed_key)):
-        verifier = TokenVerifier(algorithm=algorithm, public_keys=[private.public_key()])
+        verifier = TokenVerifier(
+            issuer=ANY_ISSUER,
+            audience=ANY_AUDIENCE,
+            algorithm=algorithm,
+            public_keys=[private.public_key()],
+        )
         token = jwt.encode(claims(aud=...), private, algorithm=algorithm)
         assert verifier.verify(f"Bearer {token}").subject == "alice"
 
@@ -212,7 +237,11 @@ def test_jwks_with_injected_fetcher(rsa_key: rsa.RSAPrivateKey) -> None:
         return {"keys": [{**jwk, "kid": "k1", "use": "sig"}]}
 
     verifier = TokenVerifier(
-        algorithm="RS256", jwks_url="https://issuer.example/jwks.json", jwks_fetcher=fetcher
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
+        algorithm="RS256",
+        jwks_url="https://issuer.example/jwks.json",
+        jwks_fetcher=fetcher,
     )
     assert calls == []  # nothing is fetched at construction
     token = jwt.encode(claims(aud=...), rsa_key, algorithm="RS256", headers={"kid": "k1"})
@@ -223,8 +252,15 @@ def test_jwks_with_injected_fetcher(rsa_key: rsa.RSAPrivateKey) -> None:
 def test_jwk_declaring_another_algorithm_is_not_used(rsa_key: rsa.RSAPrivateKey) -> None:
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
     with pytest.raises(ConfigurationError, match="declares an algorithm"):
-        TokenVerifier(algorithm="RS256", public_keys={**jwk, "alg": "PS256"})
+        TokenVerifier(
+            issuer=ANY_ISSUER,
+            audience=ANY_AUDIENCE,
+            algorithm="RS256",
+            public_keys={**jwk, "alg": "PS256"},
+        )
     verifier = TokenVerifier(
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
         algorithm="RS256",
         jwks_url="https://issuer.example/jwks.json",
         jwks_fetcher=lambda url: {"keys": [{**jwk, "kid": "k1", "alg": "RS512"}]},
@@ -249,7 +285,11 @@ def test_unreachable_jwks_is_a_server_error_retried_at_most_once_a_second(
         return {"keys": [{**jwk, "kid": "k1"}]}
 
     verifier = TokenVerifier(
-        algorithm="RS256", jwks_url="https://issuer.example/jwks.json", jwks_fetcher=fetcher
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
+        algorithm="RS256",
+        jwks_url="https://issuer.example/jwks.json",
+        jwks_fetcher=fetcher,
     )
     token = jwt.encode(claims(aud=...), rsa_key, algorithm="RS256", headers={"kid": "k1"})
     for _ in range(10):
@@ -257,7 +297,7 @@ def test_unreachable_jwks_is_a_server_error_retried_at_most_once_a_second(
             verifier.verify(f"Bearer {token}")
     assert len(fetches) == 1
     up = True
-    verifier._retry_at -= 2  # a second later: not locked out for the whole cooldown
+    verifier._keys._retry_at -= 2  # a second later: not locked out for the whole cooldown
     assert verifier.verify(f"Bearer {token}").subject == "alice"
 
 
@@ -272,6 +312,8 @@ def test_failed_jwks_fetch_keeps_the_last_good_key_set(rsa_key: rsa.RSAPrivateKe
         return dict(answer)
 
     verifier = TokenVerifier(
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
         algorithm="RS256",
         jwks_url="https://issuer.example/jwks.json",
         jwks_fetcher=fetcher,
@@ -286,7 +328,13 @@ def test_failed_jwks_fetch_keeps_the_last_good_key_set(rsa_key: rsa.RSAPrivateKe
 
 
 def test_dotted_subject_claim(hs_token: Callable[..., str]) -> None:
-    verifier = TokenVerifier(algorithm="HS256", secret=SECRET, subject_claim="data.sub")
+    verifier = TokenVerifier(
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
+        algorithm="HS256",
+        secret=SECRET,
+        subject_claim="data.sub",
+    )
     token = hs_token(sub=..., aud=..., data={"sub": "ref-user"})
     assert verifier.verify(f"Bearer {token}").subject == "ref-user"
     rejected(verifier, hs_token(aud=...))  # a top-level sub is not data.sub
@@ -309,7 +357,11 @@ def test_secrets_manager_secret_is_fetched_lazily(hs_token: Callable[..., str]) 
         client = boto3.client("secretsmanager", region_name="us-east-1")
         client.create_secret(Name="jwt", SecretString=json.dumps({"signature": SECRET}))
         verifier = TokenVerifier(
-            algorithm="HS256", secret_id="jwt", secrets_client=client, audience=AUDIENCE
+            algorithm="HS256",
+            secret_id="jwt",
+            secrets_client=client,
+            issuer=ISSUER,
+            audience=AUDIENCE,
         )
         assert verifier.verify(f"Bearer {hs_token()}").subject == "alice"
 
@@ -319,7 +371,13 @@ def test_secret_without_the_json_key_is_a_configuration_error(
 ) -> None:
     fake = FakeSecrets(SECRET)
     fake.get_secret_value = lambda SecretId: {"SecretString": "{}"}  # type: ignore[method-assign]
-    verifier = TokenVerifier(algorithm="HS256", secret_id="jwt", secrets_client=fake)  # type: ignore[arg-type]
+    verifier = TokenVerifier(
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
+        algorithm="HS256",
+        secret_id="jwt",
+        secrets_client=fake,
+    )  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="signature"):
         verifier.verify(f"Bearer {hs_token(aud=...)}")
 
@@ -329,6 +387,8 @@ def test_rotated_secret_is_picked_up_at_most_once_per_cooldown(
 ) -> None:
     fake = FakeSecrets(SECRET)
     verifier = TokenVerifier(
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
         algorithm="HS256",
         secret_id="jwt",
         secrets_client=fake,  # type: ignore[arg-type]
@@ -365,7 +425,13 @@ def test_unreachable_secret_is_a_server_error_retried_at_most_once_a_second(
     hs_token: Callable[..., str],
 ) -> None:
     fake = FailingSecrets(SECRET)
-    verifier = TokenVerifier(algorithm="HS256", secret_id="jwt", secrets_client=fake)  # type: ignore[arg-type]
+    verifier = TokenVerifier(
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
+        algorithm="HS256",
+        secret_id="jwt",
+        secrets_client=fake,
+    )  # type: ignore[arg-type]
     token = f"Bearer {hs_token(aud=...)}"
     for _ in range(20):
         with pytest.raises(KeySourceError) as error:
@@ -382,7 +448,13 @@ def test_misconfigured_secret_is_not_refetched_on_every_request(
     hs_token: Callable[..., str],
 ) -> None:
     fake = FakeSecrets("too-short")
-    verifier = TokenVerifier(algorithm="HS256", secret_id="jwt", secrets_client=fake)  # type: ignore[arg-type]
+    verifier = TokenVerifier(
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
+        algorithm="HS256",
+        secret_id="jwt",
+        secrets_client=fake,
+    )  # type: ignore[arg-type]
     for _ in range(5):
         with pytest.raises((ConfigurationError, KeySourceError)):
             verifier.verify(f"Bearer {hs_token(aud=...)}")
@@ -393,6 +465,8 @@ def test_failed_refresh_keeps_the_loaded_secret(hs_token: Callable[..., str]) ->
     fake = FailingSecrets(SECRET)
     fake.up = True
     verifier = TokenVerifier(
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
         algorithm="HS256",
         secret_id="jwt",
         secrets_client=fake,
@@ -499,14 +573,23 @@ def test_attack_validly_signed_non_finite_numbers(hs_verifier: TokenVerifier, li
 def test_weak_or_confusable_keys_fail_at_construction(rsa_key: rsa.RSAPrivateKey) -> None:
     small = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()  # noqa: S505
     with pytest.raises(ConfigurationError, match="2048"):
-        TokenVerifier(algorithm="RS256", public_keys=[small])
+        TokenVerifier(
+            issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="RS256", public_keys=[small]
+        )
     with pytest.raises(ConfigurationError, match="looks like a public key"):
-        TokenVerifier(algorithm="HS256", secret=public_pem(rsa_key))
+        TokenVerifier(
+            issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="HS256", secret=public_pem(rsa_key)
+        )
 
 
 def test_es256_token_is_not_checked_with_a_p384_key() -> None:
     p384 = ec.generate_private_key(ec.SECP384R1())
-    verifier = TokenVerifier(algorithm=["ES256", "ES384"], public_keys=[p384.public_key()])
+    verifier = TokenVerifier(
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
+        algorithm=["ES256", "ES384"],
+        public_keys=[p384.public_key()],
+    )
     good = jwt.encode(claims(aud=...), p384, algorithm="ES384")
     assert verifier.verify(f"Bearer {good}").subject == "alice"
     head = b64(json.dumps({"alg": "ES256"}).encode())
@@ -538,7 +621,11 @@ def test_attack_jku_header_is_not_followed(rsa_key: rsa.RSAPrivateKey) -> None:
         return {"keys": [{**jwk, "kid": "k1"}]}
 
     verifier = TokenVerifier(
-        algorithm="RS256", jwks_url="https://issuer.example/jwks.json", jwks_fetcher=fetcher
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
+        algorithm="RS256",
+        jwks_url="https://issuer.example/jwks.json",
+        jwks_fetcher=fetcher,
     )
     token = jwt.encode(
         claims(aud=...),
@@ -574,6 +661,8 @@ def test_attack_1000_random_kids_fetch_bounded_by_cooldown(rsa_key: rsa.RSAPriva
         return {"keys": [{**jwk, "kid": "real"}]}
 
     verifier = TokenVerifier(
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
         algorithm="RS256",
         jwks_url="https://issuer.example/jwks.json",
         jwks_fetcher=fetcher,
@@ -670,7 +759,13 @@ def test_repeated_token_is_served_from_the_cache(
 def test_cache_entry_expires_with_the_token(hs_token: Callable[..., str]) -> None:
     now = [time.time()]
     verifier = TokenVerifier(
-        algorithm="HS256", secret=SECRET, leeway=0, clock=lambda: now[0], cache_ttl=3600
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
+        algorithm="HS256",
+        secret=SECRET,
+        leeway=0,
+        clock=lambda: now[0],
+        cache_ttl=3600,
     )
     token = hs_token(aud=..., exp=int(now[0]) + 10)
     verifier.verify(f"Bearer {token}")
@@ -679,14 +774,18 @@ def test_cache_entry_expires_with_the_token(hs_token: Callable[..., str]) -> Non
 
 
 def test_cache_is_bounded(hs_token: Callable[..., str]) -> None:
-    verifier = TokenVerifier(algorithm="HS256", secret=SECRET, cache_size=5)
+    verifier = TokenVerifier(
+        issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="HS256", secret=SECRET, cache_size=5
+    )
     for index in range(20):
         verifier.verify(f"Bearer {hs_token(aud=..., n=index)}")
     assert len(verifier._cache._entries) == 5
 
 
 def test_concurrent_verification_is_safe(hs_token: Callable[..., str]) -> None:
-    verifier = TokenVerifier(algorithm="HS256", secret=SECRET, cache_size=8)
+    verifier = TokenVerifier(
+        issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="HS256", secret=SECRET, cache_size=8
+    )
     tokens = [hs_token(aud=..., n=index) for index in range(32)]
     errors: list[BaseException] = []
 

@@ -18,9 +18,11 @@ if TYPE_CHECKING:
     from tenantkit.auth.authorizer import LambdaAuthorizer, UserSource
     from tenantkit.auth.directory import UserDirectory, UserRecord
     from tenantkit.auth.rolemap import RoleMap, Route
-    from tenantkit.auth.verifier import TokenVerifier, VerifiedToken
+    from tenantkit.auth.verifier import ANY_AUDIENCE, ANY_ISSUER, TokenVerifier, VerifiedToken
 
 __all__ = [
+    "ANY_AUDIENCE",
+    "ANY_ISSUER",
     "LambdaAuthorizer",
     "RoleMap",
     "Route",
@@ -38,6 +40,8 @@ _MODULES = {
     "UserRecord": "directory",
     "RoleMap": "rolemap",
     "Route": "rolemap",
+    "ANY_AUDIENCE": "verifier",
+    "ANY_ISSUER": "verifier",
     "TokenVerifier": "verifier",
     "VerifiedToken": "verifier",
 }

@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP_DEV := $(VENV)/.installed-dev
 STAMP_LOCAL := $(VENV)/.installed-local
+STAMP_MUTATION := $(VENV)/.installed-mutation
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench mutate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +20,10 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(STAMP_LOCAL)
 
+$(STAMP_MUTATION): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,mutation]'
+	touch $@ $(STAMP_DEV) $(STAMP_LOCAL)
+
 demo: $(STAMP_LOCAL)
 	$(BIN)/python examples/demo.py
 
@@ -28,7 +33,7 @@ lint: $(STAMP_DEV)
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP_DEV)
-	$(BIN)/mypy --strict src
+	$(BIN)/mypy --strict src mutation/run.py
 
 test: lint typecheck
 	$(BIN)/python -m pytest -n 2
@@ -36,5 +41,10 @@ test: lint typecheck
 bench: $(STAMP_DEV)
 	$(BIN)/python benchmarks/run.py
 
+# Mutation testing of the security core (docs/testing.md), about 30 minutes on 2 cores;
+# not part of `make test`. Some targets only: make mutate TARGETS="context cursor"
+mutate: $(STAMP_MUTATION)
+	HYPOTHESIS_PROFILE=mutation $(BIN)/python mutation/run.py $(TARGETS)
+
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist mutants .pytest_cache .mypy_cache .ruff_cache

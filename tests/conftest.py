@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -28,6 +29,21 @@ os.environ.update(
 )
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
+
+# `make mutate` runs the tests once per mutant (docs/testing.md). Its profile is small, so
+# the run fits in about 30 minutes, and derandomised, so a mutant is killed on every run or
+# on none. No deadline or too_slow check: a slow, busy machine must not pass for a kill.
+# Tests that pin max_examples keep their count; they inherit the rest at import time.
+settings.register_profile(
+    "mutation",
+    max_examples=25,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=False,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 # Every test process, and every Python subprocess the tests start, may talk to

@@ -19,6 +19,7 @@ from moto.dynamodb.responses import DynamoHandler
 from tenantkit.auth.directory import DEFAULT_MAX_FOUNDED_TENANTS_PER_USER, UserDirectory
 from tenantkit.auth.founding import FOUNDED_COUNT
 from tenantkit.errors import (
+    ConditionFailedError,
     ConfigurationError,
     ConflictError,
     InvalidTenantIdError,
@@ -284,8 +285,14 @@ def conflicting(capped: UserDirectory, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(capped.client, "transact_write_items", transact_write_items)
 
 
-def test_a_transaction_conflict_is_a_409_to_retry(capped: UserDirectory, conflicting: None) -> None:
-    with pytest.raises(ConflictError, match="try again"):
-        capped.create_tenant("texas", owner_id="alice")
-    with pytest.raises(ConflictError, match="try again"):
-        capped.provision_membership("texas", "alice", ["admin"])
+def test_a_transaction_conflict_is_a_409_to_retry_not_a_taken_id(
+    capped: UserDirectory, conflicting: None
+) -> None:
+    for attempt in (
+        lambda: capped.create_tenant("texas", owner_id="alice"),
+        lambda: capped.provision_membership("texas", "alice", ["admin"]),
+    ):
+        with pytest.raises(ConditionFailedError, match="try again") as refused:
+            attempt()
+        assert refused.value.status_code == 409
+        assert not isinstance(refused.value, ConflictError)

@@ -86,6 +86,33 @@ def test_dave_creates_newstate_becomes_its_admin_but_cannot_join_texas(app: Stat
     assert "mesa" not in ids(app.call("alice", "GET", "/parks").body)
 
 
+def test_attack_one_user_founds_a_sixth_customer(app: StateParks) -> None:
+    """Each tenant may hold 100 webhook topics of the account's shared quota: 5 per user."""
+    for number in range(5):
+        created = app.call("dave", "POST", "/customers", body={"id": f"state{number}"})
+        assert created.status == 201
+    refused = app.call("dave", "POST", "/customers", body={"id": "state5"})
+    assert refused.status == 429
+    assert set(refused.body) == {"message"}
+    assert "at most 5" in refused.body["message"]
+    assert ids(app.call("dave", "GET", "/customers").body) == {f"state{n}" for n in range(5)}
+    # Another user may still found, and may found the id dave was refused.
+    assert app.call("carol", "POST", "/customers", body={"id": "state5"}).status == 201
+
+
+@pytest.mark.parametrize("variant", ["Texas", "TEXAS", "tExAs"])
+def test_attack_founding_texas_beside_texas(app: StateParks, variant: str) -> None:
+    refused = app.call("dave", "POST", "/customers", body={"id": variant, "makeActive": True})
+    assert refused.status == 403
+    assert "letter case" in refused.body["message"]
+    assert app.call("dave", "GET", "/customers").body == {"items": []}
+    assert app.call("dave", "GET", "/settings").body["active"]["customerId"] is None
+    # Founding a seeded id exactly is refused as before.
+    exact = app.call("dave", "POST", "/customers", body={"id": "texas"})
+    assert exact.status == 403
+    assert "already exists" in exact.body["message"]
+
+
 def test_roles_in_a_new_customer_body_are_ignored(app: StateParks) -> None:
     created = app.call("carol", "POST", "/customers", body={"id": "oregon", "roles": ["visitor"]})
     assert created.status == 201

@@ -4,7 +4,9 @@ These routes are open to every verified caller, including one with no active ten
 yet, so they do not use ``@tenant_handler``. The caller is the ``userId`` the authorizer
 put in the request context; a user id in a body names only the *target* of an admin's
 change, which ``UserDirectory`` allows only to an admin of that tenant. Nobody joins a
-tenant on their own: ``POST /customers`` creates a new tenant, or is refused.
+tenant on their own: ``POST /customers`` creates a new tenant, or is refused: 403 if the
+id is taken (in any letter case), 429 once the caller has founded
+``config.MAX_FOUNDED_TENANTS_PER_USER`` tenants.
 """
 
 from __future__ import annotations
@@ -80,11 +82,10 @@ def create_customer(event: Event) -> Response:
     users = config.user_directory()
     try:
         users.create_tenant(body.id, owner_id=user.user_id)
-    except ConflictError:
-        # Joining an existing tenant takes an invitation from one of its admins.
-        raise ForbiddenError(
-            "that customer already exists; ask one of its admins to add you"
-        ) from None
+    except ConflictError as taken:
+        # Joining an existing tenant takes an invitation from one of its admins. The
+        # message says whether the id exists or differs from one only in letter case.
+        raise ForbiddenError(str(taken)) from None
     if body.makeActive:
         users.set_active_tenant(user.user_id, body.id)
     return json_response(201, {"id": body.id})

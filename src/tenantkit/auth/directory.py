@@ -30,6 +30,7 @@ from tenantkit.auth.records import (
 )
 from tenantkit.context import validate_tenant_id
 from tenantkit.errors import (
+    ConditionFailedError,
     ConfigurationError,
     ConflictError,
     ForbiddenError,
@@ -215,7 +216,7 @@ class UserDirectory:
         if self.get_user(owner_id) is None:
             return NotFoundError("the owner is not a user; create the user first")
         if cap is None:  # the user was created after the transaction ran
-            return ConflictError("the owner changed meanwhile; try again")
+            return ConditionFailedError("the owner changed meanwhile; try again")
         return LimitExceededError(
             f"this user has founded {cap} tenants, and one user may found at most {cap}; "
             "ask an admin of an existing tenant for a membership instead"

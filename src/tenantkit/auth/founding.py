@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tenantkit.auth.records import ControlKeys
-from tenantkit.errors import ConflictError, TenantKitError
+from tenantkit.errors import ConditionFailedError, ConflictError, TenantKitError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
@@ -185,20 +185,24 @@ def founding_refusal(
     """Why a founding or provisioning transaction was cancelled, from its reason codes.
 
     ``owner_refusal`` explains a failed condition on the user item (it may read the
-    user). ``None`` when the codes name no reason known here: the caller re-raises.
+    user). A taken id is a ``ConflictError``; a concurrent transaction, which is worth
+    retrying, a ``ConditionFailedError``. ``None`` when the codes name no reason known
+    here: the caller re-raises.
     """
     failed = [position for position, code in enumerate(codes) if code == _FAILED]
     if 0 in failed:
-        return ConflictError("this tenant already exists; choose another id")
+        return ConflictError(
+            "this tenant already exists; choose another id, or ask one of its admins to add you"
+        )
     if any(position > _OWNER for position in failed):
         return ConflictError(
-            "a tenant whose id differs from this one only in letter case exists; "
-            "tenant ids are unique regardless of case, so choose another id"
+            "a tenant whose id differs from this one only in letter case exists (tenant ids "
+            "are unique regardless of case); choose another id, or ask one of its admins"
         )
     if _OWNER in failed:
         return owner_refusal()
-    if "TransactionConflict" in codes:
-        return ConflictError(
+    if "TransactionConflict" in codes:  # a race, not a taken id: a 409 to retry
+        return ConditionFailedError(
             "another change to this tenant or user ran at the same time; try again"
         )
     return None

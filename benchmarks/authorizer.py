@@ -30,6 +30,7 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "benchmark")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/prod/GET/parks/p1"
+ISSUER, AUDIENCE = "https://auth.example.com", "parks-api"
 ROLE_MAP = {
     "roles": ["admin", "member", "visitor"],
     "routes": {
@@ -66,7 +67,8 @@ from tenantkit.auth.directory import UserDirectory
 from tenantkit.auth.rolemap import RoleMap
 from tenantkit.auth.verifier import TokenVerifier
 authorizer = LambdaAuthorizer(
-    verifier=TokenVerifier(algorithm="RS256", public_keys=os.environ["BENCH_PEM"]),
+    verifier=TokenVerifier(algorithm="RS256", public_keys=os.environ["BENCH_PEM"],
+                           issuer="https://auth.example.com", audience="parks-api"),
     users=UserDirectory("bench"),
     roles=RoleMap.from_dict(__import__("json").loads(os.environ["BENCH_ROLE_MAP"])),
 )
@@ -88,7 +90,8 @@ authorizer({"type": "TOKEN", "authorizationToken": "Bearer " + os.environ["BENCH
 _FIRST_CALL_BASELINE = """
 from benchmarks.authorizer import canned_get_item
 client.meta.events.register("before-send.dynamodb.GetItem", canned_get_item)
-jwt.decode(os.environ["BENCH_TOKEN"], os.environ["BENCH_PEM"], algorithms=["RS256"])
+jwt.decode(os.environ["BENCH_TOKEN"], os.environ["BENCH_PEM"], algorithms=["RS256"],
+           issuer="https://auth.example.com", audience="parks-api")
 client.get_item(TableName="bench", Key={"pk": {"S": "_user#alice"}, "sk": {"S": "_user"}})
 """
 _PRINT = "\nprint(time.perf_counter() - t)\n"
@@ -174,7 +177,11 @@ def results(calls: int = 200, rounds: int = 7) -> list[dict[str, Any]]:
     )
     now = int(time.time())
     tokens = [
-        jwt.encode({"sub": "alice", "iat": now, "exp": now + 3600, "n": n}, key, "RS256")
+        jwt.encode(
+            {"sub": "alice", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 3600, "n": n},
+            key,
+            "RS256",
+        )
         for n in range(calls * rounds)
     ]
 
@@ -189,7 +196,9 @@ def results(calls: int = 200, rounds: int = 7) -> list[dict[str, Any]]:
     role_map = RoleMap.from_dict(ROLE_MAP)
 
     def make(users: Any) -> LambdaAuthorizer:
-        verifier = TokenVerifier(algorithm="RS256", public_keys=pem, cache_size=4096)
+        verifier = TokenVerifier(
+            algorithm="RS256", public_keys=pem, issuer=ISSUER, audience=AUDIENCE, cache_size=4096
+        )
         return LambdaAuthorizer(verifier=verifier, users=users, roles=role_map)
 
     in_memory, with_dynamodb = make(InMemoryUsers()), make(UserDirectory("bench", client=client))
@@ -211,7 +220,11 @@ def results(calls: int = 200, rounds: int = 7) -> list[dict[str, Any]]:
     for authorizer in (in_memory, with_dynamodb):
         authorizer(event(0))
     baseline = _per_call(
-        lambda i: jwt.decode(tokens[i], public_key, algorithms=["RS256"]), calls, rounds
+        lambda i: jwt.decode(
+            tokens[i], public_key, algorithms=["RS256"], issuer=ISSUER, audience=AUDIENCE
+        ),
+        calls,
+        rounds,
     )
     # Fresh tokens for each authorizer: every call is the first sight of its token.
     counter = iter(range(1, 10**9))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 from datetime import timedelta
@@ -35,6 +37,38 @@ def test_seal_and_open_round_trip() -> None:
     assert envelope["v"] == 1
     assert len(envelope["env"]["messageId"]) == 32
     assert abs(envelope["env"]["issuedAt"] - time.time() * 1000) < 5_000
+
+
+def resign(envelope: dict[str, Any], secret: str = SECRET) -> str:
+    """The documented wire format, signed by hand: HMAC-SHA256 over canonical JSON."""
+    signed = {"v": envelope["v"], "env": envelope["env"]}
+    canonical = json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    mac = hmac.new(secret.encode(), canonical.encode("ascii"), hashlib.sha256).digest()
+    envelope["sig"] = base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
+    return json.dumps(envelope)
+
+
+def test_open_envelope_keeps_the_signed_id_and_issue_time() -> None:
+    signer = EnvelopeSigner(SECRET)
+    body = sealed(signer)
+    opened = signer.open_envelope(body)
+    env = json.loads(body)["env"]
+    assert (opened.message_id, opened.issued_at_ms) == (env["messageId"], env["issuedAt"])
+    assert (opened.context.tenant_id, opened.payload) == ("texas", {"park": "big-bend"})
+    # Each seal has its own id, so equal payloads stay distinct envelopes.
+    assert signer.open_envelope(sealed(signer)).message_id != opened.message_id
+
+
+@pytest.mark.parametrize("message_id", ["", "a#b", "x" * 129, 7, None, ["a"], "\u00e9"])
+def test_a_malformed_message_id_is_refused_even_when_signed(message_id: object) -> None:
+    signer = EnvelopeSigner(SECRET)
+    envelope = json.loads(sealed(signer))
+    envelope["env"]["messageId"] = message_id
+    body = resign(envelope)
+    with pytest.raises(EnvelopeError, match="message id"):
+        signer.open(body)
+    envelope["env"]["messageId"] = "0123456789abcdef" * 2
+    assert signer.open_envelope(resign(envelope)).message_id == "0123456789abcdef" * 2
 
 
 def test_seal_needs_a_tenant() -> None:

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tenantkit.events.endpoints import EndpointPolicy, mask_endpoint, system_resolver
     from tenantkit.events.envelope import EnvelopeSigner
+    from tenantkit.events.once import EnvelopeLedger
     from tenantkit.events.queues import process_sqs_batch, send_message
     from tenantkit.events.topics import PublishResult, Subscription, TopicRegistry, topic_name
 
 __all__ = [
     "EndpointPolicy",
+    "EnvelopeLedger",
     "EnvelopeSigner",
     "PublishResult",
     "Subscription",
@@ -33,6 +35,7 @@ _MODULES = {
     "mask_endpoint": "endpoints",
     "system_resolver": "endpoints",
     "EnvelopeSigner": "envelope",
+    "EnvelopeLedger": "once",
     "process_sqs_batch": "queues",
     "send_message": "queues",
     "PublishResult": "topics",

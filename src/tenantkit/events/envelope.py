@@ -20,8 +20,10 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +34,7 @@ from tenantkit.secrets import SecretsManagerKey
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
-__all__ = ["ENVELOPE_VERSION", "EnvelopeSigner"]
+__all__ = ["ENVELOPE_VERSION", "EnvelopeSigner", "OpenedEnvelope"]
 
 ENVELOPE_VERSION = 1
 MIN_SECRET_BYTES = 32
@@ -41,6 +43,22 @@ _REFRESH_COOLDOWN_SECONDS = 60.0
 _ENV_KEYS = frozenset(
     {"tenantId", "userId", "roles", "requestId", "messageId", "issuedAt", "payload"}
 )
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}\Z", re.ASCII)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedEnvelope:
+    """A verified envelope: its tenant and payload, and its signed id and issue time.
+
+    ``message_id`` is unique per ``seal`` and covered by the signature, so a consumer can
+    key "processed once" on it; ``issued_at_ms`` tells how long a replay stays acceptable
+    (until ``issued_at_ms / 1000 + max_age``).
+    """
+
+    context: TenantContext
+    payload: Any
+    message_id: str
+    issued_at_ms: int
 
 
 def _canonical(value: object) -> bytes:
@@ -146,6 +164,11 @@ class EnvelopeSigner:
         Raises ``EnvelopeError`` when the body is not an envelope, has an unknown
         version, a bad signature, or is older than ``max_age``.
         """
+        opened = self.open_envelope(body)
+        return opened.context, opened.payload
+
+    def open_envelope(self, body: str | bytes) -> OpenedEnvelope:
+        """Verify ``body`` as :meth:`open` does, keeping the envelope's id and issue time."""
         envelope = self._parse_envelope(body)
         signed = {"v": envelope["v"], "env": envelope["env"]}
         self._verify(_canonical(signed), envelope["sig"])
@@ -163,7 +186,10 @@ class EnvelopeSigner:
             )
         except (TenantKitError, TypeError):
             raise EnvelopeError("the envelope's tenant context is invalid") from None
-        return ctx, env["payload"]
+        message_id = env["messageId"]
+        if not isinstance(message_id, str) or not _MESSAGE_ID.match(message_id):
+            raise EnvelopeError("the envelope's message id is malformed")
+        return OpenedEnvelope(ctx, env["payload"], message_id, env["issuedAt"])
 
     def _parse_envelope(self, body: str | bytes) -> dict[str, Any]:
         if not isinstance(body, str | bytes):

@@ -1,4 +1,9 @@
-"""Send tenant envelopes to SQS and process SQS batches under each message's own tenant."""
+"""Send tenant envelopes to SQS and process SQS batches under each message's own tenant.
+
+SQS delivers at least once, and an envelope can be replayed while it is younger than
+``max_age``; ``process_sqs_batch(..., once=EnvelopeLedger(...))`` runs each envelope's
+handler successfully at most once (see ``tenantkit.events.once``).
+"""
 
 from __future__ import annotations
 
@@ -8,17 +13,22 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tenantkit.context import tenant_scope
-from tenantkit.errors import EnvelopeError, TenantKitError
+from tenantkit.errors import EnvelopeError, TenantKitError, aws_error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import SendMessageRequestTypeDef
 
-    from tenantkit.events.envelope import EnvelopeSigner
+    from tenantkit.events.envelope import EnvelopeSigner, OpenedEnvelope
+    from tenantkit.events.once import Claim, EnvelopeLedger
 
 __all__ = ["process_sqs_batch", "send_message"]
 
 logger = logging.getLogger("tenantkit.events")
+
+#: How long past ``max_age`` a processed envelope's marker is kept: the signer accepts
+#: envelopes issued up to a minute in the future, and TTL clocks are not the consumer's.
+_MARKER_MARGIN_SECONDS = 300
 
 
 def send_message(
@@ -51,6 +61,7 @@ def process_sqs_batch(
     record_handler: Callable[[Any], object],
     *,
     signer: EnvelopeSigner,
+    once: EnvelopeLedger | None = None,
 ) -> dict[str, list[dict[str, str]]]:
     """Run ``record_handler(payload)`` for each record, inside the record's own tenant.
 
@@ -63,6 +74,13 @@ def process_sqs_batch(
 
     On FIFO queues, once a record of a message group fails, the later records of that
     group are returned as failures unprocessed, to keep the group's order.
+
+    With ``once``, each envelope (by its signed id) runs successfully at most once: a
+    delivery of an envelope already processed is acknowledged without calling the
+    handler; one that another consumer is running right now is returned as a failure,
+    so SQS delivers it again later; a handler that raises gives its claim back, so the
+    retry runs it. A record the ledger cannot claim (DynamoDB unreachable) fails without
+    running.
     """
     records = event.get("Records")
     if not isinstance(records, list):
@@ -77,7 +95,7 @@ def process_sqs_batch(
         if group is not None and group in failed_groups:
             failures.append({"itemIdentifier": message_id})
             continue
-        if not _process_record(record, message_id, record_handler, signer):
+        if not _process_record(record, message_id, record_handler, signer, once):
             failures.append({"itemIdentifier": message_id})
             if group is not None:
                 failed_groups.add(group)
@@ -89,11 +107,12 @@ def _process_record(
     message_id: str,
     record_handler: Callable[[Any], object],
     signer: EnvelopeSigner,
+    once: EnvelopeLedger | None,
 ) -> bool:
     try:
-        ctx, payload = signer.open(_envelope_body(record.get("body")))
+        envelope = signer.open_envelope(_envelope_body(record.get("body")))
         attribute = _tenant_attribute(record)
-        if attribute is not None and attribute != ctx.tenant_id:
+        if attribute is not None and attribute != envelope.context.tenant_id:
             raise EnvelopeError("the tenant_id message attribute differs from the envelope")
     except EnvelopeError as exc:
         logger.warning(
@@ -122,15 +141,88 @@ def _process_record(
             extra={"message_id": message_id, "refusal_reason": reason},
         )
         return False
-    with tenant_scope(ctx):
+    if once is None:
+        return _run(record_handler, envelope, message_id)
+    claim = _claim(once, envelope, message_id, signer.max_age)
+    if claim is None or claim.busy:
+        return False
+    if claim.done:
+        logger.info(
+            "SQS message %s: envelope %s was already processed; acknowledged without running",
+            message_id,
+            envelope.message_id,
+            extra={"message_id": message_id, "envelope_id": envelope.message_id},
+        )
+        return True
+    if _run(record_handler, envelope, message_id):
+        _settle(
+            once.complete,
+            claim,
+            message_id,
+            "could not be recorded as done; a delivery after the lease may run it again",
+        )
+        return True
+    _settle(
+        once.release,
+        claim,
+        message_id,
+        "could not be released; its retry waits for the lease to pass",
+    )
+    return False
+
+
+def _run(
+    record_handler: Callable[[Any], object], envelope: OpenedEnvelope, message_id: str
+) -> bool:
+    with tenant_scope(envelope.context):
         try:
-            record_handler(payload)
+            record_handler(envelope.payload)
         except Exception:
             logger.exception(
                 "SQS message %s failed in its handler", message_id, extra={"message_id": message_id}
             )
             return False
     return True
+
+
+def _claim(
+    once: EnvelopeLedger, envelope: OpenedEnvelope, message_id: str, max_age: float
+) -> Claim | None:
+    """The ledger's claim on the envelope, or None (logged) when the ledger failed."""
+    keep_until = envelope.issued_at_ms / 1000 + max_age + _MARKER_MARGIN_SECONDS
+    try:
+        claim = once.claim(envelope.message_id, keep_until=keep_until)
+    except Exception as exc:
+        reason = aws_error_code(exc) or type(exc).__name__
+        logger.error(
+            "SQS message %s was not run: its envelope could not be claimed (%s)",
+            message_id,
+            reason,
+            extra={"message_id": message_id, "refusal_reason": reason},
+        )
+        return None
+    if claim.busy:
+        logger.info(
+            "SQS message %s: envelope %s is in progress on another consumer; SQS will "
+            "deliver it again",
+            message_id,
+            envelope.message_id,
+            extra={"message_id": message_id, "envelope_id": envelope.message_id},
+        )
+    return claim
+
+
+def _settle(action: Callable[[Claim], None], claim: Claim, message_id: str, what: str) -> None:
+    try:
+        action(claim)
+    except Exception as exc:
+        logger.error(
+            "SQS message %s %s (%s)",
+            message_id,
+            what,
+            aws_error_code(exc) or type(exc).__name__,
+            extra={"message_id": message_id},
+        )
 
 
 def _envelope_body(body: object) -> str:

@@ -88,6 +88,10 @@ def tenant_items(dynamodb: Any) -> set[str]:
     return {item["tenantId"]["S"] for item in items if item["sk"]["S"] == "_tenant"}
 
 
+def is_claim(item: dict[str, Any]) -> bool:
+    return item["pk"]["S"].startswith("_tenantid#")
+
+
 # -- the cap ----------------------------------------------------------------------------
 
 
@@ -247,10 +251,6 @@ def test_tenants_from_before_claims_still_block_their_lowercase_variants(
     with pytest.raises(ConflictError, match="case"):
         capped.create_tenant("OHIO", owner_id="bob")
     assert founded(capped, "bob") == set()
-
-
-def is_claim(item: dict[str, Any]) -> bool:
-    return item["pk"]["S"].startswith("_tenantid#")
 
 
 def test_the_claim_lives_in_the_reserved_namespace(capped: UserDirectory, dynamodb: Any) -> None:

@@ -19,6 +19,7 @@ __all__ = [
     "InvalidInputError",
     "InvalidKeyError",
     "InvalidTenantIdError",
+    "InvalidValueError",
     "KeySourceError",
     "LimitExceededError",
     "NoTenantContextError",
@@ -108,6 +109,18 @@ class LimitExceededError(TenantKitError):
 
 class InvalidKeyError(TenantKitError, ValueError):
     """A DynamoDB key or value is empty, too large, of a refused type, or malformed."""
+
+    status_code = 400
+
+
+class InvalidValueError(InvalidKeyError, InvalidInputError):
+    """A string or number that DynamoDB cannot store (HTTP 400).
+
+    A lone surrogate (text that is not encodable as UTF-8), or a number outside DynamoDB's
+    range: more than 38 significant digits, a magnitude outside 1E-130 to
+    9.9999999999999999999999999999999999999E+125, NaN or Infinity. Both an
+    :class:`InvalidKeyError` and an :class:`InvalidInputError`.
+    """
 
     status_code = 400
 

@@ -60,3 +60,21 @@ def client() -> Iterator[Any]:
 def table(client: Any) -> TenantTable:
     """A TenantTable reading the tenant from the context (no pinned tenant)."""
     return TenantTable(TABLE, client=client, cursor_secret=SECRET)
+
+
+@pytest.fixture(scope="module")
+def module_client() -> Iterator[Any]:
+    """One moto table for a whole module, for tests that only need distinct keys.
+
+    A module that uses it must not also use ``client``: nested ``mock_aws`` contexts
+    would share, then reset, the same in-memory account.
+    """
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(ddb)
+        yield ddb
+
+
+@pytest.fixture(scope="module")
+def module_table(module_client: Any) -> TenantTable:
+    return TenantTable(TABLE, client=module_client, cursor_secret=SECRET)

@@ -5,16 +5,26 @@ HMAC-SHA256 over the tenant, table, index, query fingerprint and that key. The t
 the query are not stored in the cursor, only bound by the signature: a cursor edited,
 truncated, or replayed by another tenant, on another query or on another index fails
 verification and raises ``InvalidCursorError``.
+
+Format: ``<payload>.<mac>``, both unpadded base64url. The payload is the JSON list
+``[[name, tag, value], ...]`` where ``S`` and ``B`` values are base64url of their bytes
+(UTF-8 for strings) and ``N`` values their decimal text. Encoding string values as bytes
+keeps a cursor's length proportional to the key's size in bytes: JSON escapes would
+make a 4-byte character 12 characters long and a control character 6.
+
+Decoding is strict: only the base64url alphabet, no padding, and only the canonical
+spelling of each part, so one cursor has exactly one accepted string and nothing can
+be appended to it.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 import json
 import logging
+import re
 import secrets
 import threading
 from collections.abc import Mapping
@@ -26,9 +36,15 @@ __all__ = ["CursorSigner", "query_fingerprint"]
 
 logger = logging.getLogger("tenantkit.dynamo")
 
-MAX_CURSOR_LENGTH = 8192
+# The longest cursor this module issues is for a GSI query, whose LastEvaluatedKey holds
+# four keys: 2 x 2,048 partition-key bytes (less the prefix) and 2 x 1,024 sort-key bytes,
+# about 8,200 base64 characters, plus four attribute names (at most 255 bytes each) and
+# JSON punctuation; base64 of the whole is under 12,400 characters. 16 KiB leaves room,
+# and still bounds the work a hostile cursor can cause.
+MAX_CURSOR_LENGTH = 16384
 _MIN_SECRET_BYTES = 32
-_JSON = json.JSONEncoder(separators=(",", ":"))
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+\Z")
 _process_secret: bytes | None = None
 _process_secret_lock = threading.Lock()
 
@@ -52,7 +68,13 @@ def _b64encode(data: bytes) -> str:
 
 
 def _b64decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict base64url: the alphabet only, no padding, and the canonical spelling only."""
+    if not _BASE64URL.match(text) or len(text) % 4 == 1:
+        raise ValueError("not base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64encode(data) != text:  # the unused low bits of the last character were set
+        raise ValueError("not canonical base64url")
+    return data
 
 
 def query_fingerprint(*parts: object) -> str:
@@ -88,7 +110,9 @@ class CursorSigner:
         entries = []
         for name, av in key.items():
             ((tag, value),) = av.items()
-            if tag == "B":
+            if tag == "S":
+                value = _b64encode(value.encode())
+            elif tag == "B":
                 value = _b64encode(bytes(value))
             entries.append([name, tag, value])
         payload = _b64encode(_JSON.encode(entries).encode())
@@ -102,12 +126,17 @@ class CursorSigner:
             "the cursor is not valid for this query: pass back the cursor of the previous "
             "page of the same query, unchanged, or omit it to start from the first page"
         )
-        if not isinstance(cursor, str) or not cursor or len(cursor) > MAX_CURSOR_LENGTH:
+        if (
+            not isinstance(cursor, str)
+            or not cursor
+            or len(cursor) > MAX_CURSOR_LENGTH
+            or not cursor.isascii()
+        ):
             raise invalid
         payload, _, signature = cursor.partition(".")
         try:
             given = _b64decode(signature)
-        except (binascii.Error, ValueError):
+        except ValueError:
             raise invalid from None
         expected = self._mac(tenant, index, fingerprint, payload)
         if not hmac.compare_digest(given, expected):
@@ -118,12 +147,14 @@ class CursorSigner:
             for name, tag, value in entries:
                 if not isinstance(name, str) or not isinstance(value, str):
                     raise ValueError(name)
-                if tag == "B":
+                if tag == "S":
+                    key[name] = {"S": _b64decode(value).decode()}
+                elif tag == "B":
                     key[name] = {"B": _b64decode(value)}
-                elif tag in ("S", "N"):
-                    key[name] = {tag: value}
+                elif tag == "N":
+                    key[name] = {"N": value}
                 else:
                     raise ValueError(tag)
-        except (binascii.Error, ValueError, TypeError):
+        except (ValueError, TypeError):
             raise invalid from None
         return key

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from tenantkit.dynamo.marshal import serialize
+from tenantkit.dynamo.marshal import check_text, serialize
 from tenantkit.errors import InvalidExpressionError
 
 __all__ = ["Placeholders", "compile_condition", "compile_update"]
@@ -35,6 +35,7 @@ class Placeholders:
 
     def name(self, attribute: str) -> str:
         """A placeholder for one attribute name (reused if the name repeats)."""
+        check_text(attribute)
         for placeholder, existing in self.names.items():
             if existing == attribute:
                 return placeholder
@@ -46,6 +47,7 @@ class Placeholders:
         """Placeholders for a document path ``a.b[0]``; returns (expression, top-level name)."""
         if not isinstance(path, str) or not path:
             raise InvalidExpressionError("attribute names must be non-empty strings")
+        check_text(path)
         parts = []
         for segment in path.split("."):
             match = _SEGMENT.match(segment)

@@ -5,6 +5,11 @@ for a 10-attribute item); this one dispatches on the exact type first (about 4us
 Floats are refused, as in boto3: DynamoDB numbers are exact decimals, and a float
 would silently store a rounded value.
 
+Values DynamoDB cannot hold are refused here with ``InvalidValueError`` (400), before any
+AWS call: text with a lone surrogate (not encodable as UTF-8), and numbers outside
+DynamoDB's range (38 significant digits once leading and trailing zeros are trimmed,
+magnitude 1E-130 to 9.9999999999999999999999999999999999999E+125, no NaN or Infinity).
+
 Numbers come back as ``int`` when they are integral literals and as ``Decimal``
 otherwise, so JSON encoding of typical items needs no conversion.
 """
@@ -15,21 +20,81 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from tenantkit.errors import InvalidKeyError
+from tenantkit.errors import InvalidKeyError, InvalidValueError
 
-__all__ = ["deserialize", "deserialize_item", "serialize", "serialize_item"]
+__all__ = [
+    "check_text",
+    "deserialize",
+    "deserialize_item",
+    "serialize",
+    "serialize_item",
+    "utf8_size",
+]
 
 _FLOAT_MESSAGE = (
     "float values are not supported because DynamoDB stores exact decimals; "
     "pass an int or a decimal.Decimal (e.g. Decimal(str(x))) instead"
 )
+_MAX_DIGITS = 38
+_MAX_EXPONENT = 125  # adjusted exponent of 9.9999999999999999999999999999999999999E+125
+_MIN_EXPONENT = -130  # of 1E-130
+_SMALL_INT = 10**_MAX_DIGITS  # ints strictly inside +-10**38 always fit
+
+
+def _surrogate() -> InvalidValueError:
+    # The value itself is not echoed: it is the caller's text, and it is not printable.
+    return InvalidValueError(
+        "a string contains a lone surrogate (U+D800-U+DFFF), which is not valid UTF-8 "
+        "text and cannot be stored in DynamoDB; decode the input with errors='strict' "
+        "or replace such characters first"
+    )
+
+
+def check_text(value: str) -> str:
+    """``value`` if it is encodable as UTF-8 (no lone surrogate), else ``InvalidValueError``."""
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise _surrogate() from None
+    return value
+
+
+def utf8_size(value: str) -> int:
+    """The UTF-8 size of ``value`` in bytes; ``InvalidValueError`` for a lone surrogate."""
+    if value.isascii():
+        return len(value)
+    try:
+        return len(value.encode())
+    except UnicodeEncodeError:
+        raise _surrogate() from None
+
+
+def _out_of_range() -> InvalidValueError:
+    return InvalidValueError(
+        "a number is outside DynamoDB's range: at most 38 significant digits and a "
+        "magnitude from 1E-130 to 9.9999999999999999999999999999999999999E+125 (or 0)"
+    )
 
 
 def _number(value: int | Decimal) -> str:
     if isinstance(value, int):
-        return str(int(value))  # int(): an IntEnum's str() is not its number everywhere
+        value = int(value)  # int(): an IntEnum's str() is not its number everywhere
+        if -_SMALL_INT < value < _SMALL_INT:
+            return str(value)
+        value = Decimal(value)  # exact; also avoids str() of ints over 4,300 digits
     if not value.is_finite():
-        raise InvalidKeyError("DynamoDB numbers must be finite; NaN and Infinity are refused")
+        raise InvalidValueError("DynamoDB numbers must be finite; NaN and Infinity are refused")
+    digits = value.as_tuple().digits
+    if not any(digits):
+        # Zero has no magnitude to check; an exponent DynamoDB would refuse is dropped.
+        return str(value) if _MIN_EXPONENT <= value.adjusted() <= _MAX_EXPONENT else "0"
+    significant = len(digits)
+    while digits[significant - 1] == 0:
+        significant -= 1
+    if significant > _MAX_DIGITS or not _MIN_EXPONENT <= value.adjusted() <= _MAX_EXPONENT:
+        raise _out_of_range()
+    # Sent as written: DynamoDB trims leading and trailing zeros before counting digits.
     return str(value)
 
 
@@ -37,7 +102,7 @@ def _set(value: set[Any] | frozenset[Any]) -> dict[str, Any]:
     if not value:
         raise InvalidKeyError("DynamoDB cannot store an empty set; remove the attribute instead")
     if all(type(v) is str for v in value):
-        return {"SS": sorted(value)}
+        return {"SS": sorted(check_text(v) for v in value)}
     if all(isinstance(v, bytes | bytearray) for v in value):
         return {"BS": sorted(bytes(v) for v in value)}
     if all(isinstance(v, int | Decimal) and not isinstance(v, bool) for v in value):
@@ -51,9 +116,10 @@ def serialize(value: object) -> dict[str, Any]:
     """The ``AttributeValue`` for ``value``; raises ``InvalidKeyError`` for refused types."""
     t = type(value)
     if t is str:
-        return {"S": value}
+        return {"S": value if value.isascii() else check_text(value)}  # type: ignore[attr-defined, arg-type]
     if t is int:
-        return {"N": str(value)}
+        small = -_SMALL_INT < value < _SMALL_INT
+        return {"N": str(value) if small else _number(value)}  # type: ignore[arg-type]
     if t is bool:
         return {"BOOL": value}
     if t is dict:
@@ -70,7 +136,7 @@ def serialize(value: object) -> dict[str, Any]:
     if isinstance(value, bool):
         return {"BOOL": bool(value)}
     if isinstance(value, str):
-        return {"S": value}  # a str subclass (StrEnum) is sent as its string value
+        return {"S": check_text(value)}  # a str subclass (StrEnum) is sent as its string value
     if isinstance(value, int | Decimal):
         return {"N": _number(value)}
     if isinstance(value, bytes | bytearray | memoryview):
@@ -95,6 +161,8 @@ def serialize_item(item: Mapping[str, Any]) -> dict[str, Any]:
     for name, value in item.items():
         if type(name) is not str:
             raise InvalidKeyError("attribute names must be strings")
+        if not name.isascii():
+            check_text(name)
         out[name] = serialize(value)
     return out
 

@@ -25,7 +25,7 @@ from tenantkit.dynamo.expressions import (
     compile_key_condition,
     compile_update,
 )
-from tenantkit.dynamo.marshal import deserialize_item, serialize, serialize_item
+from tenantkit.dynamo.marshal import deserialize_item, serialize, serialize_item, utf8_size
 from tenantkit.errors import (
     ConditionFailedError,
     ConfigurationError,
@@ -193,8 +193,8 @@ class TenantTable:
         if not isinstance(value, str) or not value:
             raise InvalidKeyError(f"the partition key {attribute!r} must be a non-empty string")
         stored = prefix + value
-        if len(stored) * 4 > MAX_PARTITION_KEY_BYTES and (
-            len(stored.encode()) > MAX_PARTITION_KEY_BYTES
+        if not (stored.isascii() and len(stored) <= MAX_PARTITION_KEY_BYTES) and (
+            utf8_size(stored) > MAX_PARTITION_KEY_BYTES
         ):
             raise InvalidKeyError(
                 f"the partition key {attribute!r} is over {MAX_PARTITION_KEY_BYTES} UTF-8 bytes "
@@ -204,7 +204,7 @@ class TenantTable:
 
     def _sort(self, value: object, attribute: str) -> dict[str, Any]:
         if isinstance(value, str | bytes | bytearray):
-            size = len(value.encode()) if isinstance(value, str) else len(value)
+            size = utf8_size(value) if isinstance(value, str) else len(value)
             if size == 0:
                 raise InvalidKeyError(f"the sort key {attribute!r} must not be empty")
             if size > MAX_SORT_KEY_BYTES:

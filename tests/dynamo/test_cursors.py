@@ -1,0 +1,303 @@
+"""Cursors: decoded strictly, capped at a length every legitimate cursor fits in, and
+resumable through every key type DynamoDB has (S, N, B) and keys of any length."""
+
+from __future__ import annotations
+
+import base64
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from boto3.dynamodb.conditions import Key
+
+from tenantkit.context import tenant_scope
+from tenantkit.dynamo import TenantTable, cursor
+from tenantkit.dynamo.cursor import MAX_CURSOR_LENGTH, CursorSigner
+from tenantkit.errors import InvalidCursorError
+
+from .conftest import SECRET, TABLE, ctx
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@pytest.fixture(scope="module")
+def paged(module_table: TenantTable) -> tuple[TenantTable, str]:
+    with tenant_scope(ctx("texas")):
+        module_table.batch_write(put=[{"pk": "p", "sk": f"{i:02}"} for i in range(6)])
+        first = module_table.query("p", limit=2).cursor
+    assert first is not None
+    return module_table, first
+
+
+def _refused(table: TenantTable, given: object) -> None:
+    with tenant_scope(ctx("texas")), pytest.raises(InvalidCursorError) as raised:
+        table.query("p", limit=2, cursor=given)  # type: ignore[arg-type]
+    assert raised.value.status_code == 400
+
+
+def _second_page(table: TenantTable, given: str) -> list[str]:
+    with tenant_scope(ctx("texas")):
+        return [item["sk"] for item in table.query("p", limit=2, cursor=given).items]
+
+
+# -- strict decoding -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "junk", [".", "..", "=", "==", "!", "*", " ", "\n", "\t", "%3D", ".x", "A", "AA", "AAAA"]
+)
+def test_attack_junk_appended_to_a_valid_cursor_is_refused(
+    paged: tuple[TenantTable, str], junk: str
+) -> None:
+    table, first = paged
+    assert _second_page(table, first) == ["02", "03"]
+    _refused(table, first + junk)
+
+
+@pytest.mark.parametrize("junk", [" ", "\n", "=", "."])
+def test_junk_before_or_inside_a_cursor_is_refused(
+    paged: tuple[TenantTable, str], junk: str
+) -> None:
+    table, first = paged
+    payload, _, signature = first.partition(".")
+    for edited in (junk + first, f"{payload}{junk}.{signature}", f"{payload}.{junk}{signature}"):
+        _refused(table, edited)
+
+
+def test_attack_non_canonical_base64_of_the_signature_is_refused(
+    paged: tuple[TenantTable, str],
+) -> None:
+    """A 32-byte MAC is 43 characters; the last one carries 2 unused bits, so 4 spellings
+    decode to the same MAC. Only the canonical one is the cursor."""
+    table, first = paged
+    payload, _, signature = first.partition(".")
+    last = ALPHABET.index(signature[-1])
+    assert last & 3 == 0  # canonical: the unused bits are zero
+    for bits in (1, 2, 3):
+        variant = signature[:-1] + ALPHABET[last | bits]
+        assert base64.urlsafe_b64decode(variant + "=") == base64.urlsafe_b64decode(signature + "=")
+        _refused(table, f"{payload}.{variant}")
+    _refused(table, f"{payload}.{signature}=")  # padded
+
+
+def test_a_cursor_with_a_second_signature_is_refused(paged: tuple[TenantTable, str]) -> None:
+    table, first = paged
+    signature = first.partition(".")[2]
+    _refused(table, f"{first}.{signature}")
+
+
+@pytest.mark.parametrize("given", [123, 1.5, b"abc.def", ["abc.def"], {"c": 1}, True, object()])
+def test_a_cursor_that_is_not_a_string_is_a_400(
+    paged: tuple[TenantTable, str], given: object
+) -> None:
+    table, _ = paged
+    _refused(table, given)
+
+
+def test_a_cursor_given_as_bytes_of_a_valid_cursor_is_refused(
+    paged: tuple[TenantTable, str],
+) -> None:
+    table, first = paged
+    _refused(table, first.encode())
+
+
+# -- the length cap ------------------------------------------------------------------------
+
+
+def _cursor_of_length(signer: CursorSigner, length: int) -> str:
+    """A valid cursor of exactly ``length`` characters (a number key of the right size)."""
+
+    def made(size: int) -> str:
+        return signer.encode({"k": {"N": "1" * size}}, "texas", None, "f")
+
+    low, high = 1, length  # the cursor grows with the key: find the first size that fits
+    while low < high:
+        middle = (low + high) // 2
+        if len(made(middle)) < length:
+            low = middle + 1
+        else:
+            high = middle
+    found = made(low)
+    assert len(found) == length, (len(found), length)
+    return found
+
+
+def test_a_cursor_of_exactly_the_cap_is_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
+    signer = CursorSigner("t", SECRET)
+    made = _cursor_of_length(signer, MAX_CURSOR_LENGTH)
+    assert signer.decode(made, "texas", None, "f") == {"k": {"N": "1" * _digits(made)}}
+    # One character under the cap refuses it before any decoding or MAC work.
+    monkeypatch.setattr(cursor, "MAX_CURSOR_LENGTH", MAX_CURSOR_LENGTH - 1)
+    monkeypatch.setattr(cursor.hmac, "digest", _no_mac)
+    with pytest.raises(InvalidCursorError):
+        signer.decode(made, "texas", None, "f")
+
+
+def test_a_cursor_over_the_cap_is_refused_before_any_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(cursor.hmac, "digest", _no_mac)
+    signer = CursorSigner("t", SECRET)
+    for given in ("A" * (MAX_CURSOR_LENGTH + 1), "A" * 10**6 + ".AAAA"):
+        with pytest.raises(InvalidCursorError):
+            signer.decode(given, "texas", None, "f")
+
+
+def _digits(made: str) -> int:
+    return len(CursorSigner("t", SECRET).decode(made, "texas", None, "f")["k"]["N"])
+
+
+def _no_mac(*args: object) -> bytes:
+    raise AssertionError("the MAC was computed for a cursor over the length cap")
+
+
+def test_the_largest_keys_give_cursors_under_the_cap_that_resume(module_client: Any) -> None:
+    """Keys at DynamoDB's limits, in the characters that inflate an encoding most (4-byte
+    characters, control characters), still page: the cap never refuses our own cursor."""
+    table = TenantTable(TABLE, client=module_client, tenant="t", cursor_secret=SECRET)
+    lengths = []
+    for char in ("\U0001f600", "\x01", '"', "a"):
+        pk = char * ((2048 - len("t#")) // len(char.encode()))
+        sort = char * (1024 // len(char.encode()) - 1)
+        items = [
+            {"pk": pk, "sk": sort + str(i), "GSI1PK": pk, "GSI1SK": sort + str(i)} for i in range(3)
+        ]
+        table.batch_write(put=items)
+        for index in (None, "GSI1"):
+            seen = []
+            for page in table.query_all(pk, index=index, limit=1):
+                seen += [item["sk"] for item in page.items]
+                if page.cursor is not None:
+                    lengths.append(len(page.cursor))
+            assert seen == [item["sk"] for item in items], (repr(char), index)
+    assert max(lengths) <= MAX_CURSOR_LENGTH
+
+
+# -- resuming through every key type -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def typed_tables(module_client: Any) -> dict[str, TenantTable]:
+    """Tables whose sort key is a number (N), binary (B) or string (S)."""
+    tables = {}
+    for kind in ("N", "B", "S"):
+        name = f"typed-{kind}"
+        module_client.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": kind},
+                {"AttributeName": "GSI1PK", "AttributeType": "S"},
+                {"AttributeName": "GSI1SK", "AttributeType": kind},
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "GSI1",
+                    "KeySchema": [
+                        {"AttributeName": "GSI1PK", "KeyType": "HASH"},
+                        {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        )
+        tables[kind] = TenantTable(name, client=module_client, cursor_secret=SECRET)
+        for tenant in ("texas", "utah"):  # another tenant's items sit in the same partitions
+            with tenant_scope(ctx(tenant)):
+                tables[kind].batch_write(
+                    put=[
+                        {"pk": "p", "sk": k, "GSI1PK": "g", "GSI1SK": k, "n": i}
+                        for i, k in enumerate(SORT_KEYS[kind])
+                    ]
+                )
+    return tables
+
+
+SORT_KEYS: dict[str, list[Any]] = {
+    "N": [
+        Decimal("-9.9999999999999999999999999999999999999E+125"),
+        -(10**37),
+        Decimal("-1.5"),
+        Decimal("-1E-130"),
+        0,
+        Decimal("1E-130"),
+        Decimal("0.001"),
+        1,
+        Decimal("1.5"),
+        2,
+        10,
+        12345678901234567890,
+        10**37 + 1,
+        Decimal("9.9999999999999999999999999999999999999E+125"),
+    ],
+    "B": [
+        b"\x00",
+        b"\x00\x00",
+        b"\x00\x01",
+        b"\x01",
+        b"\x7f" * 3,
+        b"\x80",
+        b"\xfe\xff",
+        b"\xff",
+        b"\xff" * 1023 + b"\x00",
+        b"\xff" * 1024,
+    ],
+    "S": [
+        "\x01",
+        " ",
+        '"',
+        "+/=",
+        "0",
+        "a",
+        "a" * 200,
+        "a.b",
+        "é",
+        "\uffff",
+        "\U0001f600" * 256,
+    ],
+}
+
+
+def _sorted_keys(kind: str) -> list[Any]:
+    keys = SORT_KEYS[kind]
+    if kind == "S":  # DynamoDB orders strings by their UTF-8 bytes, not by code points
+        return sorted(keys, key=lambda k: k.encode())
+    return sorted(keys)
+
+
+@pytest.mark.parametrize("kind", ["N", "B", "S"])
+@pytest.mark.parametrize("limit", [1, 3])
+@pytest.mark.parametrize("forward", [True, False])
+@pytest.mark.parametrize("index", [None, "GSI1"])
+def test_pagination_returns_every_item_exactly_once(
+    typed_tables: dict[str, TenantTable], kind: str, limit: int, forward: bool, index: str | None
+) -> None:
+    table = typed_tables[kind]
+    keys = _sorted_keys(kind)
+    with tenant_scope(ctx("texas")):
+        pages = list(
+            table.query_all("g" if index else "p", index=index, limit=limit, forward=forward)
+        )
+    seen = [item["sk"] for page in pages for item in page.items]
+    expected = keys if forward else keys[::-1]
+    assert seen == expected
+    assert all(len(page.items) <= limit for page in pages)
+    assert len(pages) >= len(keys) // limit
+    assert pages[-1].cursor is None
+
+
+def test_a_cursor_resumes_a_sort_condition_query(typed_tables: dict[str, TenantTable]) -> None:
+    table = typed_tables["N"]
+    keys = _sorted_keys("N")
+    with tenant_scope(ctx("texas")):
+        sort = Key("sk").between(Decimal("-1.5"), 10)
+        first = table.query("p", sort=sort, limit=2)
+        assert first.cursor is not None
+        rest = list(table.query_all("p", sort=sort, limit=2, cursor=first.cursor))
+    seen = [item["sk"] for item in first.items] + [i["sk"] for p in rest for i in p.items]
+    assert seen == [k for k in keys if Decimal("-1.5") <= k <= 10]

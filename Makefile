@@ -33,7 +33,7 @@ lint: $(STAMP_DEV)
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP_DEV)
-	$(BIN)/mypy --strict src mutation/run.py
+	$(BIN)/mypy --strict src mutation
 
 test: lint typecheck
 	$(BIN)/python -m pytest -n 2

@@ -17,17 +17,25 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import io
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-import tokenize
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from review import (
+    Reviewed,
+    Survivor,
+    function_of,
+    load_reviewed,
+    mangle,
+    message_entries,
+    toml_entry,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ROOT / "mutation" / "targets.toml"
@@ -37,9 +45,6 @@ MUTMUT = Path(sys.executable).parent / "mutmut"
 # mutmut's verdicts that count as a kill; `make test` runs mypy, so a mutant that does
 # not type-check is caught too. Every other verdict (survived, no tests, ...) survives.
 KILLED = frozenset({"killed", "timeout", "caught by type check"})
-CLASS_MARK = "ǁ"  # mutmut names a method's mutants xǁClassǁmethod__mutmut_N
-_LAYOUT_TOKENS = {tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
-_LAYOUT_TOKENS |= {tokenize.COMMENT, tokenize.ENDMARKER}
 
 
 @dataclass(frozen=True)
@@ -68,84 +73,6 @@ class Target:
         return function in {f"{self.module}.{f}" for f in self.functions}
 
 
-@dataclass(frozen=True)
-class Change:
-    """The lines a mutation removes and adds, unindented: unaffected by edits elsewhere."""
-
-    removed: tuple[str, ...]
-    added: tuple[str, ...]
-
-    @classmethod
-    def from_diff(cls, diff: str) -> Change:
-        """Read `mutmut show`'s unified diff, or a survivors.toml entry (no headers)."""
-        lines = diff.splitlines()
-        hunks = [i for i, line in enumerate(lines) if line.startswith("@@")]
-        lines = lines[hunks[0] + 1 :] if hunks else lines
-        return cls(
-            removed=tuple(line[1:].strip() for line in lines if line.startswith("-")),
-            added=tuple(line[1:].strip() for line in lines if line.startswith("+")),
-        )
-
-    def rewrites_strings_only(self) -> bool:
-        """True if the code around the string literals is unchanged (None counts as one)."""
-        before, after = _shape(self.removed), _shape(self.added)
-        return before is not None and before == after
-
-
-def _shape(lines: tuple[str, ...]) -> list[str] | None:
-    """The tokens of `lines`, with each run of string literals (or None) as one '"'."""
-    shape: list[str] = []
-    try:
-        for token in tokenize.generate_tokens(io.StringIO("\n".join(lines)).readline):
-            if token.type in _LAYOUT_TOKENS:
-                continue
-            text = '"' if token.type == tokenize.STRING or token.string == "None" else token.string
-            if text != '"' or shape[-1:] != ['"']:
-                shape.append(text)
-    except tokenize.TokenError:  # an unclosed bracket at the end: the tokens so far count
-        pass
-    except SyntaxError:
-        return None
-    return shape
-
-
-@dataclass(frozen=True)
-class Survivor:
-    name: str
-    status: str
-    diff: str
-
-    @property
-    def function(self) -> str:
-        return function_of(self.name)
-
-    @property
-    def change(self) -> Change:
-        return Change.from_diff(self.diff)
-
-
-@dataclass(frozen=True)
-class Reviewed:
-    """An entry of survivors.toml: a mutation that changes no behaviour, and why.
-
-    With added lines it covers exactly that mutation. With removed lines only, it marks
-    them as message text: it covers every mutation of some of them that rewrites string
-    literals and nothing else.
-    """
-
-    function: str
-    change: Change
-    reason: str
-
-    def covers(self, survivor: Survivor) -> bool:
-        if survivor.function != self.function:
-            return False
-        change = survivor.change
-        if self.change.added:
-            return change == self.change
-        return set(change.removed) <= set(self.change.removed) and change.rewrites_strings_only()
-
-
 @dataclass
 class Outcome:
     target: Target
@@ -156,21 +83,6 @@ class Outcome:
     matched: set[Reviewed] = field(default_factory=set)
     unreviewed: list[Survivor] = field(default_factory=list)
     error: str | None = None
-
-
-def mangle(function: str) -> str:
-    """mutmut's name for a function ("x_name") or a method ("xǁClassǁname")."""
-    owner, _, name = function.rpartition(".")
-    return f"x{CLASS_MARK}{owner}{CLASS_MARK}{name}" if owner else f"x_{name}"
-
-
-def function_of(mutant: str) -> str:
-    """tenantkit.m.xǁC‖f__mutmut_3 -> tenantkit.m.C.f: the key that survives renumbering."""
-    module, _, local = mutant.partition("__mutmut_")[0].rpartition(".")
-    if local.startswith("x" + CLASS_MARK):
-        _, owner, name = local.split(CLASS_MARK)
-        return f"{module}.{owner}.{name}"
-    return f"{module}.{local.removeprefix('x_')}"
 
 
 def load_targets() -> list[Target]:
@@ -188,21 +100,6 @@ def load_targets() -> list[Target]:
             )
         )
     return targets
-
-
-def load_reviewed() -> list[Reviewed]:
-    data = tomllib.loads(SURVIVORS.read_text(encoding="utf-8"))
-    if set(data) - {"survivor"}:
-        raise SystemExit(f"{SURVIVORS.name}: only [[survivor]] entries belong here")
-    reviewed = []
-    for entry in data.get("survivor", []):
-        if set(entry) != {"function", "diff", "reason"}:
-            raise SystemExit(f"{SURVIVORS.name}: an entry has function, diff, reason: {entry}")
-        change = Change.from_diff(entry["diff"])
-        if not change.removed or not entry["reason"].strip():
-            raise SystemExit(f"{SURVIVORS.name}: no removed lines or no reason in {entry}")
-        reviewed.append(Reviewed(entry["function"], change, entry["reason"]))
-    return reviewed
 
 
 def test_files(target: Target) -> list[str]:
@@ -263,8 +160,7 @@ def diffs(work: Path, names: list[str]) -> dict[str, str]:
     return {name: "\n".join(found[name]) for name in names}
 
 
-def prepare(target: Target, tests: list[str]) -> Path:
-    work = WORK / target.name
+def prepare(work: Path, target: Target, tests: list[str]) -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     for name in ("src", "tests"):
@@ -273,11 +169,16 @@ def prepare(target: Target, tests: list[str]) -> Path:
     if "mutmut" in tomllib.loads(pyproject).get("tool", {}):
         raise SystemExit("pyproject.toml has [tool.mutmut]: mutation/run.py writes that section")
     (work / "pyproject.toml").write_text(pyproject + mutmut_section(target, tests))
-    return work
 
 
-def run_target(target: Target, jobs: int, reviewed: list[Reviewed]) -> Outcome:
+def run_target(target: Target, jobs: int, reviewed: list[Reviewed], rescore: bool) -> Outcome:
     outcome = Outcome(target)
+    work = WORK / target.name
+    if rescore:
+        if not (work / "mutants").is_dir():
+            outcome.error = f"no earlier run in {work} to score again"
+            return outcome
+        return score(outcome, work, reviewed)
     if not (ROOT / target.source).is_file():
         outcome.error = f"{target.source} does not exist; update {TARGETS.name}"
         return outcome
@@ -286,7 +187,7 @@ def run_target(target: Target, jobs: int, reviewed: list[Reviewed]) -> Outcome:
     except ValueError as exc:
         outcome.error = f"{exc}; update {TARGETS.name}"
         return outcome
-    work = prepare(target, tests)
+    prepare(work, target, tests)
     log = work / "mutmut.log"
     started = time.monotonic()
     with log.open("w") as out:
@@ -303,7 +204,12 @@ def run_target(target: Target, jobs: int, reviewed: list[Reviewed]) -> Outcome:
         tail = log.read_text(errors="replace").replace("\r", "\n").splitlines()[-30:]
         outcome.error = f"mutmut run exited {run.returncode}; {log}:\n" + "\n".join(tail)
         return outcome
+    return score(outcome, work, reviewed)
 
+
+def score(outcome: Outcome, work: Path, reviewed: list[Reviewed]) -> Outcome:
+    """Read the verdicts of a finished run and sort its survivors into reviewed or not."""
+    target = outcome.target
     statuses: dict[str, str] = {}
     for line in mutmut(work, "results", "--all", "true").splitlines():
         name, _, status = line.strip().rpartition(": ")
@@ -336,33 +242,8 @@ def percent(part: int, whole: int) -> str:
 
 
 def minutes(seconds: float) -> str:
-    return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
-
-
-def toml_entry(function: str, lines: list[str], covers: list[str]) -> str:
-    """A survivors.toml entry to paste after review, with the reason left to fill in."""
-    diff = "\n".join(lines)
-    quoted = f"'''\n{diff}\n'''" if "'''" not in diff else json.dumps(diff)
-    return (
-        f'[[survivor]]  # covers {", ".join(covers)}\nfunction = "{function}"\n'
-        f'diff = {quoted}\nreason = ""'
-    )
-
-
-def message_entries(survivors: list[Survivor]) -> list[str]:
-    """One entry per message: the string-only survivors whose removed lines overlap."""
-    groups: list[tuple[str, list[str], list[str]]] = []  # function, lines, mutant numbers
-    for s in survivors:
-        lines, numbers = list(s.change.removed), [s.name.rpartition("_")[2]]
-        for group in [g for g in groups if g[0] == s.function and set(g[1]) & set(lines)]:
-            groups.remove(group)
-            lines = group[1] + [line for line in lines if line not in group[1]]
-            numbers = group[2] + numbers
-        groups.append((s.function, lines, numbers))
-    return [
-        toml_entry(function, ["-" + line for line in lines], [f"mutant {n}" for n in numbers])
-        for function, lines, numbers in groups
-    ]
+    """Wall time as 3m07s; "-" for a run that was only scored again."""
+    return f"{int(seconds // 60)}m{int(seconds % 60):02d}s" if seconds else "-"
 
 
 def print_table(outcomes: list[Outcome]) -> None:
@@ -397,7 +278,7 @@ def report(outcomes: list[Outcome], reviewed: list[Reviewed]) -> bool:
                 print(s.diff.rstrip())
                 change = s.change
                 lines = [f"-{line}" for line in change.removed] + [f"+{a}" for a in change.added]
-                print(toml_entry(s.function, lines, [s.name]))
+                print(toml_entry(s.function, lines))
         if messages:
             print(f"\n--- {o.target.name}: {len(messages)} survivors only rewrite string literals.")
             print("Where the string is message text (an error or a log message), add its entry")
@@ -418,18 +299,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("targets", nargs="*", help="names from targets.toml (default: all)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutmut workers")
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="score the last run again (after editing survivors.toml) without mutating",
+    )
     args = parser.parse_args()
     by_name = {t.name: t for t in targets}
     unknown = [n for n in args.targets if n not in by_name]
     if unknown:
         parser.error(f"unknown targets {unknown}; choose from {sorted(by_name)}")
     chosen = [by_name[n] for n in args.targets] or targets
-    reviewed = load_reviewed()
+    reviewed = load_reviewed(SURVIVORS)
 
     outcomes = []
     for number, target in enumerate(chosen, 1):
-        print(f"[{number}/{len(chosen)}] {target.name}: mutating {target.module} ...", flush=True)
-        outcome = run_target(target, args.jobs, reviewed)
+        print(f"[{number}/{len(chosen)}] {target.name}: {target.module} ...", flush=True)
+        outcome = run_target(target, args.jobs, reviewed, args.rescore)
         print(f"    {outcome.total} mutants, {minutes(outcome.seconds)}", flush=True)
         outcomes.append(outcome)
     return 0 if report(outcomes, reviewed) else 1

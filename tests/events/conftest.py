@@ -110,5 +110,5 @@ def table(aws: Aws) -> TenantTable:
 
 
 @pytest.fixture
-def registry(aws: Aws, table: TenantTable) -> TopicRegistry:
-    return TopicRegistry(table, sns_client=aws.sns)
+def registry(aws: Aws) -> TopicRegistry:
+    return TopicRegistry(TABLE, dynamodb_client=aws.dynamodb, sns_client=aws.sns)

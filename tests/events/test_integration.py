@@ -12,7 +12,6 @@ import boto3
 import pytest
 
 from tenantkit.context import current_tenant, tenant_scope
-from tenantkit.dynamo import TenantTable
 from tenantkit.errors import EndpointRefusedError
 from tenantkit.events import (
     EndpointPolicy,
@@ -77,12 +76,14 @@ def test_a_subscribed_webhook_receives_the_published_event(
 ) -> None:
     dynamodb, sns, _ = clients(moto_reset)
     create_table(dynamodb)
-    table = TenantTable(TABLE, client=dynamodb, cursor_secret=SECRET)
     # Loopback and http are allowed here only because this is local development.
     local = TopicRegistry(
-        table, sns_client=sns, endpoint_policy=EndpointPolicy(allow_http=True, allow_loopback=True)
+        TABLE,
+        dynamodb_client=dynamodb,
+        sns_client=sns,
+        endpoint_policy=EndpointPolicy(allow_http=True, allow_loopback=True),
     )
-    strict = TopicRegistry(table, sns_client=sns)
+    strict = TopicRegistry(TABLE, dynamodb_client=dynamodb, sns_client=sns)
     with tenant_scope(ctx("texas")):
         with pytest.raises(EndpointRefusedError):
             strict.subscribe("park-updated", receiver.url, resource_id="big-bend", protocol="http")

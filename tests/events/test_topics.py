@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tenantkit.context import tenant_scope
-from tenantkit.dynamo import TenantTable
 from tenantkit.errors import (
     ConfigurationError,
     ConflictError,
@@ -23,8 +22,7 @@ from tenantkit.errors import (
     NoTenantContextError,
     NotFoundError,
 )
-from tenantkit.events import TopicRegistry, topic_name
-from tenantkit.events import topics as topics_module
+from tenantkit.events import TopicRegistry, subscription_slots, topic_name
 from tests.events.conftest import TABLE, Aws, ctx
 
 HOOK = "https://hooks.example.com/parks?token=s3cret-value"
@@ -36,7 +34,17 @@ def raw_items(aws: Aws) -> list[dict[str, Any]]:
 
 
 def topic_records(aws: Aws) -> list[dict[str, Any]]:
-    return [i for i in raw_items(aws) if i["sk"]["S"] == "topic"]
+    return [i for i in raw_items(aws) if i["sk"]["S"] == "_topic"]
+
+
+def counter(aws: Aws, sort_key: str) -> dict[str, Any]:
+    """The tenant count (``_subscriptions``) or the topic budget (``_topics``)."""
+    [item] = [i for i in raw_items(aws) if i["sk"]["S"] == sort_key]
+    return item
+
+
+def make(aws: Aws, **options: Any) -> TopicRegistry:
+    return TopicRegistry(TABLE, dynamodb_client=aws.dynamodb, sns_client=aws.sns, **options)
 
 
 def topics(aws: Aws) -> list[str]:
@@ -107,7 +115,7 @@ def test_subscribe_creates_a_tagged_topic_with_a_fixed_number_of_calls(
     assert first == [
         "dynamodb:GetItem",
         "dynamodb:GetItem",  # the tenant's subscription count, before creating a topic
-        "dynamodb:PutItem",
+        "dynamodb:TransactWriteItems",  # the topic record and one unit of the topic budget
         "sns:CreateTopic",
         "dynamodb:TransactWriteItems",
         "sns:Subscribe",
@@ -122,7 +130,8 @@ def test_subscribe_creates_a_tagged_topic_with_a_fixed_number_of_calls(
     assert sub.topic_arn.endswith(":tk-5_texas-8_big-bend-12_park-updated")
     assert sub.subscription_arn.startswith(sub.topic_arn + ":")
     assert (sub.event_type, sub.resource_id) == ("park-updated", "big-bend")
-    assert sub.endpoint == "https://hooks.example.com/parks?token=***"
+    assert sub.endpoint == "https://***.example.com/***alue"
+    assert sub.owner == "user-texas"
     tags = aws.sns.list_tags_for_resource(ResourceArn=sub.topic_arn)["Tags"]
     assert {t["Key"]: t["Value"] for t in tags} == {
         "tenant_id": "texas",
@@ -172,8 +181,8 @@ def test_publish_without_subscribers_makes_no_sns_call(aws: Aws, registry: Topic
     assert aws.calls.calls == ["dynamodb:GetItem"]
 
 
-def test_optional_cache_includes_negative_results(aws: Aws, table: TenantTable) -> None:
-    registry = TopicRegistry(table, sns_client=aws.sns, cache_ttl=60, cache_max_entries=2)
+def test_optional_cache_includes_negative_results(aws: Aws) -> None:
+    registry = make(aws, cache_ttl=60, cache_max_entries=2)
     with tenant_scope(ctx("texas")):
         for _ in range(3):
             assert not registry.publish("park-updated", {}).published
@@ -189,10 +198,8 @@ def test_optional_cache_includes_negative_results(aws: Aws, table: TenantTable) 
         assert aws.calls.calls == ["dynamodb:GetItem"]
 
 
-def test_cache_is_bounded_and_expires(
-    aws: Aws, table: TenantTable, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    registry = TopicRegistry(table, sns_client=aws.sns, cache_ttl=5, cache_max_entries=2)
+def test_cache_is_bounded_and_expires(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    registry = make(aws, cache_ttl=5, cache_max_entries=2)
     with tenant_scope(ctx("texas")):
         for event in ("a", "b", "c", "a"):  # "a" was evicted by "c"
             registry.publish(event, {})
@@ -203,9 +210,9 @@ def test_cache_is_bounded_and_expires(
         assert aws.calls.count("dynamodb:GetItem") == 5
 
 
-def test_stale_cached_topic_is_not_an_error(aws: Aws, table: TenantTable) -> None:
-    writer = TopicRegistry(table, sns_client=aws.sns)
-    cached = TopicRegistry(table, sns_client=aws.sns, cache_ttl=60)
+def test_stale_cached_topic_is_not_an_error(aws: Aws) -> None:
+    writer = make(aws)
+    cached = make(aws, cache_ttl=60)
     with tenant_scope(ctx("texas")):
         sub = writer.subscribe("park-updated", HOOK)
         assert cached.publish("park-updated", {}).published
@@ -285,8 +292,8 @@ def test_subscriptions_filters(registry: TopicRegistry) -> None:
         assert registry.subscriptions(resource_id="p2") == []
 
 
-def test_limit_per_tenant(aws: Aws, table: TenantTable) -> None:
-    registry = TopicRegistry(table, sns_client=aws.sns, max_subscriptions_per_tenant=2)
+def test_limit_per_tenant(aws: Aws) -> None:
+    registry = make(aws, max_subscriptions_per_tenant=2)
     with tenant_scope(ctx("texas")):
         first = registry.subscribe("a", "https://1.example.com/")
         registry.subscribe("b", "https://2.example.com/")
@@ -300,8 +307,8 @@ def test_limit_per_tenant(aws: Aws, table: TenantTable) -> None:
         registry.subscribe("b", "https://2.example.com/")
 
 
-def test_refused_subscribes_leave_no_topics_behind(aws: Aws, table: TenantTable) -> None:
-    registry = TopicRegistry(table, sns_client=aws.sns, max_subscriptions_per_tenant=1)
+def test_refused_subscribes_leave_no_topics_behind(aws: Aws) -> None:
+    registry = make(aws, max_subscriptions_per_tenant=1)
     with tenant_scope(ctx("texas")):
         kept = registry.subscribe("a", "https://1.example.com/")
         for n in range(20):
@@ -314,24 +321,38 @@ def test_refused_subscribes_leave_no_topics_behind(aws: Aws, table: TenantTable)
 
 
 def test_a_topic_created_by_a_subscribe_that_lost_the_race_for_the_limit_is_deleted(
-    aws: Aws, table: TenantTable, monkeypatch: pytest.MonkeyPatch
+    aws: Aws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    registry = TopicRegistry(table, sns_client=aws.sns, max_subscriptions_per_tenant=1)
+    registry = make(aws, max_subscriptions_per_tenant=1)
     with tenant_scope(ctx("texas")):
         kept = registry.subscribe("a", "https://1.example.com/")
         # As if another subscribe took the last slot between the early check and the
         # reservation: the topic gets created, then the reservation is refused.
-        monkeypatch.setattr(registry, "_refuse_at_limit", lambda: None)
+        monkeypatch.setattr(registry._slots, "refuse_at_limit", lambda tenant: None)
         with pytest.raises(LimitExceededError):
             registry.subscribe("b", "https://2.example.com/")
     assert topics(aws) == [kept.topic_arn]
     assert len(topic_records(aws)) == 1
+    assert counter(aws, "_topics")["count"] == {"N": "1"}
 
 
-def test_a_pinned_table_is_refused(aws: Aws) -> None:
-    pinned = TenantTable(TABLE, client=aws.dynamodb, tenant="texas", cursor_secret=b"c" * 32)
-    with pytest.raises(ConfigurationError, match="pinned"):
-        TopicRegistry(pinned, sns_client=aws.sns)
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"topic_prefix": "a-b"},
+        {"max_subscriptions_per_tenant": 0},
+        {"max_subscriptions_per_tenant": True},
+        {"topic_budget": 0},
+        {"admin_roles": "admin"},
+        {"admin_roles": ["admin", ""]},
+        {"account_id": "12345"},
+        {"cache_ttl": 0},
+        {"partition_key": "k", "sort_key": "k"},
+    ],
+)
+def test_bad_options_are_configuration_errors(options: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        TopicRegistry(TABLE, **options)
 
 
 # -- refusals ---------------------------------------------------------------------------
@@ -354,17 +375,21 @@ def test_refused_endpoints_make_no_aws_call(
     [("", None), ("a#b", None), ("a b", None), ("x" * 129, None), ("ok", ""), ("ok", "a\nb")],
 )
 def test_bad_event_types_and_resource_ids(event_type: str, resource_id: str | None) -> None:
-    registry = TopicRegistry(TenantTable(TABLE))  # refused before any client is created
+    registry = TopicRegistry(TABLE)  # refused before any client is created
     with tenant_scope(ctx("texas")), pytest.raises(InvalidKeyError):
         registry.publish(event_type, {}, resource_id=resource_id)
 
 
 def test_no_tenant_no_registry() -> None:
-    registry = TopicRegistry(TenantTable(TABLE))
+    registry = TopicRegistry(TABLE)
     with pytest.raises(NoTenantContextError):
         registry.publish("park-updated", {})
     with pytest.raises(NoTenantContextError):
         registry.subscriptions()
+    with pytest.raises(NoTenantContextError):
+        registry.unsubscribe("sub_" + "0" * 32)
+    with pytest.raises(NoTenantContextError):
+        registry.endpoint("sub_" + "0" * 32)
 
 
 # -- races ------------------------------------------------------------------------------
@@ -429,8 +454,7 @@ def test_subscribe_waits_for_a_deletion_in_progress_then_recreates(
     with tenant_scope(ctx("texas")):
         old = registry.subscribe("park-updated", HOOK)
     # Freeze a deletion half-way: record marked deleting, topic not yet deleted.
-    key = {"pk": {"S": "texas#tenantkit.events#topic#" + old.topic_arn.split(":")[-1]}}
-    key["sk"] = {"S": "topic"}
+    key = {"pk": {"S": "_events#topic#" + old.topic_arn.split(":")[-1]}, "sk": {"S": "_topic"}}
     aws.dynamodb.update_item(
         TableName=TABLE,
         Key=key,
@@ -462,10 +486,7 @@ def test_subscribe_waits_for_a_deletion_in_progress_then_recreates(
 def test_a_stale_deletion_is_taken_over(aws: Aws, registry: TopicRegistry) -> None:
     with tenant_scope(ctx("texas")):
         old = registry.subscribe("park-updated", HOOK)
-    key = {
-        "pk": {"S": "texas#tenantkit.events#topic#" + old.topic_arn.split(":")[-1]},
-        "sk": {"S": "topic"},
-    }
+    key = {"pk": {"S": "_events#topic#" + old.topic_arn.split(":")[-1]}, "sk": {"S": "_topic"}}
     an_hour_ago = int(time.time() * 1000) - 3_600_000
     aws.dynamodb.update_item(
         TableName=TABLE,
@@ -484,6 +505,7 @@ def test_a_stale_deletion_is_taken_over(aws: Aws, registry: TopicRegistry) -> No
     assert "sns:DeleteTopic" in aws.calls.calls
     assert topics(aws) == [new.topic_arn]
     assert topic_records(aws)[0]["state"] == {"S": "active"}
+    assert counter(aws, "_topics")["count"] == {"N": "1"}  # one topic, counted once
 
 
 def test_a_failed_sns_subscribe_releases_everything(aws: Aws, registry: TopicRegistry) -> None:
@@ -494,9 +516,9 @@ def test_a_failed_sns_subscribe_releases_everything(aws: Aws, registry: TopicReg
     with tenant_scope(ctx("texas")), pytest.raises(RuntimeError):
         registry.subscribe("park-updated", HOOK)
     assert topics(aws) == []
-    items = raw_items(aws)
-    assert [i["sk"]["S"] for i in items] == ["subscriptions"]
-    assert items[0]["count"] == {"N": "0"}
+    assert sorted(i["sk"]["S"] for i in raw_items(aws)) == ["_subscriptions", "_topics"]
+    assert counter(aws, "_subscriptions")["count"] == {"N": "0"}
+    assert counter(aws, "_topics")["count"] == {"N": "0"}
 
 
 def test_concurrent_subscribes_and_unsubscribes_stay_consistent(
@@ -555,13 +577,12 @@ def test_a_subscribe_that_died_is_adopted_later(
         with pytest.raises(ConflictError):  # still fresh: maybe another subscribe is running
             registry.subscribe("park-updated", HOOK)
         later = datetime.now(UTC) + timedelta(seconds=61)
-        monkeypatch.setattr(topics_module, "_now", lambda: later)
+        monkeypatch.setattr(subscription_slots, "now", lambda: later)
         sub = registry.subscribe("park-updated", HOOK)
         assert registry.subscriptions() == [sub]
     assert pending_ids(aws) == []
     assert topic_records(aws)[0]["subs"] == {"N": "1"}
-    limits = [i for i in raw_items(aws) if i["sk"]["S"] == "subscriptions"]
-    assert limits[0]["count"] == {"N": "1"}
+    assert counter(aws, "_subscriptions")["count"] == {"N": "1"}
 
 
 @pytest.mark.parametrize("other_subscriber", [False, True])
@@ -602,7 +623,13 @@ def test_unsubscribe_calls(aws: Aws, registry: TopicRegistry) -> None:
         last = list(aws.calls.calls)
     common = ["dynamodb:GetItem", "sns:Unsubscribe", "dynamodb:TransactWriteItems"]
     assert not_last == [*common, "dynamodb:UpdateItem"]
-    assert last == [*common, "dynamodb:UpdateItem", "sns:DeleteTopic", "dynamodb:DeleteItem"]
+    # The topic record goes with one unit of the budget back, in one transaction.
+    assert last == [
+        *common,
+        "dynamodb:UpdateItem",
+        "sns:DeleteTopic",
+        "dynamodb:TransactWriteItems",
+    ]
 
 
 def test_transaction_conflicts_are_retried(

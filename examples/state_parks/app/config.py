@@ -28,6 +28,9 @@ ADMIN_ROLE = "admin"
 # one user founds at most this many tenants (POST /customers answers 429 past it).
 MAX_FOUNDED_TENANTS_PER_USER = 5
 PARKS_INDEX = "GSI1"
+# Webhooks: at most this many per tenant, and SNS topics for all tenants together.
+MAX_WEBHOOKS_PER_TENANT = 100
+WEBHOOK_TOPIC_BUDGET = 90_000
 # Status events older than this are refused by the consumer (and land in the DLQ).
 ENVELOPE_MAX_AGE_SECONDS = 3600
 
@@ -124,10 +127,14 @@ def _topic_registry(allow_local: bool) -> TopicRegistry:
         allow_http=allow_local, allow_loopback=allow_local, resolver=resolve_webhook_host
     )
     return TopicRegistry(
-        tenant_table(),
+        setting("TABLE_NAME"),
+        dynamodb_client=aws_client("dynamodb"),
         sns_client=aws_client("sns"),
         topic_prefix=setting("TOPIC_PREFIX"),
         endpoint_policy=policy,
+        admin_roles=(ADMIN_ROLE,),
+        max_subscriptions_per_tenant=MAX_WEBHOOKS_PER_TENANT,
+        topic_budget=WEBHOOK_TOPIC_BUDGET,
     )
 
 

@@ -10,8 +10,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tenantkit.events.endpoints import EndpointPolicy, mask_endpoint, system_resolver
+    from tenantkit.events.endpoints import EndpointPolicy, system_resolver
     from tenantkit.events.envelope import EnvelopeSigner
+    from tenantkit.events.masking import mask_endpoint
     from tenantkit.events.once import EnvelopeLedger
     from tenantkit.events.queues import process_sqs_batch, send_message
     from tenantkit.events.topics import PublishResult, Subscription, TopicRegistry, topic_name
@@ -32,7 +33,7 @@ __all__ = [
 
 _MODULES = {
     "EndpointPolicy": "endpoints",
-    "mask_endpoint": "endpoints",
+    "mask_endpoint": "masking",
     "system_resolver": "endpoints",
     "EnvelopeSigner": "envelope",
     "EnvelopeLedger": "once",

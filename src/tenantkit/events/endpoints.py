@@ -21,11 +21,11 @@ import re
 import socket
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from tenantkit.errors import EndpointRefusedError
 
-__all__ = ["EndpointPolicy", "Resolver", "mask_endpoint", "system_resolver"]
+__all__ = ["EndpointPolicy", "Resolver", "system_resolver"]
 
 Resolver = Callable[[str], Iterable[str]]
 """Returns every A/AAAA address of a host name (as strings)."""
@@ -73,7 +73,6 @@ _REFUSED_ADDRESS = (
     "webhook endpoints must be public addresses, not loopback, private, link-local, "
     "shared, multicast or reserved ones"
 )
-_SECRET_SEGMENT = re.compile(r"(?=.*[0-9])(?=.*[A-Za-z])[A-Za-z0-9_-]{16,}\Z", re.ASCII)
 
 
 def system_resolver(host: str) -> list[str]:
@@ -323,23 +322,3 @@ def _is_public(address: IPAddress) -> bool:
     if isinstance(address, ipaddress.IPv4Address):
         return address not in _SHARED_ADDRESS_SPACE and address.is_global
     return not address.is_site_local and address.is_global
-
-
-def mask_endpoint(url: str) -> str:
-    """``url`` with what may be a credential hidden: query values, tokens in the path.
-
-    Webhook URLs often carry a secret (``?token=...``, ``/hooks/T0/B0/abcd1234...``);
-    a listing of subscriptions must not show it to everyone who can list them.
-    """
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = host if parts.port is None else f"{host}:{parts.port}"
-    path = "/".join(
-        "***" if _SECRET_SEGMENT.match(segment) else segment for segment in parts.path.split("/")
-    )
-    query = urlencode(
-        [(key, "***") for key, _ in parse_qsl(parts.query, keep_blank_values=True)], safe="*"
-    )
-    return SplitResult(parts.scheme, netloc, path, query, "").geturl()

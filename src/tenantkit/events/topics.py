@@ -4,175 +4,78 @@ A shared topic with subscription filter policies is capped at 200 filter policie
 topic and 10,000 per account; a topic per tenant and event type is capped only by the
 100,000 topics per account, and a publish reaches exactly the subscribers of its tenant.
 
-The registry keeps its records in a ``TenantTable``, so they are tenant-isolated like
-any other data. Finding a topic is one ``GetItem``, never ``ListTopics``.
-
-Race safety: each topic record carries a subscription count, a state (``active`` or
-``deleting``) and a generation. A subscribe reserves a slot (count + 1, only while the
-record is ``active`` and of the generation whose topic it has seen created) before it
-calls SNS ``Subscribe``; a topic is marked ``deleting`` only when its count is 0, and
-only the one caller that marked it deletes it. So ``Subscribe`` and ``DeleteTopic`` on a
-topic never overlap, and a subscription that succeeded is never left on a deleted topic.
+The registry keeps its records in the control plane (``registry_store``), never where
+tenant data lives, and trusts no ARN it reads back (``registry_records``). Finding a
+topic is one ``GetItem``, never ``ListTopics``. Inside a tenant, a subscription belongs
+to the user who made it: only they or an admin may remove it or see its full endpoint.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import random
 import re
-import threading
 import time
 import uuid
-from base64 import b32encode
-from collections import OrderedDict
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr
 
-from tenantkit.context import current_tenant, validate_tenant_id
-from tenantkit.dynamo import TenantTable
+from tenantkit.context import TenantContext, current_tenant
 from tenantkit.errors import (
     ConditionFailedError,
     ConfigurationError,
     ConflictError,
-    InvalidKeyError,
-    LimitExceededError,
+    ForbiddenError,
     NotFoundError,
+    TenantIsolationError,
     aws_error_code,
 )
-from tenantkit.events.endpoints import EndpointPolicy, mask_endpoint
+from tenantkit.events.endpoints import EndpointPolicy
+from tenantkit.events.lookup_cache import LookupCache
+from tenantkit.events.masking import mask_endpoint
+from tenantkit.events.registry_records import (
+    PREFIX,
+    PublishResult,
+    RegistryKeys,
+    Subscription,
+    TopicArns,
+    check_names,
+    topic_name,
+)
+from tenantkit.events.registry_store import ControlPlaneStore
+from tenantkit.events.subscription_slots import SubscriptionSlots
+from tenantkit.events.topic_lifecycle import ACTIVE, TopicLifecycle, iso, now
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sns import SNSClient
-    from mypy_boto3_sns.type_defs import TagTypeDef
 
-__all__ = ["PublishResult", "Subscription", "TopicRegistry", "topic_name"]
+__all__ = ["DEFAULT_TOPIC_BUDGET", "PublishResult", "Subscription", "TopicRegistry", "topic_name"]
 
 logger = logging.getLogger("tenantkit.events")
 
-_NAMESPACE = "tenantkit.events"
-_PREFIX = re.compile(r"[A-Za-z0-9_]{1,32}\Z", re.ASCII)
-_LITERAL = re.compile(r"[A-Za-z0-9_-]{1,64}\Z", re.ASCII)
-_EVENT_TYPE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/=+@-]{0,127}\Z", re.ASCII)
-_RESOURCE_ID = re.compile(r"[A-Za-z0-9_.:/=+@-]{1,256}\Z", re.ASCII)
+#: Leaves a tenth of the account's 100,000 standard topics to everything else.
+DEFAULT_TOPIC_BUDGET = 90_000
 _SUBSCRIPTION_ID = re.compile(r"sub_[0-9a-f]{32}\Z", re.ASCII)
-_ACTIVE = "active"
-_DELETING = "deleting"
 _PENDING = "pending"
-#: A deletion not finished after this long is taken over (its caller crashed).
-_STALE_DELETION_MS = 15 * 60 * 1000
-#: A subscribe still pending after this long died; the next subscribe adopts its slot.
-_STALE_PENDING_S = 60
-_ATTEMPTS = 12
-
-
-def _component(value: str | None) -> str:
-    """A self-delimiting encoding: ``n`` (none), ``<len>_<value>``, or ``h<sha256 base32>``."""
-    if value is None:
-        return "n"
-    if _LITERAL.match(value):
-        return f"{len(value)}_{value}"
-    digest = b32encode(hashlib.sha256(value.encode("utf-8")).digest()).decode("ascii")
-    return "h" + digest.rstrip("=").lower()
-
-
-def topic_name(prefix: str, tenant_id: str, resource_id: str | None, event_type: str) -> str:
-    """The SNS topic name of (tenant, resource, event type): deterministic and collision-free.
-
-    ``{prefix}-{tenant}-{resource}-{event}`` where each part is length-prefixed
-    (``5_texas``), or replaced by the SHA-256 of the value (``h`` + 52 base32
-    characters) when it has characters SNS does not allow or is over 64 characters.
-    Each part decodes unambiguously, so different inputs never share a name; nothing
-    is truncated, and the longest possible name is 227 characters (SNS allows 256).
-    """
-    if not _PREFIX.match(prefix):
-        raise ConfigurationError("topic_prefix must be 1-32 characters of [A-Za-z0-9_]")
-    tenant = validate_tenant_id(tenant_id)
-    parts = (prefix, _component(tenant), _component(resource_id), _component(event_type))
-    return "-".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    """A webhook endpoint subscribed to one tenant's events. ``endpoint`` is masked."""
-
-    id: str
-    event_type: str
-    resource_id: str | None
-    endpoint: str
-    topic_arn: str
-    subscription_arn: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class PublishResult:
-    """Whether an event went to SNS; ``published`` is False when nobody is subscribed."""
-
-    published: bool
-    message_id: str | None = None
-    topic_arn: str | None = None
-
-
-class _LookupCache:
-    """A bounded TTL cache of topic records, negative results included."""
-
-    def __init__(self, ttl: float, max_entries: int) -> None:
-        self._ttl = ttl
-        self._max = max_entries
-        self._entries: OrderedDict[str, tuple[float, dict[str, Any] | None]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> tuple[bool, dict[str, Any] | None]:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[0] <= time.monotonic():
-                self._entries.pop(key, None)
-                return False, None
-            self._entries.move_to_end(key)
-            return True, entry[1]
-
-    def put(self, key: str, record: dict[str, Any] | None) -> None:
-        with self._lock:
-            self._entries[key] = (time.monotonic() + self._ttl, record)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
-
-    def discard(self, key: str) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _age_seconds(iso: str) -> float:
-    return (_now() - datetime.fromisoformat(iso)).total_seconds()
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class TopicRegistry:
     """Per-tenant SNS topics for webhooks: subscribe, publish, unsubscribe, list.
 
-    Everything acts on the current tenant (``current_tenant()``). ``cache_ttl`` (seconds)
-    turns on a bounded cache of topic lookups for ``publish``, negative results
-    included; a subscribe or unsubscribe in this process clears its entry, other
-    processes see a change after at most ``cache_ttl``.
+    Everything acts on the current tenant (``current_tenant()``). Records live in the
+    reserved ``_events#`` keys of ``table_name`` (a table with string keys
+    ``partition_key``/``sort_key``, the one the app's ``TenantTable`` uses).
+    ``account_id`` spares the one STS call that otherwise learns the account whose topic
+    ARNs are trusted, when no ``CreateTopic`` answer told it first. ``admin_roles`` may
+    remove anyone's subscription and read its full endpoint. ``topic_budget`` caps the
+    topics of every registry on the table together. ``cache_ttl`` (seconds) turns on a
+    bounded cache of topic lookups for ``publish``, negative results included.
     """
 
     #: Sleeps between retries of contended writes; replaceable in tests.
@@ -180,38 +83,62 @@ class TopicRegistry:
 
     def __init__(
         self,
-        table: TenantTable,
+        table_name: str,
         *,
+        dynamodb_client: DynamoDBClient | None = None,
+        partition_key: str = "pk",
+        sort_key: str = "sk",
         sns_client: SNSClient | None = None,
+        account_id: str | None = None,
         topic_prefix: str = "tk",
         endpoint_policy: EndpointPolicy | None = None,
+        admin_roles: Iterable[str] = ("admin",),
         max_subscriptions_per_tenant: int = 100,
+        topic_budget: int = DEFAULT_TOPIC_BUDGET,
         cache_ttl: float | None = None,
         cache_max_entries: int = 1024,
     ) -> None:
-        if not _PREFIX.match(topic_prefix):
+        if not PREFIX.match(topic_prefix):
             raise ConfigurationError("topic_prefix must be 1-32 characters of [A-Za-z0-9_]")
-        if isinstance(max_subscriptions_per_tenant, bool) or max_subscriptions_per_tenant < 1:
-            raise ConfigurationError("max_subscriptions_per_tenant must be a positive integer")
+        for name, value in (
+            ("max_subscriptions_per_tenant", max_subscriptions_per_tenant),
+            ("topic_budget", topic_budget),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigurationError(f"{name} must be a positive integer")
+        roles = () if isinstance(admin_roles, str) else tuple(admin_roles)
+        if isinstance(admin_roles, str) or not all(isinstance(r, str) and r for r in roles):
+            raise ConfigurationError("admin_roles is a collection of role names, e.g. ('admin',)")
         if cache_ttl is not None and (cache_ttl <= 0 or cache_max_entries < 1):
             raise ConfigurationError("cache_ttl and cache_max_entries must be positive")
-        self._table = table
+        self._store = ControlPlaneStore(
+            table_name, client=dynamodb_client, partition_key=partition_key, sort_key=sort_key
+        )
         self._sns = sns_client
         self._prefix = topic_prefix
+        self._keys = RegistryKeys(topic_prefix)
+        self._arns = TopicArns(account_id)
         self._policy = endpoint_policy if endpoint_policy is not None else EndpointPolicy()
-        self._max_subscriptions = max_subscriptions_per_tenant
-        if table.sort_key is None:
-            raise ConfigurationError("TopicRegistry needs a TenantTable with a sort key")
-        if table.pinned_tenant is not None:
-            # Topics follow current_tenant(); a pinned table would file every tenant's
-            # records under the pinned one.
-            raise ConfigurationError(
-                "TopicRegistry needs a TenantTable that is not pinned to a tenant; create "
-                "it without tenant= so that it reads current_tenant()"
-            )
-        self._pk = table.partition_key
-        self._sk = table.sort_key
-        self._cache = None if cache_ttl is None else _LookupCache(cache_ttl, cache_max_entries)
+        self._admin_roles = roles
+        self._topics = TopicLifecycle(
+            self._store,
+            self._keys,
+            self._arns,
+            self._client,
+            budget=topic_budget,
+            before_create=lambda tenant: self._slots.refuse_at_limit(tenant),
+            backoff=self._backoff,
+        )
+        self._slots = SubscriptionSlots(
+            self._store,
+            self._keys,
+            self._topics,
+            limit=max_subscriptions_per_tenant,
+            to_subscription=self._to_subscription,
+            checked_topic=lambda name, arn: self._arns.topic(self._client(), name, arn),
+            backoff=self._backoff,
+        )
+        self._cache = None if cache_ttl is None else LookupCache(cache_ttl, cache_max_entries)
 
     # -- public API ---------------------------------------------------------------------
 
@@ -225,57 +152,61 @@ class TopicRegistry:
     ) -> Subscription:
         """Subscribe ``endpoint`` to the current tenant's ``event_type`` events.
 
-        Creates the topic on first use. Subscribing the same endpoint again returns
-        the existing subscription. Raises ``EndpointRefusedError`` for endpoints the
-        policy refuses and ``LimitExceededError`` at the per-tenant limit.
+        The caller becomes the subscription's owner. Creates the topic on first use.
+        Subscribing the same endpoint again returns the existing subscription. Raises
+        ``EndpointRefusedError`` for endpoints the policy refuses and
+        ``LimitExceededError`` at the per-tenant limit or when the topic budget is spent.
         """
         self._policy.check(endpoint, protocol=protocol)
-        _check_names(event_type, resource_id)
-        tenant = current_tenant().tenant_id
+        check_names(event_type, resource_id)
+        context = current_tenant()
+        tenant = context.tenant_id
         name = topic_name(self._prefix, tenant, resource_id, event_type)
         digest = hashlib.sha256(
             json.dumps([self._prefix, tenant, resource_id, event_type, protocol, endpoint]).encode()
         ).hexdigest()
         subscription_id = "sub_" + digest[:32]
+        key = self._store.key(*self._keys.subscription(tenant, subscription_id))
         pending = {
-            **self._subscription_key(subscription_id),
+            **key,
             "state": _PENDING,
             "token": uuid.uuid4().hex,
             "event_type": event_type,
-            "endpoint": mask_endpoint(endpoint),
-            "topic_name": name,
-            "created_at": _iso(_now()),
+            "endpoint": mask_endpoint(endpoint),  # the full URL lives in SNS only
+            "owner": context.user_id,
+            "created_at": iso(now()),
         }
         if resource_id is not None:
             pending["resource_id"] = resource_id
-        reservation = self._reserve(pending, tenant, resource_id)
+        reservation = self._slots.reserve(pending, key, tenant, name)
         if isinstance(reservation, Subscription):
             return reservation
-        token = reservation["token"]
+        topic_arn, token = reservation
+        sns = self._client()
         try:
-            response = self._client().subscribe(
-                TopicArn=reservation["topic_arn"],
+            response = sns.subscribe(
+                TopicArn=topic_arn,
                 Protocol=protocol,
                 Endpoint=endpoint,
                 ReturnSubscriptionArn=True,
             )
         except Exception:
-            if self._release(subscription_id, token, name):
+            if self._slots.release(tenant, subscription_id, token, name):
                 raise
             raise _removed_while_subscribing() from None
-        subscription_arn = response["SubscriptionArn"]
+        subscription_arn = self._arns.subscription(sns, name, response["SubscriptionArn"])
         try:
-            item = self._table.update_item(
-                self._subscription_key(subscription_id),
-                set={"state": _ACTIVE, "subscription_arn": subscription_arn},
+            item = self._store.update(
+                key,
+                set={"state": ACTIVE, "subscription_arn": subscription_arn},
                 condition=Attr("token").eq(token),
             )
         except ConditionFailedError:
             # A concurrent unsubscribe removed the pending record (and released its slot).
             self._unsubscribe_quietly(subscription_arn)
             raise _removed_while_subscribing() from None
-        self._forget(tenant, name)
-        return self._to_subscription(item)
+        self._forget(name)
+        return self._to_subscription(item, tenant)
 
     def publish(
         self, event_type: str, data: object, *, resource_id: str | None = None
@@ -283,29 +214,32 @@ class TopicRegistry:
         """Publish one event to the current tenant's topic: one read, then one ``Publish``.
 
         Returns ``PublishResult(published=False)`` without calling SNS when the tenant
-        has no topic (nobody subscribed) for this event type and resource.
+        has no topic (nobody subscribed) for this event type and resource. A record
+        naming any topic but this one raises ``TenantIsolationError``.
         """
-        _check_names(event_type, resource_id)
+        check_names(event_type, resource_id)
         tenant = current_tenant().tenant_id
         name = topic_name(self._prefix, tenant, resource_id, event_type)
-        record = self._lookup(tenant, name)
+        record = self._lookup(name)
         if (
             record is None
-            or record.get("state") != _ACTIVE
+            or record.get("state") != ACTIVE
             or not record.get("subs")
             or "topic_arn" not in record
         ):
             return PublishResult(published=False)
+        sns = self._client()
+        topic_arn = self._arns.topic(sns, name, record["topic_arn"])
         message = {
             "tenantId": tenant,
             "eventType": event_type,
             "resourceId": resource_id,
-            "occurredAt": _iso(_now()),
+            "occurredAt": iso(now()),
             "data": data,
         }
         try:
-            response = self._client().publish(
-                TopicArn=record["topic_arn"],
+            response = sns.publish(
+                TopicArn=topic_arn,
                 Message=json.dumps(message, separators=(",", ":"), allow_nan=False),
                 MessageAttributes={
                     "tenant_id": {"DataType": "String", "StringValue": tenant},
@@ -316,55 +250,82 @@ class TopicRegistry:
             if aws_error_code(exc) not in ("NotFound", "NotFoundException"):
                 raise
             # The topic went away after it was looked up (or cached): nobody to notify.
-            self._forget(tenant, name)
+            self._forget(name)
             return PublishResult(published=False)
-        return PublishResult(
-            published=True, message_id=response["MessageId"], topic_arn=record["topic_arn"]
-        )
+        return PublishResult(published=True, message_id=response["MessageId"], topic_arn=topic_arn)
 
     def unsubscribe(self, subscription_id: str) -> None:
         """Remove one of the current tenant's subscriptions; deletes the topic with the last.
 
-        Raises ``NotFoundError`` for an unknown id, which includes every other tenant's.
+        Raises ``NotFoundError`` for an unknown id, which includes every other tenant's,
+        and ``ForbiddenError`` unless the caller owns it or holds an admin role.
         """
-        if not isinstance(subscription_id, str) or not _SUBSCRIPTION_ID.match(subscription_id):
-            raise _not_found()
-        key = self._subscription_key(subscription_id)
-        record = self._table.get_item(key, consistent=True)
-        if record is None:
-            raise _not_found()
-        tenant = current_tenant().tenant_id
-        subscription_arn = record.get("subscription_arn")
-        if subscription_arn:
+        context, record = self._owned(subscription_id)
+        tenant = context.tenant_id
+        name = topic_name(self._prefix, tenant, record.get("resource_id"), record["event_type"])
+        if record.get("subscription_arn"):
+            sns = self._client()
+            subscription_arn = self._arns.subscription(sns, name, record["subscription_arn"])
             try:
-                self._client().unsubscribe(SubscriptionArn=subscription_arn)
+                sns.unsubscribe(SubscriptionArn=subscription_arn)
             except Exception as exc:
                 if aws_error_code(exc) not in ("NotFound", "NotFoundException"):
                     raise
         try:
-            self._table.transact_write(self._release_ops(subscription_id, record["token"], record))
+            self._store.transact(
+                self._slots.release_ops(tenant, subscription_id, record["token"], name)
+            )
         except ConditionFailedError:
             raise _not_found() from None
-        self._delete_topic_if_unused(record["topic_name"])
-        self._forget(tenant, record["topic_name"])
+        self._topics.delete_if_unused(name)
+        self._forget(name)
+
+    def endpoint(self, subscription_id: str) -> str:
+        """The full endpoint URL of a subscription, read back from SNS.
+
+        Only for its owner and admins (``ForbiddenError`` for anyone else); the table
+        holds the masked form only, so exports never carry webhook secrets.
+        """
+        context, record = self._owned(subscription_id)
+        if record.get("state") != ACTIVE:
+            raise _not_found()
+        name = topic_name(
+            self._prefix, context.tenant_id, record.get("resource_id"), record["event_type"]
+        )
+        sns = self._client()
+        arn = self._arns.subscription(sns, name, record.get("subscription_arn"))
+        try:
+            attributes = sns.get_subscription_attributes(SubscriptionArn=arn)["Attributes"]
+        except Exception as exc:
+            if aws_error_code(exc) not in ("NotFound", "NotFoundException"):
+                raise
+            raise _not_found() from None
+        return attributes["Endpoint"]
 
     def subscriptions(
         self, *, resource_id: str | None = None, event_type: str | None = None
     ) -> list[Subscription]:
-        """The current tenant's subscriptions, optionally for one resource or event type."""
+        """The current tenant's subscriptions, optionally for one resource or event type.
+
+        Endpoints are masked for everyone. A record whose ARNs are not its topic's is
+        left out (and logged as a tenant-isolation error).
+        """
+        tenant = current_tenant().tenant_id
         found: list[Subscription] = []
-        for page in self._table.query_all(self._subscriptions_partition()):
-            for item in page.items:
-                if item.get("state") != _ACTIVE:
-                    continue
-                if resource_id is not None and item.get("resource_id") != resource_id:
-                    continue
-                if event_type is not None and item.get("event_type") != event_type:
-                    continue
-                found.append(self._to_subscription(item))
+        for item in self._store.query(self._keys.subscriptions(tenant)):
+            if item.get("state") != ACTIVE:
+                continue
+            if resource_id is not None and item.get("resource_id") != resource_id:
+                continue
+            if event_type is not None and item.get("event_type") != event_type:
+                continue
+            try:
+                found.append(self._to_subscription(item, tenant))
+            except TenantIsolationError:
+                continue  # logged by the check
         return found
 
-    # -- keys and records -----------------------------------------------------------------
+    # -- records ----------------------------------------------------------------------------
 
     def _client(self) -> SNSClient:
         if self._sns is None:
@@ -373,245 +334,52 @@ class TopicRegistry:
             self._sns = boto3.client("sns")
         return self._sns
 
-    def _topic_key(self, name: str) -> dict[str, str]:
-        return {self._pk: f"{_NAMESPACE}#topic#{name}", self._sk: "topic"}
+    def _owned(self, subscription_id: object) -> tuple[TenantContext, dict[str, Any]]:
+        """The caller's context and the subscription record, if the caller may manage it."""
+        context = current_tenant()
+        if not isinstance(subscription_id, str) or not _SUBSCRIPTION_ID.match(subscription_id):
+            raise _not_found()
+        key = self._store.key(*self._keys.subscription(context.tenant_id, subscription_id))
+        record = self._store.get(key, consistent=True)
+        if record is None:
+            raise _not_found()
+        if record.get("owner") != context.user_id and not context.has_role(*self._admin_roles):
+            raise ForbiddenError(
+                "only the user who subscribed this webhook, or an admin, may remove it or "
+                "see its full endpoint"
+            )
+        return context, record
 
-    def _subscriptions_partition(self) -> str:
-        return f"{_NAMESPACE}#{self._prefix}#subscriptions"
-
-    def _subscription_key(self, subscription_id: str) -> dict[str, str]:
-        return {self._pk: self._subscriptions_partition(), self._sk: subscription_id}
-
-    def _limit_key(self) -> dict[str, str]:
-        return {self._pk: f"{_NAMESPACE}#{self._prefix}#limits", self._sk: "subscriptions"}
-
-    def _to_subscription(self, item: Mapping[str, Any]) -> Subscription:
+    def _to_subscription(self, item: Mapping[str, Any], tenant: str) -> Subscription:
+        name = topic_name(self._prefix, tenant, item.get("resource_id"), item["event_type"])
+        sns = self._client()
         return Subscription(
-            id=item[self._sk],
+            id=self._store.sort_value(item),
             event_type=item["event_type"],
             resource_id=item.get("resource_id"),
             endpoint=item["endpoint"],
-            topic_arn=item["topic_arn"],
-            subscription_arn=item["subscription_arn"],
+            owner=item["owner"],
+            topic_arn=self._arns.topic(sns, name, item["topic_arn"]),
+            subscription_arn=self._arns.subscription(sns, name, item["subscription_arn"]),
             created_at=datetime.fromisoformat(item["created_at"]),
         )
 
-    # -- cache ---------------------------------------------------------------------------
-
-    def _lookup(self, tenant: str, name: str) -> dict[str, Any] | None:
+    def _lookup(self, name: str) -> dict[str, Any] | None:
+        key = self._store.key(*self._keys.topic(name))
         if self._cache is None:
-            return self._table.get_item(self._topic_key(name))
-        hit, record = self._cache.get(f"{tenant}/{name}")
+            return self._store.get(key)
+        hit, record = self._cache.get(name)
         if not hit:
-            record = self._table.get_item(self._topic_key(name))
-            self._cache.put(f"{tenant}/{name}", record)
+            record = self._store.get(key)
+            self._cache.put(name, record)
         return record
 
-    def _forget(self, tenant: str, name: str) -> None:
+    def _forget(self, name: str) -> None:
         if self._cache is not None:
-            self._cache.discard(f"{tenant}/{name}")
-
-    # -- the subscribe protocol ----------------------------------------------------------
+            self._cache.discard(name)
 
     def _backoff(self, attempt: int) -> None:
         self.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))  # noqa: S311
-
-    def _reserve(
-        self, pending: dict[str, Any], tenant: str, resource_id: str | None
-    ) -> dict[str, Any] | Subscription:
-        """Take a subscription slot on a live topic, or find the endpoint subscribed already.
-
-        One transaction writes the ``pending`` subscription record, adds 1 to the topic's
-        count (only if it is still the live generation) and to the tenant's count (only
-        below the limit). Returns the reservation's ``topic_arn`` and ``token``. A pending
-        record left by a subscribe that died is adopted: its slot is still held.
-        """
-        name = pending["topic_name"]
-        subscription_key = self._subscription_key(pending[self._sk])
-        for attempt in range(_ATTEMPTS):
-            topic = self._live_topic(name, tenant, resource_id, pending["event_type"])
-            arn = topic["topic_arn"]
-            ops: list[Mapping[str, Any]] = [
-                {"put": {**pending, "topic_arn": arn}, "condition": Attr(self._pk).not_exists()},
-                {
-                    "update": {
-                        "key": self._topic_key(name),
-                        "set": {"topic_arn": arn},
-                        "add": {"subs": 1},
-                        "condition": Attr("state").eq(_ACTIVE)
-                        & Attr("generation").eq(topic["generation"]),
-                    }
-                },
-                {
-                    "update": {
-                        "key": self._limit_key(),
-                        "add": {"count": 1},
-                        "condition": Attr("count").not_exists()
-                        | Attr("count").lt(self._max_subscriptions),
-                    }
-                },
-            ]
-            try:
-                self._table.transact_write(ops)
-                return {"topic_arn": arn, "token": pending["token"]}
-            except (ConditionFailedError, ConflictError):
-                # Plain reads: unlike TransactGetItems they never conflict with transactions.
-                existing = self._table.get_item(subscription_key, consistent=True)
-                limit = self._table.get_item(self._limit_key(), consistent=True)
-            if existing is not None and existing.get("state") == _ACTIVE:
-                return self._to_subscription(existing)
-            if existing is not None and _age_seconds(existing["created_at"]) > _STALE_PENDING_S:
-                return {"topic_arn": existing["topic_arn"], "token": existing["token"]}
-            if existing is None and limit is not None and limit["count"] >= self._max_subscriptions:
-                # The topic may have been created for this subscribe: do not leave it behind.
-                self._delete_topic_if_unused(name, arn)
-                raise self._limit_exceeded()
-            self._backoff(attempt)
-        raise ConflictError("the topic is busy (being created or deleted); retry the subscribe")
-
-    def _limit_exceeded(self) -> LimitExceededError:
-        return LimitExceededError(
-            f"this tenant already has {self._max_subscriptions} webhook subscriptions, "
-            "the limit; unsubscribe one before adding another"
-        )
-
-    def _refuse_at_limit(self) -> None:
-        """Refuse early at the limit, so a refused subscribe creates no SNS topic.
-
-        The reservation transaction enforces the limit atomically; this read only keeps
-        refused subscribes from creating topics, which count against the account's quota.
-        """
-        limit = self._table.get_item(self._limit_key(), consistent=True)
-        if limit is not None and limit["count"] >= self._max_subscriptions:
-            raise self._limit_exceeded()
-
-    def _live_topic(
-        self, name: str, tenant: str, resource_id: str | None, event_type: str
-    ) -> dict[str, Any]:
-        """The ``active`` topic record of this generation, with its topic created in SNS."""
-        key = self._topic_key(name)
-        for attempt in range(_ATTEMPTS):
-            record = self._table.get_item(key, consistent=True)
-            if record is None:
-                self._refuse_at_limit()  # before creating anything
-                record = {
-                    **key,
-                    "state": _ACTIVE,
-                    "subs": 0,
-                    "generation": uuid.uuid4().hex,
-                    "topic_name": name,
-                    "event_type": event_type,
-                    "created_at": _iso(_now()),
-                }
-                if resource_id is not None:
-                    record["resource_id"] = resource_id
-                try:
-                    self._table.put_item(record, if_not_exists=True)
-                except ConditionFailedError:
-                    continue  # another subscribe created it first: read theirs
-            if record["state"] == _DELETING:
-                if _now_ms() - int(record["deleting_at"]) > _STALE_DELETION_MS:
-                    self._take_over_deletion(record)
-                else:
-                    self._backoff(attempt)
-                continue
-            if "topic_arn" not in record:
-                # CreateTopic is idempotent; the record exists first, so no deletion of
-                # this name can run between this call and the reservation.
-                tags: list[TagTypeDef] = [
-                    {"Key": "tenant_id", "Value": tenant},
-                    {"Key": "event_type", "Value": event_type},
-                ]
-                if resource_id is not None:
-                    tags.append({"Key": "resource_id", "Value": resource_id})
-                response = self._client().create_topic(Name=name, Tags=tags)
-                record = {**record, "topic_arn": response["TopicArn"]}
-            return record
-        raise ConflictError("the topic is being deleted; retry the subscribe")
-
-    def _release_ops(
-        self, subscription_id: str, token: str, record: Mapping[str, Any]
-    ) -> list[Mapping[str, Any]]:
-        return [
-            {
-                "delete": self._subscription_key(subscription_id),
-                "condition": Attr("token").eq(token),
-            },
-            {
-                "update": {
-                    "key": self._topic_key(record["topic_name"]),
-                    "add": {"subs": -1},
-                    "condition": Attr(self._pk).exists(),
-                }
-            },
-            {"update": {"key": self._limit_key(), "add": {"count": -1}}},
-        ]
-
-    def _release(self, subscription_id: str, token: str, name: str) -> bool:
-        """Undo a reservation whose SNS ``Subscribe`` failed; False if already undone."""
-        try:
-            self._table.transact_write(
-                self._release_ops(subscription_id, token, {"topic_name": name})
-            )
-        except ConditionFailedError:
-            return False  # a concurrent unsubscribe removed the pending record
-        self._delete_topic_if_unused(name)
-        return True
-
-    def _delete_topic_if_unused(self, name: str, topic_arn: str | None = None) -> None:
-        """Delete the topic and its record if its count is 0; only one caller wins.
-
-        ``topic_arn`` names a topic this caller created whose ARN the record may not
-        hold yet (the reservation that would have stored it was refused).
-        """
-        marks: dict[str, Any] = {
-            "state": _DELETING,
-            "deleting_at": _now_ms(),
-            "deleter": uuid.uuid4().hex,
-        }
-        if topic_arn is not None:
-            marks["topic_arn"] = topic_arn
-        try:
-            record = self._table.update_item(
-                self._topic_key(name),
-                set=marks,
-                condition=Attr("state").eq(_ACTIVE) & Attr("subs").lte(0),
-            )
-        except ConditionFailedError:
-            return  # still subscribed, or someone else is deleting it
-        self._finish_deletion(record)
-
-    def _take_over_deletion(self, record: Mapping[str, Any]) -> None:
-        """Finish a deletion whose caller died (its record stayed ``deleting`` too long)."""
-        try:
-            claimed = self._table.update_item(
-                {self._pk: record[self._pk], self._sk: record[self._sk]},
-                set={"deleting_at": _now_ms(), "deleter": uuid.uuid4().hex},
-                condition=Attr("deleter").eq(record["deleter"]),
-            )
-        except ConditionFailedError:
-            return
-        self._finish_deletion(claimed)
-
-    def _finish_deletion(self, record: Mapping[str, Any]) -> None:
-        key = {self._pk: record[self._pk], self._sk: record[self._sk]}
-        arn = record.get("topic_arn")
-        if arn:
-            try:
-                self._client().delete_topic(TopicArn=arn)
-            except Exception:
-                logger.warning("could not delete SNS topic %s; it stays, empty", arn, exc_info=True)
-                with contextlib.suppress(ConditionFailedError):
-                    self._table.update_item(
-                        key,
-                        set={"state": _ACTIVE},
-                        remove=["deleting_at", "deleter"],
-                        condition=Attr("deleter").eq(record["deleter"]),
-                    )
-                return
-        # ConditionFailed: another caller took the deletion over and finished it.
-        with contextlib.suppress(ConditionFailedError):
-            self._table.delete_item(key, condition=Attr("deleter").eq(record["deleter"]))
 
     def _unsubscribe_quietly(self, subscription_arn: str) -> None:
         try:
@@ -626,15 +394,3 @@ def _removed_while_subscribing() -> ConflictError:
 
 def _not_found() -> NotFoundError:
     return NotFoundError("no such subscription in this tenant; list subscriptions to find its id")
-
-
-def _check_names(event_type: object, resource_id: object) -> None:
-    if not isinstance(event_type, str) or not _EVENT_TYPE.match(event_type):
-        raise InvalidKeyError(
-            "event_type must be 1-128 characters of [A-Za-z0-9_.:/=+@-], starting with a "
-            "letter or digit, such as 'park-updated'"
-        )
-    if resource_id is not None and (
-        not isinstance(resource_id, str) or not _RESOURCE_ID.match(resource_id)
-    ):
-        raise InvalidKeyError("resource_id must be 1-256 characters of [A-Za-z0-9_.:/=+@-]")

@@ -1,0 +1,160 @@
+"""Subscription slots: the per-tenant limit, and a slot reserved before SNS ``Subscribe``.
+
+A subscribe first reserves a slot in one transaction: it writes its ``pending``
+subscription record, adds 1 to the topic's count (only while the topic is ``active``
+and of the generation whose topic it has seen created) and 1 to the tenant's count
+(only below the limit). Only then does it call SNS. An unsubscribe, or a failed
+``Subscribe``, releases the slot in one transaction: the record goes, both counts drop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr
+
+from tenantkit.errors import ConditionFailedError, ConflictError, LimitExceededError
+from tenantkit.events.registry_records import RegistryKeys, Subscription
+from tenantkit.events.registry_store import ControlPlaneStore
+from tenantkit.events.topic_lifecycle import ACTIVE, ATTEMPTS, TopicLifecycle, now
+
+__all__ = ["Reservation", "SubscriptionSlots"]
+
+#: A subscribe still pending after this long died; the next subscribe adopts its slot.
+STALE_PENDING_S = 60
+
+Reservation = tuple[str, str]
+"""The topic ARN and the token of a reserved slot."""
+
+
+class SubscriptionSlots:
+    """Reserves and releases slots under ``limit`` subscriptions per tenant.
+
+    ``to_subscription(item, tenant)`` turns an existing active record into the
+    ``Subscription`` a repeated subscribe returns; ``checked_topic(name, arn)`` refuses
+    a topic ARN that is not the topic's own.
+    """
+
+    def __init__(
+        self,
+        store: ControlPlaneStore,
+        keys: RegistryKeys,
+        topics: TopicLifecycle,
+        *,
+        limit: int,
+        to_subscription: Callable[[Mapping[str, Any], str], Subscription],
+        checked_topic: Callable[[str, object], str],
+        backoff: Callable[[int], None],
+    ) -> None:
+        self._store = store
+        self._keys = keys
+        self._topics = topics
+        self._limit = limit
+        self._to_subscription = to_subscription
+        self._checked_topic = checked_topic
+        self._backoff = backoff
+
+    def reserve(
+        self, pending: dict[str, Any], key: Mapping[str, str], tenant: str, name: str
+    ) -> Reservation | Subscription:
+        """Take a slot on a live topic, or find the endpoint subscribed already.
+
+        A pending record left by a subscribe that died is adopted: its slot is still held.
+        """
+        count_key = self._store.key(*self._keys.tenant_count(tenant))
+        for attempt in range(ATTEMPTS):
+            topic = self._topics.live(
+                name, tenant, pending.get("resource_id"), pending["event_type"]
+            )
+            arn: str = topic["topic_arn"]
+            ops: list[Mapping[str, Any]] = [
+                {"put": {**pending, "topic_arn": arn}, "condition": self._store.absent()},
+                {
+                    "update": {
+                        "key": self._store.key(*self._keys.topic(name)),
+                        "set": {"topic_arn": arn},
+                        "add": {"subs": 1},
+                        "condition": Attr("state").eq(ACTIVE)
+                        & Attr("generation").eq(topic["generation"]),
+                    }
+                },
+                {
+                    "update": {
+                        "key": count_key,
+                        "add": {"count": 1},
+                        "condition": Attr("count").not_exists() | Attr("count").lt(self._limit),
+                    }
+                },
+            ]
+            try:
+                self._store.transact(ops)
+                return arn, pending["token"]
+            except (ConditionFailedError, ConflictError):
+                # Plain reads: unlike TransactGetItems they never conflict with transactions.
+                existing = self._store.get(key, consistent=True)
+                count = self._store.get(count_key, consistent=True)
+            if existing is not None and existing.get("state") == ACTIVE:
+                return self._to_subscription(existing, tenant)
+            if existing is not None and _age_seconds(existing["created_at"]) > STALE_PENDING_S:
+                return self._checked_topic(name, existing.get("topic_arn")), existing["token"]
+            if existing is None and count is not None and count["count"] >= self._limit:
+                # The topic may have been created for this subscribe: do not leave it behind.
+                self._topics.delete_if_unused(name, arn)
+                raise self._limit_exceeded()
+            self._backoff(attempt)
+        raise ConflictError("the topic is busy (being created or deleted); retry the subscribe")
+
+    def refuse_at_limit(self, tenant: str) -> None:
+        """Refuse early at the limit, so a refused subscribe creates no SNS topic.
+
+        The reservation transaction enforces the limit atomically; this read only keeps
+        refused subscribes from creating topics, which count against the account's quota.
+        """
+        count = self._store.get(self._store.key(*self._keys.tenant_count(tenant)), consistent=True)
+        if count is not None and count["count"] >= self._limit:
+            raise self._limit_exceeded()
+
+    def _limit_exceeded(self) -> LimitExceededError:
+        return LimitExceededError(
+            f"this tenant already has {self._limit} webhook subscriptions, the limit; "
+            "unsubscribe one before adding another"
+        )
+
+    def release_ops(
+        self, tenant: str, subscription_id: str, token: str, name: str
+    ) -> list[Mapping[str, Any]]:
+        """The transaction that removes a subscription record and gives its slot back."""
+        return [
+            {
+                "delete": self._store.key(*self._keys.subscription(tenant, subscription_id)),
+                "condition": Attr("token").eq(token),
+            },
+            {
+                "update": {
+                    "key": self._store.key(*self._keys.topic(name)),
+                    "add": {"subs": -1},
+                    "condition": Attr(self._store.partition_key).exists(),
+                }
+            },
+            {
+                "update": {
+                    "key": self._store.key(*self._keys.tenant_count(tenant)),
+                    "add": {"count": -1},
+                }
+            },
+        ]
+
+    def release(self, tenant: str, subscription_id: str, token: str, name: str) -> bool:
+        """Undo a reservation whose SNS ``Subscribe`` failed; False if already undone."""
+        try:
+            self._store.transact(self.release_ops(tenant, subscription_id, token, name))
+        except ConditionFailedError:
+            return False  # a concurrent unsubscribe removed the pending record
+        self._topics.delete_if_unused(name)
+        return True
+
+
+def _age_seconds(created_at: str) -> float:
+    return (now() - datetime.fromisoformat(created_at)).total_seconds()

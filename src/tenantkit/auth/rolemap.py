@@ -11,42 +11,73 @@ A role map is declared once, as data (``RoleMap.from_dict`` / ``RoleMap.from_fil
       "authenticated": ["GET /settings"]
     }
 
-Policies are compiled at request time from the incoming ``methodArn``/``routeArn`` (its
-partition, region, account, API id and stage), so there is no deploy-time step, and are
-memoised per (role set, API prefix). Each policy lists every route the caller may call,
-because API Gateway caches it by token and reuses it for the caller's other requests.
+A caller may call a route when one of their roles grants it (or it is ``authenticated``)
+and none of their roles denies it: a deny always wins, and names that one route only.
 
-Matching follows API Gateway: in a policy resource ``*`` matches any characters,
-including ``/``. Path parameters become ``*`` and nothing else is a wildcard, so
-``GET /parks`` never covers ``GET /parks-admin``. Because ``GET /parks/*`` would also
-cover ``GET /parks/p1/reviews``, a route the caller may not call that lies under one of
-their wildcards gets an explicit ``Deny`` statement.
+Policies are compiled from the incoming ``methodArn``/``routeArn`` (partition, region,
+account, API id, stage), with no deploy-time step, and memoised per (role set, API
+prefix). Each lists every route the caller may call, because API Gateway caches it per
+token and checks the caller's later requests against it.
 
-Denies always win. The reference app merged allow lists across roles, so an allow from
-one role cancelled a deny from another; here each role's ``deny`` routes become ``Deny``
-statements, and IAM evaluation makes a deny beat every allow. A deny of a route with a
-path parameter also covers the routes below it (``*`` crosses ``/``); ``RoleMap``
-expands such denies at load time so that ``allows()`` (used for HTTP API simple
-responses) and the compiled policy always agree.
+**The invariant.** For every request that API Gateway routes to a declared route R,
+on a REST API or an HTTP API (``_shared.apigw``), the policy allows it exactly when the
+caller may call R; ``allows()`` and ``invocation_allowed()`` agree. IAM's ``*`` matches
+any characters, ``/`` included, so the compiler works at the level of whole segments:
+
+- Each route allows ``METHOD/seg/*/...`` for each concrete method that reaches it
+  (``ANY`` expands to the methods its resource does not declare); parameters become
+  ``*``; a ``*`` never stands for a method.
+- For a route D the caller may not call, wherever some allowed route X's pattern
+  matches a request routed to D, ``Deny`` statements cover those requests: D's own
+  pattern, or if that would also refuse a route that some role set allows together
+  with X while refusing D, the least patterns covering each such request in turn.
+- A route that one of the caller's roles denies is also stated as a ``Deny`` when its
+  own patterns match no other route's requests: the policy shows the deny, and it holds
+  even for a request that the routing model might misjudge.
+- Where even the least pattern covering such a request refuses an allowed route's
+  request, no Deny statement of this shape can separate them (a ``*`` spans any number
+  of segments): the map is refused at load time, naming both routes, a role set and both
+  requests. Likewise when a REST API and an HTTP API route one request to routes that
+  different roles may call.
+
+Every "is there such a request" question is answered exactly by ``apigw.find_path``.
+Role sets need no enumeration: whether X and A may be called while D may not is decided
+by one role granting each of X and A and at most one role denying D (see ``_together``).
+
+The model's requests have non-empty segments (no ``//``, no trailing ``/``). A request
+that API Gateway routes to no declared route is outside the invariant: it is allowed
+when an allowed route's pattern matches it and no Deny does, so **declare every route
+your API serves**.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tenantkit._shared.apigw import (
+    GREEDY,
+    STAR,
+    Api,
+    Route,
+    RouteTable,
+    Shape,
+    Word,
+    find_path,
+    glob_of,
+)
+from tenantkit._shared.iam import Decision, decide
+from tenantkit._shared.iam import wildcard_match as resource_matches
 from tenantkit.errors import ConfigurationError
 
 __all__ = ["ApiArn", "RoleMap", "Route", "resource_matches"]
 
-METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"})
-_LITERAL_SEGMENT = re.compile(r"[A-Za-z0-9._~@:-]+\Z")
-_PARAM_SEGMENT = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\+?\}\Z")
 _ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}\Z")
 _ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):execute-api:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
@@ -54,72 +85,8 @@ _ARN = re.compile(
 )
 MAX_ARN_BYTES = 1600
 _MEMO_SIZE = 512
-
-
-def resource_matches(pattern: str, value: str) -> bool:
-    """API Gateway/IAM matching of a policy resource: ``*`` matches anything, ``/`` too."""
-    parts = pattern.split("*")
-    if len(parts) == 1:
-        return pattern == value
-    if not value.startswith(parts[0]) or not value.endswith(parts[-1]):
-        return False
-    position = len(parts[0])
-    end = len(value) - len(parts[-1])
-    if end < position:
-        return False
-    for part in parts[1:-1]:
-        found = value.find(part, position, end)
-        if found < 0:
-            return False
-        position = found + len(part)
-    return True
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """One ``METHOD /path/{param}`` route."""
-
-    method: str
-    path: str
-
-    @property
-    def key(self) -> str:
-        return f"{self.method} {self.path}"
-
-    @property
-    def resource(self) -> str:
-        """The policy resource after the API prefix: ``GET/parks/*``."""
-        method = "*" if self.method == "ANY" else self.method
-        segments = ["*" if s.startswith("{") else s for s in self.path.split("/")[1:]]
-        return f"{method}/{'/'.join(segments)}"
-
-    def sample(self, value: str = "x1") -> str:
-        """A concrete request for this route, as it appears in a method ARN."""
-        method = "GET" if self.method == "ANY" else self.method
-        segments = [value if s.startswith("{") else s for s in self.path.split("/")[1:]]
-        return f"{method}/{'/'.join(segments)}"
-
-    @classmethod
-    def parse(cls, text: object) -> Route:
-        if not isinstance(text, str):
-            raise ConfigurationError(f"a route must be a string like 'GET /parks', got {text!r}")
-        method, sep, path = text.partition(" ")
-        if not sep or method not in METHODS:
-            raise ConfigurationError(
-                f"route {text!r} must be 'METHOD /path' with METHOD one of {sorted(METHODS)}"
-            )
-        if path != "/":
-            segments = path.split("/")
-            if segments[0] != "" or not all(
-                _LITERAL_SEGMENT.match(s) or _PARAM_SEGMENT.match(s) for s in segments[1:]
-            ):
-                raise ConfigurationError(
-                    f"route {text!r} has a malformed path: use '/literal/{{param}}' segments "
-                    "of [A-Za-z0-9._~@:-]; '*' is not allowed"
-                )
-            if any(s.endswith("+}") for s in segments[1:-1]):
-                raise ConfigurationError(f"route {text!r}: a greedy {{param+}} must come last")
-        return cls(method, path)
+_MAX_DENY_PATTERNS = 32  # per (allowed route, method, refused route); beyond: refuse the map
+_INVOKE = "execute-api:Invoke"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +97,24 @@ class ApiArn:
 
     @classmethod
     def parse(cls, arn: object) -> ApiArn:
-        if not isinstance(arn, str) or len(arn.encode()) > MAX_ARN_BYTES:
-            raise ValueError("the event has no usable methodArn/routeArn (ARN missing or too long)")
+        """Refuse anything but a printable execute-api ARN of at most 1,600 bytes (UTF-8)."""
+        if not isinstance(arn, str) or not arn.isprintable() or len(arn.encode()) > MAX_ARN_BYTES:
+            raise ValueError(
+                "the event has no usable methodArn/routeArn (ARN missing, unprintable or too long)"
+            )
         match = _ARN.match(arn)
         if match is None:
             raise ValueError("the methodArn/routeArn is not an execute-api ARN")
         return cls(match.group(0)[:-1])
+
+
+def _strings(value: object, what: str) -> list[str]:
+    """A JSON list of strings, or a ConfigurationError saying what was wrong."""
+    if not isinstance(value, list | tuple | set | frozenset) or not all(
+        isinstance(item, str) for item in value
+    ):
+        raise ConfigurationError(f"{what} must be a list of strings, got {value!r}")
+    return list(value)
 
 
 class RoleMap:
@@ -149,85 +128,74 @@ class RoleMap:
         deny: Mapping[str, Iterable[str]] | None = None,
         authenticated: Iterable[str] = (),
     ) -> None:
-        if isinstance(roles, str):
-            raise ConfigurationError("roles must be a list of role names")
-        self.roles = frozenset(roles)
+        self.roles = frozenset(_strings(roles, "'roles'"))
         for role in self.roles:
-            if not isinstance(role, str) or not _ROLE.match(role):
+            if not _ROLE.match(role):
                 raise ConfigurationError(f"role {role!r} must match {_ROLE.pattern}")
-        self._routes: dict[str, Route] = {}
+        if not isinstance(routes, Mapping):
+            raise ConfigurationError("'routes' must map each route to a list of roles")
+        declared: list[Route] = []
         self._granted: dict[str, frozenset[str]] = {}
         for text, route_roles in routes.items():
-            route = self._declare(text)
-            granted = frozenset([route_roles] if isinstance(route_roles, str) else route_roles)
+            route = Route.parse(text)
+            listed = [route_roles] if isinstance(route_roles, str) else route_roles
+            granted = frozenset(_strings(listed, f"the roles of route {text!r}"))
             self._check_roles(granted, f"route {text!r}")
             if not granted:
                 raise ConfigurationError(f"route {text!r} lists no roles")
+            declared.append(route)
             self._granted[route.key] = granted
-        self.authenticated = frozenset(self._declare(text).key for text in authenticated)
-        declared_deny: dict[str, frozenset[str]] = {}
-        for role, texts in (deny or {}).items():
+        open_routes = [Route.parse(t) for t in _strings(authenticated, "'authenticated'")]
+        self.authenticated = frozenset(route.key for route in open_routes)
+        self._table = RouteTable([*declared, *open_routes])
+        self._routes = {route.key: route for route in (*declared, *open_routes)}
+        self.deny = self._load_deny(deny or {})
+        self._deniers = {
+            key: frozenset(role for role, keys in self.deny.items() if key in keys)
+            for key in self._routes
+        }
+        self._patterns = {key: self._own_patterns(route) for key, route in self._routes.items()}
+        self._together_memo: dict[tuple[tuple[str, ...], str], frozenset[str] | None] = {}
+        self._check_api_kinds_agree()
+        # Denied routes whose own patterns reach no other route: stated as Deny as well.
+        self._stated = frozenset(
+            key
+            for key in set().union(*self.deny.values())
+            if self._reaches_only_itself(self._routes[key])
+        )
+        # refused route -> [(allowed route whose pattern reaches it, Deny patterns)]
+        self._exposures: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        self._plan_denies()
+        self._memo: dict[tuple[frozenset[str], str], dict[str, Any]] = {}
+        self._allowed_memo: dict[frozenset[str], frozenset[str]] = {}
+        self._resources_memo: dict[frozenset[str], tuple[list[str], list[str]]] = {}
+        self._prefix_memo: dict[str, str] = {}
+        self._invocation_memo: dict[tuple[frozenset[str], str], bool] = {}
+        self._memo_lock = threading.Lock()
+
+    def _check_roles(self, roles: Iterable[str], where: str) -> None:
+        unknown = sorted(role for role in roles if role not in self.roles)
+        if unknown:
+            raise ConfigurationError(
+                f"{where} names unknown roles {unknown}; declare them in 'roles'"
+            )
+
+    def _load_deny(self, deny: object) -> dict[str, frozenset[str]]:
+        if not isinstance(deny, Mapping):
+            raise ConfigurationError("'deny' must map a role to a list of routes")
+        loaded = {}
+        for role, texts in deny.items():
             self._check_roles([role], "deny")
             keys = set()
-            for text in [texts] if isinstance(texts, str) else texts:
+            for text in _strings([texts] if isinstance(texts, str) else texts, "'deny'"):
                 key = Route.parse(text).key
                 if key not in self._routes:
                     raise ConfigurationError(
                         f"deny for {role!r} names {text!r}, which is not a declared route"
                     )
                 keys.add(key)
-            declared_deny[role] = frozenset(keys)
-        self._check_overlaps()
-        # A deny of GET /a/* also denies GET /a/x/b: expand so allows() matches the policy.
-        self.deny = {
-            role: frozenset(
-                other
-                for key in keys
-                for other, route in self._routes.items()
-                if resource_matches(self._routes[key].resource, route.sample())
-            )
-            for role, keys in declared_deny.items()
-        }
-        self._memo: dict[tuple[frozenset[str], str], dict[str, Any]] = {}
-        self._allowed_memo: dict[frozenset[str], frozenset[str]] = {}
-        self._prefix_memo: dict[str, str] = {}
-        self._invocation_memo: dict[tuple[frozenset[str], str], bool] = {}
-        self._memo_lock = threading.Lock()
-
-    def _declare(self, text: object) -> Route:
-        route = Route.parse(text)
-        resource = route.resource
-        for other in self._routes.values():
-            if other.resource == resource:
-                raise ConfigurationError(
-                    f"routes {other.key!r} and {route.key!r} are the same route; declare it once"
-                )
-        self._routes[route.key] = route
-        return route
-
-    def _check_roles(self, roles: Iterable[str], where: str) -> None:
-        unknown = sorted(str(role) for role in roles if role not in self.roles)
-        if unknown:
-            raise ConfigurationError(
-                f"{where} names unknown roles {unknown}; declare them in 'roles'"
-            )
-
-    def _check_overlaps(self) -> None:
-        """Refuse route sets whose wildcards cannot be told apart by an IAM policy.
-
-        If route B lies under route A's wildcard and route C lies under B's, denying B
-        while allowing A and C cannot be written with IAM ``*`` (B's deny covers C).
-        """
-        routes = list(self._routes.values())
-        for b in routes:
-            shadowed = any(a is not b and resource_matches(a.resource, b.sample()) for a in routes)
-            covered = [c for c in routes if c is not b and resource_matches(b.resource, c.sample())]
-            if shadowed and covered:
-                raise ConfigurationError(
-                    f"route {b.key!r} lies under another route's path parameter and has "
-                    f"{covered[0].key!r} under its own; API Gateway policies cannot separate "
-                    "them. Use distinct literal segments"
-                )
+            loaded[role] = frozenset(keys)
+        return loaded
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RoleMap:
@@ -238,7 +206,8 @@ class RoleMap:
         if unknown:
             raise ConfigurationError(f"unknown role map keys {sorted(unknown)}")
         roles, routes = data.get("roles"), data.get("routes")
-        deny, authenticated = data.get("deny") or {}, data.get("authenticated") or []
+        deny = {} if data.get("deny") is None else data["deny"]
+        authenticated = [] if data.get("authenticated") is None else data["authenticated"]
         if not isinstance(roles, list) or not isinstance(routes, Mapping):
             raise ConfigurationError("a role map needs 'roles' (a list) and 'routes' (an object)")
         if not isinstance(deny, Mapping) or not all(isinstance(v, list) for v in deny.values()):
@@ -260,7 +229,150 @@ class RoleMap:
             ) from None
         return cls.from_dict(data)
 
-    # -- decisions ---------------------------------------------------------------------
+    # -- load-time analysis ---------------------------------------------------------------
+
+    def _may(self, held: frozenset[str], key: str) -> bool:
+        granted = key in self.authenticated or not self._granted[key].isdisjoint(held)
+        return granted and self._deniers[key].isdisjoint(held)
+
+    def _together(self, allowed: tuple[str, ...], refused: str) -> frozenset[str] | None:
+        """A role set that may call every ``allowed`` route but not ``refused``, if any.
+
+        If role set S does, so does a subset: for each allowed route one role of S that
+        grants it (none for an authenticated route), plus one role of S that denies
+        ``refused`` if a denial is what refuses it. Nothing in S denies the allowed
+        routes, so trying those few roles decides the question for every role set.
+        """
+        memo_key = (allowed, refused)
+        if memo_key in self._together_memo:
+            return self._together_memo[memo_key]
+        options = [
+            [None] if key in self.authenticated else sorted(self._granted[key]) for key in allowed
+        ]
+        found = None
+        for picks in itertools.product(*options, [None, *sorted(self._deniers[refused])]):
+            held = frozenset(role for role in picks if role is not None)
+            if all(self._may(held, key) for key in allowed) and not self._may(held, refused):
+                found = held
+                break
+        self._together_memo[memo_key] = found
+        return found
+
+    def _own_patterns(self, route: Route) -> tuple[str, ...]:
+        methods = self._table.methods(route)
+        if not methods:
+            raise ConfigurationError(f"route {route.key!r} receives no method: all are declared")
+        path = "/".join(glob_of(route.shape))
+        return tuple(f"{method}/{path}" for method in sorted(methods))
+
+    def _reaching(
+        self, glob: Shape, route: Route, method: str, also: Sequence[Shape] = ()
+    ) -> Word | None:
+        """A path that ``glob`` matches and either API routes to ``route`` for ``method``."""
+        if method not in self._table.methods(route):
+            return None
+        for api in Api:
+            reject = [*self._table.ahead_of(route, method, api), *also]
+            path = find_path([glob, route.shape], reject)
+            if path is not None:
+                return path
+        return None
+
+    def _reaches_only_itself(self, route: Route) -> bool:
+        glob = glob_of(route.shape)
+        return all(
+            self._reaching(glob, other, method) is None
+            for method in self._table.methods(route)
+            for other in self._routes.values()
+            if other is not route
+        )
+
+    def _check_api_kinds_agree(self) -> None:
+        """Refuse a request that REST and HTTP APIs route to routes with other roles."""
+        signature = {key: self._permission(key) for key in self._routes}
+        for http_route in self._routes.values():
+            for method in sorted(self._table.methods(http_route)):
+                for shape in self._table.ahead_of(http_route, method, Api.REST):
+                    rest_route = self._table.at(shape, method)
+                    if rest_route is None or shape[-1:] != (GREEDY,):
+                        continue  # only a greedy shape can win on REST and lose on HTTP
+                    if signature[rest_route.key] == signature[http_route.key]:
+                        continue
+                    reject = [
+                        *self._table.ahead_of(rest_route, method, Api.REST),
+                        *self._table.ahead_of(http_route, method, Api.HTTP),
+                    ]
+                    path = find_path([shape, http_route.shape], reject)
+                    if path is not None:
+                        raise ConfigurationError(
+                            f"request {_show(method, path)} reaches {rest_route.key!r} on a "
+                            f"REST API but {http_route.key!r} on an HTTP API, and different "
+                            "roles may call them; no one policy is right for both. Give them "
+                            "the same roles or distinct literal segments"
+                        )
+
+    def _permission(self, key: str) -> tuple[bool, frozenset[str], frozenset[str]]:
+        """Equal for two routes exactly when every role set may call both or neither."""
+        if key in self.authenticated:
+            return True, frozenset(), self._deniers[key]
+        granted = self._granted[key] - self._deniers[key]
+        return (False, granted, self._deniers[key]) if granted else (False, granted, granted)
+
+    def _plan_denies(self) -> None:
+        for reaching in self._routes.values():
+            glob = glob_of(reaching.shape)
+            for refused in self._routes.values():
+                if refused is reaching:
+                    continue
+                for method in sorted(self._table.methods(reaching)):
+                    if self._reaching(glob, refused, method) is None:
+                        continue
+                    if self._together((reaching.key,), refused.key) is None:
+                        break  # no role set may call one and not the other
+                    patterns = self._deny_patterns(reaching, glob, refused, method)
+                    self._exposures.setdefault(refused.key, []).append(
+                        (reaching.key, tuple(f"{method}/{'/'.join(p)}" for p in patterns))
+                    )
+
+    def _deny_patterns(
+        self, reaching: Route, glob: Shape, refused: Route, method: str
+    ) -> list[Shape]:
+        """Patterns that refuse every ``method`` request ``glob`` lets into ``refused``."""
+        keep = [
+            route
+            for route in self._routes.values()
+            if route is not refused
+            and self._together((reaching.key, route.key), refused.key) is not None
+        ]
+        own = glob_of(refused.shape)
+        if all(self._reaching(own, route, method) is None for route in keep):
+            return [own]
+        patterns: list[Shape] = []
+        while (path := self._reaching(glob, refused, method, patterns)) is not None:
+            least = tuple(STAR if segment is None else segment for segment in path)
+            for route in keep:
+                blocked = self._reaching(least, route, method)
+                if blocked is not None:
+                    held = self._together((reaching.key, route.key), refused.key)
+                    both = {reaching.key: None, route.key: None}
+                    raise ConfigurationError(
+                        f"roles {sorted(held or ())} may call "
+                        f"{' and '.join(map(repr, both))} but not {refused.key!r}: "
+                        f"{reaching.key!r} lets in "
+                        f"{_show(method, path)}, which reaches {refused.key!r}, and any Deny "
+                        f"for it also refuses {_show(method, blocked)}, which reaches "
+                        f"{route.key!r} (in IAM a '*' spans any number of segments). Use "
+                        "distinct literal segments or other roles for these routes"
+                    )
+            patterns.append(least)
+            if len(patterns) > _MAX_DENY_PATTERNS:
+                raise ConfigurationError(
+                    f"{reaching.key!r} reaches {refused.key!r} in more ways than "
+                    f"{_MAX_DENY_PATTERNS} Deny patterns cover; use distinct literal segments"
+                )
+        return patterns
+
+    # -- decisions ------------------------------------------------------------------------
 
     @property
     def routes(self) -> Mapping[str, Route]:
@@ -273,11 +385,7 @@ class RoleMap:
         cached = self._allowed_memo.get(held)
         if cached is not None:
             return cached
-        granted = {key for key, needed in self._granted.items() if not needed.isdisjoint(held)}
-        granted |= self.authenticated
-        for role in held:
-            granted -= self.deny.get(role, frozenset())
-        result = frozenset(granted)
+        result = frozenset(key for key in self._routes if self._may(held, key))
         if len(self._allowed_memo) >= _MEMO_SIZE:
             self._allowed_memo.clear()
         self._allowed_memo[held] = result
@@ -297,18 +405,16 @@ class RoleMap:
         return prefix
 
     def invocation_allowed(self, roles: Iterable[str], arn: str) -> bool:
-        """Whether the compiled policy lets ``roles`` invoke ``arn`` (API Gateway matching)."""
+        """Whether the compiled policy lets ``roles`` invoke ``arn`` (IAM evaluation)."""
         held = frozenset(roles) & self.roles
         key = (held, arn)
         decided = self._invocation_memo.get(key)
         if decided is None:
-            decided = False
-            for statement in self.policy(held, arn)["Statement"]:
-                if any(resource_matches(r, arn) for r in statement["Resource"]):
-                    if statement["Effect"] == "Deny":
-                        decided = False
-                        break
-                    decided = True
+            statements = [
+                (s["Effect"], (s["Action"],), s["Resource"])
+                for s in self.policy(held, arn)["Statement"]
+            ]
+            decided = decide(statements, _INVOKE, arn) is Decision.ALLOW
             if len(self._invocation_memo) >= _MEMO_SIZE:
                 self._invocation_memo.clear()
             self._invocation_memo[key] = decided
@@ -322,34 +428,50 @@ class RoleMap:
         cached = self._memo.get(memo_key)
         if cached is not None:
             return cached
-        document = self._compile(held, prefix)
+        allow, deny = self._resources(held)
+        statements: list[dict[str, Any]] = []
+        if allow:
+            statements.append(_statement("Allow", [f"{prefix}/{r}" for r in allow]))
+            if deny:
+                statements.append(_statement("Deny", [f"{prefix}/{r}" for r in deny]))
+        else:
+            statements.append(_statement("Deny", [f"{prefix}/*"]))
+        document = {"Version": "2012-10-17", "Statement": statements}
         with self._memo_lock:
             if len(self._memo) >= _MEMO_SIZE:
                 self._memo.clear()
             self._memo[memo_key] = document
         return document
 
-    def _compile(self, held: frozenset[str], prefix: str) -> dict[str, Any]:
+    def _resources(self, held: frozenset[str]) -> tuple[list[str], list[str]]:
+        """Allow and Deny resources after the API prefix, memoised per role set."""
+        cached = self._resources_memo.get(held)
+        if cached is not None:
+            return cached
         allowed = self.allowed_routes(held)
-        allow = sorted({self._routes[key].resource for key in allowed})
-        # Explicit denies of the held roles, plus every other route the caller may not
-        # call that one of their wildcards would cover.
-        denied = set().union(*(self.deny.get(role, ()) for role in held))
-        deny = {self._routes[key].resource for key in denied}
-        for key, route in self._routes.items():
-            if key not in allowed and any(
-                resource_matches(pattern, route.sample()) for pattern in allow
-            ):
-                deny.add(route.resource)
-        statements: list[dict[str, Any]] = []
-        if allow:
-            statements.append(_statement("Allow", [f"{prefix}/{r}" for r in allow]))
-            if deny:
-                statements.append(_statement("Deny", [f"{prefix}/{r}" for r in sorted(deny)]))
-        else:
-            statements.append(_statement("Deny", [f"{prefix}/*"]))
-        return {"Version": "2012-10-17", "Statement": statements}
+        allow = sorted({p for key in allowed for p in self._patterns[key]})
+        deny = {
+            pattern
+            for refused, exposures in self._exposures.items()
+            if refused not in allowed
+            for reaching, patterns in exposures
+            if reaching in allowed
+            for pattern in patterns
+        }
+        for role in held:
+            for key in self.deny.get(role, ()):
+                if key in self._stated:
+                    deny.update(self._patterns[key])
+        if len(self._resources_memo) >= _MEMO_SIZE:
+            self._resources_memo.clear()
+        self._resources_memo[held] = (allow, sorted(deny))
+        return allow, sorted(deny)
+
+
+def _show(method: str, path: Sequence[str | None]) -> str:
+    """A request found by ``find_path``, for messages: ``<any>`` is any other segment."""
+    return f"'{method} /{'/'.join('<any>' if s is None else s for s in path)}'"
 
 
 def _statement(effect: str, resources: list[str]) -> dict[str, Any]:
-    return {"Action": "execute-api:Invoke", "Effect": effect, "Resource": resources}
+    return {"Action": _INVOKE, "Effect": effect, "Resource": resources}

@@ -1,18 +1,20 @@
 """Evaluate an authorizer's IAM policy against a method ARN, as API Gateway does.
 
-IAM semantics: a request is allowed when some ``Allow`` statement matches it and no
-``Deny`` statement does; an explicit deny always wins. In ``Action`` and ``Resource``,
-``*`` matches any run of characters (``/`` included) and ``?`` exactly one. Actions
-compare case-insensitively, resources case-sensitively.
+IAM semantics (:mod:`tenantkit._shared.iam`, the library's one matcher): a request is
+allowed when some ``Allow`` statement matches it and no ``Deny`` statement does; an
+explicit deny always wins. In ``Action`` and ``Resource``, ``*`` matches any run of
+characters (``/`` included) and ``?`` exactly one. Actions compare case-insensitively,
+resources case-sensitively. The whole document is validated before it is evaluated: a
+malformed statement is an error even after a matching Deny, as API Gateway answers 500
+for any malformed policy.
 """
 
 from __future__ import annotations
 
-import enum
-import functools
-import re
 from collections.abc import Mapping
 from typing import Any
+
+from tenantkit._shared.iam import Decision, Statement, decide
 
 __all__ = ["Decision", "PolicyError", "evaluate"]
 
@@ -24,18 +26,6 @@ class PolicyError(ValueError):
     """The policy document is malformed; API Gateway answers 500 for it."""
 
 
-class Decision(enum.Enum):
-    ALLOW = "allow"
-    IMPLICIT_DENY = "implicit-deny"
-    EXPLICIT_DENY = "explicit-deny"
-
-
-@functools.lru_cache(maxsize=1024)
-def _pattern(glob: str, ignore_case: bool) -> re.Pattern[str]:
-    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob]
-    return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
-
-
 def _strings(statement: Mapping[str, Any], key: str) -> list[str]:
     value = statement.get(key)
     values: list[Any] = value if isinstance(value, list) else [value]
@@ -44,8 +34,8 @@ def _strings(statement: Mapping[str, Any], key: str) -> list[str]:
     return [str(v) for v in values]
 
 
-def evaluate(policy: object, method_arn: str) -> Decision:
-    """The decision of ``policy`` (a policy document) for invoking ``method_arn``."""
+def _statements(policy: object) -> list[Statement]:
+    """The validated statements of a policy document; anything malformed is an error."""
     if not isinstance(policy, Mapping):
         raise PolicyError("policyDocument must be an object")
     statements = policy.get("Statement")
@@ -53,7 +43,7 @@ def evaluate(policy: object, method_arn: str) -> Decision:
         statements = [statements]
     if not isinstance(statements, list) or not statements:
         raise PolicyError("policyDocument needs a Statement list")
-    allowed = False
+    checked: list[Statement] = []
     for statement in statements:
         if not isinstance(statement, Mapping):
             raise PolicyError("each statement must be an object")
@@ -63,12 +53,10 @@ def evaluate(policy: object, method_arn: str) -> Decision:
         effect = statement.get("Effect")
         if effect not in ("Allow", "Deny"):
             raise PolicyError("statement Effect must be Allow or Deny")
-        actions = _strings(statement, "Action")
-        resources = _strings(statement, "Resource")
-        matches = any(_pattern(a, True).fullmatch(INVOKE_ACTION) for a in actions) and any(
-            _pattern(r, False).fullmatch(method_arn) for r in resources
-        )
-        if matches and effect == "Deny":
-            return Decision.EXPLICIT_DENY
-        allowed = allowed or matches
-    return Decision.ALLOW if allowed else Decision.IMPLICIT_DENY
+        checked.append((effect, _strings(statement, "Action"), _strings(statement, "Resource")))
+    return checked
+
+
+def evaluate(policy: object, method_arn: str) -> Decision:
+    """The decision of ``policy`` (a policy document) for invoking ``method_arn``."""
+    return decide(_statements(policy), INVOKE_ACTION, method_arn)

@@ -1,0 +1,276 @@
+"""API Gateway routes: their grammar, how a request is routed, and which requests reach one.
+
+A path *shape* is a route path with its parameter names erased: a tuple whose items are
+literal segments or the markers ``PARAM`` (one segment), ``GREEDY`` (``{proxy+}``: one
+or more segments, last only) and ``STAR`` (an IAM ``*`` standing for whole segments).
+No literal can spell a marker. Two routes with one shape sit on one resource.
+
+Routing (``RouteTable.route``), for a concrete method and a path of non-empty segments:
+
+- A shape is *eligible* if it matches the path and declares the method or ``ANY``; at
+  the chosen shape the declared method beats ``ANY`` ("ANY matches the methods you have
+  not defined for the resource").
+- **REST** picks the resource segment by segment from the left: a literal beats a
+  ``{param}``, which beats ``{proxy+}``. This model *backtracks*: a literal branch that
+  dead-ends, or ends at a resource without the method, gives way to the next branch.
+  So it picks the eligible shape that is greatest at the first segment where they
+  differ. A walk that never backtracks routes a subset of these requests, to the same
+  routes, so a policy right for this model is right for that one too.
+- **HTTP APIs** pick the most specific route: any full (non-greedy) match before any
+  greedy one, then as REST does. ``$default`` is never declared here: no route.
+
+Eligible shapes that both match one path differ in kind at their first differing
+segment (equal literals, or they could not both match), so these orders never tie.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import re
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from tenantkit.errors import ConfigurationError
+
+__all__ = [
+    "ANY",
+    "GREEDY",
+    "METHODS",
+    "PARAM",
+    "STAR",
+    "Api",
+    "Route",
+    "RouteTable",
+    "Shape",
+    "Word",
+    "find_path",
+    "glob_of",
+    "split_path",
+]
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+ANY = "ANY"
+PARAM, GREEDY, STAR = "{}", "{+}", "*"
+Shape = tuple[str, ...]
+Word = tuple[str | None, ...]  # a path's segments; None is any segment that is no literal
+
+_LITERAL = re.compile(r"[A-Za-z0-9._~@:-]+\Z")
+_PARAM = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}\Z")
+_GREEDY = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\+\}\Z")
+_MARKERS = frozenset({PARAM, GREEDY, STAR})
+_RANK = {PARAM: 1, GREEDY: 0}  # a literal ranks 2
+
+
+class Api(enum.Enum):
+    REST = "REST"
+    HTTP = "HTTP"
+
+
+def split_path(path: str) -> tuple[str, ...]:
+    """``"/"`` -> ``()``, ``"/a/b"`` -> ``("a", "b")``: the segments routing compares."""
+    return () if path == "/" else tuple(path[1:].split("/"))
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One ``METHOD /path/{param}`` route."""
+
+    method: str
+    path: str
+    key: str = field(init=False, repr=False, compare=False)  # "GET /parks/{parkId}"
+    shape: Shape = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        shape = tuple(
+            GREEDY if _GREEDY.match(s) else PARAM if s.startswith("{") else s
+            for s in split_path(self.path)
+        )
+        object.__setattr__(self, "key", f"{self.method} {self.path}")
+        object.__setattr__(self, "shape", shape)
+
+    @property
+    def resource(self) -> str:
+        """``GET/parks/*``: method and path in policy form (``ANY`` is not expanded)."""
+        return f"{self.method}/{'/'.join(glob_of(self.shape))}"
+
+    @classmethod
+    def parse(cls, text: object) -> Route:
+        """Parse ``"GET /parks/{parkId}"``; ``*`` and malformed paths are refused."""
+        if not isinstance(text, str):
+            raise ConfigurationError(f"a route must be a string like 'GET /parks', got {text!r}")
+        method, sep, path = text.partition(" ")
+        if not sep or (method not in METHODS and method != ANY):
+            raise ConfigurationError(
+                f"route {text!r} must be 'METHOD /path' with METHOD one of {[*METHODS, ANY]}"
+            )
+        segments = split_path(path)
+        if not path.startswith("/") or not all(
+            _LITERAL.match(s) or _PARAM.match(s) or _GREEDY.match(s) for s in segments
+        ):
+            raise ConfigurationError(
+                f"route {text!r} has a malformed path: use '/literal/{{param}}' segments "
+                "of [A-Za-z0-9._~@:-]; '*' is not allowed"
+            )
+        if any(_GREEDY.match(s) for s in segments[:-1]):
+            raise ConfigurationError(f"route {text!r}: a greedy {{param+}} must come last")
+        return cls(method, path)
+
+
+def glob_of(shape: Shape) -> Shape:
+    """The IAM form of a route's shape: each parameter becomes ``*``."""
+    return tuple(STAR if s in _MARKERS else s for s in shape)
+
+
+def _fits(shape: Shape, path: Sequence[str]) -> bool:
+    for position, segment in enumerate(shape):
+        if segment == GREEDY:
+            return len(path) > position
+        if position >= len(path) or (segment != PARAM and segment != path[position]):
+            return False
+    return len(shape) == len(path)
+
+
+def _overlap(one: Shape, other: Shape) -> bool:
+    """False only if no path matches both shapes (a quick test; True may be wrong)."""
+    if (STAR,) in (one, other):
+        return True  # it also matches the root
+    for a, b in zip(one, other, strict=False):
+        if a in (GREEDY, STAR) or b in (GREEDY, STAR):
+            return True
+        if a != b and PARAM not in (a, b):
+            return False
+    return len(one) == len(other)
+
+
+def _rank(shape: Shape, api: Api) -> tuple[int, ...]:
+    ranks = tuple(_RANK.get(s, 2) for s in shape)
+    if api is Api.HTTP:
+        return (0 if shape[-1:] == (GREEDY,) else 1, *ranks)
+    return ranks
+
+
+class RouteTable:
+    """Declared routes by shape; routes concrete requests as API Gateway does."""
+
+    def __init__(self, routes: Iterable[Route]) -> None:
+        self._ahead: dict[tuple[Route, str, Api], list[Shape]] = {}
+        self._at: dict[Shape, dict[str, Route]] = {}
+        for route in routes:
+            methods = self._at.setdefault(route.shape, {})
+            if route.method in methods:
+                raise ConfigurationError(
+                    f"routes {methods[route.method].key!r} and {route.key!r} are the same "
+                    "route; declare it once"
+                )
+            methods[route.method] = route
+
+    @property
+    def shapes(self) -> Mapping[Shape, Mapping[str, Route]]:
+        return self._at
+
+    def methods(self, route: Route) -> frozenset[str]:
+        """The concrete methods that reach ``route``: its own, or for ``ANY`` the rest."""
+        if route.method != ANY:
+            return frozenset({route.method})
+        return frozenset(METHODS) - set(self._at[route.shape])
+
+    def at(self, shape: Shape, method: str) -> Route | None:
+        """The route that ``method`` requests get at ``shape``: its own, else ``ANY``."""
+        methods = self._at[shape]
+        return methods.get(method) or methods.get(ANY)
+
+    def route(self, method: str, path: Sequence[str], api: Api) -> Route | None:
+        """The route that receives ``method`` on ``path`` (segments), or None."""
+        if method not in METHODS:
+            return None
+        best: tuple[tuple[int, ...], Route] | None = None
+        for shape in self._at:
+            route = self.at(shape, method)
+            if route is not None and _fits(shape, path):
+                rank = _rank(shape, api)
+                if best is None or rank > best[0]:
+                    best = (rank, route)
+        return best[1] if best else None
+
+    def ahead_of(self, route: Route, method: str, api: Api) -> list[Shape]:
+        """Shapes that take ``method`` requests matching ``route``'s shape before it."""
+        found = self._ahead.get((route, method, api))
+        if found is None:
+            own = route.shape
+            rank = _rank(own, api)
+            found = [
+                shape
+                for shape in self._at
+                if shape != own
+                and self.at(shape, method) is not None
+                and _overlap(shape, own)
+                and _rank(shape, api) > rank
+            ]
+            self._ahead[(route, method, api)] = found
+        return found
+
+
+# -- which paths a set of shapes accepts ----------------------------------------------
+#
+# A shape of n segments is a small automaton over segments: state 2i waits for segment
+# i; state 2i+1 is inside a GREEDY or STAR at i after one or more segments; 2n accepts.
+# The IAM pattern ``METHOD/*`` also matches the root (``*`` matches nothing), so the
+# one-star glob accepts the empty path too.
+
+
+def _start(shape: Shape) -> frozenset[int]:
+    return frozenset({0, 2}) if shape == (STAR,) else frozenset({0})
+
+
+def _step(shape: Shape, states: frozenset[int], symbol: str | None) -> frozenset[int]:
+    following: set[int] = set()
+    last = 2 * len(shape)
+    for state in states:
+        if state == last:
+            continue
+        position = state // 2
+        segment = shape[position]
+        if state % 2 or segment in (GREEDY, STAR):
+            following.update((2 * position + 1, 2 * position + 2))
+        elif segment in (PARAM, symbol):
+            following.add(2 * position + 2)
+    return frozenset(following)
+
+
+def find_path(accept: Sequence[Shape], reject: Sequence[Shape] = ()) -> Word | None:
+    """A shortest path that every ``accept`` shape matches and no ``reject`` shape does.
+
+    Exact: shapes compare a segment only for equality with their own literals, so every
+    segment that is none of those literals behaves alike (``None`` in the answer), and
+    the search runs over the finite product of the shapes' automata.
+    """
+    if not all(_overlap(one, other) for one, other in itertools.pairwise(accept)):
+        return None
+    shapes = (*accept, *reject)
+    count = len(accept)
+    literals = sorted({s for shape in shapes for s in shape if s not in _MARKERS})
+    symbols: list[str | None] = [None, *literals]
+    finals = [2 * len(shape) for shape in shapes]
+
+    def found(states: tuple[frozenset[int], ...]) -> bool:
+        hits = [final in state for final, state in zip(finals, states, strict=True)]
+        return all(hits[:count]) and not any(hits[count:])
+
+    start = tuple(_start(shape) for shape in shapes)
+    queue: deque[tuple[tuple[frozenset[int], ...], Word]] = deque([(start, ())])
+    seen = {start}
+    while queue:
+        states, word = queue.popleft()
+        if found(states):
+            return word
+        for symbol in symbols:
+            following = tuple(
+                _step(shape, state, symbol) for shape, state in zip(shapes, states, strict=True)
+            )
+            if following in seen or not all(following[:count]):
+                continue
+            seen.add(following)
+            queue.append((following, (*word, symbol)))
+    return None

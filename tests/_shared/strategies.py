@@ -1,0 +1,28 @@
+"""Hypothesis strategies for route sets and requests, shared by the routing tests."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from . import model
+
+LITERALS = ["a", "b", "admin"]
+FRESH = "zz"  # a segment that no generated route spells
+REQUEST_METHODS = ["GET", "POST", "PUT"]  # PUT reaches only ANY routes
+
+
+@st.composite
+def route_keys(draw: st.DrawFn, max_routes: int = 7) -> list[str]:
+    """Up to ``max_routes`` routes over literal, ``{param}`` and ``{proxy+}`` segments."""
+    keys: dict[tuple[str, tuple[str, ...]], str] = {}
+    for _ in range(draw(st.integers(1, max_routes))):
+        path = draw(st.lists(st.sampled_from([*LITERALS, "{p}"]), max_size=3))
+        if draw(st.integers(0, 3)) == 0:
+            path.append("{g+}")
+        method = draw(st.sampled_from(["GET", "POST", "ANY"]))
+        keys.setdefault((method, model.shape(path)), f"{method} /{'/'.join(path)}")
+    return sorted(keys.values())
+
+
+paths = st.lists(st.sampled_from([*LITERALS, FRESH]), max_size=5).map(tuple)
+requests = st.tuples(st.sampled_from(REQUEST_METHODS), paths)

@@ -1,0 +1,154 @@
+"""API Gateway routes: grammar, REST and HTTP API routing, and the exact path search.
+
+Routing is checked against ``model.py`` (written apart from tenantkit); ``find_path``
+against brute force with the model's own matching, which also checks that a
+segment-shaped IAM pattern matches exactly the paths its automaton accepts.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tenantkit._shared.apigw import (
+    GREEDY,
+    PARAM,
+    STAR,
+    Api,
+    Route,
+    RouteTable,
+    Shape,
+    find_path,
+    split_path,
+)
+from tenantkit.errors import ConfigurationError
+
+from . import model
+from .strategies import FRESH, LITERALS, requests, route_keys
+
+
+def table(keys: list[str]) -> RouteTable:
+    return RouteTable(Route.parse(key) for key in keys)
+
+
+@pytest.mark.parametrize(
+    ("text", "shape"),
+    [
+        ("GET /", ()),
+        ("GET /parks", ("parks",)),
+        ("ANY /parks/{parkId}", ("parks", PARAM)),
+        ("DELETE /a/{b}/c/{proxy+}", ("a", PARAM, "c", GREEDY)),
+        ("OPTIONS /v1.2/~x@y:z-_", ("v1.2", "~x@y:z-_")),
+    ],
+)
+def test_route_grammar(text: str, shape: Shape) -> None:
+    route = Route.parse(text)
+    assert route.key == text
+    assert route.shape == shape
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["GET /*", "GET /a/*", "GET /a*", "GET ", "get /a", "GET a", "GET /a/", "GET /{a+}/b", 7],
+)
+def test_route_grammar_refuses(text: object) -> None:
+    with pytest.raises(ConfigurationError):
+        Route.parse(text)
+
+
+def test_one_route_per_method_and_shape() -> None:
+    with pytest.raises(ConfigurationError, match="same route"):
+        table(["GET /a/{x}", "GET /a/{y}"])
+    routes = table(["GET /a/{x}", "POST /a/{y}", "ANY /a/{z}"])
+    rest = {"PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+    assert routes.methods(Route.parse("ANY /a/{z}")) == rest
+    assert routes.methods(Route.parse("GET /a/{x}")) == {"GET"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "rest", "http"),
+    [
+        # AWS's HTTP API example: GET /pets/dog/{id}, GET /pets/{proxy+}, ANY /{proxy+}
+        ("GET", "/pets/dog/1", "GET /pets/dog/{id}", "GET /pets/dog/{id}"),
+        ("GET", "/pets/cat/1", "GET /pets/{proxy+}", "GET /pets/{proxy+}"),
+        ("POST", "/test/5", "ANY /{proxy+}", "ANY /{proxy+}"),
+        ("POST", "/pets/dog/1", "ANY /{proxy+}", "ANY /{proxy+}"),
+        ("GET", "/", None, None),  # a greedy parameter needs a segment
+        # README: GET /admin/summary goes to GET /admin/{reportId}, not GET /{x}/summary
+        ("GET", "/admin/summary", "GET /admin/{reportId}", "GET /admin/{reportId}"),
+        # a literal prefix leading to a greedy route: REST keeps it, HTTP prefers full
+        ("GET", "/pets/x/y", "GET /pets/{proxy+}", "GET /{a}/x/y"),
+        ("PUT", "/admin/1", "ANY /admin/{reportId}", "ANY /admin/{reportId}"),
+        ("TRACE", "/admin/1", None, None),
+    ],
+)
+def test_routing_examples(method: str, path: str, rest: str | None, http: str | None) -> None:
+    routes = table(
+        [
+            "GET /pets/dog/{id}",
+            "GET /pets/{proxy+}",
+            "ANY /{proxy+}",
+            "GET /{x}/summary",
+            "GET /admin/{reportId}",
+            "ANY /admin/{reportId}",
+            "GET /{a}/x/y",
+        ]
+    )
+    for api, expected in ((Api.REST, rest), (Api.HTTP, http)):
+        found = routes.route(method, split_path(path), api)
+        assert (found.key if found else None) == expected, api
+
+
+@settings(max_examples=300, deadline=None)
+@given(keys=route_keys(), batch=st.lists(requests, min_size=1, max_size=20))
+def test_routing_equals_the_models(keys: list[str], batch: list[model.Request]) -> None:
+    routes = table(keys)
+    for method, path in batch:
+        rest = routes.route(method, path, Api.REST)
+        http = routes.route(method, path, Api.HTTP)
+        assert (rest.key if rest else None) == model.rest_backtracking(keys, (method, path))
+        assert (http.key if http else None) == model.http_api(keys, (method, path))
+        walked = model.rest_walk(keys, (method, path))
+        assert walked is None or walked == model.rest_backtracking(keys, (method, path))
+
+
+def accepts(shape: Shape, path: tuple[str, ...]) -> bool:
+    """The model's reading of a shape: a route path (fits) or an IAM glob (glob)."""
+    if STAR in shape:
+        return model.glob("GET/" + "/".join(shape), "GET/" + "/".join(path))
+    segments = [{PARAM: "{p}", GREEDY: "{g+}"}.get(s, s) for s in shape]
+    return model.fits(segments, path)
+
+
+template = st.lists(st.sampled_from([*LITERALS, PARAM]), max_size=3).flatmap(
+    lambda head: st.sampled_from([(*head,), (*head, GREEDY)])
+)
+pattern = st.lists(st.sampled_from([*LITERALS, STAR]), max_size=4).map(tuple)
+shapes = st.one_of(template, pattern)
+
+
+@settings(max_examples=300, deadline=None)
+@given(accept=st.lists(shapes, min_size=1, max_size=3), reject=st.lists(shapes, max_size=3))
+def test_find_path_equals_brute_force(accept: list[Shape], reject: list[Shape]) -> None:
+    def wanted(path: tuple[str, ...]) -> bool:
+        return all(accepts(s, path) for s in accept) and not any(accepts(s, path) for s in reject)
+
+    found = find_path(accept, reject)
+    if found is not None:
+        assert wanted(tuple(FRESH if s is None else s for s in found))
+    limit = len(found) if found is not None else 5
+    shorter = (
+        path for size in range(limit) for path in itertools.product([*LITERALS, FRESH], repeat=size)
+    )
+    assert not any(wanted(path) for path in shorter)  # found is a shortest path, or none is
+
+
+def test_one_star_pattern_also_matches_the_root() -> None:
+    """IAM's ``GET/*`` matches ``GET/`` (a star matches nothing); ``/{proxy+}`` does not."""
+    assert model.glob("GET/*", "GET/")
+    assert find_path([(STAR,)]) == ()
+    assert find_path([(GREEDY,)]) == (None,)
+    assert find_path([(STAR, STAR)]) == (None, None)

@@ -36,7 +36,7 @@ def test_a_closure_reaches_the_parks_webhook_through_the_queue(
     app: StateParks, receiver: Receiver
 ) -> None:
     subscribe(app, "alice", PALO_DURO, "park-closed", f"{receiver.url}/closed")
-    subscribe(app, "carol", PALO_DURO, "park-reopened", f"{receiver.url}/reopened")
+    subscribe(app, "alice", PALO_DURO, "park-reopened", f"{receiver.url}/reopened")
     subscribe(app, "alice", {"parkId": "enchanted-rock"}, "park-closed", f"{receiver.url}/rock")
     subscribe(app, "bob", {"parkId": "deception-pass"}, "park-closed", f"{receiver.url}/bob")
 
@@ -145,8 +145,10 @@ def test_only_admins_change_statuses(app: StateParks, texas_member: str) -> None
     assert app.drain_status_queue()["count"] == 0
 
 
-def test_webhooks_are_listed_and_deleted_per_park_and_tenant(app: StateParks) -> None:
-    hook = subscribe(app, "carol", PALO_DURO, "park-closed", "https://hooks.example.com/carol")
+def test_webhooks_are_listed_and_deleted_per_park_and_tenant(
+    app: StateParks, texas_member: str
+) -> None:
+    hook = subscribe(app, texas_member, PALO_DURO, "park-closed", "https://hooks.example.com/m")
     other = subscribe(
         app, "alice", {"parkId": "enchanted-rock"}, "park-closed", "https://hooks.example.com/a"
     )
@@ -154,9 +156,10 @@ def test_webhooks_are_listed_and_deleted_per_park_and_tenant(app: StateParks) ->
     assert listed.status == 200
     [item] = listed.body["items"]
     assert item["id"] == hook
-    assert (item["eventType"], item["endpoint"]) == (
+    assert (item["eventType"], item["endpoint"], item["mine"]) == (
         "park-closed",
-        "https://hooks.example.com/carol",
+        "https://***.example.com/***om/m",
+        False,
     )
 
     # bob, in washington, cannot delete texas's webhook, even through one of his parks.
@@ -176,10 +179,62 @@ def test_webhooks_are_listed_and_deleted_per_park_and_tenant(app: StateParks) ->
     assert [i["id"] for i in rock.body["items"]] == [other]
 
 
+SECRET_HOOK = "https://s3cr3tlabel.hooks.example.com/in;key=Q9x7Zr2Lm4Np/x?token=Zq8Wm3Kd/hook"
+SECRETS = ("s3cr3tlabel", "Q9x7Zr2Lm4Np", "Zq8Wm3Kd")
+
+
 def test_endpoint_credentials_are_masked_in_listings(app: StateParks) -> None:
-    subscribe(app, "alice", PALO_DURO, "park-closed", "https://hooks.example.com/x?token=s3cret")
+    subscribe(app, "alice", PALO_DURO, "park-closed", SECRET_HOOK)
+    for user in ("alice", "carol"):
+        listed = app.call(user, "GET", "/parks/{parkId}/webhooks", PALO_DURO).body
+        [item] = listed["items"]
+        assert item["endpoint"] == "https://***.example.com/***hook"
+        assert item["mine"] is (user == "alice")
+        assert not any(secret in json.dumps(listed) for secret in SECRETS)
+
+
+def test_attack_a_visitor_or_member_cannot_read_or_delete_an_admins_webhook(
+    app: StateParks, texas_member: str
+) -> None:
+    hook = subscribe(app, "alice", PALO_DURO, "park-closed", SECRET_HOOK)
+    params = {**PALO_DURO, "webhookId": hook}
+    route = "/parks/{parkId}/webhooks/{webhookId}"
+    for intruder in ("carol", texas_member):  # a visitor, then a member of texas
+        for method in ("GET", "DELETE"):
+            refused = app.call(intruder, method, route, params)
+            assert refused.status == 403, (intruder, method)
+            assert not any(secret in json.dumps(refused.body) for secret in SECRETS)
+    shown = app.call("alice", "GET", route, params)
+    assert shown.status == 200
+    assert (shown.body["id"], shown.body["endpoint"], shown.body["mine"]) == (
+        hook,
+        SECRET_HOOK,
+        True,
+    )
     listed = app.call("alice", "GET", "/parks/{parkId}/webhooks", PALO_DURO).body
-    assert "s3cret" not in json.dumps(listed)
+    assert [item["id"] for item in listed["items"]] == [hook]
+
+
+def test_members_manage_their_own_webhooks_and_admins_everyones(
+    app: StateParks, texas_member: str
+) -> None:
+    route = "/parks/{parkId}/webhooks/{webhookId}"
+    own = subscribe(app, texas_member, PALO_DURO, "park-closed", "https://hooks.example.com/own")
+    params = {**PALO_DURO, "webhookId": own}
+    shown = app.call(texas_member, "GET", route, params).body
+    assert (shown["endpoint"], shown["mine"]) == ("https://hooks.example.com/own", True)
+    assert app.call(texas_member, "DELETE", route, params).status == 204
+    theirs = subscribe(app, texas_member, PALO_DURO, "park-closed", "https://hooks.example.com/t")
+    params = {**PALO_DURO, "webhookId": theirs}
+    assert app.call("alice", "GET", route, params).body["endpoint"] == "https://hooks.example.com/t"
+    assert app.call("alice", "DELETE", route, params).status == 204
+    assert app.call("alice", "GET", route, params).status == 404
+
+
+def test_visitors_only_list_webhooks(app: StateParks) -> None:
+    body = {"eventType": "park-closed", "endpoint": "https://hooks.example.com/carol"}
+    assert app.call("carol", "POST", "/parks/{parkId}/webhooks", PALO_DURO, body=body).status == 403
+    assert app.call("carol", "GET", "/parks/{parkId}/webhooks", PALO_DURO).status == 200
 
 
 REFUSED_ENDPOINTS = [

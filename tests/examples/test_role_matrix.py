@@ -38,7 +38,7 @@ MATRIX: list[tuple[str, str, dict[str, str], Any, dict[str, int]]] = [
         "/parks/{parkId}/webhooks",
         {"parkId": "enchanted-rock"},
         {"eventType": "park-closed", "endpoint": "https://hooks.example.com/{role}"},
-        {"admin": 201, "member": 201, "visitor": 201, "none": 403},
+        {"admin": 201, "member": 201, "visitor": 403, "none": 403},
     ),
     (
         "GET",
@@ -47,12 +47,20 @@ MATRIX: list[tuple[str, str, dict[str, str], Any, dict[str, int]]] = [
         None,
         {"admin": 200, "member": 200, "visitor": 200, "none": 403},
     ),
+    # {hook} is alice's (an admin's): a member may not read or remove another's webhook.
+    (
+        "GET",
+        "/parks/{parkId}/webhooks/{webhookId}",
+        {"parkId": "enchanted-rock", "webhookId": "{hook}"},
+        None,
+        {"admin": 200, "member": 403, "visitor": 403, "none": 403},
+    ),
     (
         "DELETE",
         "/parks/{parkId}/webhooks/{webhookId}",
         {"parkId": "enchanted-rock", "webhookId": "{hook}"},
         None,
-        {"admin": 204, "member": 204, "visitor": 204, "none": 403},
+        {"admin": 204, "member": 403, "visitor": 403, "none": 403},
     ),
     ("GET", "/settings", {}, None, {"admin": 200, "member": 200, "visitor": 200, "none": 200}),
     (

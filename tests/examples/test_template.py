@@ -127,3 +127,17 @@ def test_parameters_and_secrets() -> None:
     gsi = table["GlobalSecondaryIndexes"][0]
     assert gsi["IndexName"] == "GSI1"
     assert [k["AttributeName"] for k in gsi["KeySchema"]] == ["GSI1PK", "GSI1SK"]
+
+
+def test_the_webhooks_function_writes_only_registry_records() -> None:
+    """Its writes are confined to the registry's ``_events#`` control-plane keys, so a bug
+    there cannot write tenant data, and it may read a subscription's endpoint from SNS."""
+    webhooks = functions()["WebhooksFunction"]
+    writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    for statement in statements(webhooks):
+        if writes & set(actions(statement)):
+            condition = statement["Condition"]
+            assert condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["_events#*"]
+            assert condition["Null"]["dynamodb:LeadingKeys"] == "false"
+    granted = {a for s in statements(webhooks) for a in actions(s)}
+    assert writes | {"sns:GetSubscriptionAttributes"} <= granted

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -400,3 +402,15 @@ def test_the_callers_scope_is_kept(ledger: EnvelopeLedger, scoped: None) -> None
     process_sqs_batch(batch(sqs_record(body, "1")), handler, signer=SIGNER, once=ledger)
     assert current_tenant().tenant_id == "texas"
     assert handler.seen == [("ohio", 1)]
+
+
+def test_importing_the_ledger_does_not_load_boto3() -> None:
+    probe = (
+        "import sys\n"
+        "from tenantkit.events import EnvelopeLedger, process_sqs_batch\n"
+        "print('boto3' in sys.modules, 'tenantkit.dynamo' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["False", "False"]

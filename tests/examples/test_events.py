@@ -370,3 +370,64 @@ def test_a_mixed_batch_fails_only_the_forged_record_and_keeps_each_tenant(
     assert result["batchItemFailures"] == [{"itemIdentifier": forged_id}]
     assert [e["tenantId"] for e in receiver.notifications("/texas")] == ["texas"]
     assert [e["tenantId"] for e in receiver.notifications("/wa")] == ["washington"]
+
+
+def test_attack_a_replayed_status_envelope_is_announced_once(
+    app: StateParks, receiver: Receiver
+) -> None:
+    """SQS delivers at least once, and whoever can send to the queue can replay a body:
+    the consumer announces each envelope once and acknowledges every copy."""
+    import config
+
+    subscribe(app, "alice", PALO_DURO, "park-closed", f"{receiver.url}/closed")
+    assert close(app, "alice", PALO_DURO) == 204
+    sqs = config.aws_client("sqs")
+    url = config.setting("QUEUE_URL")
+    [message] = sqs.receive_message(QueueUrl=url)["Messages"]
+    # The same message comes back (its visibility ends), and a copy is sent again.
+    sqs.change_message_visibility(
+        QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+    )
+    sqs.send_message(
+        QueueUrl=url,
+        MessageBody=message["Body"],
+        MessageAttributes={"tenant_id": {"DataType": "String", "StringValue": "texas"}},
+    )
+    first = app.drain_status_queue()
+    assert (first["count"], first["batchItemFailures"]) == (2, [])
+    # A replay in a later batch is acknowledged too, and announces nothing.
+    sqs.send_message(QueueUrl=url, MessageBody=message["Body"])
+    later = app.drain_status_queue()
+    assert (later["count"], later["batchItemFailures"]) == (1, [])
+    assert len(receiver.notifications("/closed")) == 1
+
+
+def test_the_consumer_writes_only_its_ledger_keys_and_the_table_expires_them() -> None:
+    from tests.examples.conftest import load_template
+
+    resources = load_template()["Resources"]
+    consumer = resources["StatusConsumerFunction"]["Properties"]
+    writes = [
+        statement
+        for policy in consumer["Policies"]
+        for statement in policy["Statement"]
+        if any(
+            action in {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+            for action in (
+                [statement["Action"]]
+                if isinstance(statement["Action"], str)
+                else statement["Action"]
+            )
+        )
+    ]
+    assert len(writes) == 1
+    [statement] = writes
+    assert sorted(statement["Action"]) == ["dynamodb:DeleteItem", "dynamodb:PutItem"]
+    condition = statement["Condition"]
+    assert condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == [
+        "_once#status-announcer#*"
+    ]
+    # ForAllValues is true when the key is absent: the Null check closes that.
+    assert condition["Null"] == {"dynamodb:LeadingKeys": "false"}
+    ttl = resources["ParksTable"]["Properties"]["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": "expiresAt", "Enabled": True}

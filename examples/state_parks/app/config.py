@@ -19,7 +19,7 @@ from tenantkit.errors import ConfigurationError
 if TYPE_CHECKING:
     from tenantkit.auth import LambdaAuthorizer, TokenVerifier, UserDirectory
     from tenantkit.dynamo import TenantTable
-    from tenantkit.events import EnvelopeSigner, TopicRegistry
+    from tenantkit.events import EnvelopeLedger, EnvelopeSigner, TopicRegistry
 
 ROLE_MAP_PATH = Path(__file__).with_name("roles.json")
 ROLES = frozenset({"admin", "member", "visitor"})
@@ -33,6 +33,10 @@ MAX_WEBHOOKS_PER_TENANT = 100
 WEBHOOK_TOPIC_BUDGET = 90_000
 # Status events older than this are refused by the consumer (and land in the DLQ).
 ENVELOPE_MAX_AGE_SECONDS = 3600
+# A status event claimed by a consumer that died is run again after this long: above the
+# consumer's timeout (template.yaml: 10 s), and well inside the queue's visibility
+# timeout (60 s) times maxReceiveCount (3), so it is retried before the DLQ.
+STATUS_LEDGER_LEASE_SECONDS = 30
 
 
 def setting(name: str) -> str:
@@ -151,6 +155,20 @@ def envelope_signer() -> EnvelopeSigner:
 
 
 @cache
+def status_ledger() -> EnvelopeLedger:
+    """Which status envelopes the consumer has announced: each is announced once, however
+    often SQS delivers it or anyone replays it."""
+    from tenantkit.events import EnvelopeLedger
+
+    return EnvelopeLedger(
+        setting("TABLE_NAME"),
+        consumer="status-announcer",
+        client=aws_client("dynamodb"),
+        lease=STATUS_LEDGER_LEASE_SECONDS,
+    )
+
+
+@cache
 def token_verifier() -> TokenVerifier:
     from tenantkit.auth import TokenVerifier
 
@@ -185,6 +203,7 @@ def reset() -> None:
         user_directory,
         _topic_registry,
         envelope_signer,
+        status_ledger,
         token_verifier,
         authorizer,
     ):

@@ -3,7 +3,9 @@
 ``POST /parks/{parkId}/statuses`` updates the park, then queues the change in a signed
 tenant envelope: by the time the consumer runs, the caller may have switched tenants,
 so the tenant travels with the message. The consumer opens each envelope and publishes
-the change, inside that tenant, to the park's topic for the new status.
+the change, inside that tenant, to the park's topic for the new status, once: SQS may
+deliver a message twice, and a copy may be replayed, so the consumer claims each
+envelope in the table's ledger before announcing it.
 """
 
 from __future__ import annotations
@@ -69,5 +71,8 @@ def announce(payload: Any) -> None:
 
 
 def consumer(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """SQS batch handler: failed or refused records are reported back for a retry."""
-    return process_sqs_batch(event, announce, signer=config.envelope_signer())
+    """SQS batch handler: failed or refused records are reported back for a retry, and
+    an envelope already announced is acknowledged without announcing it again."""
+    return process_sqs_batch(
+        event, announce, signer=config.envelope_signer(), once=config.status_ledger()
+    )

@@ -4,6 +4,8 @@ resumable through every key type DynamoDB has (S, N, B) and keys of any length."
 from __future__ import annotations
 
 import base64
+import itertools
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +13,7 @@ import pytest
 from boto3.dynamodb.conditions import Key
 
 from tenantkit.context import tenant_scope
-from tenantkit.dynamo import TenantTable, cursor
+from tenantkit.dynamo import Page, TenantTable, cursor
 from tenantkit.dynamo.cursor import MAX_CURSOR_LENGTH, CursorSigner
 from tenantkit.errors import InvalidCursorError
 
@@ -165,7 +167,7 @@ def test_the_largest_keys_give_cursors_under_the_cap_that_resume(module_client: 
         table.batch_write(put=items)
         for index in (None, "GSI1"):
             seen = []
-            for page in table.query_all(pk, index=index, limit=1):
+            for page in _pages(table.query_all(pk, index=index, limit=1), at_most=4):
                 seen += [item["sk"] for item in page.items]
                 if page.cursor is not None:
                     lengths.append(len(page.cursor))
@@ -174,6 +176,13 @@ def test_the_largest_keys_give_cursors_under_the_cap_that_resume(module_client: 
 
 
 # -- resuming through every key type -------------------------------------------------------
+
+
+def _pages(pages: Iterator[Page], *, at_most: int) -> list[Page]:
+    """The pages of a query, failing (not looping forever) if a cursor does not resume."""
+    taken = list(itertools.islice(pages, at_most + 1))
+    assert len(taken) <= at_most, "pagination did not end: a cursor restarted the query"
+    return taken
 
 
 @pytest.fixture(scope="module")
@@ -280,8 +289,9 @@ def test_pagination_returns_every_item_exactly_once(
     table = typed_tables[kind]
     keys = _sorted_keys(kind)
     with tenant_scope(ctx("texas")):
-        pages = list(
-            table.query_all("g" if index else "p", index=index, limit=limit, forward=forward)
+        pages = _pages(
+            table.query_all("g" if index else "p", index=index, limit=limit, forward=forward),
+            at_most=len(keys) + 1,
         )
     seen = [item["sk"] for page in pages for item in page.items]
     expected = keys if forward else keys[::-1]
@@ -298,6 +308,6 @@ def test_a_cursor_resumes_a_sort_condition_query(typed_tables: dict[str, TenantT
         sort = Key("sk").between(Decimal("-1.5"), 10)
         first = table.query("p", sort=sort, limit=2)
         assert first.cursor is not None
-        rest = list(table.query_all("p", sort=sort, limit=2, cursor=first.cursor))
+        rest = _pages(table.query_all("p", sort=sort, limit=2, cursor=first.cursor), at_most=5)
     seen = [item["sk"] for item in first.items] + [i["sk"] for p in rest for i in p.items]
     assert seen == [k for k in keys if Decimal("-1.5") <= k <= 10]

@@ -69,7 +69,7 @@ def _b64encode(data: bytes) -> str:
 
 def _b64decode(text: str) -> bytes:
     """Strict base64url: the alphabet only, no padding, and the canonical spelling only."""
-    if not _BASE64URL.match(text) or len(text) % 4 == 1:
+    if not _BASE64URL.match(text):
         raise ValueError("not base64url")
     data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     if _b64encode(data) != text:  # the unused low bits of the last character were set

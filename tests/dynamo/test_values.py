@@ -119,7 +119,9 @@ def test_attack_lone_surrogates_are_a_typed_400(
     assert LONE not in str(raised.value)
 
 
-@pytest.mark.parametrize("cursor", [LONE, f"{LONE}.{LONE}", f"abc.def{LONE}", "é.é"])
+@pytest.mark.parametrize(
+    "cursor", [LONE, f"{LONE}.{LONE}", f"abc.def{LONE}", "é.é", f"{LONE}.{'A' * 43}", "é.AAAA"]
+)
 def test_cursors_with_non_ascii_characters_are_invalid_cursors(
     offline: TenantTable, cursor: str
 ) -> None:

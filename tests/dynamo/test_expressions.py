@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from boto3.dynamodb.conditions import Attr, Key
@@ -83,3 +84,61 @@ def test_empty_is_in_and_empty_update_are_refused() -> None:
         compile_update(Placeholders(), set_values=None, remove=None, add=None)
     with pytest.raises(InvalidExpressionError):
         compile_update(Placeholders(), set_values={"": 1}, remove=None, add=None)
+
+
+@pytest.mark.parametrize(
+    ("path", "expression", "top"),
+    [
+        ("pk", "#n0", "pk"),
+        ("pk.nested", "#n0.#n1", "pk"),
+        ("pk[0]", "#n0[0]", "pk"),
+        ("pk[0][1]", "#n0[0][1]", "pk"),
+        ("pk.a.b", "#n0.#n1.#n2", "pk"),
+        ("GSI1PK[3]", "#n0[3]", "GSI1PK"),
+        ("a[10].pk", "#n0[10].#n1", "a"),  # "pk" deeper down is another attribute
+        ("pkx[0]", "#n0[0]", "pkx"),
+    ],
+)
+def test_path_placeholders_and_top_level_name(path: str, expression: str, top: str) -> None:
+    assert Placeholders().path(path) == (expression, top)
+
+
+@pytest.mark.parametrize("path", ["pk[0]", "pk[0][1]", "pk.a.b", "GSI1PK[3]", "GSI1PK[0].a"])
+def test_indexed_and_deeper_partition_key_paths_are_refused(path: str) -> None:
+    for condition in (Attr(path).eq("utah#x"), Attr(path).size().gt(0), Attr("x").eq(Attr(path))):
+        with pytest.raises(InvalidExpressionError, match="partition-key"):
+            compile_condition(condition, Placeholders(), PROTECTED)
+    # Existence checks stay allowed, at any depth.
+    assert compile_condition(Attr(path).exists(), Placeholders(), PROTECTED).startswith(
+        "attribute_exists(#n0"
+    )
+
+
+@pytest.mark.parametrize("path", ["a[10].pk", "pkx[0]", "x.GSI1PK"])
+def test_other_attributes_are_not_mistaken_for_partition_keys(path: str) -> None:
+    assert compile_condition(Attr(path).eq(1), Placeholders(), PROTECTED).endswith("= :v0")
+
+
+@pytest.mark.parametrize(
+    "sort",
+    [
+        Attr("sk").size().gt(3),
+        Attr("sk").size().eq(1),
+        Attr("sk").size().between(1, 2),
+        Key("sk").eq(Attr("other").size()),
+    ],
+)
+def test_size_conditions_on_the_sort_key_are_refused(sort: Any) -> None:
+    """DynamoDB has no size() in key conditions: refused here, not as an AWS error."""
+    with pytest.raises(InvalidExpressionError, match="sort must be one of"):
+        compile_key_condition(sort, Placeholders(), PROTECTED)
+
+
+def test_multi_attribute_remove_and_add_are_comma_separated() -> None:
+    ph = Placeholders()
+    text = compile_update(ph, set_values=None, remove=["a", "b", "c"], add={"n": 1, "m": 2})
+    assert text == "REMOVE #n0, #n1, #n2 ADD #n3 :v0, #n4 :v1"
+    assert ph.names == {"#n0": "a", "#n1": "b", "#n2": "c", "#n3": "n", "#n4": "m"}
+    assert ph.values == {":v0": {"N": "1"}, ":v1": {"N": "2"}}
+    text = compile_update(Placeholders(), set_values={"x": 1, "y": 2}, remove=None, add=None)
+    assert text == "SET #n0 = :v0, #n1 = :v1"

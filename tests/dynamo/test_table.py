@@ -115,6 +115,20 @@ def test_update_set_remove_add_returns_new_item(table: TenantTable) -> None:
             table.update_item({"pk": "p", "sk": "1"}, set={"x": 1}, condition=Attr("old").exists())
 
 
+def test_update_removes_and_adds_several_attributes(table: TenantTable) -> None:
+    with tenant_scope(ctx("texas")):
+        table.put_item({"pk": "p", "sk": "1", "a": 1, "b": 2, "c": 3, "n": 1})
+        new = table.update_item(
+            {"pk": "p", "sk": "1"}, remove=["a", "b"], add={"n": 2, "m": 5, "tags": {"x", "y"}}
+        )
+    assert new == {"pk": "p", "sk": "1", "c": 3, "n": 3, "m": 5, "tags": {"x", "y"}}
+
+
+def test_size_of_the_sort_key_is_refused_in_a_query(table: TenantTable) -> None:
+    with tenant_scope(ctx("texas")), pytest.raises(InvalidExpressionError):
+        table.query("p", sort=Attr("sk").size().gt(3))
+
+
 def test_update_refuses_key_attributes_and_empty_updates(table: TenantTable) -> None:
     with tenant_scope(ctx("texas")):
         for kwargs in ({"set": {"pk": "x"}}, {"remove": ["sk"]}, {"add": {"pk": 1}}):

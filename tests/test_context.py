@@ -120,6 +120,24 @@ def test_context_coerces_roles_and_rejects_bad_ids() -> None:
         TenantContext("texas", "")
 
 
+@pytest.mark.parametrize(
+    "roles", [["admin", "member"], ("admin", "member"), ["member", "admin", "admin"]]
+)
+def test_roles_given_as_a_list_or_tuple_become_a_frozenset(roles: Any) -> None:
+    ctx = TenantContext("texas", "alice", roles=roles)
+    assert type(ctx.roles) is frozenset
+    assert ctx.roles == frozenset({"admin", "member"})
+    assert ctx.has_role("admin")
+    assert hash(ctx) == hash(TenantContext("texas", "alice", roles=frozenset(roles)))
+
+
+@pytest.mark.parametrize("roles", ["admin", "a,b", b"admin", 1, None, ["admin", 1], [""]])
+def test_roles_that_are_not_a_collection_of_role_names_are_refused(roles: Any) -> None:
+    """A bare string would become its letters: ``has_role("a")`` true for ``"admin"``."""
+    with pytest.raises(NoTenantContextError, match="roles"):
+        TenantContext("texas", "alice", roles=roles)
+
+
 # --- current_tenant and tenant_scope ---------------------------------------------------
 
 
@@ -253,6 +271,14 @@ def test_caller_inputs_are_not_a_source(spoof: Any) -> None:
 )
 def test_missing_tenant_raises(event: dict[str, Any]) -> None:
     with pytest.raises(NoTenantContextError):
+        TenantContext.from_event(event)
+
+
+@pytest.mark.parametrize(
+    "event", [None, "requestContext", ["requestContext"], 42, b"{}", [("requestContext", {})]]
+)
+def test_an_event_that_is_not_a_mapping_raises(event: Any) -> None:
+    with pytest.raises(NoTenantContextError, match="requestContext"):
         TenantContext.from_event(event)
 
 

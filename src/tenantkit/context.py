@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -95,8 +95,19 @@ class TenantContext:
         validate_tenant_id(self.tenant_id)
         if not isinstance(self.user_id, str) or not self.user_id:
             raise NoTenantContextError("tenant context needs a non-empty user id")
-        if not isinstance(self.roles, frozenset):
-            object.__setattr__(self, "roles", frozenset(self.roles))
+        roles: object = self.roles
+        if not isinstance(roles, frozenset):
+            # A bare string is iterable too, and would become its letters: "admin" would
+            # grant has_role("a").
+            if isinstance(roles, str | bytes | Mapping) or not isinstance(roles, Iterable):
+                raise NoTenantContextError(
+                    "tenant context roles must be a collection of role names, not "
+                    f"{type(roles).__name__}"
+                )
+            roles = frozenset(roles)
+            object.__setattr__(self, "roles", roles)
+        if not all(isinstance(role, str) and role for role in roles):
+            raise NoTenantContextError("tenant context roles must be non-empty strings")
 
     def has_role(self, *roles: str) -> bool:
         """True if the context holds at least one of ``roles``."""

@@ -72,6 +72,11 @@ ATTACKS = [
         id="greedy catch-all below an allowed parameter route",
     ),
     pytest.param(
+        {"GET /{x}/b/{y}": ["member", "admin"], "GET /{proxy+}": ["admin"]},
+        ("GET", ("u", "v", "b", "w")),
+        id="greedy route under an allowed route's two wildcards",
+    ),
+    pytest.param(
         {"GET /{id}": ["member", "admin"], "GET /": ["admin"]},
         ("GET", ()),
         id="root under GET/* (IAM's * also matches nothing)",
@@ -109,6 +114,59 @@ def test_attack_greedy_route_between_parameter_routes() -> None:
     assert not policy_verdict(role_map, {"member"}, attack)
     assert policy_verdict(role_map, {"member"}, ("GET", ("a", "1", "b")))
     assert role_map.policy({"member"}, ARN)["Statement"][1]["Resource"] == [f"{PREFIX}/GET/a/*/*/b"]
+
+
+def test_one_refused_route_may_need_several_deny_patterns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``GET/*/b/*`` reaches the greedy route in two ways; each gets its own Deny."""
+    data = {
+        "roles": ["admin", "member"],
+        "routes": {"GET /{x}/b/{y}": ["member", "admin"], "GET /{proxy+}": ["admin"]},
+    }
+    policy = RoleMap.from_dict(data).policy({"member"}, ARN)
+    assert policy["Statement"][1]["Resource"] == [
+        f"{PREFIX}/GET/*/*/b/*",
+        f"{PREFIX}/GET/*/b/*/*",
+    ]
+    monkeypatch.setattr("tenantkit._shared.apigw.MAX_PATTERNS", 1)
+    with pytest.raises(ConfigurationError, match="more ways than 1 Deny patterns"):
+        RoleMap.from_dict(data)
+
+
+def test_rest_and_http_routing_apart_with_other_roles_is_refused() -> None:
+    """``GET /a/c``: REST keeps the literal ``a`` (greedy route), HTTP the full match."""
+    data = {
+        "roles": ["admin", "member"],
+        "routes": {"GET /a/{proxy+}": ["admin"], "GET /{x}/c": ["member", "admin"]},
+    }
+    assert MODELS["rest-backtracking"](data["routes"], ("GET", ("a", "c"))) == "GET /a/{proxy+}"
+    assert MODELS["http"](data["routes"], ("GET", ("a", "c"))) == "GET /{x}/c"
+    refusal = r"request 'GET /a/c' reaches 'GET /a/\{proxy\+\}'"
+    with pytest.raises(ConfigurationError, match=refusal):
+        RoleMap.from_dict(data)
+    data["routes"]["GET /a/{proxy+}"] = ["member", "admin"]  # same roles: one policy fits
+    assert RoleMap.from_dict(data).allows({"member"}, "GET /a/{proxy+}")
+
+
+def test_a_stated_deny_never_refuses_the_root() -> None:
+    """IAM's ``GET/*`` also matches ``GET/``, so a denied ``/{proxy+}`` gets no Deny."""
+    data = {
+        "roles": ["r"],
+        "routes": {},
+        "deny": {"r": ["GET /{g+}"]},
+        "authenticated": ["GET /", "GET /{g+}"],
+    }
+    role_map = RoleMap.from_dict(data)
+    assert policy_verdict(role_map, {"r"}, ("GET", ()))
+    assert not policy_verdict(role_map, {"r"}, ("GET", ("a",)))
+    assert policy_verdict(role_map, set(), ("GET", ("a",)))
+
+
+def test_an_any_route_that_no_method_reaches_is_refused() -> None:
+    routes = {f"{m} /x": ["admin"] for m in METHODS} | {"ANY /x": ["admin"]}
+    with pytest.raises(ConfigurationError, match="'ANY /x' receives no method"):
+        RoleMap.from_dict({"roles": ["admin"], "routes": routes})
 
 
 def test_inseparable_routes_are_refused_at_load_time() -> None:

@@ -29,7 +29,7 @@ import enum
 import itertools
 import re
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tenantkit.errors import ConfigurationError
@@ -37,10 +37,12 @@ from tenantkit.errors import ConfigurationError
 __all__ = [
     "ANY",
     "GREEDY",
+    "MAX_PATTERNS",
     "METHODS",
     "PARAM",
     "STAR",
     "Api",
+    "Overlap",
     "Route",
     "RouteTable",
     "Shape",
@@ -53,6 +55,7 @@ __all__ = [
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 ANY = "ANY"
 PARAM, GREEDY, STAR = "{}", "{+}", "*"
+MAX_PATTERNS = 32  # per (reaching route, method, refused route); beyond it, refuse
 Shape = tuple[str, ...]
 Word = tuple[str | None, ...]  # a path's segments; None is any segment that is no literal
 
@@ -210,6 +213,100 @@ class RouteTable:
             ]
             self._ahead[(route, method, api)] = found
         return found
+
+    # -- which requests reach a route, and which patterns tell routes apart ---------------
+
+    def reaching(
+        self, glob: Shape, route: Route, method: str, also: Sequence[Shape] = ()
+    ) -> Word | None:
+        """A path of a ``method`` request that ``glob`` matches and that reaches ``route``
+        on a REST or an HTTP API, unless a shape of ``also`` matches it too."""
+        if method not in self.methods(route):
+            return None
+        for api in Api:
+            path = find_path([glob, route.shape], [*self.ahead_of(route, method, api), *also])
+            if path is not None:
+                return path
+        return None
+
+    def reaches_only(self, route: Route) -> bool:
+        """Whether ``route``'s own patterns match no request that reaches another route."""
+        glob = glob_of(route.shape)
+        return all(
+            self.reaching(glob, other, method) is None  # () is the root: a path
+            for method in self.methods(route)
+            for shapes in self._at.values()
+            for other in shapes.values()
+            if other is not route
+        )
+
+    def separating(
+        self, reaching: Route, refused: Route, method: str, keep: Sequence[Route]
+    ) -> list[Shape] | Overlap:
+        """Patterns matching every ``method`` request that ``reaching``'s pattern lets into
+        ``refused`` and no request that reaches a ``keep`` route, or why none exist.
+
+        ``refused``'s own pattern, if it spares the ``keep`` routes. Otherwise, in turn,
+        the least pattern covering a shortest request not yet covered: its literal
+        segments, and ``*`` for each segment that is no literal. Every pattern of this
+        shape that matches all such requests (a segment that is no literal can be any
+        other) matches everything that one matches; so where it reaches a ``keep`` route,
+        no patterns can separate them, and the ``Overlap`` says so.
+        """
+        own = glob_of(refused.shape)
+        if all(self.reaching(own, kept, method) is None for kept in keep):
+            return [own]
+        glob = glob_of(reaching.shape)
+        patterns: list[Shape] = []
+        while (path := self.reaching(glob, refused, method, patterns)) is not None:
+            least = tuple(STAR if segment is None else segment for segment in path)
+            for kept in keep:
+                blocked = self.reaching(least, kept, method)
+                if blocked is not None:
+                    return Overlap(path, kept, blocked)
+            patterns.append(least)
+            if len(patterns) > MAX_PATTERNS:
+                raise ConfigurationError(
+                    f"{reaching.key!r} reaches {refused.key!r} in more ways than "
+                    f"{MAX_PATTERNS} Deny patterns cover; use distinct literal segments"
+                )
+        return patterns
+
+    def split_by_api(
+        self, differ: Callable[[Route, Route], bool]
+    ) -> tuple[str, Word, Route, Route] | None:
+        """A request that REST routes to one route and HTTP to another, where ``differ``.
+
+        As (method, path, REST's route, HTTP's route). Only a greedy shape can win on
+        REST (a literal or parameter before it) and lose on HTTP (any full match first).
+        """
+        for shapes in self._at.values():
+            for http_route in shapes.values():
+                for method in sorted(self.methods(http_route)):
+                    for shape in self.ahead_of(http_route, method, Api.REST):
+                        rest_route = self.at(shape, method)
+                        if shape[-1:] != (GREEDY,) or rest_route is None:
+                            continue
+                        if not differ(rest_route, http_route):
+                            continue
+                        reject = [
+                            *self.ahead_of(rest_route, method, Api.REST),
+                            *self.ahead_of(http_route, method, Api.HTTP),
+                        ]
+                        path = find_path([shape, http_route.shape], reject)
+                        if path is not None:
+                            return method, path, rest_route, http_route
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Overlap:
+    """No patterns separate: ``path`` reaches the refused route, and the least pattern
+    covering it also matches ``blocked``, the path of a request that reaches ``kept``."""
+
+    path: Word
+    kept: Route
+    blocked: Word
 
 
 # -- which paths a set of shapes accepts ----------------------------------------------

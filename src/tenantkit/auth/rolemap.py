@@ -61,17 +61,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tenantkit._shared.apigw import (
-    GREEDY,
-    STAR,
-    Api,
-    Route,
-    RouteTable,
-    Shape,
-    Word,
-    find_path,
-    glob_of,
-)
+from tenantkit._shared.apigw import Overlap, Route, RouteTable, Shape, glob_of
 from tenantkit._shared.iam import Decision, decide
 from tenantkit._shared.iam import wildcard_match as resource_matches
 from tenantkit.errors import ConfigurationError
@@ -85,7 +75,6 @@ _ARN = re.compile(
 )
 MAX_ARN_BYTES = 1600
 _MEMO_SIZE = 512
-_MAX_DENY_PATTERNS = 32  # per (allowed route, method, refused route); beyond: refuse the map
 _INVOKE = "execute-api:Invoke"
 
 
@@ -161,7 +150,7 @@ class RoleMap:
         self._stated = frozenset(
             key
             for key in set().union(*self.deny.values())
-            if self._reaches_only_itself(self._routes[key])
+            if self._table.reaches_only(self._routes[key])
         )
         # refused route -> [(allowed route whose pattern reaches it, Deny patterns)]
         self._exposures: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
@@ -265,51 +254,18 @@ class RoleMap:
         path = "/".join(glob_of(route.shape))
         return tuple(f"{method}/{path}" for method in sorted(methods))
 
-    def _reaching(
-        self, glob: Shape, route: Route, method: str, also: Sequence[Shape] = ()
-    ) -> Word | None:
-        """A path that ``glob`` matches and either API routes to ``route`` for ``method``."""
-        if method not in self._table.methods(route):
-            return None
-        for api in Api:
-            reject = [*self._table.ahead_of(route, method, api), *also]
-            path = find_path([glob, route.shape], reject)
-            if path is not None:
-                return path
-        return None
-
-    def _reaches_only_itself(self, route: Route) -> bool:
-        glob = glob_of(route.shape)
-        return all(
-            self._reaching(glob, other, method) is None
-            for method in self._table.methods(route)
-            for other in self._routes.values()
-            if other is not route
-        )
-
     def _check_api_kinds_agree(self) -> None:
         """Refuse a request that REST and HTTP APIs route to routes with other roles."""
         signature = {key: self._permission(key) for key in self._routes}
-        for http_route in self._routes.values():
-            for method in sorted(self._table.methods(http_route)):
-                for shape in self._table.ahead_of(http_route, method, Api.REST):
-                    rest_route = self._table.at(shape, method)
-                    if rest_route is None or shape[-1:] != (GREEDY,):
-                        continue  # only a greedy shape can win on REST and lose on HTTP
-                    if signature[rest_route.key] == signature[http_route.key]:
-                        continue
-                    reject = [
-                        *self._table.ahead_of(rest_route, method, Api.REST),
-                        *self._table.ahead_of(http_route, method, Api.HTTP),
-                    ]
-                    path = find_path([shape, http_route.shape], reject)
-                    if path is not None:
-                        raise ConfigurationError(
-                            f"request {_show(method, path)} reaches {rest_route.key!r} on a "
-                            f"REST API but {http_route.key!r} on an HTTP API, and different "
-                            "roles may call them; no one policy is right for both. Give them "
-                            "the same roles or distinct literal segments"
-                        )
+        split = self._table.split_by_api(lambda a, b: signature[a.key] != signature[b.key])
+        if split is not None:
+            method, path, rest_route, http_route = split
+            raise ConfigurationError(
+                f"request {_show(method, path)} reaches {rest_route.key!r} on a REST API but "
+                f"{http_route.key!r} on an HTTP API, and different roles may call them; no "
+                "one policy is right for both. Give them the same roles or distinct literal "
+                "segments"
+            )
 
     def _permission(self, key: str) -> tuple[bool, frozenset[str], frozenset[str]]:
         """Equal for two routes exactly when every role set may call both or neither."""
@@ -319,58 +275,44 @@ class RoleMap:
         return (False, granted, self._deniers[key]) if granted else (False, granted, granted)
 
     def _plan_denies(self) -> None:
+        """For each refused route, the Deny patterns that each allowed route calls for."""
         for reaching in self._routes.values():
             glob = glob_of(reaching.shape)
             for refused in self._routes.values():
                 if refused is reaching:
                     continue
                 for method in sorted(self._table.methods(reaching)):
-                    if self._reaching(glob, refused, method) is None:
+                    if self._table.reaching(glob, refused, method) is None:
                         continue
                     if self._together((reaching.key,), refused.key) is None:
                         break  # no role set may call one and not the other
-                    patterns = self._deny_patterns(reaching, glob, refused, method)
+                    patterns = self._deny_patterns(reaching, refused, method)
                     self._exposures.setdefault(refused.key, []).append(
                         (reaching.key, tuple(f"{method}/{'/'.join(p)}" for p in patterns))
                     )
 
-    def _deny_patterns(
-        self, reaching: Route, glob: Shape, refused: Route, method: str
-    ) -> list[Shape]:
-        """Patterns that refuse every ``method`` request ``glob`` lets into ``refused``."""
+    def _deny_patterns(self, reaching: Route, refused: Route, method: str) -> list[Shape]:
+        """Patterns refusing what ``reaching`` lets into ``refused``, sparing every route
+        that some role set may call together with ``reaching`` while refused ``refused``."""
         keep = [
             route
             for route in self._routes.values()
             if route is not refused
             and self._together((reaching.key, route.key), refused.key) is not None
         ]
-        own = glob_of(refused.shape)
-        if all(self._reaching(own, route, method) is None for route in keep):
-            return [own]
-        patterns: list[Shape] = []
-        while (path := self._reaching(glob, refused, method, patterns)) is not None:
-            least = tuple(STAR if segment is None else segment for segment in path)
-            for route in keep:
-                blocked = self._reaching(least, route, method)
-                if blocked is not None:
-                    held = self._together((reaching.key, route.key), refused.key)
-                    both = {reaching.key: None, route.key: None}
-                    raise ConfigurationError(
-                        f"roles {sorted(held or ())} may call "
-                        f"{' and '.join(map(repr, both))} but not {refused.key!r}: "
-                        f"{reaching.key!r} lets in "
-                        f"{_show(method, path)}, which reaches {refused.key!r}, and any Deny "
-                        f"for it also refuses {_show(method, blocked)}, which reaches "
-                        f"{route.key!r} (in IAM a '*' spans any number of segments). Use "
-                        "distinct literal segments or other roles for these routes"
-                    )
-            patterns.append(least)
-            if len(patterns) > _MAX_DENY_PATTERNS:
-                raise ConfigurationError(
-                    f"{reaching.key!r} reaches {refused.key!r} in more ways than "
-                    f"{_MAX_DENY_PATTERNS} Deny patterns cover; use distinct literal segments"
-                )
-        return patterns
+        found = self._table.separating(reaching, refused, method, keep)
+        if not isinstance(found, Overlap):
+            return found
+        held = self._together((reaching.key, found.kept.key), refused.key)
+        both = {reaching.key: None, found.kept.key: None}
+        raise ConfigurationError(
+            f"roles {sorted(held or ())} may call {' and '.join(map(repr, both))} but not "
+            f"{refused.key!r}: {reaching.key!r} lets in {_show(method, found.path)}, which "
+            f"reaches {refused.key!r}, and any Deny for it also refuses "
+            f"{_show(method, found.blocked)}, which reaches {found.kept.key!r} (in IAM a '*' "
+            "spans any number of segments). Use distinct literal segments or other roles for "
+            "these routes"
+        )
 
     # -- decisions ------------------------------------------------------------------------
 

@@ -138,7 +138,7 @@ class RoleMap:
         self.authenticated = frozenset(route.key for route in open_routes)
         self._table = RouteTable([*declared, *open_routes])
         self._routes = {route.key: route for route in (*declared, *open_routes)}
-        self.deny = self._load_deny(deny or {})
+        self.deny = self._load_deny({} if deny is None else deny)
         self._deniers = {
             key: frozenset(role for role, keys in self.deny.items() if key in keys)
             for key in self._routes

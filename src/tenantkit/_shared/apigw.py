@@ -21,6 +21,10 @@ Routing (``RouteTable.route``), for a concrete method and a path of non-empty se
 
 Eligible shapes that both match one path differ in kind at their first differing
 segment (equal literals, or they could not both match), so these orders never tie.
+
+Use: ``RouteTable(Route.parse(k) for k in keys).route("GET", split_path(path), Api.REST)``
+gives the ``Route`` (``.key``, ``.method``, ``.path``, ``.shape``) or None. Segments are
+compared as given: decode or refuse percent-escapes first, as the caller's gateway does.
 """
 
 from __future__ import annotations
@@ -313,8 +317,14 @@ class Overlap:
 #
 # A shape of n segments is a small automaton over segments: state 2i waits for segment
 # i; state 2i+1 is inside a GREEDY or STAR at i after one or more segments; 2n accepts.
-# The IAM pattern ``METHOD/*`` also matches the root (``*`` matches nothing), so the
-# one-star glob accepts the empty path too.
+#
+# Why segments suffice for IAM patterns: in ``METHOD/s1/.../sn`` with each si a literal
+# (no ``/``, ``*`` or ``?``) or ``*``, every piece between stars begins and ends at a
+# ``/`` or at an end of the string. Against ``METHOD/v1/.../vk`` with non-empty vi, each
+# piece therefore lines up with whole segments, and each ``*`` matches one or more whole
+# segments. The one exception: ``METHOD/*`` also matches the root ``METHOD/`` (a ``*``
+# matches nothing), so the one-star glob accepts the empty path too. The tests check
+# this against IAM's string matching.
 
 
 def _start(shape: Shape) -> frozenset[int]:

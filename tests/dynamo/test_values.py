@@ -273,3 +273,54 @@ def test_any_text_and_number_is_stored_or_refused_with_a_typed_4xx(
         return
     assert stored is not None
     assert _same(stored, item)
+
+
+# -- values only DynamoDB can measure, and values too deep to marshal ----------------------
+
+
+def _nest(levels: int) -> Any:
+    value: Any = "leaf"
+    for level in range(levels):
+        value = [value] if level % 2 else {"m": value}
+    return value
+
+
+def test_attack_values_nested_too_deep_are_a_typed_400(offline: TenantTable) -> None:
+    looped: list[Any] = []
+    looped.append(looped)
+    mapping: dict[str, Any] = {}
+    mapping["self"] = mapping
+    for value in (_nest(33), _nest(5000), looped, mapping):
+        for call in (
+            lambda v: offline.put_item({**K, "v": v}),
+            lambda v: offline.update_item(K, set={"v": v}),
+            lambda v: offline.put_item(K, condition=Attr("v").eq(v)),
+        ):
+            with pytest.raises(InvalidValueError, match="nest"):
+                call(value)
+
+
+def test_values_nested_32_deep_are_stored(module_table: TenantTable) -> None:
+    key = {"pk": "deep", "sk": "32"}
+    with tenant_scope(ctx("texas")):
+        module_table.put_item({**key, "v": _nest(32)})
+        item = module_table.get_item(key)
+    assert item is not None
+    assert item["v"] == _nest(32)
+
+
+def test_attack_an_item_over_400_kb_is_a_typed_400(module_table: TenantTable) -> None:
+    key = {"pk": "big", "sk": "1"}
+    big = "x" * 410_000
+    calls: dict[str, Callable[[], object]] = {
+        "put": lambda: module_table.put_item({**key, "v": big}),
+        "update": lambda: module_table.update_item(key, set={"v": big}),
+        "batch": lambda: module_table.batch_write(put=[{**key, "v": big}]),
+        "transaction": lambda: module_table.transact_write([{"put": {**key, "v": big}}]),
+    }
+    with tenant_scope(ctx("texas")):
+        for where, call in calls.items():
+            with pytest.raises(InvalidValueError, match="400 KB") as raised:
+                call()
+            assert raised.value.__cause__ is None, where
+            assert raised.value.__suppress_context__ or raised.value.__context__ is None, where

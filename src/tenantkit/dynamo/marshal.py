@@ -39,6 +39,7 @@ _MAX_DIGITS = 38
 _MAX_EXPONENT = 125  # adjusted exponent of 9.9999999999999999999999999999999999999E+125
 _MIN_EXPONENT = -130  # of 1E-130
 _SMALL_INT = 10**_MAX_DIGITS  # ints strictly inside +-10**38 always fit
+_MAX_NESTING = 32
 
 
 def _surrogate() -> InvalidValueError:
@@ -70,6 +71,15 @@ def utf8_size(value: str) -> int:
         raise _surrogate() from None
 
 
+def _nested(depth: int) -> int:
+    if depth >= _MAX_NESTING:
+        raise InvalidValueError(
+            f"lists and maps nest more than {_MAX_NESTING} levels deep (or contain "
+            "themselves); DynamoDB stores at most 32 levels"
+        )
+    return depth + 1
+
+
 def _out_of_range() -> InvalidValueError:
     return InvalidValueError(
         "a number is outside DynamoDB's range: at most 38 significant digits and a "
@@ -85,17 +95,20 @@ def _number(value: int | Decimal) -> str:
         value = Decimal(value)  # exact; also avoids str() of ints over 4,300 digits
     if not value.is_finite():
         raise InvalidValueError("DynamoDB numbers must be finite; NaN and Infinity are refused")
+    text = str(value)
+    if len(text) <= _MAX_DIGITS and _MIN_EXPONENT <= value.adjusted() <= _MAX_EXPONENT:
+        return text  # the common case: no more than 38 digits in all, in range
     digits = value.as_tuple().digits
     if not any(digits):
         # Zero has no magnitude to check; an exponent DynamoDB would refuse is dropped.
-        return str(value) if _MIN_EXPONENT <= value.adjusted() <= _MAX_EXPONENT else "0"
+        return text if _MIN_EXPONENT <= value.adjusted() <= _MAX_EXPONENT else "0"
     significant = len(digits)
     while digits[significant - 1] == 0:
         significant -= 1
     if significant > _MAX_DIGITS or not _MIN_EXPONENT <= value.adjusted() <= _MAX_EXPONENT:
         raise _out_of_range()
     # Sent as written: DynamoDB trims leading and trailing zeros before counting digits.
-    return str(value)
+    return text
 
 
 def _set(value: set[Any] | frozenset[Any]) -> dict[str, Any]:
@@ -112,8 +125,12 @@ def _set(value: set[Any] | frozenset[Any]) -> dict[str, Any]:
     raise InvalidKeyError("a set must hold only strings, only numbers (int/Decimal) or only bytes")
 
 
-def serialize(value: object) -> dict[str, Any]:
-    """The ``AttributeValue`` for ``value``; raises ``InvalidKeyError`` for refused types."""
+def serialize(value: object, depth: int = 0) -> dict[str, Any]:
+    """The ``AttributeValue`` for ``value``; raises ``InvalidKeyError`` for refused types.
+
+    ``depth`` counts the lists and maps around ``value``: DynamoDB nests at most 32 deep,
+    and a deeper (or self-containing) value is refused before Python's recursion limit.
+    """
     t = type(value)
     if t is str:
         return {"S": value if value.isascii() else check_text(value)}  # type: ignore[attr-defined, arg-type]
@@ -123,9 +140,10 @@ def serialize(value: object) -> dict[str, Any]:
     if t is bool:
         return {"BOOL": value}
     if t is dict:
-        return {"M": serialize_item(value)}  # type: ignore[arg-type]
+        return {"M": serialize_item(value, _nested(depth))}  # type: ignore[arg-type]
     if t is list or t is tuple:
-        return {"L": [serialize(v) for v in value]}  # type: ignore[attr-defined]
+        inner = _nested(depth)
+        return {"L": [serialize(v, inner) for v in value]}  # type: ignore[attr-defined]
     if value is None:
         return {"NULL": True}
     if t is Decimal:
@@ -144,9 +162,10 @@ def serialize(value: object) -> dict[str, Any]:
     if isinstance(value, set | frozenset):
         return _set(value)
     if isinstance(value, Mapping):
-        return {"M": serialize_item(value)}
+        return {"M": serialize_item(value, _nested(depth))}
     if isinstance(value, list | tuple):
-        return {"L": [serialize(v) for v in value]}
+        inner = _nested(depth)
+        return {"L": [serialize(v, inner) for v in value]}
     if isinstance(value, float):
         raise InvalidKeyError(_FLOAT_MESSAGE)
     raise InvalidKeyError(
@@ -155,15 +174,15 @@ def serialize(value: object) -> dict[str, Any]:
     )
 
 
-def serialize_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    """Marshal a mapping of attribute names to plain values."""
+def serialize_item(item: Mapping[str, Any], depth: int = 0) -> dict[str, Any]:
+    """Marshal a mapping of attribute names to plain values (``depth``: see ``serialize``)."""
     out: dict[str, Any] = {}
     for name, value in item.items():
         if type(name) is not str:
             raise InvalidKeyError("attribute names must be strings")
         if not name.isascii():
             check_text(name)
-        out[name] = serialize(value)
+        out[name] = serialize(value, depth)
     return out
 
 

@@ -32,6 +32,7 @@ from tenantkit.errors import (
     ConflictError,
     InvalidExpressionError,
     InvalidKeyError,
+    InvalidValueError,
     ScanForbiddenError,
     TenantIsolationError,
     UnprocessedItemsError,
@@ -82,6 +83,17 @@ def _transaction_error(exc: BaseException) -> Exception | None:
             "the transaction was cancelled by a concurrent change to the same items; retry it"
         )
     return None
+
+
+# What DynamoDB says about values only it can measure exactly (its own size accounting):
+# the caller's input, so a 400, not the 500 of an unexpected AWS error.
+_REFUSED_VALUE_MESSAGES = ("exceeded the maximum allowed size", "Nesting Levels have exceeded")
+
+
+def _refused_value(exc: BaseException) -> bool:
+    response: dict[str, Any] = getattr(exc, "response", {})
+    message = str(response.get("Error", {}).get("Message", ""))
+    return any(text in message for text in _REFUSED_VALUE_MESSAGES)
 
 
 class TenantTable:
@@ -184,6 +196,11 @@ class TenantTable:
                 )
             elif code == "TransactionCanceledException":
                 failure = _transaction_error(exc)
+            elif code == "ValidationException" and _refused_value(exc):
+                failure = InvalidValueError(
+                    f"DynamoDB refused {operation}: an item is over its 400 KB limit or nests "
+                    "lists and maps too deeply; store less in one item"
+                )
             if failure is None:
                 raise
         # Raised outside the except block so the AWS error (and any item in it) is not chained.

@@ -86,11 +86,13 @@ class ApiArn:
 
     @classmethod
     def parse(cls, arn: object) -> ApiArn:
-        """Refuse anything but a printable execute-api ARN of at most 1,600 bytes (UTF-8)."""
-        if not isinstance(arn, str) or not arn.isprintable() or len(arn.encode()) > MAX_ARN_BYTES:
-            raise ValueError(
-                "the event has no usable methodArn/routeArn (ARN missing, unprintable or too long)"
-            )
+        """Refuse anything but an execute-api ARN of at most 1,600 bytes of UTF-8."""
+        try:
+            size = len(arn.encode()) if isinstance(arn, str) else None
+        except UnicodeEncodeError:  # a lone surrogate: no AWS event carries one
+            size = None
+        if not isinstance(arn, str) or size is None or size > MAX_ARN_BYTES:
+            raise ValueError("the event has no usable methodArn/routeArn (ARN missing or too long)")
         match = _ARN.match(arn)
         if match is None:
             raise ValueError("the methodArn/routeArn is not an execute-api ARN")

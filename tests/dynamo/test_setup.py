@@ -13,7 +13,13 @@ from botocore.exceptions import ClientError
 
 from tenantkit.context import tenant_scope
 from tenantkit.dynamo import TenantTable, cursor
-from tenantkit.errors import ConditionFailedError, ConfigurationError, ConflictError
+from tenantkit.errors import (
+    ConditionFailedError,
+    ConfigurationError,
+    ConflictError,
+    InvalidKeyError,
+    InvalidValueError,
+)
 
 from .conftest import TABLE, ctx
 
@@ -123,3 +129,53 @@ def test_other_aws_errors_propagate_unchanged() -> None:
     )
     with pytest.raises(ClientError, match="cancelled"):
         cancelled.transact_write([{"put": {"pk": "a", "sk": "1"}}])
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        ("Item size has exceeded the maximum allowed size", InvalidValueError),
+        ("Item size to update has exceeded the maximum allowed size", InvalidValueError),
+        ("Nesting Levels have exceeded supported limits", InvalidValueError),
+        ("One or more parameter values were invalid: Type mismatch for key sk", InvalidKeyError),
+        (
+            "One or more parameter values were invalid: Type mismatch for Index Key GSI1SK "
+            "Expected: S Actual: N IndexName: GSI1",
+            InvalidKeyError,
+        ),
+        (
+            "One or more parameter values were invalid: Condition parameter type does not match "
+            "schema type",
+            InvalidKeyError,
+        ),
+        ("The provided key element does not match the schema", InvalidKeyError),
+    ],
+)
+def test_validation_errors_caused_by_the_callers_values_are_400(
+    message: str, error: type[Exception]
+) -> None:
+    table = _table({"Error": {"Code": "ValidationException", "Message": message}}, "GetItem")
+    with pytest.raises(error) as raised:
+        table.get_item({"pk": "a", "sk": 1})
+    assert raised.value.status_code == 400  # type: ignore[attr-defined]
+    assert raised.value.__context__ is None
+
+
+def test_other_validation_errors_propagate_unchanged() -> None:
+    table = _table(
+        {
+            "Error": {
+                "Code": "ValidationException",
+                "Message": "Cannot do operations on a non-existent table",
+            }
+        },
+        "GetItem",
+    )
+    with pytest.raises(ClientError, match="non-existent table"):
+        table.get_item({"pk": "a", "sk": "1"})
+
+
+def test_a_sort_key_of_the_wrong_type_is_a_400(client: Any) -> None:
+    table = TenantTable(TABLE, client=client, tenant="texas")
+    with pytest.raises(InvalidKeyError, match="wrong type"):
+        table.update_item({"pk": "a", "sk": 5}, set={"x": 1})

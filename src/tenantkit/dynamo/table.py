@@ -85,15 +85,32 @@ def _transaction_error(exc: BaseException) -> Exception | None:
     return None
 
 
-# What DynamoDB says about values only it can measure exactly (its own size accounting):
-# the caller's input, so a 400, not the 500 of an unexpected AWS error.
-_REFUSED_VALUE_MESSAGES = ("exceeded the maximum allowed size", "Nesting Levels have exceeded")
+# ValidationException messages about the caller's values, which only DynamoDB can check:
+# item sizes (its own accounting) and key types (the table's schema is not known here).
+_SIZE_MESSAGES = ("exceeded the maximum allowed size", "Nesting Levels have exceeded")
+_KEY_TYPE_MESSAGES = (
+    "Type mismatch",
+    "Condition parameter type does not match schema type",
+    "The provided key element does not match the schema",
+)
 
 
-def _refused_value(exc: BaseException) -> bool:
+def _validation_error(operation: str, exc: BaseException) -> Exception | None:
+    """A typed 400 for a ValidationException the caller's input caused, else ``None``."""
     response: dict[str, Any] = getattr(exc, "response", {})
     message = str(response.get("Error", {}).get("Message", ""))
-    return any(text in message for text in _REFUSED_VALUE_MESSAGES)
+    if any(text in message for text in _SIZE_MESSAGES):
+        return InvalidValueError(
+            f"DynamoDB refused {operation}: an item is over its 400 KB limit or nests lists "
+            "and maps too deeply; store less in one item"
+        )
+    if any(text in message for text in _KEY_TYPE_MESSAGES):
+        return InvalidKeyError(
+            f"DynamoDB refused {operation}: a key value has the wrong type for the table's "
+            "or an index's key schema (string, number or bytes); also check TenantTable's "
+            "partition_key and sort_key"
+        )
+    return None
 
 
 class TenantTable:
@@ -196,11 +213,8 @@ class TenantTable:
                 )
             elif code == "TransactionCanceledException":
                 failure = _transaction_error(exc)
-            elif code == "ValidationException" and _refused_value(exc):
-                failure = InvalidValueError(
-                    f"DynamoDB refused {operation}: an item is over its 400 KB limit or nests "
-                    "lists and maps too deeply; store less in one item"
-                )
+            elif code == "ValidationException":
+                failure = _validation_error(operation, exc)
             if failure is None:
                 raise
         # Raised outside the except block so the AWS error (and any item in it) is not chained.

@@ -106,8 +106,8 @@ def test_a_cursor_given_as_bytes_of_a_valid_cursor_is_refused(
 # -- the length cap ------------------------------------------------------------------------
 
 
-def _cursor_of_length(signer: CursorSigner, length: int) -> str:
-    """A valid cursor of exactly ``length`` characters (a number key of the right size)."""
+def _cursor_of_length(signer: CursorSigner, length: int) -> tuple[str, int]:
+    """A valid cursor of exactly ``length`` characters, and the digits of its number key."""
 
     def made(size: int) -> str:
         return signer.encode({"k": {"N": "1" * size}}, "texas", None, "f")
@@ -121,13 +121,13 @@ def _cursor_of_length(signer: CursorSigner, length: int) -> str:
             high = middle
     found = made(low)
     assert len(found) == length, (len(found), length)
-    return found
+    return found, low
 
 
 def test_a_cursor_of_exactly_the_cap_is_decoded(monkeypatch: pytest.MonkeyPatch) -> None:
     signer = CursorSigner("t", SECRET)
-    made = _cursor_of_length(signer, MAX_CURSOR_LENGTH)
-    assert signer.decode(made, "texas", None, "f") == {"k": {"N": "1" * _digits(made)}}
+    made, digits = _cursor_of_length(signer, MAX_CURSOR_LENGTH)
+    assert signer.decode(made, "texas", None, "f") == {"k": {"N": "1" * digits}}
     # One character under the cap refuses it before any decoding or MAC work.
     monkeypatch.setattr(cursor, "MAX_CURSOR_LENGTH", MAX_CURSOR_LENGTH - 1)
     monkeypatch.setattr(cursor.hmac, "digest", _no_mac)
@@ -143,10 +143,6 @@ def test_a_cursor_over_the_cap_is_refused_before_any_work(
     for given in ("A" * (MAX_CURSOR_LENGTH + 1), "A" * 10**6 + ".AAAA"):
         with pytest.raises(InvalidCursorError):
             signer.decode(given, "texas", None, "f")
-
-
-def _digits(made: str) -> int:
-    return len(CursorSigner("t", SECRET).decode(made, "texas", None, "f")["k"]["N"])
 
 
 def _no_mac(*args: object) -> bytes:

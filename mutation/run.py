@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import hashlib
 import json
 import os
 import shutil
@@ -169,6 +170,7 @@ def prepare(work: Path, target: Target, tests: list[str]) -> None:
     if "mutmut" in tomllib.loads(pyproject).get("tool", {}):
         raise SystemExit("pyproject.toml has [tool.mutmut]: mutation/run.py writes that section")
     (work / "pyproject.toml").write_text(pyproject + mutmut_section(target, tests))
+    (work / "source.sha256").write_text(_digest(ROOT / target.source))
 
 
 def run_target(target: Target, jobs: int, reviewed: list[Reviewed], rescore: bool) -> Outcome:
@@ -294,17 +296,62 @@ def report(outcomes: list[Outcome], reviewed: list[Reviewed]) -> bool:
     return all(not o.error and not o.unreviewed for o in outcomes)
 
 
+def run_under(mutant: str, pytest_args: list[str], targets: list[Target]) -> int:
+    """Run tests from tests/ against one mutant of the last run, e.g. to watch a new test
+    kill it. mutmut's generated source switches to the mutant named by MUTANT_UNDER_TEST."""
+    owner = next(
+        (t for t in targets if any(fnmatch.fnmatchcase(mutant, p) for p in t.patterns())), None
+    )
+    if owner is None:
+        raise SystemExit(f"{mutant} is not a mutant of any target in {TARGETS.name}")
+    work = WORK / owner.name
+    again = f"run make mutate TARGETS={owner.name} again"
+    if not (work / "mutants" / owner.source).is_file():
+        raise SystemExit(f"no earlier run of {owner.name}: {again}")
+    if (work / "source.sha256").read_text() != _digest(ROOT / owner.source):
+        raise SystemExit(f"{owner.source} changed since the last run of {owner.name}: {again}")
+    if f"def {mutant.rpartition('.')[2]}(" not in (work / "mutants" / owner.source).read_text():
+        raise SystemExit(f"the last run of {owner.name} made no mutant {mutant}")
+    mutated = str(work / "mutants" / "src")
+    path = os.pathsep.join(p for p in (mutated, os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "HYPOTHESIS_PROFILE": "mutation"}
+    command = [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider"]
+    for active in ("", mutant):  # first without the mutant: the tests must pass there
+        done = subprocess.run(  # noqa: S603 - our venv's pytest, the caller's test selection
+            [*command, *pytest_args],
+            cwd=ROOT,
+            env={**env, "MUTANT_UNDER_TEST": active},
+            check=False,
+        )
+        if not active and done.returncode != 0:
+            raise SystemExit("these tests fail without the mutant too; fix them first")
+    verdict = {0: "survives these tests", 1: "is killed by these tests"}
+    print(f"{mutant} {verdict.get(done.returncode, f'gave pytest exit {done.returncode}')}")
+    return done.returncode
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def main() -> int:
     targets = load_targets()
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
-    parser.add_argument("targets", nargs="*", help="names from targets.toml (default: all)")
+    parser.add_argument(
+        "targets", nargs="*", help="names from targets.toml (default: all); with --under, tests"
+    )
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="mutmut workers")
     parser.add_argument(
         "--rescore",
         action="store_true",
         help="score the last run again (after editing survivors.toml) without mutating",
     )
+    parser.add_argument(
+        "--under", metavar="MUTANT", help="run the given tests against one mutant of the last run"
+    )
     args = parser.parse_args()
+    if args.under:
+        return run_under(args.under, args.targets, targets)
     by_name = {t.name: t for t in targets}
     unknown = [n for n in args.targets if n not in by_name]
     if unknown:

@@ -6,14 +6,15 @@ STAMP_DEV := $(VENV)/.installed-dev
 STAMP_LOCAL := $(VENV)/.installed-local
 STAMP_MUTATION := $(VENV)/.installed-mutation
 
-.PHONY: demo test lint typecheck bench mutate clean
+.PHONY: demo test lint typecheck bench mutate example-build clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP_LOCAL): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[local]'
+# The demo runs the example app, whose own dependencies its requirements file lists.
+$(STAMP_LOCAL): pyproject.toml examples/state_parks/app/requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[local]' -r examples/state_parks/app/requirements.txt
 	touch $@
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
@@ -31,6 +32,7 @@ lint: $(STAMP_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/bandit --quiet --recursive src --severity-level medium
 
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy --strict src mutation
@@ -45,6 +47,11 @@ bench: $(STAMP_DEV)
 # not part of `make test`. Some targets only: make mutate TARGETS="context cursor"
 mutate: $(STAMP_MUTATION)
 	HYPOTHESIS_PROFILE=mutation $(BIN)/python mutation/run.py $(TARGETS)
+
+# Stage the example for `sam deploy` under build/state_parks, with tenantkit as a wheel of
+# this checkout; edits no tracked file (examples/state_parks/README.md, "Deploy").
+example-build: | $(BIN)/python
+	$(BIN)/python examples/state_parks/build.py
 
 clean:
 	rm -rf $(VENV) build dist mutants .pytest_cache .mypy_cache .ruff_cache

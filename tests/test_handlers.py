@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from tenantkit import (
+    ForbiddenError,
     InvalidTenantIdError,
     NoTenantContextError,
     TenantContext,
@@ -17,8 +20,9 @@ from tenantkit import (
     current_tenant_or_none,
     requires_roles,
     tenant_handler,
+    tenant_scope,
 )
-from tenantkit.errors import ConflictError, UnprocessedItemsError
+from tenantkit.errors import ConflictError, UnauthorizedError, UnprocessedItemsError
 from tenantkit.handlers import error_response, json_response
 from tests.conftest import load_event
 
@@ -110,15 +114,66 @@ def test_non_api_events_raise_typed_errors() -> None:
 
 
 def test_handler_exceptions_propagate_unchanged() -> None:
+    error = KeyError("handler bug")
+
+    @tenant_handler
+    def handler(event: dict[str, Any], context: object = None) -> None:
+        raise error
+
+    with pytest.raises(KeyError) as info:
+        handler(api_event(ALICE))
+    assert info.value is error
+
+
+def raising(error: Exception) -> Callable[..., Any]:
+    @tenant_handler
+    def handler(event: dict[str, Any], context: object = None) -> None:
+        raise error
+
+    return handler
+
+
+V2_ALICE = {**ALICE, "roles": ["admin"]}
+
+
+def v2_event(authorizer: dict[str, Any]) -> dict[str, Any]:
+    event = load_event("apiGatewayProxyV2LambdaAuthorizerEvent.json")
+    event["requestContext"]["authorizer"]["lambda"] = authorizer
+    return event
+
+
+@pytest.mark.parametrize("event", [api_event(ALICE), v2_event(V2_ALICE)], ids=["rest", "http"])
+def test_tenantkit_errors_become_their_json_response_on_api_events(event: dict[str, Any]) -> None:
+    response = raising(ConflictError("park exists"))(event)
+    assert response["statusCode"] == 409
+    assert response["headers"] == {"Content-Type": "application/json"}
+    assert body(response) == {"message": "park exists"}
+    assert current_tenant_or_none() is None
+
+
+def test_server_errors_on_api_events_hide_their_message() -> None:
+    response = raising(UnprocessedItemsError("table parks-prod throttled", []))(api_event(ALICE))
+    assert response["statusCode"] == 503
+    assert body(response) == {"message": "Internal error"}
+    response = raising(UnauthorizedError("token of alice expired"))(api_event(ALICE))
+    assert (response["statusCode"], body(response)) == (401, {"message": "Unauthorized"})
+
+
+@pytest.mark.parametrize("what", ["sqs", "direct"])
+def test_tenantkit_errors_are_raised_on_other_events(what: str) -> None:
+    """Queues retry and direct callers see a function error: neither wants a 4xx dict."""
     error = ConflictError("mine")
 
     @tenant_handler
     def handler(event: dict[str, Any], context: object = None) -> None:
         raise error
 
+    sqs = {**load_event("sqsEvent.json"), "requestContext": {"authorizer": ALICE}}
+    direct = {"requestContext": {"authorizer": ALICE}, "parkId": "alamo"}
     with pytest.raises(ConflictError) as info:
-        handler(api_event(ALICE))
+        handler(sqs if what == "sqs" else direct)
     assert info.value is error
+    assert current_tenant_or_none() is None
 
 
 def logged(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -143,12 +198,26 @@ def test_requires_roles_and_stacking() -> None:
     assert create.__name__ == "create"
 
 
-def test_requires_roles_without_context_is_403() -> None:
+def test_requires_roles_without_context_raises_forbidden() -> None:
     @requires_roles("admin")
     def handler(event: object, context: object = None) -> str:
         return "ran"
 
-    assert handler({})["statusCode"] == 403  # type: ignore[index]
+    with pytest.raises(ForbiddenError) as info:
+        handler({})
+    assert info.value.status_code == 403
+
+
+def test_requires_roles_raises_forbidden_for_other_roles() -> None:
+    @requires_roles("admin", "member")
+    def handler() -> str:
+        return "ran"
+
+    carol = TenantContext(tenant_id="texas", user_id="carol", roles={"visitor"})
+    with tenant_scope(carol), pytest.raises(ForbiddenError, match="Forbidden"):
+        handler()
+    with tenant_scope(TenantContext(tenant_id="texas", user_id="bob", roles={"member"})):
+        assert handler() == "ran"
 
 
 def test_requires_roles_needs_roles() -> None:
@@ -178,3 +247,29 @@ def test_tenant_context_round_trip_from_handler() -> None:
     ctx = handler(api_event(ALICE))
     assert isinstance(ctx, TenantContext)
     assert ctx.roles == frozenset({"admin"})
+
+
+@dataclass
+class Park:
+    name: str
+
+
+def test_requires_roles_resolves_the_route_signature_where_it_was_written() -> None:
+    """Powertools reads a decorated route's annotations against the wrapper's globals."""
+
+    @requires_roles("admin")
+    def route(park: Park, limit: int = 10) -> dict[str, Any]:
+        return {}
+
+    signature = inspect.signature(route)
+    assert signature.parameters["park"].annotation is Park
+    assert signature.parameters["limit"].default == 10
+    assert signature.return_annotation == dict[str, Any]
+
+
+def test_requires_roles_leaves_a_name_defined_later_as_written() -> None:
+    @requires_roles("admin")
+    def route(park: DefinedLater) -> None:  # noqa: F821
+        return None
+
+    assert inspect.signature(route).parameters["park"].annotation == "DefinedLater"

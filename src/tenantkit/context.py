@@ -20,6 +20,7 @@ from tenantkit.errors import InvalidTenantIdError, NoTenantContextError, TenantM
 __all__ = [
     "TENANT_ID_PATTERN",
     "TenantContext",
+    "authorizer_context",
     "current_tenant",
     "current_tenant_or_none",
     "tenant_scope",
@@ -141,22 +142,17 @@ class TenantContext:
     def from_event(cls, event: Mapping[str, Any], lambda_context: Any = None) -> TenantContext:
         """Read the tenant of an API Gateway event from its authorizer context only.
 
-        REST v1 proxy events carry it in ``requestContext.authorizer``, HTTP API v2
-        events in ``requestContext.authorizer.lambda``. JWT claims, headers, query
+        See :func:`authorizer_context` for where that is. JWT claims, headers, query
         strings, path parameters and bodies are never read. When Lambda's tenant
         isolation mode sets ``lambda_context.tenant_id``, it must agree.
         """
-        request_context = event.get("requestContext") if isinstance(event, Mapping) else None
-        if not isinstance(request_context, Mapping):
-            raise NoTenantContextError("the event has no requestContext; no tenant in it")
-        authorizer = request_context.get("authorizer")
-        if isinstance(authorizer, Mapping) and event.get("version") == "2.0":
-            authorizer = authorizer.get("lambda")
-        if not isinstance(authorizer, Mapping):
+        authorizer = authorizer_context(event)
+        if authorizer is None:
             raise NoTenantContextError(
-                "the event has no Lambda authorizer context; put the tenantkit "
-                "authorizer in front of this function"
+                "the event has no Lambda authorizer context (requestContext.authorizer); "
+                "put the tenantkit authorizer in front of this function"
             )
+        request_context = event["requestContext"]
         request_id = _optional_str(request_context.get("requestId"))
         ctx = cls.from_authorizer(authorizer, request_id=request_id)
         isolated = getattr(lambda_context, "tenant_id", None)
@@ -166,6 +162,23 @@ class TenantContext:
                 "invoke the function with the tenant the authorizer returned"
             )
         return ctx
+
+
+def authorizer_context(event: object) -> Mapping[str, Any] | None:
+    """The Lambda authorizer's context in an API Gateway event, or ``None``.
+
+    The one reader of where API Gateway puts it: ``requestContext.authorizer`` in REST
+    (v1) events, ``requestContext.authorizer.lambda`` in HTTP API (v2) events.
+    """
+    if not isinstance(event, Mapping):
+        return None
+    request_context = event.get("requestContext")
+    if not isinstance(request_context, Mapping):
+        return None
+    authorizer = request_context.get("authorizer")
+    if isinstance(authorizer, Mapping) and event.get("version") == "2.0":
+        authorizer = authorizer.get("lambda")
+    return authorizer if isinstance(authorizer, Mapping) else None
 
 
 def current_tenant() -> TenantContext:

@@ -1,21 +1,39 @@
-"""Decorators that give a Lambda handler its tenant, and take it away afterwards."""
+"""The Lambda boundary: the tenant comes in here, and tenantkit's errors go out as answers.
+
+Code below the boundary raises typed errors (``tenantkit.errors``), ``@requires_roles``
+included. ``@tenant_handler`` is the one place that turns them into API Gateway
+responses; ``tenantkit.integrations.powertools.TenantMiddleware`` does the same for
+Powertools resolvers with :func:`error_response`.
+"""
 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
+import typing
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
-from tenantkit.context import TenantContext, current_tenant_or_none, tenant_scope
-from tenantkit.errors import NoTenantContextError, TenantKitError, UnauthorizedError
+from tenantkit.context import (
+    TenantContext,
+    authorizer_context,
+    current_tenant_or_none,
+    tenant_scope,
+)
+from tenantkit.errors import (
+    ForbiddenError,
+    NoTenantContextError,
+    TenantKitError,
+    UnauthorizedError,
+)
 
 __all__ = [
     "error_response",
     "is_api_gateway_event",
     "json_response",
-    "refusal_response",
+    "refusal",
     "requires_roles",
     "tenant_handler",
 ]
@@ -27,7 +45,7 @@ logger = logging.getLogger("tenantkit.handlers")
 
 
 def json_response(status_code: int, body: object) -> dict[str, Any]:
-    """An API Gateway proxy response with a JSON body."""
+    """An API Gateway proxy response with a JSON body (REST v1 and HTTP API v2 alike)."""
     return {
         "statusCode": status_code,
         "headers": {"Content-Type": "application/json"},
@@ -45,76 +63,117 @@ def is_api_gateway_event(event: object) -> bool:
     return "httpMethod" in event or "routeKey" in event or "http" in request_context
 
 
-def refusal_response(error: TenantKitError, event: Mapping[str, Any]) -> dict[str, Any]:
-    """401 when nobody is authenticated, 403 otherwise. The body never echoes input."""
-    has_user = False
-    request_context = event.get("requestContext")
-    if isinstance(request_context, Mapping):
-        authorizer = request_context.get("authorizer")
-        if isinstance(authorizer, Mapping) and event.get("version") == "2.0":
-            authorizer = authorizer.get("lambda")
-        if isinstance(authorizer, Mapping):
-            has_user = bool(authorizer.get("userId") or authorizer.get("principalId"))
-    if not has_user:
-        return json_response(401, {"message": "Unauthorized"})
+def error_response(error: TenantKitError) -> dict[str, Any]:
+    """The JSON answer to ``error``: its ``status_code`` and ``{"message": ...}``.
+
+    The message is the error's own below 500. Server errors say only "Internal error",
+    and are logged with their traceback for the operator; a failed authentication
+    says only "Unauthorized", so a caller learns nothing about why.
+    """
+    if error.status_code >= 500:
+        logger.error("answered %d", error.status_code, exc_info=error)
+        message = "Internal error"
+    else:
+        logger.info("answered %d: %s", error.status_code, type(error).__name__)
+        message = "Unauthorized" if isinstance(error, UnauthorizedError) else str(error)
+    return json_response(error.status_code, {"message": message})
+
+
+def refusal(error: TenantKitError, event: object) -> TenantKitError:
+    """What to answer when ``event`` carries no usable tenant (``error`` says why).
+
+    401 when nobody is authenticated, 403 otherwise. The message is fixed, so the
+    answer never echoes what the caller sent.
+    """
+    authorizer = authorizer_context(event) or {}
+    if not (authorizer.get("userId") or authorizer.get("principalId")):
+        return UnauthorizedError("no authenticated user in the authorizer context")
     if isinstance(error, NoTenantContextError):
-        return json_response(403, {"message": "No active tenant; switch to a tenant first"})
-    return json_response(403, {"message": "Forbidden"})
+        return NoTenantContextError("No active tenant; switch to a tenant first")
+    return ForbiddenError("Forbidden")
 
 
 def tenant_handler(fn: Callable[P, R]) -> Callable[P, R | dict[str, Any]]:
     """Run a Lambda handler with the tenant from the authorizer context in scope.
 
     The tenant is reset when the handler returns or raises, so a warm container
-    never carries one invocation's tenant into the next. On API Gateway events a
-    missing or invalid tenant becomes a JSON 401/403; on other events the typed
-    error is raised. The handler's own exceptions propagate unchanged.
+    never carries one invocation's tenant into the next.
+
+    On API Gateway events, a missing or invalid tenant is a JSON 401/403, and a
+    :class:`TenantKitError` the handler raises becomes its :func:`error_response`.
+    On any other event (SQS, EventBridge, a direct ``Invoke``) the error is raised:
+    Lambda then reports a function error, and SQS or an asynchronous invocation
+    retries as configured, which a 4xx dict returned as a success would prevent.
+    Other exceptions always propagate unchanged.
     """
 
     @functools.wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | dict[str, Any]:
         event = args[0] if args else kwargs.get("event")
         lambda_context = args[1] if len(args) > 1 else kwargs.get("context")
+        answers = is_api_gateway_event(event)
         try:
             ctx = TenantContext.from_event(
                 event if isinstance(event, Mapping) else {}, lambda_context
             )
         except TenantKitError as error:
-            if not is_api_gateway_event(event):
+            if not answers:
                 raise
             logger.warning("tenant refused: %s", type(error).__name__)
-            return refusal_response(error, event)  # type: ignore[arg-type]
-        with tenant_scope(ctx):
-            return fn(*args, **kwargs)
+            return error_response(refusal(error, event))
+        try:
+            with tenant_scope(ctx):
+                return fn(*args, **kwargs)
+        except TenantKitError as error:
+            if not answers:
+                raise
+            return error_response(error)
 
     return wrapper
 
 
-def requires_roles(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R | dict[str, Any]]]:
-    """Answer a JSON 403 unless the current tenant context holds one of ``roles``.
+def requires_roles(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Raise :class:`ForbiddenError` unless the current tenant context holds one of ``roles``.
 
-    Defence in depth behind the authorizer's policy; place it under ``@tenant_handler``.
+    Defence in depth behind the authorizer's policy. Place it under ``@tenant_handler``
+    or on a route of a resolver that uses ``TenantMiddleware``: both answer the error
+    with a JSON 403.
     """
     if not roles:
         raise TypeError("requires_roles() needs at least one role")
 
-    def decorate(fn: Callable[P, R]) -> Callable[P, R | dict[str, Any]]:
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | dict[str, Any]:
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             ctx = current_tenant_or_none()
             if ctx is None or not ctx.has_role(*roles):
-                return json_response(403, {"message": "Forbidden"})
+                raise ForbiddenError("Forbidden")
             return fn(*args, **kwargs)
 
+        wrapper.__signature__ = _resolved_signature(fn)  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
 
 
-def error_response(error: TenantKitError) -> dict[str, Any]:
-    """Map a tenantkit error to a JSON response with its status and a safe message."""
-    if isinstance(error, UnauthorizedError):
-        return json_response(401, {"message": "Unauthorized"})
-    if error.status_code >= 500:
-        return json_response(error.status_code, {"message": "Internal error"})
-    return json_response(error.status_code, {"message": str(error)})
+def _resolved_signature(fn: Callable[..., Any]) -> inspect.Signature:
+    """``fn``'s signature with its string annotations evaluated where ``fn`` was written.
+
+    Powertools reads a route's annotations (a pydantic body, ``Depends()``) against the
+    ``__globals__`` of the function it was given. Under ``from __future__ import
+    annotations`` that would be this module's for a decorated route, and the body would
+    turn into a missing query parameter. A name defined after the route stays a string.
+    """
+    signature = inspect.signature(fn)
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except NameError:
+        return signature
+    parameters = [
+        parameter.replace(annotation=hints.get(parameter.name, parameter.annotation))
+        for parameter in signature.parameters.values()
+    ]
+    return signature.replace(
+        parameters=parameters,
+        return_annotation=hints.get("return", signature.return_annotation),
+    )

@@ -15,6 +15,7 @@ from tenantkit.local.template import (
     Resolver,
     Template,
     TemplateError,
+    backend_order,
     load_template,
     parse_template,
 )
@@ -252,7 +253,7 @@ def test_backend_order_follows_references(tmp_path: Path) -> None:
             Type: AWS::SQS::Queue
         """,
     )
-    order = [r.logical_id for r in parse_template(path).backend_order()]
+    order = [r.logical_id for r in backend_order(parse_template(path))]
     assert order.index("Dead") < order.index("Work") < order.index("Secret")
 
 

@@ -21,6 +21,7 @@ from tenantkit.local.template import (
     Resource,
     Template,
     TemplateError,
+    backend_order,
 )
 
 __all__ = [
@@ -139,7 +140,7 @@ def build_stack(
             str(resolver.resolve(api.properties["StageName"], f"{api.where}.StageName")),
             _strings(resolver.resolve(api.properties.get("Variables"), f"{api.where}.Variables")),
         )
-    for resource in template.backend_order():
+    for resource in backend_order(template):
         props = resolver.resolve(resource.properties, f"{resource.where}.Properties")
         stack.attributes[resource.logical_id] = backend.create(
             resource, props, f"{stack_name}-{resource.logical_id}"

@@ -21,7 +21,7 @@ from boto3.dynamodb.types import TypeSerializer
 from botocore.awsrequest import AWSResponse
 
 from tenantkit.context import TenantContext, tenant_scope
-from tenantkit.dynamo import TenantTable
+from tenantkit.dynamo import SecretKey, TenantTable
 from tenantkit.dynamo.marshal import serialize_item
 
 TABLE = "bench"
@@ -130,7 +130,7 @@ def results() -> list[dict[str, Any]]:
     for client in (raw, scoped_client, resource.meta.client):
         _canned(client, "GetItem", get_body)
         _canned(client, "Query", query_body)
-    table = TenantTable(TABLE, client=scoped_client, cursor_secret=b"b" * 32)
+    table = TenantTable(TABLE, client=scoped_client, cursor_secret=SecretKey(b"b" * 32))
 
     raw_key = {"pk": {"S": f"{TENANT}#park#0007"}, "sk": {"S": "meta"}}
     raw_query = {

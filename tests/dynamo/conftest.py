@@ -10,10 +10,10 @@ import pytest
 from moto import mock_aws
 
 from tenantkit.context import TenantContext
-from tenantkit.dynamo import TenantTable
+from tenantkit.dynamo import SecretKey, TenantTable
 
 TABLE = "tenantkit-test"
-SECRET = b"s" * 32
+SECRET = SecretKey(b"s" * 32)
 
 
 def create_table(client: Any, name: str = TABLE) -> None:

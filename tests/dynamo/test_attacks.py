@@ -11,7 +11,7 @@ import pytest
 from boto3.dynamodb.conditions import Attr, Key
 
 from tenantkit.context import tenant_scope
-from tenantkit.dynamo import InvalidExpressionError, TenantTable
+from tenantkit.dynamo import InvalidExpressionError, SecretKey, TenantTable
 from tenantkit.errors import (
     ConditionFailedError,
     InvalidCursorError,
@@ -201,7 +201,7 @@ def test_cursor_of_another_table_or_secret_is_refused(
     paged: tuple[TenantTable, str], client: Any
 ) -> None:
     _, cursor = paged
-    other_secret = TenantTable(TABLE, client=client, cursor_secret=b"t" * 32)
+    other_secret = TenantTable(TABLE, client=client, cursor_secret=SecretKey(b"t" * 32))
     _texas(lambda: other_secret.query("p", limit=2, cursor=cursor))
     other_table = TenantTable("other", client=client, cursor_secret=SECRET)
     _texas(lambda: other_table.query("p", limit=2, cursor=cursor))

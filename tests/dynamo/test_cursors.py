@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from boto3.dynamodb.conditions import Key
 
 from tenantkit.context import tenant_scope
-from tenantkit.dynamo import Page, TenantTable, cursor
+from tenantkit.dynamo import Page, SecretKey, SecretsManagerKey, TenantTable, cursor
 from tenantkit.dynamo.cursor import MAX_CURSOR_LENGTH, CursorSigner
 from tenantkit.errors import InvalidCursorError
 
@@ -307,3 +308,45 @@ def test_a_cursor_resumes_a_sort_condition_query(typed_tables: dict[str, TenantT
         rest = _pages(table.query_all("p", sort=sort, limit=2, cursor=first.cursor), at_most=5)
     seen = [item["sk"] for item in first.items] + [i["sk"] for p in rest for i in p.items]
     assert seen == [k for k in keys if Decimal("-1.5") <= k <= 10]
+
+
+# -- the cursor secret in Secrets Manager --------------------------------------------------
+
+
+class RotatingSecrets:
+    """A Secrets Manager stand-in that counts reads; ``value`` is the current secret."""
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+        self.reads = 0
+
+    def get_secret_value(self, SecretId: str) -> dict[str, Any]:
+        self.reads += 1
+        return {"SecretString": self.value}
+
+
+def test_a_rotated_cursor_secret_is_read_again_at_most_once_per_cooldown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another container signs with the rotated secret: this one reads it again once."""
+    old, new = "o" * 32, "n" * 32
+    secrets = RotatingSecrets(old)
+    ours = CursorSigner("t", SecretsManagerKey("cursor", client=secrets, cooldown=60))  # type: ignore[arg-type]
+    key = {"k": {"S": "v"}}
+    assert ours.decode(ours.encode(key, "texas", None, "f"), "texas", None, "f") == key
+    assert secrets.reads == 1
+    secrets.value = new
+    theirs = CursorSigner("t", SecretKey(new)).encode(key, "texas", None, "f")
+    with pytest.raises(InvalidCursorError):  # within the cooldown: not read again
+        ours.decode(theirs, "texas", None, "f")
+    assert secrets.reads == 1
+    later = time.monotonic() + 61
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    assert ours.decode(theirs, "texas", None, "f") == key
+    assert secrets.reads == 2
+    # Forged cursors do not make it hammer Secrets Manager.
+    forged = CursorSigner("t", SecretKey("f" * 32)).encode(key, "texas", None, "f")
+    for _ in range(5):
+        with pytest.raises(InvalidCursorError):
+            ours.decode(forged, "texas", None, "f")
+    assert secrets.reads == 2

@@ -12,7 +12,7 @@ from boto3.dynamodb.conditions import Attr
 from botocore.exceptions import ClientError
 
 from tenantkit.context import tenant_scope
-from tenantkit.dynamo import TenantTable, cursor
+from tenantkit.dynamo import SecretKey, TenantTable, cursor
 from tenantkit.errors import (
     ConditionFailedError,
     ConfigurationError,
@@ -41,7 +41,7 @@ def test_importing_tenantkit_dynamo_does_not_import_boto3() -> None:
         {"indexes": {"GSI1": ""}},
         {"sort_key": "pk"},
         {"sort_key": "GSI1PK"},
-        {"cursor_secret": b"short"},
+        {"cursor_secret": b"s" * 32},  # the secret itself, not SecretKey(...)
         {"cursor_secret": "x" * 31},
     ],
 )
@@ -49,6 +49,12 @@ def test_bad_configuration_is_refused(kwargs: dict[str, Any]) -> None:
     args: dict[str, Any] = {"table_name": TABLE, **kwargs}
     with pytest.raises(ConfigurationError):
         TenantTable(**args)
+
+
+@pytest.mark.parametrize("secret", [b"short", "x" * 31])
+def test_a_short_cursor_secret_is_refused(secret: str | bytes) -> None:
+    with pytest.raises(ConfigurationError, match="32 bytes"):
+        TenantTable(TABLE, cursor_secret=SecretKey(secret))
 
 
 def test_missing_cursor_secret_warns_once_and_cursors_work_in_process(

@@ -14,7 +14,7 @@ from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
 from tenantkit.context import TenantContext
-from tenantkit.dynamo import TenantTable
+from tenantkit.dynamo import SecretKey, TenantTable
 from tenantkit.events import TopicRegistry
 
 TABLE = "tenantkit-events-test"
@@ -106,7 +106,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 
 @pytest.fixture
 def table(aws: Aws) -> TenantTable:
-    return TenantTable(TABLE, client=aws.dynamodb, cursor_secret=SECRET)
+    return TenantTable(TABLE, client=aws.dynamodb, cursor_secret=SecretKey(SECRET))
 
 
 @pytest.fixture

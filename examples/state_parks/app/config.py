@@ -8,7 +8,6 @@ them all (tests use it between moto sessions).
 
 from __future__ import annotations
 
-import json
 import os
 from functools import cache
 from pathlib import Path
@@ -61,19 +60,6 @@ def aws_client(service: str) -> Any:
 
 
 @cache
-def secret_value(secret_id: str, json_key: str = "signature") -> str:
-    """A Secrets Manager secret: ``json_key`` of a JSON object, else the whole string."""
-    text = aws_client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
-    try:
-        document = json.loads(text)
-    except ValueError:
-        return str(text)
-    if isinstance(document, dict) and isinstance(document.get(json_key), str):
-        return str(document[json_key])
-    raise ConfigurationError(f"secret {secret_id} has no string key {json_key!r}")
-
-
-@cache
 def tenant_table() -> TenantTable:
     """The tenant-scoped table for single-item reads and writes."""
     from tenantkit.dynamo import TenantTable
@@ -87,13 +73,15 @@ def tenant_table() -> TenantTable:
 def paged_table() -> TenantTable:
     """The tenant-scoped table for listings: its cursors are signed with a shared secret,
     so a cursor from one Lambda instance works on the next."""
-    from tenantkit.dynamo import TenantTable
+    from tenantkit.dynamo import SecretsManagerKey, TenantTable
 
     return TenantTable(
         setting("TABLE_NAME"),
         indexes={PARKS_INDEX: "GSI1PK"},
         client=aws_client("dynamodb"),
-        cursor_secret=secret_value(setting("CURSOR_SECRET_ID")).encode(),
+        cursor_secret=SecretsManagerKey(
+            setting("CURSOR_SECRET_ID"), json_key="signature", client=aws_client("secretsmanager")
+        ),
     )
 
 
@@ -197,7 +185,6 @@ def reset() -> None:
     """Forget every client and secret (tests call this between moto sessions)."""
     for factory in (
         aws_client,
-        secret_value,
         tenant_table,
         paged_table,
         user_directory,

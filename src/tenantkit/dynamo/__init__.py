@@ -1,8 +1,10 @@
 """Tenant-scoped DynamoDB: ``TenantTable`` and IAM-enforced ``TenantSessions``.
 
-Importing this package does not import boto3; clients are created on first use.
+``SecretKey`` and ``SecretsManagerKey`` say where ``TenantTable``'s cursor secret comes
+from. Importing this package does not import boto3; clients are created on first use.
 """
 
+from tenantkit._shared.keys import SecretKey, SecretsManagerKey
 from tenantkit.dynamo.sessions import TenantSessions, session_policy
 from tenantkit.dynamo.table import DEFAULT_INDEXES, Page, TenantTable
 from tenantkit.errors import InvalidExpressionError
@@ -11,6 +13,8 @@ __all__ = [
     "DEFAULT_INDEXES",
     "InvalidExpressionError",
     "Page",
+    "SecretKey",
+    "SecretsManagerKey",
     "TenantSessions",
     "TenantTable",
     "session_policy",

@@ -30,6 +30,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from tenantkit._shared.keys import Secret, SecretKey, SecretsManagerKey
+from tenantkit._shared.keysource import KeySource
 from tenantkit.errors import ConfigurationError, InvalidCursorError
 
 __all__ = ["CursorSigner", "query_fingerprint"]
@@ -42,7 +44,6 @@ logger = logging.getLogger("tenantkit.dynamo")
 # JSON punctuation; base64 of the whole is under 12,400 characters. 16 KiB leaves room,
 # and still bounds the work a hostile cursor can cause.
 MAX_CURSOR_LENGTH = 16384
-_MIN_SECRET_BYTES = 32
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+\Z")
 _process_secret: bytes | None = None
@@ -58,7 +59,7 @@ def _default_secret() -> bytes:
             logger.warning(
                 "TenantTable has no cursor_secret: pagination cursors are signed with a random "
                 "per-process key and stop working across processes or Lambda instances; pass "
-                "cursor_secret (32+ bytes from a secret store) to TenantTable"
+                "cursor_secret=SecretsManagerKey(...) or SecretKey(...) to TenantTable"
             )
         return _process_secret
 
@@ -83,25 +84,33 @@ def query_fingerprint(*parts: object) -> str:
 
 
 class CursorSigner:
-    """Encodes and verifies cursors for one table."""
+    """Encodes and verifies cursors for one table.
 
-    __slots__ = ("_secret", "_table")
+    With a ``SecretsManagerKey``, a cursor that does not verify reads the secret again
+    (at most once per its cooldown), so cursors signed after a rotation keep working.
+    """
 
-    def __init__(self, table_name: str, secret: str | bytes | None) -> None:
-        if isinstance(secret, str):
-            secret = secret.encode()
-        if secret is not None and len(secret) < _MIN_SECRET_BYTES:
+    __slots__ = ("_source", "_table")
+
+    def __init__(self, table_name: str, secret: Secret | None) -> None:
+        if secret is not None and not isinstance(secret, SecretKey | SecretsManagerKey):
             raise ConfigurationError(
-                f"cursor_secret must be at least {_MIN_SECRET_BYTES} bytes; generate one "
-                "with secrets.token_bytes(32) and keep it in a secret store"
+                "cursor_secret must be SecretKey(...) or SecretsManagerKey(...), 32 bytes or "
+                "more; generate one with secrets.token_bytes(32) and keep it in a secret store"
             )
-        self._secret = secret
+        self._source: KeySource[bytes] | None = (
+            None if secret is None else secret.source("the cursor secret")
+        )
         self._table = table_name
 
-    def _mac(self, tenant: str, index: str | None, fingerprint: str, payload: str) -> bytes:
-        secret = self._secret if self._secret is not None else _default_secret()
+    def _mac(
+        self, tenant: str, index: str | None, fingerprint: str, payload: str, key: bytes
+    ) -> bytes:
         message = "\n".join((tenant, self._table, index or "", fingerprint, payload))
-        return hmac.digest(secret, message.encode(), "sha256")
+        return hmac.digest(key, message.encode(), "sha256")
+
+    def _key(self) -> bytes:
+        return self._source.get() if self._source is not None else _default_secret()
 
     def encode(
         self, key: Mapping[str, Mapping[str, Any]], tenant: str, index: str | None, fingerprint: str
@@ -116,7 +125,8 @@ class CursorSigner:
                 value = _b64encode(bytes(value))
             entries.append([name, tag, value])
         payload = _b64encode(_JSON.encode(entries).encode())
-        return payload + "." + _b64encode(self._mac(tenant, index, fingerprint, payload))
+        mac = self._mac(tenant, index, fingerprint, payload, self._key())
+        return payload + "." + _b64encode(mac)
 
     def decode(
         self, cursor: object, tenant: str, index: str | None, fingerprint: str
@@ -138,8 +148,7 @@ class CursorSigner:
             given = _b64decode(signature)
         except ValueError:
             raise invalid from None
-        expected = self._mac(tenant, index, fingerprint, payload)
-        if not hmac.compare_digest(given, expected):
+        if not self._verifies(given, tenant, index, fingerprint, payload):
             raise invalid
         try:
             entries = json.loads(_b64decode(payload))
@@ -158,3 +167,14 @@ class CursorSigner:
         except (ValueError, TypeError):
             raise invalid from None
         return key
+
+    def _verifies(
+        self, given: bytes, tenant: str, index: str | None, fingerprint: str, payload: str
+    ) -> bool:
+        expected = self._mac(tenant, index, fingerprint, payload, self._key())
+        if hmac.compare_digest(given, expected):
+            return True
+        rotated = None if self._source is None else self._source.refresh()
+        return rotated is not None and hmac.compare_digest(
+            given, self._mac(tenant, index, fingerprint, payload, rotated)
+        )

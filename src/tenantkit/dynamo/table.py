@@ -17,6 +17,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from tenantkit._shared.keys import Secret
 from tenantkit.context import TenantContext, current_tenant, validate_tenant_id
 from tenantkit.dynamo.cursor import CursorSigner, query_fingerprint
 from tenantkit.dynamo.expressions import (
@@ -136,7 +137,7 @@ class TenantTable:
         indexes: Mapping[str, str] = DEFAULT_INDEXES,
         client: DynamoDBClient | None = None,
         tenant: str | TenantContext | None = None,
-        cursor_secret: str | bytes | None = None,
+        cursor_secret: Secret | None = None,
     ) -> None:
         names = [table_name, partition_key, *indexes, *indexes.values()]
         if sort_key is not None:

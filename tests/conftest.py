@@ -33,10 +33,10 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 # `make mutate` runs the tests once per mutant (docs/testing.md). Its profile is small, so
 # the run fits in about 30 minutes, and derandomised, so a mutant is killed on every run or
 # on none. No deadline or too_slow check: a slow, busy machine must not pass for a kill.
-# Tests that pin max_examples keep their count; they inherit the rest at import time.
+# Tests that pin max_examples inherit the rest at import time; see pytest_collection_modifyitems.
 settings.register_profile(
     "mutation",
-    max_examples=25,
+    max_examples=50,
     derandomize=True,
     database=None,
     deadline=None,
@@ -44,6 +44,24 @@ settings.register_profile(
     print_blob=False,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under the mutation profile, cut pinned example counts down to the profile's.
+
+    A pin such as max_examples=300 is a minimum for `make test`. A mutation run repeats
+    each test for every mutant, and at 300 the routing property tests alone would take
+    most of its half hour. Hypothesis reads the settings from the test's
+    ``_hypothesis_internal_use_settings`` when it runs.
+    """
+    if os.environ.get("HYPOTHESIS_PROFILE") != "mutation":
+        return
+    cap = settings.get_profile("mutation").max_examples
+    for item in items:
+        test = getattr(getattr(item, "obj", None), "__func__", getattr(item, "obj", None))
+        pinned = getattr(test, "_hypothesis_internal_use_settings", None)
+        if isinstance(pinned, settings) and pinned.max_examples > cap:
+            test._hypothesis_internal_use_settings = settings(pinned, max_examples=cap)
 
 
 # Every test process, and every Python subprocess the tests start, may talk to

@@ -1,8 +1,37 @@
 """Typed errors of tenantkit.
 
 Every error derives from :class:`TenantKitError` and carries ``status_code``, the
-HTTP status a handler should answer with when the error reaches the caller.
-Messages say what was wrong and what to do; they never contain a token or secret.
+HTTP status a handler answers with when the error reaches the caller
+(``tenantkit.handlers.error_response``). Messages say what was wrong and what to do;
+they never contain a token or secret. Everything a caller's input can get wrong is an
+:class:`InvalidInputError` (400), so ``except InvalidInputError`` catches exactly the
+caller's mistakes. The tree (a test checks that it matches the classes)::
+
+    TenantKitError 500
+    ├── ConfigurationError 500
+    ├── KeySourceError 503
+    ├── InvalidInputError 400
+    │   ├── InvalidKeyError 400
+    │   │   └── InvalidValueError 400
+    │   ├── InvalidExpressionError 400
+    │   ├── InvalidCursorError 400
+    │   ├── InvalidLimitError 400
+    │   ├── InvalidEventTypeError 400
+    │   └── EndpointRefusedError 400
+    ├── UnauthorizedError 401
+    ├── InvalidTenantIdError 403
+    ├── NoTenantContextError 403
+    ├── TenantMismatchError 403
+    ├── ForbiddenError 403
+    ├── NotFoundError 404
+    ├── ConflictError 409
+    ├── ConditionFailedError 409
+    ├── LimitExceededError 429
+    ├── EnvelopeError 400
+    ├── ScanForbiddenError 500
+    ├── TenantIsolationError 500
+    ├── UnprocessedItemsError 503
+    └── UnexpectedResponseError 502
 """
 
 from __future__ import annotations
@@ -15,9 +44,11 @@ __all__ = [
     "EnvelopeError",
     "ForbiddenError",
     "InvalidCursorError",
+    "InvalidEventTypeError",
     "InvalidExpressionError",
     "InvalidInputError",
     "InvalidKeyError",
+    "InvalidLimitError",
     "InvalidTenantIdError",
     "InvalidValueError",
     "KeySourceError",
@@ -29,6 +60,7 @@ __all__ = [
     "TenantKitError",
     "TenantMismatchError",
     "UnauthorizedError",
+    "UnexpectedResponseError",
     "UnprocessedItemsError",
     "aws_error_code",
 ]
@@ -45,22 +77,75 @@ class ConfigurationError(TenantKitError):
 
 
 class KeySourceError(TenantKitError):
-    """The signing key could not be loaded (Secrets Manager unreachable, say).
+    """The signing key could not be loaded (Secrets Manager or a JWKS URL unreachable).
 
-    A server-side failure, not the caller's: an authorizer answers 500, not 401.
+    A server-side failure, never the caller's, so never a 401. 503 rather than 500:
+    the service tenantkit depends on is down for now, the code and the setup are fine,
+    and the same request may succeed once it is back. (An authorizer that raises it
+    makes API Gateway answer 500 itself; a handler answers this status.)
     """
 
     status_code = 503
 
 
 class InvalidInputError(TenantKitError, ValueError):
-    """A value given to tenantkit (a user id, a role name) is malformed (HTTP 400)."""
+    """A value the caller gave tenantkit is malformed or out of range (HTTP 400).
+
+    The parent of every input error; raised itself for values no subclass names (a
+    user id, a role name).
+    """
 
     status_code = 400
 
 
+class InvalidKeyError(InvalidInputError):
+    """A DynamoDB key or item is empty, too large, of a refused type, or malformed."""
+
+
+class InvalidValueError(InvalidKeyError):
+    """A string or number that DynamoDB cannot store (HTTP 400).
+
+    A lone surrogate (text that is not encodable as UTF-8), or a number outside DynamoDB's
+    range: more than 38 significant digits, a magnitude outside 1E-130 to
+    9.9999999999999999999999999999999999999E+125, NaN or Infinity. An
+    :class:`InvalidKeyError`, since keys are values too.
+    """
+
+
+class InvalidExpressionError(InvalidInputError):
+    """A condition, filter or update is not a supported ``boto3.dynamodb.conditions``
+    object, or it touches a partition key in a way that could cross tenants."""
+
+
+class InvalidCursorError(InvalidInputError):
+    """A pagination cursor was edited, truncated, or used outside the query that issued it."""
+
+
+class InvalidLimitError(InvalidInputError):
+    """A count is outside its range: a page ``limit`` that is not a positive integer, a
+    transaction of no operations or more than DynamoDB allows."""
+
+
+class InvalidEventTypeError(InvalidInputError):
+    """An event type is not a name a topic can carry (such as ``park-updated``)."""
+
+
+class EndpointRefusedError(InvalidInputError):
+    """A webhook endpoint is not allowed by the :class:`EndpointPolicy` (SSRF guard)."""
+
+
+class UnauthorizedError(TenantKitError):
+    """The caller could not be authenticated (HTTP 401)."""
+
+    status_code = 401
+
+
 class InvalidTenantIdError(TenantKitError, ValueError):
-    """A tenant id does not match ``^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$``."""
+    """A tenant id does not match ``^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$``.
+
+    403, not 400: a handler's tenant comes from the authorizer, so a malformed one is a
+    refused identity, not a mistake in the request.
+    """
 
     status_code = 403
 
@@ -75,12 +160,6 @@ class TenantMismatchError(TenantKitError):
     """Two trusted sources of the tenant disagree (authorizer vs. Lambda tenant isolation)."""
 
     status_code = 403
-
-
-class UnauthorizedError(TenantKitError):
-    """The caller could not be authenticated (HTTP 401)."""
-
-    status_code = 401
 
 
 class ForbiddenError(TenantKitError):
@@ -101,33 +180,30 @@ class ConflictError(TenantKitError):
     status_code = 409
 
 
+class ConditionFailedError(TenantKitError):
+    """A conditional write or transaction condition did not hold (HTTP 409).
+
+    ``failed_indexes`` lists the positions of the operations whose condition failed
+    in a transaction, in request order; it is empty for a single-item write.
+    """
+
+    status_code = 409
+
+    def __init__(self, message: str, *, failed_indexes: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.failed_indexes = failed_indexes
+
+
 class LimitExceededError(TenantKitError):
     """A per-tenant limit was reached (HTTP 429)."""
 
     status_code = 429
 
 
-class InvalidKeyError(TenantKitError, ValueError):
-    """A DynamoDB key or value is empty, too large, of a refused type, or malformed."""
+class EnvelopeError(TenantKitError):
+    """A queued tenant envelope is forged, tampered with, too old, or not an envelope."""
 
     status_code = 400
-
-
-class InvalidValueError(InvalidKeyError, InvalidInputError):
-    """A string or number that DynamoDB cannot store (HTTP 400).
-
-    A lone surrogate (text that is not encodable as UTF-8), or a number outside DynamoDB's
-    range: more than 38 significant digits, a magnitude outside 1E-130 to
-    9.9999999999999999999999999999999999999E+125, NaN or Infinity. Both an
-    :class:`InvalidKeyError` and an :class:`InvalidInputError`.
-    """
-
-    status_code = 400
-
-
-class InvalidExpressionError(InvalidKeyError):
-    """A condition, filter or update is not a supported ``boto3.dynamodb.conditions``
-    object, or it touches a partition key in a way that could cross tenants."""
 
 
 class ScanForbiddenError(TenantKitError):
@@ -136,18 +212,6 @@ class ScanForbiddenError(TenantKitError):
 
 class TenantIsolationError(TenantKitError):
     """An item of another tenant reached a tenant-scoped read; it was not returned."""
-
-
-class InvalidCursorError(TenantKitError, ValueError):
-    """A pagination cursor was edited, truncated, or used outside the query that issued it."""
-
-    status_code = 400
-
-
-class ConditionFailedError(TenantKitError):
-    """A conditional write or transaction condition did not hold (HTTP 409)."""
-
-    status_code = 409
 
 
 class UnprocessedItemsError(TenantKitError):
@@ -166,16 +230,11 @@ class UnprocessedItemsError(TenantKitError):
         self.processed = processed if processed is not None else []
 
 
-class EnvelopeError(TenantKitError):
-    """A queued tenant envelope is forged, tampered with, too old, or not an envelope."""
+class UnexpectedResponseError(TenantKitError):
+    """An AWS service answered with something tenantkit cannot read, such as an attribute
+    type newer than this version: the upstream's fault, never the caller's (HTTP 502)."""
 
-    status_code = 400
-
-
-class EndpointRefusedError(TenantKitError, ValueError):
-    """A webhook endpoint is not allowed by the :class:`EndpointPolicy` (SSRF guard)."""
-
-    status_code = 400
+    status_code = 502
 
 
 def aws_error_code(error: BaseException) -> str | None:

@@ -150,11 +150,12 @@ def diffs(work: Path, names: list[str]) -> dict[str, str]:
         text=True,
         check=True,
     ).stdout
+    wanted = set(names)
     found: dict[str, list[str]] = {}
     lines: list[str] = []
     for line in shown.splitlines():
         name = line[2:].partition(": ")[0]
-        if line.startswith("# ") and name in names:
+        if line.startswith("# ") and name in wanted:
             lines = found.setdefault(name, [])
         else:
             lines.append(line)
@@ -249,8 +250,9 @@ def minutes(seconds: float) -> str:
 
 
 def print_table(outcomes: list[Outcome]) -> None:
-    print("\n| Target | Module | Mutants | Killed | Reviewed survivors | Other survivors", end="")
-    print(" | Raw score | Adjusted score | Time |\n|---|---|--:|--:|--:|--:|--:|--:|--:|")
+    columns = ["Target", "Module", "Mutants", "Killed", "Reviewed survivors"]
+    columns += ["Unreviewed survivors", "Raw score", "Adjusted score", "Time"]
+    print(f"\n| {' | '.join(columns)} |\n|---|---|--:|--:|--:|--:|--:|--:|--:|")
     for o in outcomes:
         cells = ["failed", "", "", "", "", ""]
         if not o.error:

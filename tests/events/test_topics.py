@@ -17,6 +17,7 @@ from tenantkit.errors import (
     ConfigurationError,
     ConflictError,
     EndpointRefusedError,
+    InvalidEventTypeError,
     InvalidKeyError,
     LimitExceededError,
     NoTenantContextError,
@@ -376,7 +377,8 @@ def test_refused_endpoints_make_no_aws_call(
 )
 def test_bad_event_types_and_resource_ids(event_type: str, resource_id: str | None) -> None:
     registry = TopicRegistry(TABLE)  # refused before any client is created
-    with tenant_scope(ctx("texas")), pytest.raises(InvalidKeyError):
+    refused = InvalidKeyError if event_type == "ok" else InvalidEventTypeError
+    with tenant_scope(ctx("texas")), pytest.raises(refused):
         registry.publish(event_type, {}, resource_id=resource_id)
 
 

@@ -17,7 +17,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from tenantkit.context import validate_tenant_id
-from tenantkit.errors import ConfigurationError, InvalidKeyError, TenantIsolationError
+from tenantkit.errors import (
+    ConfigurationError,
+    InvalidEventTypeError,
+    InvalidKeyError,
+    TenantIsolationError,
+)
 from tenantkit.events.registry_store import NAMESPACE
 
 if TYPE_CHECKING:
@@ -71,7 +76,7 @@ def topic_name(prefix: str, tenant_id: str, resource_id: str | None, event_type:
 def check_names(event_type: object, resource_id: object) -> None:
     """Refuse event types and resource ids that are not valid tag values and key parts."""
     if not isinstance(event_type, str) or not _EVENT_TYPE.match(event_type):
-        raise InvalidKeyError(
+        raise InvalidEventTypeError(
             "event_type must be 1-128 characters of [A-Za-z0-9_.:/=+@-], starting with a "
             "letter or digit, such as 'park-updated'"
         )

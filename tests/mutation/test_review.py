@@ -148,10 +148,11 @@ def _defined(module: ast.Module) -> set[str]:
 def test_every_mutation_target_names_code_and_tests_that_exist() -> None:
     """When code moves, mutation/targets.toml must follow, or `make mutate` fails late."""
     targets = tomllib.loads((ROOT / "mutation" / "targets.toml").read_text())["target"]
+    fix = "moved? point mutation/targets.toml at its new place"
     for target in targets:
         source = ROOT / "src" / (target["module"].replace(".", "/") + ".py")
-        assert source.is_file(), target["name"]
+        assert source.is_file(), f"target {target['name']}: no {source}; {fix}"
         missing = set(target.get("functions", ())) - _defined(ast.parse(source.read_text()))
-        assert not missing, (target["name"], missing)
+        assert not missing, f"target {target['name']}: {sorted(missing)} not in {source}; {fix}"
         for pattern in target["tests"]:
-            assert list(ROOT.glob(pattern)), (target["name"], pattern)
+            assert list(ROOT.glob(pattern)), f"target {target['name']}: no {pattern}; {fix}"

@@ -11,7 +11,10 @@ import pytest
 
 from tenantkit.local.backend import Backend
 from tenantkit.local.functions import FunctionSpec, InvocationError, Runtime
-from tenantkit.local.gateway import Gateway, Request, _proxy_response
+from tenantkit.local.gateway import Gateway, Request
+from tenantkit.local.gateway.authorizer import method_arn
+from tenantkit.local.gateway.integrations.lambda_proxy import proxy_response
+from tenantkit.local.gateway.router import Router
 from tenantkit.local.queues import failed_message_ids
 from tenantkit.local.stack import Stack, build_stack
 from tenantkit.local.template import TemplateError, parse_template
@@ -73,12 +76,15 @@ def test_stack_resolves_functions_routes_and_sources(stack: Stack) -> None:
         ("GET", "/echo", None, None),
         ("GET", "/echo/bob/extra", None, None),
         ("GET", "/", None, None),
+        ("GET", "/echo//bob", None, None),  # an empty segment reaches no resource
+        ("GET", "/files/a//b", None, None),
+        ("GET", "//echo/bob", None, None),
     ],
 )
 def test_routing(
     gateway: Gateway, method: str, path: str, resource: str | None, params: Any
 ) -> None:
-    found = gateway.route(method, path)
+    found = gateway.router.route(method, path)
     if resource is None:
         assert found is None
         return
@@ -86,10 +92,73 @@ def test_routing(
     assert (found[0].path, found[1]) == (resource, params)
 
 
-def test_method_arn(gateway: Gateway) -> None:
-    found = gateway.route("GET", "/echo/bob")
+BACKTRACK_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.handler
+      Runtime: python3.12
+      CodeUri: .
+      Events:
+        Param: {Type: Api, Properties: {Path: "/a/{x}", Method: get}}
+        Literal: {Type: Api, Properties: {Path: /a/b, Method: post}}
+        Deep: {Type: Api, Properties: {Path: /a/b/c, Method: get}}
+        Greedy: {Type: Api, Properties: {Path: "/a/{rest+}", Method: any}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "key", "params"),
+    [
+        # /a/b has no GET: the literal branch gives way to /a/{x}, as _shared.apigw routes
+        # (and so as the role map's policies assume).
+        ("GET", "/a/b", "GET /a/{x}", {"x": "b"}),
+        ("POST", "/a/b", "POST /a/b", {}),
+        ("GET", "/a/b/c", "GET /a/b/c", {}),
+        ("GET", "/a/b/d", "ANY /a/{rest+}", {"rest": "b/d"}),
+        ("POST", "/a/c", "ANY /a/{rest+}", {"rest": "c"}),
+        ("GET", "/a/%62", "GET /a/{x}", {"x": "b"}),  # decoded after splitting
+    ],
+)
+def test_routing_follows_the_shared_model(
+    tmp_path: Path, method: str, path: str, key: str, params: dict[str, str]
+) -> None:
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return None\n")
+    (tmp_path / "template.yaml").write_text(BACKTRACK_TEMPLATE)
+    backend = Backend()
+    backend.start()
+    try:
+        stack = build_stack(parse_template(tmp_path / "template.yaml"), backend)
+    finally:
+        backend.stop()
+    found = Router(stack.routes).route(method, path)
     assert found is not None
-    assert gateway.method_arn(found[0], "GET", "/echo/bob") == (
+    assert (found[0].route.key, found[1]) == (key, params)
+
+
+@pytest.mark.parametrize("path", ["/a/{x-y}", "/a/b,c", "/a/{rest+}/b", "/a/*"])
+def test_paths_outside_the_shared_grammar_fail_at_start(tmp_path: Path, path: str) -> None:
+    (tmp_path / "template.yaml").write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n"
+        "    Type: AWS::Serverless::Function\n    Properties:\n      Handler: app.handler\n"
+        "      Runtime: python3.12\n      CodeUri: .\n      Events:\n        E:\n"
+        f"          Type: Api\n          Properties: {{Path: '{path}', Method: get}}\n"
+    )
+    backend = Backend()
+    backend.start()
+    try:
+        with pytest.raises(TemplateError, match=r"Events.E.Properties.Path: .* is not an API"):
+            build_stack(parse_template(tmp_path / "template.yaml"), backend)
+    finally:
+        backend.stop()
+
+
+def test_method_arn(gateway: Gateway) -> None:
+    found = gateway.router.route("GET", "/echo/bob")
+    assert found is not None
+    assert method_arn(gateway.stack, found[0], "GET", "/echo/bob") == (
         "arn:aws:execute-api:us-east-1:123456789012:api/test/GET/echo/bob"
     )
 
@@ -106,7 +175,7 @@ def test_handle_without_http(gateway: Gateway) -> None:
 
 
 def test_proxy_response_mapping() -> None:
-    response = _proxy_response(
+    response = proxy_response(
         {
             "statusCode": 201,
             "headers": {"X-A": "1", "X-B": 2, "Set-Cookie": "ignored"},
@@ -122,7 +191,7 @@ def test_proxy_response_mapping() -> None:
     assert ("Set-Cookie", "ignored") not in response.headers
     assert ("X-B", "2") in response.headers
     assert ("Content-Type", "application/json") in response.headers
-    assert _proxy_response({"statusCode": 204}).body == b""
+    assert proxy_response({"statusCode": 204}).body == b""
 
 
 @pytest.mark.parametrize(
@@ -145,7 +214,7 @@ def test_proxy_response_mapping() -> None:
 )
 def test_malformed_proxy_responses(result: Any) -> None:
     with pytest.raises(ValueError, match=r"."):
-        _proxy_response(result)
+        proxy_response(result)
 
 
 IDS = ["m1", "m2", "m3"]
@@ -381,7 +450,7 @@ def test_attack_encoded_slash_reaches_an_admin_route(favorites: Gateway) -> None
 
 
 def test_encoded_slash_stays_in_its_segment_and_is_refused(gateway: Gateway) -> None:
-    found = gateway.route("GET", "/echo/a%2Fb")
+    found = gateway.router.route("GET", "/echo/a%2Fb")
     assert found is not None
     assert (found[0].path, found[1]) == ("/echo/{name}", {"name": "a/b"})
     for path in ("/echo/a%2Fb", "/open%2F", "/open%5C", "/files/a%2fb"):
@@ -411,7 +480,9 @@ def test_a_handler_past_its_timeout_is_an_error(tmp_path: Path) -> None:
 
 
 def test_integration_timeout_is_504(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("tenantkit.local.gateway.INTEGRATION_TIMEOUT", -1.0)
+    monkeypatch.setattr(
+        "tenantkit.local.gateway.integrations.lambda_proxy.INTEGRATION_TIMEOUT", -1.0
+    )
     response = gateway.handle(Request("GET", "/open", [], [], b""))
     assert (response.status, json.loads(response.body)) == (
         504,

@@ -2,7 +2,9 @@
 
 :func:`build_stack` creates the backend resources (in reference order, so a queue's
 redrive policy can name its dead-letter queue's ARN), then resolves the functions,
-APIs, routes and SQS event sources with the values the backend returned.
+APIs, routes and SQS event sources with the values the backend returned. Routes are
+parsed by :mod:`tenantkit._shared.apigw`, the grammar the role map compiles policies
+from, so a path the gateway serves is one a role map can name.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tenantkit._shared.apigw import ANY, METHODS, Route
+from tenantkit.errors import ConfigurationError
 from tenantkit.local.backend import Backend
 from tenantkit.local.functions import FunctionSpec
 from tenantkit.local.template import (
@@ -38,8 +42,6 @@ DEFAULT_STACK_NAME = "tenantkit-local"
 DEFAULT_AUTHORIZER_TTL = 300
 MAX_AUTHORIZER_TTL = 3600
 _SQS_RESPONSE_TYPES = {"ReportBatchItemFailures"}
-_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"}
-_PATH_SEGMENT = re.compile(r"^(?:[A-Za-z0-9._~:@!$&'()*,;=-]+|\{[A-Za-z0-9._-]+\+?\})$")
 
 
 def api_id_for(logical_id: str) -> str:
@@ -69,15 +71,18 @@ class ApiSpec:
 @dataclass(frozen=True)
 class RouteSpec:
     api: ApiSpec
-    method: str
-    path: str
+    route: Route
     function: str
     authorizer: AuthorizerSpec | None
     where: str
 
     @property
-    def segments(self) -> tuple[str, ...]:
-        return tuple(s for s in self.path.split("/") if s)
+    def method(self) -> str:
+        return self.route.method
+
+    @property
+    def path(self) -> str:
+        return self.route.path
 
 
 @dataclass(frozen=True)
@@ -290,16 +295,17 @@ def _route(
         )
     api = stack.apis[api_logical]
     method = str(props["Method"]).upper()
-    if method not in _METHODS:
+    if method not in METHODS and method != ANY:
         raise TemplateError(f"{where}.Properties.Method: unknown method {props['Method']!r}")
     path = str(props["Path"])
-    segments = [s for s in path.split("/") if s]
-    if (
-        not path.startswith("/")
-        or not all(_PATH_SEGMENT.match(s) for s in segments)
-        or any(s.endswith("+}") for s in segments[:-1])
-    ):
+    if not path.startswith("/"):
         raise TemplateError(f"{where}.Properties.Path: {path!r} is not an API Gateway path")
+    try:  # SAM drops empty segments: "/parks/" is "/parks"
+        route = Route.parse(f"{method} /{'/'.join(s for s in path.split('/') if s)}")
+    except ConfigurationError as error:
+        raise TemplateError(
+            f"{where}.Properties.Path: {path!r} is not an API Gateway path: {error}"
+        ) from None
     api_authorizers = authorizers.get(api_logical, {})
     api_resource = stack.template.resources[api_logical]
     default = (api_resource.properties.get("Auth") or {}).get("DefaultAuthorizer")
@@ -307,18 +313,14 @@ def _route(
     if chosen is not None and chosen != "NONE" and chosen not in api_authorizers:
         raise TemplateError(f"{where}.Properties.Auth.Authorizer: no authorizer {chosen!r}")
     authorizer = None if chosen in (None, "NONE") else api_authorizers[chosen]
-    return RouteSpec(api, method, "/" + "/".join(segments), function.logical_id, authorizer, where)
+    return RouteSpec(api, route, function.logical_id, authorizer, where)
 
 
 def _check_routes(routes: list[RouteSpec]) -> None:
     """Every route is served on one port, so no two may claim the same request."""
     seen: dict[tuple[str, tuple[str, ...]], RouteSpec] = {}
     for route in routes:
-        shape = tuple(
-            ("{+}" if s.endswith("+}") else "{}") if s.startswith("{") else s
-            for s in route.segments
-        )
-        key = (route.method, shape)
+        key = (route.method, route.route.shape)
         if key in seen:
             raise TemplateError(
                 f"{route.where}: {route.method} {route.path} is already served by {seen[key].where}"

@@ -1,0 +1,84 @@
+"""What API Gateway tells an authorizer or an integration about a routed request: its
+``requestContext`` and its header and query-string maps, built the same way for both."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tenantkit.local.gateway.messages import Request
+from tenantkit.local.stack import RouteSpec
+
+__all__ = ["Call", "header_maps", "query_maps", "request_context"]
+
+
+@dataclass(frozen=True)
+class Call:
+    """A routed request: the route it reached, its path parameters and its request id."""
+
+    route: RouteSpec
+    request: Request
+    params: Mapping[str, str]
+    request_id: str
+    started: float  # time.monotonic() when the gateway received it
+
+
+def request_context(
+    account_id: str, route: RouteSpec, request: Request, request_id: str
+) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    host = request.header("Host") or "localhost"
+    return {
+        "accountId": account_id,
+        "apiId": route.api.api_id,
+        "domainName": host,
+        "domainPrefix": host.split(".", 1)[0],
+        "extendedRequestId": request_id,
+        "httpMethod": request.method,
+        "identity": {
+            "accessKey": None,
+            "accountId": None,
+            "caller": None,
+            "cognitoAuthenticationProvider": None,
+            "cognitoAuthenticationType": None,
+            "cognitoIdentityId": None,
+            "cognitoIdentityPoolId": None,
+            "principalOrgId": None,
+            "sourceIp": request.source_ip,
+            "user": None,
+            "userAgent": request.header("User-Agent"),
+            "userArn": None,
+        },
+        "path": f"/{route.api.stage}{request.decoded_path}",
+        "protocol": "HTTP/1.1",
+        "requestId": request_id,
+        "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "requestTimeEpoch": int(now.timestamp() * 1000),
+        "resourceId": f"{route.method} {route.path}",
+        "resourcePath": route.path,
+        "stage": route.api.stage,
+    }
+
+
+def header_maps(request: Request) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """``headers`` (the last value of each) and ``multiValueHeaders`` (all of them)."""
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in request.headers:
+        single[name] = value
+        multi.setdefault(name, []).append(value)
+    return single, multi
+
+
+def query_maps(request: Request) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
+    """As :func:`header_maps`, for the query string; both None without one."""
+    if not request.query:
+        return None, None
+    single: dict[str, str] = {}
+    multi: dict[str, list[str]] = {}
+    for name, value in request.query:
+        single[name] = value
+        multi.setdefault(name, []).append(value)
+    return single, multi

@@ -1,0 +1,1 @@
+"""Integrations: what a routed, authorized request runs. One module per integration type."""

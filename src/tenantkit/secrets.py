@@ -8,7 +8,7 @@ these rules:
   per ``cooldown``, so a rotated secret is picked up without hammering the service;
   a failed refresh keeps the value already loaded;
 * while the first fetch fails, it is retried at most once a second and each call in
-  between raises ``KeySourceError`` (a server-side failure: 500, never 401);
+  between raises ``KeySourceError`` (a server-side failure: 503, never 401);
 * a secret that is there but unusable (not JSON with ``json_key``, too short) is a
   ``ConfigurationError``, also retried at most once a second.
 """

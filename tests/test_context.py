@@ -22,7 +22,7 @@ from tenantkit import (
     tenant_scope,
     validate_tenant_id,
 )
-from tenantkit.context import TENANT_ID_PATTERN
+from tenantkit.context import TENANT_ID_PATTERN, authorizer_context
 from tests.conftest import load_event
 
 AUTH = {
@@ -294,3 +294,14 @@ def test_lambda_tenant_isolation_mode() -> None:
     assert TenantContext.from_event(event, SimpleNamespace(tenant_id=None)).tenant_id == "texas"
     with pytest.raises(TenantMismatchError):
         TenantContext.from_event(event, SimpleNamespace(tenant_id="washington"))
+
+
+def test_authorizer_context_is_read_where_each_api_puts_it() -> None:
+    assert authorizer_context(v1_event(AUTH)) == AUTH
+    assert authorizer_context(v2_event(AUTH)) == AUTH
+    # HTTP API: the JWT authorizer's claims beside the Lambda context are never read.
+    jwt_only = load_event("apiGatewayProxyV2LambdaAuthorizerEvent.json")
+    del jwt_only["requestContext"]["authorizer"]["lambda"]
+    assert authorizer_context(jwt_only) is None
+    for event in (None, {}, {"requestContext": "x"}, {"requestContext": {"authorizer": "t"}}):
+        assert authorizer_context(event) is None

@@ -19,6 +19,7 @@ from tenantkit.events import TopicRegistry
 
 TABLE = "tenantkit-events-test"
 SECRET = "an-envelope-secret-of-at-least-32-bytes!"
+KEY = SecretKey(SECRET)
 
 
 def ctx(tenant: str, *roles: str) -> TenantContext:
@@ -106,7 +107,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 
 @pytest.fixture
 def table(aws: Aws) -> TenantTable:
-    return TenantTable(TABLE, client=aws.dynamodb, cursor_secret=SecretKey(SECRET))
+    return TenantTable(TABLE, client=aws.dynamodb, cursor_secret=KEY)
 
 
 @pytest.fixture

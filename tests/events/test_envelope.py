@@ -16,8 +16,8 @@ from moto import mock_aws
 
 from tenantkit.context import TenantContext, tenant_scope
 from tenantkit.errors import ConfigurationError, EnvelopeError, NoTenantContextError
-from tenantkit.events import EnvelopeSigner
-from tests.events.conftest import SECRET, ctx
+from tenantkit.events import EnvelopeSigner, SecretKey, SecretsManagerKey
+from tests.events.conftest import KEY, SECRET, ctx
 
 
 def sealed(signer: EnvelopeSigner, payload: object = None, tenant: str = "texas") -> str:
@@ -26,7 +26,7 @@ def sealed(signer: EnvelopeSigner, payload: object = None, tenant: str = "texas"
 
 
 def test_seal_and_open_round_trip() -> None:
-    signer = EnvelopeSigner(SECRET)
+    signer = EnvelopeSigner(KEY)
     body = sealed(signer)
     context, payload = signer.open(body)
     assert payload == {"park": "big-bend"}
@@ -49,7 +49,7 @@ def resign(envelope: dict[str, Any], secret: str = SECRET) -> str:
 
 
 def test_open_envelope_keeps_the_signed_id_and_issue_time() -> None:
-    signer = EnvelopeSigner(SECRET)
+    signer = EnvelopeSigner(KEY)
     body = sealed(signer)
     opened = signer.open_envelope(body)
     env = json.loads(body)["env"]
@@ -61,7 +61,7 @@ def test_open_envelope_keeps_the_signed_id_and_issue_time() -> None:
 
 @pytest.mark.parametrize("message_id", ["", "a#b", "x" * 129, 7, None, ["a"], "\u00e9"])
 def test_a_malformed_message_id_is_refused_even_when_signed(message_id: object) -> None:
-    signer = EnvelopeSigner(SECRET)
+    signer = EnvelopeSigner(KEY)
     envelope = json.loads(sealed(signer))
     envelope["env"]["messageId"] = message_id
     body = resign(envelope)
@@ -73,11 +73,11 @@ def test_a_malformed_message_id_is_refused_even_when_signed(message_id: object) 
 
 def test_seal_needs_a_tenant() -> None:
     with pytest.raises(NoTenantContextError):
-        EnvelopeSigner(SECRET).seal({})
+        EnvelopeSigner(KEY).seal({})
 
 
 def test_request_id_travels_too() -> None:
-    signer = EnvelopeSigner(SECRET)
+    signer = EnvelopeSigner(KEY)
     with tenant_scope(TenantContext("texas", "u1", request_id="req-42")):
         body = signer.seal([1, 2])
     context, payload = signer.open(body)
@@ -85,7 +85,7 @@ def test_request_id_travels_too() -> None:
 
 
 def test_flipped_tenant_id_with_signature_kept_is_refused() -> None:
-    signer = EnvelopeSigner(SECRET)
+    signer = EnvelopeSigner(KEY)
     envelope = json.loads(sealed(signer))
     envelope["env"]["tenantId"] = "california"
     with pytest.raises(EnvelopeError, match="signature"):
@@ -103,7 +103,7 @@ def test_flipped_tenant_id_with_signature_kept_is_refused() -> None:
     ],
 )
 def test_any_edit_breaks_the_signature(edit: Any) -> None:
-    signer = EnvelopeSigner(SECRET)
+    signer = EnvelopeSigner(KEY)
     envelope = json.loads(sealed(signer))
     edit(envelope)
     with pytest.raises(EnvelopeError):
@@ -111,7 +111,7 @@ def test_any_edit_breaks_the_signature(edit: Any) -> None:
 
 
 def test_duplicate_keys_cannot_smuggle_a_second_tenant() -> None:
-    signer = EnvelopeSigner(SECRET)
+    signer = EnvelopeSigner(KEY)
     body = sealed(signer)
     smuggled = body.replace('"tenantId":"texas"', '"tenantId":"california","tenantId":"texas"')
     assert smuggled != body
@@ -120,13 +120,13 @@ def test_duplicate_keys_cannot_smuggle_a_second_tenant() -> None:
 
 
 def test_another_secret_does_not_verify() -> None:
-    body = sealed(EnvelopeSigner(SECRET))
+    body = sealed(EnvelopeSigner(KEY))
     with pytest.raises(EnvelopeError, match="signature"):
-        EnvelopeSigner("x" * 32).open(body)
+        EnvelopeSigner(SecretKey("x" * 32)).open(body)
 
 
 def test_replay_beyond_max_age_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    signer = EnvelopeSigner(SECRET, max_age=timedelta(minutes=5))
+    signer = EnvelopeSigner(KEY, max_age=timedelta(minutes=5))
     body = sealed(signer)
     now = time.time()
     monkeypatch.setattr(time, "time", lambda: now + 299)
@@ -137,7 +137,7 @@ def test_replay_beyond_max_age_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_max_age_in_seconds_and_from_the_future(monkeypatch: pytest.MonkeyPatch) -> None:
-    signer = EnvelopeSigner(SECRET, max_age=10)
+    signer = EnvelopeSigner(KEY, max_age=10)
     body = sealed(signer)
     now = time.time()
     monkeypatch.setattr(time, "time", lambda: now + 11)
@@ -167,12 +167,12 @@ def test_max_age_in_seconds_and_from_the_future(monkeypatch: pytest.MonkeyPatch)
 )
 def test_bodies_that_are_not_envelopes_are_refused(body: Any) -> None:
     with pytest.raises(EnvelopeError):
-        EnvelopeSigner(SECRET).open(body)
+        EnvelopeSigner(KEY).open(body)
 
 
 @pytest.mark.parametrize("version", [0, 2, "1", True, 1.0])
 def test_unknown_versions_are_refused(version: object) -> None:
-    signer = EnvelopeSigner(SECRET)
+    signer = EnvelopeSigner(KEY)
     envelope = json.loads(sealed(signer))
     envelope["v"] = version
     with pytest.raises(EnvelopeError, match="version"):
@@ -181,27 +181,27 @@ def test_unknown_versions_are_refused(version: object) -> None:
 
 def test_payload_must_be_json() -> None:
     with tenant_scope(ctx("texas")), pytest.raises(EnvelopeError, match="JSON"):
-        EnvelopeSigner(SECRET).seal({"when": object()})
+        EnvelopeSigner(KEY).seal({"when": object()})
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("make", "message"),
     [
-        ({"secret": "too-short"}, "32 bytes"),
-        ({"secret": b"\x00" * 31}, "32 bytes"),
-        ({}, "exactly one"),
-        ({"secret": SECRET, "secret_id": "s"}, "exactly one"),
-        ({"secret": SECRET, "max_age": 0}, "max_age"),
-        ({"secret": SECRET, "max_age": timedelta(seconds=-1)}, "max_age"),
+        (lambda: EnvelopeSigner(SecretKey("too-short")), "32 bytes"),
+        (lambda: EnvelopeSigner(SecretKey(b"\x00" * 31)), "32 bytes"),
+        (lambda: EnvelopeSigner(SECRET), "SecretKey"),  # type: ignore[arg-type]
+        (lambda: EnvelopeSigner(None), "SecretKey"),  # type: ignore[arg-type]
+        (lambda: EnvelopeSigner(KEY, max_age=0), "max_age"),
+        (lambda: EnvelopeSigner(KEY, max_age=timedelta(seconds=-1)), "max_age"),
     ],
 )
-def test_configuration_errors(kwargs: dict[str, Any], message: str) -> None:
+def test_configuration_errors(make: Any, message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
-        EnvelopeSigner(**kwargs)
+        make()
 
 
 def test_the_secret_never_appears_in_errors() -> None:
-    signer = EnvelopeSigner(SECRET)
+    signer = EnvelopeSigner(KEY)
     envelope = json.loads(sealed(signer))
     envelope["env"]["tenantId"] = "california"
     with pytest.raises(EnvelopeError) as info:
@@ -227,35 +227,33 @@ class TestSecretsManager:
 
     def test_fetched_lazily_once(self, secrets: Any) -> None:
         calls = self.count_calls(secrets)
-        signer = EnvelopeSigner(secret_id="raw", secrets_client=secrets)
+        signer = EnvelopeSigner(SecretsManagerKey("raw", client=secrets))
         assert calls == []
         body = sealed(signer)
         assert signer.open(body)[1] == {"park": "big-bend"}
         assert calls == ["GetSecretValue"]
-        assert EnvelopeSigner(SECRET).open(body)[0].tenant_id == "texas"
+        assert EnvelopeSigner(KEY).open(body)[0].tenant_id == "texas"
 
     def test_json_key(self, secrets: Any) -> None:
-        signer = EnvelopeSigner(
-            secret_id="json", secret_json_key="signature", secrets_client=secrets
-        )
+        signer = EnvelopeSigner(SecretsManagerKey("json", json_key="signature", client=secrets))
         assert signer.open(sealed(signer))[0].tenant_id == "texas"
-        wrong = EnvelopeSigner(secret_id="raw", secret_json_key="signature", secrets_client=secrets)
+        wrong = EnvelopeSigner(SecretsManagerKey("raw", json_key="signature", client=secrets))
         with pytest.raises(ConfigurationError, match="JSON object"):
             sealed(wrong)
 
     def test_short_secret_refused_on_first_use(self, secrets: Any) -> None:
-        signer = EnvelopeSigner(secret_id="short", secrets_client=secrets)
+        signer = EnvelopeSigner(SecretsManagerKey("short", client=secrets))
         with pytest.raises(ConfigurationError, match="32 bytes"):
             sealed(signer)
 
     def test_rotation_is_picked_up_after_a_failed_verification(
         self, secrets: Any, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        consumer = EnvelopeSigner(secret_id="raw", secrets_client=secrets)
+        consumer = EnvelopeSigner(SecretsManagerKey("raw", client=secrets))
         sealed(consumer)  # caches the old secret
         rotated = "a-rotated-secret-that-is-32-bytes-or-more"
         secrets.put_secret_value(SecretId="raw", SecretString=rotated)
-        body = sealed(EnvelopeSigner(rotated))
+        body = sealed(EnvelopeSigner(SecretKey(rotated)))
         calls = self.count_calls(secrets)
         later = time.monotonic() + 61
         monkeypatch.setattr(time, "monotonic", lambda: later)

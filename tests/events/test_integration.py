@@ -20,7 +20,7 @@ from tenantkit.events import (
     process_sqs_batch,
     send_message,
 )
-from tests.events.conftest import SECRET, TABLE, create_table, ctx
+from tests.events.conftest import KEY, TABLE, create_table, ctx
 
 pytestmark = pytest.mark.integration
 
@@ -113,7 +113,7 @@ def test_a_subscribed_webhook_receives_the_published_event(
 def test_envelopes_round_trip_through_a_real_queue(moto_reset: str) -> None:
     _, _, sqs = clients(moto_reset)
     url = sqs.create_queue(QueueName="work")["QueueUrl"]
-    signer = EnvelopeSigner(SECRET)
+    signer = EnvelopeSigner(KEY)
     for tenant in ("texas", "ohio"):
         with tenant_scope(ctx(tenant)):
             send_message(sqs, url, {"for": tenant}, signer=signer)

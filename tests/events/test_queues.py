@@ -10,11 +10,11 @@ import pytest
 
 from tenantkit.context import current_tenant, current_tenant_or_none, tenant_scope
 from tenantkit.errors import EnvelopeError
-from tenantkit.events import EnvelopeSigner, process_sqs_batch, send_message
+from tenantkit.events import EnvelopeSigner, SecretsManagerKey, process_sqs_batch, send_message
 from tests.conftest import load_event
-from tests.events.conftest import SECRET, Aws, ctx
+from tests.events.conftest import KEY, Aws, ctx
 
-SIGNER = EnvelopeSigner(SECRET)
+SIGNER = EnvelopeSigner(KEY)
 
 
 def sqs_record(body: str, message_id: str, **extra: Any) -> dict[str, Any]:
@@ -96,9 +96,7 @@ def test_a_misconfigured_key_is_logged_with_what_to_fix(caplog: pytest.LogCaptur
             return {"SecretString": json.dumps({"other": "x" * 40})}
 
     signer = EnvelopeSigner(
-        secret_id="env",
-        secret_json_key="signature",
-        secrets_client=NoJsonKey(),  # type: ignore[arg-type]
+        SecretsManagerKey("env", json_key="signature", client=NoJsonKey())  # type: ignore[arg-type]
     )
     event = {"Records": [sqs_record(seal("texas", {"n": 1}), "m1")]}
     with caplog.at_level(logging.WARNING, logger="tenantkit.events"):

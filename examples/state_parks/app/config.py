@@ -132,14 +132,12 @@ def _topic_registry(allow_local: bool) -> TopicRegistry:
 
 @cache
 def envelope_signer() -> EnvelopeSigner:
-    from tenantkit.events import EnvelopeSigner
+    from tenantkit.events import EnvelopeSigner, SecretsManagerKey
 
-    return EnvelopeSigner(
-        secret_id=setting("ENVELOPE_SECRET_ID"),
-        secret_json_key="signature",  # noqa: S106 - a JSON key, not a secret
-        secrets_client=aws_client("secretsmanager"),
-        max_age=ENVELOPE_MAX_AGE_SECONDS,
+    secret = SecretsManagerKey(
+        setting("ENVELOPE_SECRET_ID"), json_key="signature", client=aws_client("secretsmanager")
     )
+    return EnvelopeSigner(secret, max_age=ENVELOPE_MAX_AGE_SECONDS)
 
 
 @cache

@@ -1,15 +1,18 @@
 """Per-tenant SNS topics for webhooks, and tenant envelopes for queued work.
 
 Names are imported on first use, so a function that only opens envelopes does not
-load the DynamoDB and SNS parts (or boto3) at cold start.
+load the DynamoDB and SNS parts (or boto3) at cold start. ``SecretKey`` and
+``SecretsManagerKey`` say where ``EnvelopeSigner``'s secret comes from.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tenantkit._shared.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from tenantkit._shared.keys import SecretKey, SecretsManagerKey
     from tenantkit.events.endpoints import EndpointPolicy, system_resolver
     from tenantkit.events.envelope import EnvelopeSigner
     from tenantkit.events.masking import mask_endpoint
@@ -22,6 +25,8 @@ __all__ = [
     "EnvelopeLedger",
     "EnvelopeSigner",
     "PublishResult",
+    "SecretKey",
+    "SecretsManagerKey",
     "Subscription",
     "TopicRegistry",
     "mask_endpoint",
@@ -31,25 +36,22 @@ __all__ = [
     "topic_name",
 ]
 
-_MODULES = {
-    "EndpointPolicy": "endpoints",
-    "mask_endpoint": "masking",
-    "system_resolver": "endpoints",
-    "EnvelopeSigner": "envelope",
-    "EnvelopeLedger": "once",
-    "process_sqs_batch": "queues",
-    "send_message": "queues",
-    "PublishResult": "topics",
-    "Subscription": "topics",
-    "TopicRegistry": "topics",
-    "topic_name": "topics",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tenantkit.events' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"tenantkit.events.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(
+    __name__,
+    globals(),
+    {
+        "EndpointPolicy": "tenantkit.events.endpoints",
+        "system_resolver": "tenantkit.events.endpoints",
+        "mask_endpoint": "tenantkit.events.masking",
+        "EnvelopeSigner": "tenantkit.events.envelope",
+        "EnvelopeLedger": "tenantkit.events.once",
+        "process_sqs_batch": "tenantkit.events.queues",
+        "send_message": "tenantkit.events.queues",
+        "PublishResult": "tenantkit.events.topics",
+        "Subscription": "tenantkit.events.topics",
+        "TopicRegistry": "tenantkit.events.topics",
+        "topic_name": "tenantkit.events.topics",
+        "SecretKey": "tenantkit._shared.keys",
+        "SecretsManagerKey": "tenantkit._shared.keys",
+    },
+)

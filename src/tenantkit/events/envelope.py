@@ -25,21 +25,16 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from tenantkit._shared.keys import Secret, SecretKey, SecretsManagerKey
 from tenantkit.context import TenantContext, current_tenant
 from tenantkit.errors import ConfigurationError, EnvelopeError, TenantKitError
-from tenantkit.secrets import SecretsManagerKey
-
-if TYPE_CHECKING:
-    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 __all__ = ["ENVELOPE_VERSION", "EnvelopeSigner", "OpenedEnvelope"]
 
 ENVELOPE_VERSION = 1
-MIN_SECRET_BYTES = 32
 _MAX_CLOCK_SKEW_MS = 60_000
-_REFRESH_COOLDOWN_SECONDS = 60.0
 _ENV_KEYS = frozenset(
     {"tenantId", "userId", "roles", "requestId", "messageId", "issuedAt", "payload"}
 )
@@ -96,51 +91,22 @@ def _seconds(max_age: float | timedelta) -> float:
     return seconds
 
 
-def _as_key(secret: str | bytes) -> bytes:
-    key = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
-    if len(key) < MIN_SECRET_BYTES:
-        raise ConfigurationError(
-            f"the envelope secret must be at least {MIN_SECRET_BYTES} bytes; "
-            "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
-        )
-    return key
-
-
 class EnvelopeSigner:
     """Seals payloads with the current tenant and opens them again, verifying everything.
 
-    Give the secret directly (``secret``) or as a Secrets Manager secret id
-    (``secret_id``, optionally ``secret_json_key`` when the secret is a JSON object).
-    A Secrets Manager secret is fetched on first use, not at construction, and fetched
-    again (at most once a minute) when a signature does not verify, so a rotated
-    secret is picked up. Secrets shorter than 32 bytes are refused.
+    ``key`` is ``SecretKey(value)`` or ``SecretsManagerKey(secret_id, json_key=...)``,
+    32 bytes or more. A Secrets Manager secret is read on first use, not at construction,
+    and read again (at most once per its cooldown) when a signature does not verify, so
+    a rotated secret is picked up.
     """
 
-    def __init__(
-        self,
-        secret: str | bytes | None = None,
-        *,
-        max_age: float | timedelta = 3600,
-        secret_id: str | None = None,
-        secret_json_key: str | None = None,
-        secrets_client: SecretsManagerClient | None = None,
-    ) -> None:
-        if (secret is None) == (secret_id is None):
-            raise ConfigurationError("EnvelopeSigner needs exactly one of secret or secret_id")
-        self.max_age = _seconds(max_age)
-        self._key = _as_key(secret) if secret is not None else None
-        self._source = (
-            None
-            if secret_id is None
-            else SecretsManagerKey(
-                secret_id,
-                check=_as_key,
-                json_key=secret_json_key,
-                client=secrets_client,
-                cooldown=_REFRESH_COOLDOWN_SECONDS,
-                name="the envelope secret",
+    def __init__(self, key: Secret, *, max_age: float | timedelta = 3600) -> None:
+        if not isinstance(key, SecretKey | SecretsManagerKey):
+            raise ConfigurationError(
+                "EnvelopeSigner takes SecretKey(...) or SecretsManagerKey(...), 32 bytes or more"
             )
-        )
+        self.max_age = _seconds(max_age)
+        self._key = key.source("the envelope secret")
 
     def seal(self, payload: object) -> str:
         """The envelope for ``payload`` under ``current_tenant()``, as a JSON string."""
@@ -155,7 +121,7 @@ class EnvelopeSigner:
             "payload": payload,
         }
         signed = {"v": ENVELOPE_VERSION, "env": env}
-        sig = self._mac(self._current_key(), _canonical(signed))
+        sig = self._mac(self._key.get(), _canonical(signed))
         return _canonical({**signed, "sig": sig}).decode("ascii")
 
     def open(self, body: str | bytes) -> tuple[TenantContext, Any]:
@@ -213,9 +179,9 @@ class EnvelopeSigner:
         return envelope
 
     def _verify(self, data: bytes, sig: str) -> None:
-        if hmac.compare_digest(self._mac(self._current_key(), data), sig):
+        if hmac.compare_digest(self._mac(self._key.get(), data), sig):
             return
-        refreshed = self._refresh_key()
+        refreshed = self._key.refresh()  # a rotated secret, at most once per cooldown
         if refreshed is not None and hmac.compare_digest(self._mac(refreshed, data), sig):
             return
         raise EnvelopeError("the envelope signature does not verify; it was forged or edited")
@@ -236,13 +202,3 @@ class EnvelopeSigner:
     def _mac(key: bytes, data: bytes) -> str:
         digest = hmac.new(key, data, hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-    def _current_key(self) -> bytes:
-        if self._key is not None:
-            return self._key
-        assert self._source is not None
-        return self._source.get()
-
-    def _refresh_key(self) -> bytes | None:
-        """A Secrets Manager secret fetched again after a failure, at most once per cooldown."""
-        return None if self._source is None else self._source.refresh()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import signal
 import socket
@@ -138,7 +139,12 @@ def test_readiness_health_and_tokens(local: Local) -> None:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/nowhere"), ("POST", "/echo/bob"), ("GET", "/files"), ("TRACE", "/echo/bob")],
+    [
+        ("GET", "/nowhere"),
+        ("POST", "/echo/bob"),
+        ("GET", "/files"),
+        ("TRACE", "/echo/bob"),
+    ],
 )
 def test_unknown_route_is_missing_authentication_token(
     local: Local, method: str, path: str
@@ -220,6 +226,30 @@ def test_greedy_proxy_path_with_any_method(local: Local) -> None:
     event = body["event"]
     assert event["pathParameters"] == {"proxy": "a/b/c.txt"}
     assert (event["httpMethod"], event["body"]) == ("PUT", '{"k": 1}')
+
+
+def test_head_answers_headers_only(local: Local) -> None:
+    host, port = local.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request("HEAD", "/files/a", headers={"Authorization": "Bearer user-alice-texas"})
+        response = connection.getresponse()
+        assert (response.status, response.read()) == (200, b"")
+        assert int(response.headers["Content-Length"]) > 0
+    finally:
+        connection.close()
+
+
+def test_attack_encoded_separator_over_http(local: Local) -> None:
+    """The server hands the gateway the path as sent, not werkzeug's decoded PATH_INFO,
+    so an encoded "/" cannot become a separator before the check sees it."""
+    for path in ("/echo/a%2Fb", "/echo/a%2fb", "/echo/a%5Cb", "/open%2F"):
+        status, body = local.get(path, token="user-alice-texas")
+        assert status == 400, path
+        assert body["message"].startswith("Bad request"), path
+    assert local.get("/op%65n")[0] == 200  # other escapes are decoded, after splitting
+    status, body = local.get("/echo/a%20b", token="user-alice-texas")
+    assert (status, body["event"]["pathParameters"]) == (200, {"name": "a b"})
 
 
 def test_unauthorized_exception_is_401(local: Local) -> None:
@@ -444,12 +474,16 @@ def test_attack_smuggling_through_ambiguous_content_length(local: Local, framing
     assert path not in local.log()
 
 
-def test_a_well_framed_body_keeps_the_connection(local: Local) -> None:
-    """The refusals above are about framing: a plain Content-Length body still works,
-    and a second request on the same connection runs as usual."""
+def test_a_well_framed_body_is_served_on_a_connection_of_its_own(local: Local) -> None:
+    """The refusals above are about framing: a plain Content-Length body still works.
+    werkzeug answers one request per connection, so what follows it on the connection
+    never runs; the same request on a connection of its own does."""
     path, second = smuggled()
     first = b"POST /enqueue HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n[]"
     received = raw_exchange(local, first + second)
-    assert received.count(b"HTTP/1.1 ") == 2, received
+    assert received.count(b"HTTP/1.1 ") == 1, received
     assert received.startswith(b"HTTP/1.1 204 ")
+    assert b"\r\nconnection: close\r\n" in received.lower()
+    assert path not in local.log()
+    assert raw_exchange(local, second).startswith(b"HTTP/1.1 403 ")
     assert f"GET {path} 403" in local.log()

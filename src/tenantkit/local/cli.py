@@ -56,7 +56,7 @@ def _overrides(pairs: list[str]) -> dict[str, str]:
 
 
 def run(name: str, args: argparse.Namespace) -> int:
-    needed = ["yaml"] + ([] if args.endpoint_url else ["moto"])
+    needed = ["yaml", "werkzeug"] + ([] if args.endpoint_url else ["moto"])
     missing = [module for module in needed if importlib.util.find_spec(module) is None]
     if missing:
         print(f"{EXTRA_HINT} (missing: {', '.join(missing)})", file=sys.stderr)

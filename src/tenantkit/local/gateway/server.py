@@ -1,21 +1,45 @@
-"""The HTTP server in front of the gateway."""
+"""The HTTP server in front of the gateway: werkzeug's threaded WSGI server.
+
+werkzeug (which moto brings) parses requests and writes responses; this module adds
+what API Gateway does at the edge and a development server does not:
+
+- The gateway reads the path *as sent* (``RAW_URI``), not werkzeug's decoded
+  ``PATH_INFO``: the router refuses an encoded ``/`` or ``\\`` and decodes the segments
+  itself, after splitting.
+- A body is framed by one plain ``Content-Length`` only (:func:`body_length`).
+- One access log line per request, in place of werkzeug's.
+
+werkzeug answers each connection once: after the response it discards what else the
+client sent and closes it. So a body left unread (refused framing) can never run as a
+second request; the framing checks refuse what a front end might frame differently.
+"""
 
 from __future__ import annotations
 
+import http.client
+import socket
 import sys
 import time
 import traceback
 import urllib.parse
-from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from tenantkit.local.gateway.core import Gateway
-from tenantkit.local.gateway.messages import Refusal, Request, json_response
+from werkzeug.serving import (
+    BaseWSGIServer,
+    WSGIRequestHandler,
+    make_server,
+    select_address_family,
+)
 
-__all__ = ["MAX_BODY", "serve"]
+from tenantkit.local.gateway.core import Gateway
+from tenantkit.local.gateway.messages import Refusal, Request, Response, json_response
+
+__all__ = ["MAX_BODY", "body_length", "serve"]
 
 MAX_BODY = 10 * 1024 * 1024
+HEADERS = "tenantkit.headers"  # environ key: the headers as sent, repeats and all
+StartResponse = Callable[[str, list[tuple[str, str]]], object]
 
 
 def _printable(text: str) -> str:
@@ -23,7 +47,7 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() and c != " " else "?" for c in text)
 
 
-def _body_length(headers: Message) -> int:
+def body_length(headers: Iterable[tuple[str, str]]) -> int:
     """The body's length, framed by one plain ``Content-Length`` only.
 
     This server implements no transfer coding, so any ``Transfer-Encoding`` (in any
@@ -32,16 +56,14 @@ def _body_length(headers: Message) -> int:
     front end that framed the request differently could otherwise have the rest of the
     body run here as a second request.
     """
-    names = [name.strip().lower() for name in headers]
-    if "transfer-encoding" in names:
+    headers = list(headers)
+    if any(name.strip().lower() == "transfer-encoding" for name, _ in headers):
         raise Refusal(
             json_response(
                 501, {"message": "Transfer-Encoding is not supported; send Content-Length"}
             )
         )
-    lengths = {
-        value.strip() for name, value in headers.items() if name.strip().lower() == "content-length"
-    }
+    lengths = {value.strip() for name, value in headers if name.strip().lower() == "content-length"}
     if not lengths:
         return 0
     text = lengths.pop()
@@ -52,70 +74,90 @@ def _body_length(headers: Message) -> int:
     return int(text)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "tenantkit-local"
-    gateway: Gateway
+class _App:
+    """The WSGI application: a request from the environ, the gateway's answer back."""
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silenced: :meth:`_serve` writes one access log line per request instead."""
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
 
-    def _serve(self) -> None:
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         started = time.monotonic()
-        split = urllib.parse.urlsplit(self.path)
+        method = str(environ["REQUEST_METHOD"])
+        # PEP 3333 hands the request target over as latin-1 of its UTF-8 (werkzeug's
+        # "encoding dance"): undo it to get the target exactly as http.server read it.
+        split = urllib.parse.urlsplit(str(environ["RAW_URI"]).encode("latin-1").decode())
         path = split.path or "/"
         try:
-            length = _body_length(self.headers)
-            body = self.rfile.read(length) if length else b""
+            length = body_length(environ[HEADERS])
+            body = environ["wsgi.input"].read(length) if length else b""
             if len(body) != length:
                 raise Refusal(json_response(400, {"message": "Bad request body"}))
-        except Refusal as failure:
-            # The body was not read, or not all of it: what is left on the connection
-            # must never be parsed as a request of its own.
-            response = failure.response
-            response.headers.append(("Connection", "close"))
-            self.close_connection = True
+        except Refusal as refusal:
+            response = refusal.response
         else:
             request = Request(
-                method=self.command,
+                method=method,
                 path=path,
                 query=urllib.parse.parse_qsl(split.query, keep_blank_values=True),
-                headers=list(self.headers.items()),
+                headers=list(environ[HEADERS]),
                 body=body,
-                source_ip=self.client_address[0],
+                source_ip=str(environ["REMOTE_ADDR"]),
             )
-            try:
-                response = self.gateway.handle(request)
-            except Exception:
-                traceback.print_exc(file=sys.stderr)
-                response = json_response(500, {"message": "Internal server error"})
+            response = self._handle(request)
         elapsed = (time.monotonic() - started) * 1000
         print(
-            f"tenantkit local: {self.command} {_printable(path)} {response.status} "
+            f"tenantkit local: {method} {_printable(path)} {response.status} "
             f"user={_printable(response.user)} tenant={_printable(response.tenant)} "
             f"{elapsed:.1f}ms",
             file=sys.stderr,
             flush=True,
         )
-        self.send_response(response.status)
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(response.body)
+        reason = http.client.responses.get(response.status, "")
+        headers = [*response.headers, ("Content-Length", str(len(response.body)))]
+        start_response(f"{response.status} {reason}", headers)
+        return [] if method == "HEAD" else [response.body]
 
-    def __getattr__(self, name: str) -> Any:
-        # Every method reaches the gateway, as in API Gateway: one it has no route for
-        # (TRACE, say) is a 403 Missing Authentication Token, not http.server's 501.
-        if name.startswith("do_") and name[3:].isalpha():
-            return self._serve
-        raise AttributeError(name)
+    def _handle(self, request: Request) -> Response:
+        try:
+            return self.gateway.handle(request)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            return json_response(500, {"message": "Internal server error"})
 
 
-def serve(gateway: Gateway, host: str, port: int) -> ThreadingHTTPServer:
-    """Bind the gateway's HTTP server; the caller runs ``serve_forever`` and shuts it down."""
-    handler = type("GatewayHandler", (_Handler,), {"gateway": gateway})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+class _Handler(WSGIRequestHandler):
+    """werkzeug's handler, with the raw headers in the environ and no log of its own."""
+
+    protocol_version = "HTTP/1.1"
+
+    @property
+    def server_version(self) -> str:  # type: ignore[override]
+        return "tenantkit-local"
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        # werkzeug folds repeated headers and drops names with "_": framing and the
+        # proxy event need them as they came.
+        environ[HEADERS] = list(self.headers.items())
+        return environ
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        """Silenced: :class:`_App` writes one access log line per request instead."""
+
+
+def serve(gateway: Gateway, host: str, port: int) -> BaseWSGIServer:
+    """Bind the gateway's HTTP server; the caller runs ``serve_forever`` and shuts it down.
+
+    The socket is bound here, so a port in use is an ``OSError`` for the caller to
+    report: werkzeug would print its own message and exit the process.
+    """
+    family = select_address_family(host, port)
+    with socket.create_server((host, port), family=family, backlog=128) as listener:
+        return make_server(
+            host,
+            port,
+            _App(gateway),
+            threaded=True,
+            request_handler=_Handler,
+            fd=listener.fileno(),
+        )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -151,10 +152,17 @@ def test_tenantkit_errors_become_their_json_response_on_api_events(event: dict[s
     assert current_tenant_or_none() is None
 
 
-def test_server_errors_on_api_events_hide_their_message() -> None:
+def test_server_errors_on_api_events_hide_their_message(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="tenantkit.handlers")
     response = raising(UnprocessedItemsError("table parks-prod throttled", []))(api_event(ALICE))
     assert response["statusCode"] == 503
     assert body(response) == {"message": "Internal error"}
+    # The operator, not the caller, reads what went wrong, with the traceback.
+    [record] = caplog.records
+    assert record.levelno == logging.ERROR
+    assert record.exc_info is not None
+    assert "parks-prod" in str(record.exc_info[1])
+    caplog.clear()
     response = raising(UnauthorizedError("token of alice expired"))(api_event(ALICE))
     assert (response["statusCode"], body(response)) == (401, {"message": "Unauthorized"})
 

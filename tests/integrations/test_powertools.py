@@ -244,6 +244,31 @@ def test_a_handler_for_the_base_class_catches_every_tenantkit_error() -> None:
     assert seen == ["ForbiddenError", "ConflictError"]
 
 
+def test_a_catch_all_handler_does_not_take_tenantkit_errors() -> None:
+    """A handler for Exception answers bugs; refusals keep their status, not its 500."""
+    app = add_routes(APIGatewayRestResolver())
+
+    @app.exception_handler(Exception)
+    def bug(error: Exception) -> Response[str]:
+        return Response(status_code=500, content_type="text/plain", body="bug")
+
+    assert call(app, rest_event(CAROL, "/admin")) == (403, {"message": "Forbidden"})
+    assert call(app, rest_event(ALICE, "/depends")) == (404, {"message": "no such park"})
+    response = app.resolve(rest_event(ALICE, "/bug"), FakeLambdaContext())
+    assert (response["statusCode"], response["body"]) == (500, "bug")
+
+
+def test_a_dependency_error_handled_by_the_app_is_answered_by_it() -> None:
+    app = add_routes(APIGatewayHttpResolver())
+
+    @app.exception_handler(NotFoundError)
+    def missing(error: NotFoundError) -> Response[str]:
+        return Response(status_code=410, content_type="text/plain", body=str(error))
+
+    response = app.resolve(http_event(ALICE, "/depends"), FakeLambdaContext())
+    assert (response["statusCode"], response["body"]) == (410, "no such park")
+
+
 def test_http_resolver_reads_lambda_authorizer() -> None:
     app = APIGatewayHttpResolver()
     app.use(middlewares=[TenantMiddleware()])

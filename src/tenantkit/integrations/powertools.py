@@ -9,6 +9,7 @@ invocation only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from tenantkit.context import TenantContext, tenant_scope
@@ -49,10 +50,11 @@ class TenantMiddleware(BaseMiddlewareHandler[ApiGatewayResolver]):
     may raise any :class:`~tenantkit.errors.TenantKitError`, ``ForbiddenError`` from
     ``@requires_roles`` included, and the caller gets a JSON ``{"message": ...}``
     with the error's ``status_code`` (see :func:`tenantkit.handlers.error_response`).
-    As with Powertools' own ``ServiceError``, an exception handler the app registers
-    for the error's class or a base class answers instead. Other exceptions are left
-    to Powertools. With ``enable_validation=True`` request validation runs before any
-    middleware, so an invalid body stays Powertools' 422.
+    An exception handler the app registers for the error's class or one of its
+    tenantkit bases (up to ``TenantKitError``) answers instead; a catch-all handler for
+    ``Exception`` does not, so refusals never turn into that handler's 500. Other
+    exceptions are left to Powertools. With ``enable_validation=True`` request
+    validation runs before any middleware, so an invalid body stays Powertools' 422.
     """
 
     def __init__(self, logger: Logger | None = None) -> None:
@@ -71,34 +73,36 @@ class TenantMiddleware(BaseMiddlewareHandler[ApiGatewayResolver]):
             with tenant_scope(ctx):
                 return next_middleware(app)
         except Exception as raised:
-            answered = _unanswered_tenantkit_error(app, raised)
-            if answered is None:
+            # exception_handler_manager: Powertools 3.11+, hence the extra's floor
+            registered = app.exception_handler_manager.get_registered_handlers()
+            error = _tenantkit_error(raised, registered)
+            if error is None:
                 raise
-            return _response(answered)
+            if any(cls in registered for cls in _tenantkit_classes(error)):
+                # Unchanged (no new cause): Powertools hands it to the app's handler.
+                raise error  # noqa: B904
+            return _response(error)
         finally:
             if self._logger is not None:
                 self._logger.remove_keys(_LOG_KEYS)
 
 
-def _unanswered_tenantkit_error(
-    app: ApiGatewayResolver, raised: Exception
-) -> TenantKitError | None:
-    """The tenantkit error to answer, or ``None`` to leave ``raised`` to Powertools.
-
-    Raises the error a ``Depends()`` wrapper holds when the app has a handler for it,
-    so that Powertools finds the handler however deep the dependency was.
-    """
-    handlers = app.exception_handler_manager  # Powertools 3.11+, hence the extra's floor
-    if handlers.lookup_exception_handler(type(raised)) is not None:
-        return None
+def _tenantkit_error(raised: Exception, registered: Mapping[type, object]) -> TenantKitError | None:
+    """The tenantkit error behind ``raised``, looking inside ``Depends()`` wrappers
+    (unless the app handles the wrapper itself), or ``None``."""
     error: BaseException = raised
-    while isinstance(error, _WRAPPERS) and isinstance(error.__cause__, Exception):
+    while (
+        isinstance(error, _WRAPPERS)
+        and type(error) not in registered
+        and isinstance(error.__cause__, Exception)
+    ):
         error = error.__cause__
-    if not isinstance(error, TenantKitError):
-        return None
-    if handlers.lookup_exception_handler(type(error)) is not None:
-        raise error
-    return error
+    return error if isinstance(error, TenantKitError) else None
+
+
+def _tenantkit_classes(error: TenantKitError) -> list[type]:
+    """``error``'s class and its tenantkit bases: a handler for ``Exception`` is not one."""
+    return [cls for cls in type(error).__mro__ if issubclass(cls, TenantKitError)]
 
 
 def _response(error: TenantKitError) -> Response[Any]:

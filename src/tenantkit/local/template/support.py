@@ -133,6 +133,22 @@ PROPERTIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"Description", "GenerateSecretString", "Name", "SecretString", "Tags"}),
         frozenset({"KmsKeyId"}),
     ),
+    # API Gateway's access logs and the account's logging role: nothing local uses them.
+    "AWS::Logs::LogGroup": (
+        frozenset(),
+        frozenset(
+            {"DataProtectionPolicy", "KmsKeyId", "LogGroupClass", "LogGroupName"}
+            | {"RetentionInDays", "Tags"}
+        ),
+    ),
+    "AWS::IAM::Role": (
+        frozenset(),
+        frozenset(
+            {"AssumeRolePolicyDocument", "Description", "ManagedPolicyArns"}
+            | {"MaxSessionDuration", "Path", "PermissionsBoundary", "Policies", "RoleName", "Tags"}
+        ),
+    ),
+    "AWS::ApiGateway::Account": (frozenset(), frozenset({"CloudWatchRoleArn"})),
 }
 
 # type -> attributes Fn::GetAtt may read
@@ -142,6 +158,9 @@ GETATT: dict[str, frozenset[str]] = {
     "AWS::SQS::Queue": frozenset({"Arn", "QueueName", "QueueUrl"}),
     "AWS::SNS::Topic": frozenset({"TopicArn", "TopicName"}),
     "AWS::SecretsManager::Secret": frozenset({"Id"}),
+    # only from properties with no local effect (AccessLogSetting, CloudWatchRoleArn)
+    "AWS::Logs::LogGroup": frozenset({"Arn"}),
+    "AWS::IAM::Role": frozenset({"Arn"}),
 }
 BACKEND_TYPES = (
     "AWS::DynamoDB::Table",

@@ -40,6 +40,8 @@ RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
 # What the template deploys to: Architectures [arm64], Runtime python3.12.
 LAMBDA_PLATFORM = ("--platform", "manylinux2014_aarch64", "--python-version", "3.12")
 NAME = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+# name, [extras], version specifiers, ; marker (PEP 508, without URL requirements)
+REQUIREMENT = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?\s*([^;]*?)\s*(;.*)?")
 
 
 def requirement_name(line: str) -> str:
@@ -66,16 +68,32 @@ def tenantkit_requirements(pyproject: Path, extras: Iterable[str] = EXTRAS) -> l
 
 
 def function_requirements(app_requirements: str, pyproject: Path) -> list[str]:
-    """What the functions need installed: the app's lines, then tenantkit's, once each,
-    less what the runtime provides. A ``tenantkit`` line is refused, for the reason above."""
-    wanted: list[str] = []
+    """What the functions need installed: the app's requirements, then tenantkit's, one
+    line per project (extras and version specifiers merged), less what the runtime
+    provides. A ``tenantkit`` line is refused, for the reason above."""
+    merged: dict[str, tuple[str, list[str], list[str], str]] = {}
     for line in [*requirement_lines(app_requirements), *tenantkit_requirements(pyproject)]:
+        match = REQUIREMENT.fullmatch(line)
+        if match is None:
+            raise ValueError(f"unsupported requirement (no URLs or options): {line!r}")
         name = requirement_name(line)
         if name == "tenantkit":
             raise ValueError("app/requirements.txt must not name tenantkit; the build adds it")
-        if name not in RUNTIME_PROVIDED and line not in wanted:
-            wanted.append(line)
-    return wanted
+        if name in RUNTIME_PROVIDED:
+            continue
+        _, extras, specifiers, marker = merged.setdefault(
+            name, (match.group(1), [], [], match.group(4) or "")
+        )
+        if (match.group(4) or "") != marker:
+            raise ValueError(f"{name} is required under two different markers")
+        for found, into in ((match.group(2), extras), (match.group(3), specifiers)):
+            for part in (re.sub(r"\s+", "", p) for p in (found or "").split(",")):
+                if part and part not in into:
+                    into.append(part)
+    return [
+        spelled + (f"[{','.join(extras)}]" if extras else "") + ",".join(specifiers) + marker
+        for spelled, extras, specifiers, marker in merged.values()
+    ]
 
 
 def run(*command: str | Path) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 import jwt
@@ -236,9 +237,12 @@ class StateParks:
     ) -> Response:
         """One request; ``skip_policy`` ignores the authorizer's policy (defence-in-depth tests)."""
         params = params or {}
-        path = resource
+        path = sent_path = resource
         for name, value in params.items():
             path = path.replace("{" + name + "}", value)
+            # A REST API's event keeps the path as the client sent it, percent-encoded;
+            # pathParameters hold the decoded values.
+            sent_path = sent_path.replace("{" + name + "}", quote(value, safe=""))
         if token is None and user is not None:
             token = make_token(user)
         authorization = f"Bearer {token}" if token else None
@@ -262,7 +266,7 @@ class StateParks:
         event_headers = {"Authorization": authorization, **(headers or {})}
         event.update(
             resource=resource,
-            path=path,
+            path=sent_path,
             httpMethod=method,
             headers=event_headers,
             multiValueHeaders={k: [v] for k, v in event_headers.items()},
@@ -276,14 +280,16 @@ class StateParks:
         event["requestContext"].update(
             authorizer=context,
             httpMethod=method,
-            path=f"/v1{path}",
+            path=f"/v1{sent_path}",
             resourcePath=resource,
             stage="v1",
             requestId=f"req-{time.monotonic_ns()}",
         )
         raw = self.invoke(self.routes[(method, resource)], event)
         text = raw.get("body") or ""
-        return Response(raw["statusCode"], json.loads(text) if text else None, raw["headers"])
+        headers = dict(raw.get("headers") or {})
+        headers.update({k: v[-1] for k, v in (raw.get("multiValueHeaders") or {}).items() if v})
+        return Response(raw["statusCode"], json.loads(text) if text else None, headers)
 
     def drain_status_queue(self) -> dict[str, Any]:
         """Deliver the status queue's messages to the consumer as one SQS batch event."""

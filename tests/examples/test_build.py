@@ -89,6 +89,19 @@ def test_a_tenantkit_line_in_the_app_requirements_is_refused() -> None:
         build.function_requirements("Tenantkit>=0.1\n", ROOT / "pyproject.toml")
 
 
+def test_requirements_of_one_project_merge_into_one_line(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[project]\ndependencies = ["boto3>=1.34", "PyJWT[crypto]>=2.15"]\n'
+        '[project.optional-dependencies]\npowertools = ["aws-lambda-powertools>=3.11"]\n'
+    )
+    app = "aws_lambda_powertools >= 3.0\npyjwt[crypto]<3  # comment\n"
+    assert build.function_requirements(app, pyproject) == [
+        "aws_lambda_powertools>=3.0,>=3.11",
+        "pyjwt[crypto]<3,>=2.15",
+    ]
+
+
 @pytest.mark.parametrize(
     ("line", "name"),
     [("PyJWT[crypto]>=2.15", "pyjwt"), ("aws_lambda.Powertools>=3", "aws-lambda-powertools")],

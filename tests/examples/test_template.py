@@ -81,12 +81,87 @@ def test_no_scan_or_partiql_and_no_wildcard_actions() -> None:
                 }, (name, action)
 
 
+# SNS actions that act on a subscription, named by its ARN (the topic's plus ":<id>");
+# every other SNS action the functions use acts on a topic.
+SUBSCRIPTION_ACTIONS = {"sns:GetSubscriptionAttributes", "sns:Unsubscribe"}
+
+
 def test_sns_permissions_are_limited_to_the_topic_prefix() -> None:
+    """Topic actions on the prefix's topics, subscription actions on their subscriptions:
+    each action granted on a resource it acts on, and never both kinds in one statement."""
     prefix = load_template()["Globals"]["Function"]["Environment"]["Variables"]["TOPIC_PREFIX"]
-    for function in functions().values():
+    topics = "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:" + f"{prefix}-*"
+    for name, function in functions().items():
         for statement in statements(function):
-            if any(a.startswith("sns:") for a in actions(statement)):
-                assert statement["Resource"].endswith(f":{prefix}-*")
+            sns = {a for a in actions(statement) if a.startswith("sns:")}
+            if not sns:
+                continue
+            assert sns == set(actions(statement)), name  # nothing else shares the statement
+            if sns & SUBSCRIPTION_ACTIONS:
+                assert sns <= SUBSCRIPTION_ACTIONS, (name, sns)
+                assert statement["Resource"] == topics + ":*", name
+            else:
+                assert statement["Resource"] == topics, name
+
+
+def test_unsubscribing_is_granted_on_subscriptions() -> None:
+    webhooks = functions()["WebhooksFunction"]
+    for statement in statements(webhooks):
+        if "sns:Unsubscribe" in actions(statement):
+            assert statement["Resource"].endswith(":stateparks-*:*")
+            break
+    else:
+        raise AssertionError("the webhooks function cannot unsubscribe")
+
+
+def test_every_inline_policy_has_a_version() -> None:
+    for name, function in functions().items():
+        for policy in function["Properties"].get("Policies", []):
+            assert policy["Version"] == "2012-10-17", name
+
+
+def test_the_table_and_the_secrets_survive_deletion_and_replacement() -> None:
+    """The table holds every tenant's data, and the secrets the keys that sign tokens,
+    cursors and envelopes: deleting the stack or replacing them must not destroy them."""
+    resources = load_template()["Resources"]
+    kept = [
+        name
+        for name, resource in resources.items()
+        if resource["Type"] in {"AWS::DynamoDB::Table", "AWS::SecretsManager::Secret"}
+    ]
+    assert len(kept) == 4
+    for name in kept:
+        assert resources[name]["DeletionPolicy"] == "Retain", name
+        assert resources[name]["UpdateReplacePolicy"] == "Retain", name
+
+
+def test_api_access_logs_name_the_tenant_and_the_user() -> None:
+    resources = load_template()["Resources"]
+    api = resources["ParksApi"]
+    setting = api["Properties"]["AccessLogSetting"]
+    assert setting["DestinationArn"] == "ApiAccessLogs.Arn"
+    line = json.loads(setting["Format"])  # one JSON object per request
+    assert line["tenantId"] == "$context.authorizer.tenantId"
+    assert line["userId"] == "$context.authorizer.userId"
+    assert {"requestId", "status", "resource"} <= set(line)
+    assert 0 < resources["ApiAccessLogs"]["Properties"]["RetentionInDays"] <= 365
+    # API Gateway logs through the account's role, which must be set before the stage.
+    assert api["DependsOn"] == "ApiGatewayAccount"
+    account = resources["ApiGatewayAccount"]["Properties"]
+    assert account["CloudWatchRoleArn"] == "ApiGatewayLogsRole.Arn"
+    for name in ("ApiGatewayAccount", "ApiGatewayLogsRole"):  # other APIs' logging uses them
+        assert resources[name]["DeletionPolicy"] == "Retain"
+
+
+def test_the_status_queue_keeps_messages_long_enough_and_shorter_than_its_dlq() -> None:
+    """Long enough that an envelope can expire (and go to the DLQ) before SQS drops it,
+    shorter than the DLQ's, which counts from a message's first enqueue."""
+    import config
+
+    resources = load_template()["Resources"]
+    retention = resources["StatusQueue"]["Properties"]["MessageRetentionPeriod"]
+    dlq = resources["StatusDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"]
+    assert config.ENVELOPE_MAX_AGE_SECONDS < retention < dlq
 
 
 def test_each_function_gets_only_what_it_uses() -> None:

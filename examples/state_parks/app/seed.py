@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import config
-from parks import park_item
+from park_records import park_item
 
 from tenantkit.context import validate_tenant_id
 from tenantkit.dynamo import TenantTable

@@ -12,73 +12,68 @@ id is taken (in any letter case), 429 once the caller has founded
 from __future__ import annotations
 
 from contextlib import suppress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import config
+import web
+from aws_lambda_powertools.event_handler import Response
 from models import ActiveTenant, NewCustomer, NewMember, RoleChange
-from web import (
-    Event,
-    RequestError,
-    Response,
-    authorizer_value,
-    caller_id,
-    dispatch,
-    no_content,
-    parse_body,
-    path_param,
-)
 
 from tenantkit.errors import ConflictError, ForbiddenError
-from tenantkit.handlers import json_response
 
 if TYPE_CHECKING:
     from tenantkit.auth import UserRecord
 
+app = web.resolver(tenant_scoped=False)
 
-def caller(event: Event) -> UserRecord:
+
+def caller() -> UserRecord:
     """The caller's record, created from the token's claims on their first call."""
+    event = app.current_event.raw_event
     users = config.user_directory()
-    user_id = caller_id(event)
+    user_id = web.caller_id(event)
     record = users.get_user(user_id)
     if record is None:
         with suppress(ConflictError):  # a concurrent first call may have created it
             users.create_user(
                 user_id,
-                email=authorizer_value(event, "email"),
-                given_name=authorizer_value(event, "firstName"),
-                family_name=authorizer_value(event, "lastName"),
+                email=web.authorizer_value(event, "email"),
+                given_name=web.authorizer_value(event, "firstName"),
+                family_name=web.authorizer_value(event, "lastName"),
             )
         record = users.get_user(user_id)
         if record is None:
-            raise RequestError(500, "Internal error")
+            raise RuntimeError(f"user record {user_id!r} missing right after its creation")
     return record
 
 
-def get_settings(event: Event) -> Response:
-    user = caller(event)
+@app.get("/settings")
+def get_settings() -> dict[str, Any]:
+    user = caller()
     active = user.active_tenant
     roles = sorted(user.memberships.get(active, ())) if active else []
-    return json_response(200, {"active": {"customerId": active, "roles": roles}})
+    return {"active": {"customerId": active, "roles": roles}}
 
 
-def put_settings(event: Event) -> Response:
-    body = parse_body(event, ActiveTenant)
-    user = caller(event)
+@app.put("/settings")
+def put_settings(body: ActiveTenant) -> Response[str]:
+    user = caller()
     config.user_directory().set_active_tenant(user.user_id, body.customerId)
-    return no_content()
+    return web.no_content()
 
 
-def list_customers(event: Event) -> Response:
-    user = caller(event)
+@app.get("/customers")
+def list_customers() -> dict[str, Any]:
+    user = caller()
     items = [
         {"id": tenant, "roles": sorted(roles)} for tenant, roles in sorted(user.memberships.items())
     ]
-    return json_response(200, {"items": items})
+    return {"items": items}
 
 
-def create_customer(event: Event) -> Response:
-    body = parse_body(event, NewCustomer)
-    user = caller(event)
+@app.post("/customers")
+def create_customer(body: NewCustomer) -> Response[str]:
+    user = caller()
     users = config.user_directory()
     try:
         users.create_tenant(body.id, owner_id=user.user_id)
@@ -88,35 +83,23 @@ def create_customer(event: Event) -> Response:
         raise ForbiddenError(str(taken)) from None
     if body.makeActive:
         users.set_active_tenant(user.user_id, body.id)
-    return json_response(201, {"id": body.id})
+    return web.created(body.id)
 
 
-def add_member(event: Event) -> Response:
-    tenant_id = path_param(event, "customerId")
-    body = parse_body(event, NewMember)
-    actor = caller(event)
-    config.user_directory().add_member(tenant_id, body.userId, body.roles, actor_id=actor.user_id)
-    return no_content()
+@app.post("/customers/<customerId>/members")
+def add_member(customerId: str, body: NewMember) -> Response[str]:
+    actor = caller()
+    config.user_directory().add_member(customerId, body.userId, body.roles, actor_id=actor.user_id)
+    return web.no_content()
 
 
-def set_roles(event: Event) -> Response:
-    tenant_id = path_param(event, "customerId")
-    body = parse_body(event, RoleChange)
-    actor = caller(event)
+@app.put("/customers/<customerId>/roles")
+def set_roles(customerId: str, body: RoleChange) -> Response[str]:
+    actor = caller()
     target = body.userId or actor.user_id
-    config.user_directory().set_roles(tenant_id, target, body.roles, actor_id=actor.user_id)
-    return no_content()
+    config.user_directory().set_roles(customerId, target, body.roles, actor_id=actor.user_id)
+    return web.no_content()
 
 
-ROUTES = {
-    ("GET", "/settings"): get_settings,
-    ("PUT", "/settings"): put_settings,
-    ("GET", "/customers"): list_customers,
-    ("POST", "/customers"): create_customer,
-    ("POST", "/customers/{customerId}/members"): add_member,
-    ("PUT", "/customers/{customerId}/roles"): set_roles,
-}
-
-
-def handler(event: Event, context: object) -> Response:
-    return dispatch(event, ROUTES)
+def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    return app.resolve(event, context)  # type: ignore[arg-type]

@@ -14,26 +14,28 @@ from datetime import UTC, datetime
 from typing import Any
 
 import config
+import web
+from aws_lambda_powertools.event_handler import Response
 from boto3.dynamodb.conditions import Attr
 from models import NewStatus
-from parks import PARK_ID_RE, park_key
-from web import Event, Response, dispatch, no_content, parse_body, path_param
+from park_records import PARK_ID_RE, park_key
 
-from tenantkit import current_tenant, requires_roles, tenant_handler
+from tenantkit import current_tenant, requires_roles
 from tenantkit.errors import ConditionFailedError, NotFoundError
 from tenantkit.events import process_sqs_batch, send_message
 
+app = web.resolver(tenant_scoped=True)
 
+
+@app.post("/parks/<parkId>/statuses")
 @requires_roles("admin")
-def change_status(event: Event) -> Response:
-    park_id = path_param(event, "parkId")
-    change = parse_body(event, NewStatus)
-    if not PARK_ID_RE.fullmatch(park_id):
+def change_status(parkId: str, change: NewStatus) -> Response[str]:
+    if not PARK_ID_RE.fullmatch(parkId):
         raise NotFoundError("park not found in your active tenant")
     changed_at = datetime.now(UTC).isoformat()
     try:
         config.tenant_table().update_item(
-            park_key(park_id),
+            park_key(parkId),
             set={"status": change.status, "statusChangedAt": changed_at},
             condition=Attr("pk").exists(),
         )
@@ -43,22 +45,18 @@ def change_status(event: Event) -> Response:
         config.aws_client("sqs"),
         config.setting("QUEUE_URL"),
         {
-            "parkId": park_id,
+            "parkId": parkId,
             "status": change.status,
             "changedAt": changed_at,
             "changedBy": current_tenant().user_id,
         },
         signer=config.envelope_signer(),
     )
-    return no_content()
+    return web.no_content()
 
 
-ROUTES = {("POST", "/parks/{parkId}/statuses"): change_status}
-
-
-@tenant_handler
-def handler(event: Event, context: object) -> Response:
-    return dispatch(event, ROUTES)
+def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    return app.resolve(event, context)  # type: ignore[arg-type]
 
 
 def announce(payload: Any) -> None:

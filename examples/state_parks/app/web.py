@@ -1,115 +1,115 @@
-"""HTTP plumbing shared by the API functions: routing, bodies, parameters and errors.
+"""HTTP plumbing shared by the API functions: one Powertools resolver each.
 
-Every error leaves as ``{"message": ...}`` with a 4xx status for anything the caller
-got wrong; a 500 means a bug here, and its body says nothing about it.
+``resolver()`` gives a Powertools ``APIGatewayRestResolver`` with validation on: it
+routes the request, validates query parameters and bodies against each route's
+annotations (the pydantic models of ``models.py``), and, for the data-plane functions,
+runs every route inside the caller's tenant with tenantkit's ``TenantMiddleware``.
+
+Every error leaves as ``{"message": ...}`` with a 4xx status for anything the caller got
+wrong: a request that fails validation is a 400 whose ``errors`` name each field (not
+Powertools' 422, so that the reference's clients see the status they always did), a
+tenantkit error its own status. A 500 means a bug here, and its body says nothing about it.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import json
 import logging
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from tenantkit import install_tenant_log_filter
-from tenantkit.errors import TenantKitError
-from tenantkit.handlers import error_response, json_response
+from tenantkit.context import authorizer_context
+from tenantkit.errors import TenantKitError, UnauthorizedError
+from tenantkit.handlers import error_response
+from tenantkit.integrations.powertools import TenantMiddleware
 
-Event = Mapping[str, Any]
-Response = dict[str, Any]
-Route = Callable[[Event], Response]
-M = TypeVar("M", bound=BaseModel)
+JSON = "application/json"
 
 logger = logging.getLogger("state_parks")
 # Every record logged while a tenant is in scope carries tenant_id and user_id.
 install_tenant_log_filter()
 
 
-class RequestError(Exception):
-    """The request itself is wrong; answered with ``status`` and a JSON message."""
+def resolver(*, tenant_scoped: bool) -> APIGatewayRestResolver:
+    """A validating REST resolver; ``tenant_scoped`` puts the caller's tenant in scope.
 
-    def __init__(self, status: int, message: str, errors: list[dict[str, str]] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = errors
-
-
-def no_content() -> Response:
-    return {"statusCode": 204, "headers": {}, "body": ""}
-
-
-def dispatch(event: Event, routes: Mapping[tuple[str, str], Route]) -> Response:
-    """Call the route for the event's method and resource, turning errors into responses."""
-    route = routes.get((str(event.get("httpMethod")), str(event.get("resource"))))
-    if route is None:
-        return json_response(404, {"message": "No such route"})
-    try:
-        return route(event)
-    except RequestError as error:
-        body: dict[str, Any] = {"message": error.message}
-        if error.errors:
-            body["errors"] = error.errors
-        return json_response(error.status, body)
-    except TenantKitError as error:  # typed, with a status and a message meant for callers
-        return error_response(error)
-    except Exception:
-        logger.exception("unhandled error in %s %s", event.get("httpMethod"), event.get("resource"))
-        return json_response(500, {"message": "Internal error"})
+    The handlers below are registered for tenantkit's errors and for everything else,
+    so ``TenantMiddleware`` leaves tenantkit's errors to ``tenantkit_error``, which
+    answers them the same way (``tenantkit.handlers.error_response``).
+    """
+    app = APIGatewayRestResolver(enable_validation=True)
+    if tenant_scoped:
+        app.use(middlewares=[TenantMiddleware()])
+    app.exception_handler(RequestValidationError)(invalid_request)
+    app.exception_handler(TenantKitError)(tenantkit_error)
+    app.exception_handler(Exception)(server_error)
+    app.not_found(no_such_route)
+    return app
 
 
-def parse_body(event: Event, model: type[M]) -> M:
-    """Validate the JSON body against ``model``; a 400 lists each field that is wrong."""
-    raw = event.get("body")
-    if event.get("isBase64Encoded") and isinstance(raw, str):
-        try:
-            raw = base64.b64decode(raw, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            raise RequestError(400, "request body is not valid base64 UTF-8") from None
-    if not isinstance(raw, str) or not raw.strip():
-        raise RequestError(400, "a JSON request body is required")
-    try:
-        return model.model_validate_json(raw)
-    except ValidationError as error:
-        errors = [
-            {"field": ".".join(str(part) for part in item["loc"]) or "body", "message": item["msg"]}
-            for item in error.errors(include_url=False, include_input=False)
-        ]
-        summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-        raise RequestError(400, f"invalid request body: {summary}", errors) from None
+def json_answer(status: int, body: object) -> Response[str]:
+    return Response(status_code=status, content_type=JSON, body=json.dumps(body))
 
 
-def path_param(event: Event, name: str) -> str:
-    params = event.get("pathParameters") or {}
-    value = params.get(name) if isinstance(params, Mapping) else None
-    if not isinstance(value, str) or not value:
-        raise RequestError(400, f"missing path parameter {name}")
-    return value
+def created(entity_id: str) -> Response[str]:
+    return json_answer(HTTPStatus.CREATED, {"id": entity_id})
 
 
-def query_param(event: Event, name: str) -> str | None:
-    params = event.get("queryStringParameters") or {}
-    value = params.get(name) if isinstance(params, Mapping) else None
-    return value if isinstance(value, str) else None
+def no_content() -> Response[str]:
+    return Response(status_code=HTTPStatus.NO_CONTENT, body="")
 
 
-def caller_id(event: Event) -> str:
+def field_name(problem: Mapping[str, Any]) -> str:
+    """``("body", "roles", 0)`` -> ``roles.0``; the whole body, or JSON that is not, -> ``body``."""
+    location: Sequence[object] = problem.get("loc") or ("request",)
+    if problem.get("type") == "json_invalid":  # its location is a character offset
+        return "body"
+    return ".".join(str(part) for part in location[1:]) or str(location[0])
+
+
+def invalid_request(error: RequestValidationError) -> Response[str]:
+    """400, with each wrong field and pydantic's message for it (never the input)."""
+    problems = [
+        {"field": field_name(item), "message": str(item.get("msg", "invalid"))}
+        for item in error.errors()
+    ]
+    in_body = any((item.get("loc") or ("",))[0] == "body" for item in error.errors())
+    summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    what = "invalid request body" if in_body else "invalid request"
+    body = {"message": f"{what}: {summary}", "errors": problems}
+    return json_answer(HTTPStatus.BAD_REQUEST, body)
+
+
+def tenantkit_error(error: TenantKitError) -> Response[str]:
+    answer = error_response(error)
+    return Response(status_code=answer["statusCode"], content_type=JSON, body=answer["body"])
+
+
+def server_error(error: Exception) -> Response[str]:
+    logger.error("unhandled error", exc_info=error)
+    return json_answer(HTTPStatus.INTERNAL_SERVER_ERROR, {"message": "Internal error"})
+
+
+def no_such_route(error: RouteNotFound) -> Response[str]:
+    return json_answer(HTTPStatus.NOT_FOUND, {"message": "No such route"})
+
+
+def caller_id(event: Mapping[str, Any]) -> str:
     """The verified caller, as the authorizer put it in the request context; nothing else."""
-    request_context = event.get("requestContext")
-    authorizer = request_context.get("authorizer") if isinstance(request_context, Mapping) else None
-    if isinstance(authorizer, Mapping):
-        user_id = authorizer.get("userId") or authorizer.get("principalId")
-        if isinstance(user_id, str) and user_id:
-            return user_id
-    raise RequestError(401, "Unauthorized")
+    authorizer = authorizer_context(event) or {}
+    user_id = authorizer.get("userId") or authorizer.get("principalId")
+    if isinstance(user_id, str) and user_id:
+        return user_id
+    raise UnauthorizedError("no authenticated user in the authorizer context")
 
 
-def authorizer_value(event: Event, key: str) -> str | None:
+def authorizer_value(event: Mapping[str, Any], key: str) -> str | None:
     """A string from the authorizer context (``email``, ``firstName``, ``lastName``)."""
-    request_context = event.get("requestContext")
-    authorizer = request_context.get("authorizer") if isinstance(request_context, Mapping) else None
-    value = authorizer.get(key) if isinstance(authorizer, Mapping) else None
+    value = (authorizer_context(event) or {}).get(key)
     return value if isinstance(value, str) and value else None

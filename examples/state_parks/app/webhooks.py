@@ -16,19 +16,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import config
+import web
+from aws_lambda_powertools.event_handler import Response
 from models import NewWebhook
-from parks import find_park
-from web import Event, Response, dispatch, no_content, parse_body, path_param
+from park_records import find_park
 
-from tenantkit import current_tenant, requires_roles, tenant_handler
+from tenantkit import current_tenant, requires_roles
 from tenantkit.errors import NotFoundError
-from tenantkit.handlers import json_response
 
 if TYPE_CHECKING:
     from tenantkit.events import Subscription
 
 EVERYONE = ("admin", "member", "visitor")
 SUBSCRIBERS = ("admin", "member")
+
+app = web.resolver(tenant_scoped=True)
 
 
 def public_subscription(subscription: Subscription) -> dict[str, Any]:
@@ -42,59 +44,49 @@ def public_subscription(subscription: Subscription) -> dict[str, Any]:
     }
 
 
-def park_webhook(event: Event) -> Subscription:
-    """The webhook of the path, if it is one of the path's park in this tenant (else 404)."""
-    park_id = path_param(event, "parkId")
-    webhook_id = path_param(event, "webhookId")
+def park_webhook(park_id: str, webhook_id: str) -> Subscription:
+    """The webhook, if it is one of the park's in this tenant (else 404)."""
     for subscription in config.topic_registry().subscriptions(resource_id=park_id):
         if subscription.id == webhook_id:
             return subscription
     raise NotFoundError("webhook not found for this park in your active tenant")
 
 
+@app.post("/parks/<parkId>/webhooks")
 @requires_roles(*SUBSCRIBERS)
-def subscribe(event: Event) -> Response:
-    park_id = path_param(event, "parkId")
-    webhook = parse_body(event, NewWebhook)
-    find_park(park_id)
+def subscribe(parkId: str, webhook: NewWebhook) -> Response[str]:
+    find_park(parkId)
     protocol = "http" if webhook.endpoint.lower().startswith("http://") else "https"
     subscription = config.topic_registry().subscribe(
-        webhook.eventType, webhook.endpoint, resource_id=park_id, protocol=protocol
+        webhook.eventType, webhook.endpoint, resource_id=parkId, protocol=protocol
     )
-    return json_response(201, {"id": subscription.id})
+    return web.created(subscription.id)
 
 
+@app.get("/parks/<parkId>/webhooks")
 @requires_roles(*EVERYONE)
-def list_webhooks(event: Event) -> Response:
-    park_id = path_param(event, "parkId")
-    find_park(park_id)
-    subscriptions = config.topic_registry().subscriptions(resource_id=park_id)
-    return json_response(200, {"items": [public_subscription(s) for s in subscriptions]})
+def list_webhooks(parkId: str) -> dict[str, Any]:
+    find_park(parkId)
+    subscriptions = config.topic_registry().subscriptions(resource_id=parkId)
+    return {"items": [public_subscription(s) for s in subscriptions]}
 
 
+@app.get("/parks/<parkId>/webhooks/<webhookId>")
 @requires_roles(*SUBSCRIBERS)
-def get_webhook(event: Event) -> Response:
+def get_webhook(parkId: str, webhookId: str) -> dict[str, Any]:
     """The full endpoint, read back from SNS: for the owner and admins only (else 403)."""
-    subscription = park_webhook(event)
+    subscription = park_webhook(parkId, webhookId)
     endpoint = config.topic_registry().endpoint(subscription.id)
-    return json_response(200, {**public_subscription(subscription), "endpoint": endpoint})
+    return {**public_subscription(subscription), "endpoint": endpoint}
 
 
+@app.delete("/parks/<parkId>/webhooks/<webhookId>")
 @requires_roles(*SUBSCRIBERS)
-def unsubscribe(event: Event) -> Response:
+def unsubscribe(parkId: str, webhookId: str) -> Response[str]:
     """Only a webhook of this park in this tenant; the owner or an admin (else 403)."""
-    config.topic_registry().unsubscribe(park_webhook(event).id)
-    return no_content()
+    config.topic_registry().unsubscribe(park_webhook(parkId, webhookId).id)
+    return web.no_content()
 
 
-ROUTES = {
-    ("POST", "/parks/{parkId}/webhooks"): subscribe,
-    ("GET", "/parks/{parkId}/webhooks"): list_webhooks,
-    ("GET", "/parks/{parkId}/webhooks/{webhookId}"): get_webhook,
-    ("DELETE", "/parks/{parkId}/webhooks/{webhookId}"): unsubscribe,
-}
-
-
-@tenant_handler
-def handler(event: Event, context: object) -> Response:
-    return dispatch(event, ROUTES)
+def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
+    return app.resolve(event, context)  # type: ignore[arg-type]

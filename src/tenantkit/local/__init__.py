@@ -7,8 +7,8 @@ authorizer, policy evaluation and result cache included. SQS event sources are p
 with Lambda's batch semantics. See ``docs/local.md``.
 
 This package is generic: it knows SAM and API Gateway, not tenantkit's own modules.
-Its extra dependencies (moto, PyYAML) come with ``pip install 'tenantkit[local]'`` and
-are imported only when the command runs.
+Its extra dependencies (moto, PyYAML, werkzeug) come with
+``pip install 'tenantkit[local]'`` and are imported only when the command runs.
 """
 
 from tenantkit.local.seed import SeedContext

@@ -20,9 +20,9 @@ from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeSerializer
 from botocore.awsrequest import AWSResponse
 
+from tenantkit._shared.dynamodb.marshal import serialize_item
 from tenantkit.context import TenantContext, tenant_scope
 from tenantkit.dynamo import SecretKey, TenantTable
-from tenantkit.dynamo.marshal import serialize_item
 
 TABLE = "bench"
 TENANT = "texas"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from tenantkit._shared.dynamodb.transact import Transaction
 from tenantkit.context import TenantContext
 from tenantkit.dynamo import SecretKey, TenantTable
 
@@ -46,6 +47,13 @@ def create_table(client: Any, name: str = TABLE) -> None:
 
 def ctx(tenant: str) -> TenantContext:
     return TenantContext(tenant_id=tenant, user_id=f"user-{tenant}")
+
+
+def transact(table: TenantTable, *operations: Callable[[Transaction], object]) -> None:
+    """Run ``operations`` in one ``table.transaction()`` (a ``with`` block, for lambdas)."""
+    with table.transaction() as tx:
+        for operation in operations:
+            operation(tx)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ from tenantkit.errors import (
     TenantIsolationError,
 )
 
-from .conftest import SECRET, TABLE, ctx
+from .conftest import SECRET, TABLE, ctx, transact
 
 
 class NoCallsClient:
@@ -69,6 +70,28 @@ def test_item_with_foreign_gsi_key_raises_isolation_error(table: TenantTable, cl
             table.batch_get([{"pk": "park", "sk": "a"}])
         with pytest.raises(TenantIsolationError):
             table.transact_get([{"pk": "park", "sk": "a"}])
+
+
+def test_a_withheld_item_is_logged_once_without_its_values(
+    table: TenantTable, client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    client.put_item(
+        TableName=TABLE,
+        Item={"pk": {"S": "texas#park"}, "sk": {"S": "a"}, "GSI1PK": {"S": "utah#secret"}},
+    )
+    with caplog.at_level(logging.ERROR, logger="tenantkit.dynamo"), tenant_scope(ctx("texas")):
+        for read in (
+            lambda: table.get_item({"pk": "park", "sk": "a"}),
+            lambda: list(table.query_all("park")),
+            lambda: table.update_item({"pk": "park", "sk": "a"}, set={"x": 1}),
+        ):
+            caplog.clear()
+            with pytest.raises(TenantIsolationError):
+                read()
+            (record,) = caplog.records
+            assert "tenant isolation" in record.getMessage()
+            assert TABLE in record.getMessage()
+            assert "utah#secret" not in record.getMessage()
 
 
 def test_unprefixed_legacy_item_in_gsi_raises_isolation_error(
@@ -260,7 +283,9 @@ def test_conditions_comparing_partition_keys_are_refused(
     with pytest.raises(InvalidExpressionError, match="partition-key"):
         offline.update_item({"pk": "a", "sk": "1"}, set={"x": 1}, condition=condition)
     with pytest.raises(InvalidExpressionError, match="partition-key"):
-        offline.transact_write([{"check": {"key": {"pk": "a", "sk": "1"}, "condition": condition}}])
+        offline.transaction().condition_check({"pk": "a", "sk": "1"}, condition)
+    with pytest.raises(InvalidExpressionError, match="partition-key"), offline.transaction() as tx:
+        tx.put({"pk": "a", "sk": "1"}, condition=condition)
 
 
 def test_sort_condition_on_the_partition_key_is_refused(offline: TenantTable) -> None:
@@ -338,7 +363,8 @@ def test_no_unscoped_client_or_forwarding(offline: TenantTable) -> None:
         lambda t: t.query("x" * 2043),
         lambda t: t.batch_get([{"pk": "p", "sk": "1"}, {"pk": "x" * 2043, "sk": "1"}]),
         lambda t: t.batch_write(put=[{"pk": "p", "sk": "1"}, {"pk": "x" * 2043, "sk": "1"}]),
-        lambda t: t.transact_write([{"delete": {"pk": "x" * 2043, "sk": "1"}}]),
+        lambda t: t.transaction().delete({"pk": "x" * 2043, "sk": "1"}),
+        lambda t: t.transaction().update({"pk": "p", "sk": "1"}, set={"GSI1PK": "x" * 2043}),
     ],
 )
 def test_oversize_keys_fail_before_any_aws_call(
@@ -426,8 +452,8 @@ def test_condition_failure_does_not_leak_the_stored_item(table: TenantTable, cli
                 {"pk": "p", "sk": "1"}, set={"x": 1}, condition=Attr("x").eq(2)
             ),
             lambda: table.delete_item({"pk": "p", "sk": "1"}, condition=x_is_2),
-            lambda: table.transact_write(
-                [{"check": {"key": {"pk": "p", "sk": "1"}, "condition": Attr("x").eq(2)}}]
+            lambda: transact(
+                table, lambda tx: tx.condition_check({"pk": "p", "sk": "1"}, Attr("x").eq(2))
             ),
         ]
         for fail in failures:

@@ -72,7 +72,8 @@ def test_tenant_sessions_and_tables_over_http(moto_reset: str) -> None:
     assert texas.count("parks", index="GSI1", sort=Key("GSI1SK").gte("05")) == 2
     with pytest.raises(ConditionFailedError):
         texas.put_item({"pk": "park#1", "sk": "meta"}, condition=Attr("t").eq("utah"))
-    texas.transact_write([{"delete": {"pk": "park#1", "sk": "meta"}}])
+    with texas.transaction() as tx:
+        tx.delete({"pk": "park#1", "sk": "meta"})
     assert texas.get_item({"pk": "park#1", "sk": "meta"}) is None
     assert tables["utah"].get_item({"pk": "park#1", "sk": "meta"}) is not None
     stored = raw.get_item(TableName=TABLE, Key={"pk": {"S": "ohio#park#1"}, "sk": {"S": "meta"}})

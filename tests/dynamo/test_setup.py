@@ -21,7 +21,7 @@ from tenantkit.errors import (
     InvalidValueError,
 )
 
-from .conftest import TABLE, ctx
+from .conftest import TABLE, ctx, transact
 
 
 def test_importing_tenantkit_dynamo_does_not_import_boto3() -> None:
@@ -100,7 +100,11 @@ def test_transaction_conflict_becomes_conflict_error() -> None:
         "TransactWriteItems",
     )
     with pytest.raises(ConflictError, match="retry") as err:
-        table.transact_write([{"put": {"pk": "a", "sk": "1"}}, {"put": {"pk": "b", "sk": "1"}}])
+        transact(
+            table,
+            lambda tx: tx.put({"pk": "a", "sk": "1"}),
+            lambda tx: tx.put({"pk": "b", "sk": "1"}),
+        )
     assert err.value.__context__ is None
 
 
@@ -134,7 +138,7 @@ def test_other_aws_errors_propagate_unchanged() -> None:
         "TransactWriteItems",
     )
     with pytest.raises(ClientError, match="cancelled"):
-        cancelled.transact_write([{"put": {"pk": "a", "sk": "1"}}])
+        transact(cancelled, lambda tx: tx.put({"pk": "a", "sk": "1"}))
 
 
 @pytest.mark.parametrize(

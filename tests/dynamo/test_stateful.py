@@ -185,19 +185,12 @@ class TenantTableMachine(RuleBasedStateMachine):
         if len({put_key, delete_key, check_key}) < 3:
             return
         item = self._item(put_key, value, True)
-        ops = [
-            {"put": item},
-            {"delete": {"pk": delete_key[0], "sk": delete_key[1]}},
-            {
-                "check": {
-                    "key": {"pk": check_key[0], "sk": check_key[1]},
-                    "condition": Attr("v").exists(),
-                }
-            },
-        ]
         with tenant_scope(ctx(tenant)):
             try:
-                self.table.transact_write(ops)
+                with self.table.transaction() as tx:
+                    tx.put(item)
+                    tx.delete({"pk": delete_key[0], "sk": delete_key[1]})
+                    tx.condition_check({"pk": check_key[0], "sk": check_key[1]}, Attr("v").exists())
             except ConditionFailedError:
                 assert "v" not in self.model[tenant].get(check_key, {})
                 return

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from boto3.dynamodb.conditions import Attr, Key
 
+from tenantkit._shared.dynamodb.transact import Transaction
 from tenantkit.context import tenant_scope
-from tenantkit.dynamo import InvalidExpressionError, Page, TenantTable
+from tenantkit.dynamo import IfNotExists, InvalidExpressionError, Page, TenantTable
 from tenantkit.errors import (
     ConditionFailedError,
+    ConfigurationError,
     InvalidKeyError,
+    InvalidLimitError,
     InvalidTenantIdError,
     NoTenantContextError,
 )
 
-from .conftest import SECRET, TABLE, ctx
+from .conftest import SECRET, TABLE, ctx, transact
 
 A1 = {"pk": "a", "sk": "1"}
 
@@ -202,20 +206,12 @@ def test_transactions(table: TenantTable) -> None:
     with tenant_scope(ctx("texas")):
         table.put_item({"pk": "a", "sk": "1", "n": 1})
         table.put_item({"pk": "b", "sk": "1"})
-        table.transact_write(
-            [
-                {"put": {"pk": "c", "sk": "1", "GSI1PK": "g", "GSI1SK": "c"}},
-                {
-                    "update": {
-                        "key": {"pk": "a", "sk": "1"},
-                        "add": {"n": 1},
-                        "set": {"GSI1PK": "g"},
-                    }
-                },
-                {"delete": {"pk": "b", "sk": "1"}, "condition": Attr("pk").exists()},
-                {"check": {"key": {"pk": "z", "sk": "1"}, "condition": Attr("pk").not_exists()}},
-            ]
-        )
+        with table.transaction() as tx:
+            tx.put({"pk": "c", "sk": "1", "GSI1PK": "g", "GSI1SK": "c"})
+            tx.update({"pk": "a", "sk": "1"}, add={"n": 1}, set={"GSI1PK": "g"})
+            tx.delete({"pk": "b", "sk": "1"}, condition=Attr("pk").exists())
+            tx.condition_check({"pk": "z", "sk": "1"}, Attr("pk").not_exists())
+            assert len(tx) == 4
         got = table.transact_get(
             [{"pk": "a", "sk": "1"}, {"pk": "b", "sk": "1"}, {"pk": "c", "sk": "1"}]
         )
@@ -224,35 +220,127 @@ def test_transactions(table: TenantTable) -> None:
             None,
             {"pk": "c", "sk": "1", "GSI1PK": "g", "GSI1SK": "c"},
         ]
-        with pytest.raises(ConditionFailedError, match=r"\[1\]"):
-            table.transact_write(
-                [
-                    {"put": {"pk": "d", "sk": "1"}},
-                    {"check": {"key": {"pk": "a", "sk": "1"}, "condition": Attr("n").eq(99)}},
-                ]
+        with pytest.raises(ConditionFailedError, match=r"\[1\]") as refused:
+            transact(
+                table,
+                lambda tx: tx.put({"pk": "d", "sk": "1"}),
+                lambda tx: tx.condition_check({"pk": "a", "sk": "1"}, Attr("n").eq(99)),
             )
+        assert refused.value.failed_indexes == (1,)
         assert table.get_item({"pk": "d", "sk": "1"}) is None
 
 
+def test_a_transaction_names_every_failed_condition_and_writes_nothing(table: TenantTable) -> None:
+    with tenant_scope(ctx("texas")):
+        table.put_item({"pk": "a", "sk": "1", "n": 1})
+        with pytest.raises(ConditionFailedError) as refused:
+            transact(
+                table,
+                lambda tx: tx.put({"pk": "a", "sk": "1"}, if_not_exists=True),
+                lambda tx: tx.put({"pk": "b", "sk": "1"}, if_not_exists=True),
+                lambda tx: tx.update(
+                    {"pk": "c", "sk": "1"}, set={"x": 1}, condition=Attr("x").exists()
+                ),
+            )
+        assert refused.value.failed_indexes == (0, 2)
+        assert refused.value.status_code == 409
+        assert table.get_item({"pk": "b", "sk": "1"}) is None
+
+
+class Recording:
+    """A client that records requests and answers every call with an empty response."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __getattr__(self, operation: str) -> Any:
+        def answer(**request: Any) -> dict[str, Any]:
+            self.calls.append(operation)
+            return {}
+
+        return answer
+
+
+def test_nothing_is_sent_when_the_block_raises() -> None:
+    client = Recording()
+    table = TenantTable(TABLE, client=client, tenant="texas")  # type: ignore[arg-type]
+
+    def fail_half_way(tx: Transaction) -> None:
+        raise RuntimeError("the handler failed half-way")
+
+    with pytest.raises(RuntimeError):
+        transact(table, lambda tx: tx.put({"pk": "a", "sk": "1"}), fail_half_way)
+    assert client.calls == []
+    with table.transaction() as tx:
+        tx.put({"pk": "a", "sk": "1"})
+    assert client.calls == ["transact_write_items"]
+
+
+def test_transaction_limits_are_checked_before_any_request() -> None:
+    client = Recording()
+    table = TenantTable(TABLE, client=client, tenant="texas")  # type: ignore[arg-type]
+    with pytest.raises(InvalidLimitError, match="none"), table.transaction():
+        pass
+    puts = [lambda tx, n=n: tx.put({"pk": "a", "sk": f"{n}"}) for n in range(101)]
+    with pytest.raises(InvalidLimitError, match="at most 100"):
+        transact(table, *puts)
+    with pytest.raises(InvalidLimitError, match="1 to 100"):
+        table.transact_get([])
+    with pytest.raises(InvalidLimitError, match="1 to 100"):
+        table.transact_get([{"pk": "a", "sk": f"{n}"} for n in range(101)])
+    assert client.calls == []
+    transact(table, *puts[:100])
+    assert client.calls == ["transact_write_items"]
+
+
 @pytest.mark.parametrize(
-    "ops",
+    ("build", "error"),
     [
-        [],
-        [{"put": {"pk": "a", "sk": "1"}, "delete": {"pk": "a", "sk": "1"}}],
-        [{"check": {"key": {"pk": "a", "sk": "1"}}}],
-        [
-            {
-                "update": {"key": {"pk": "a", "sk": "1"}, "set": {"x": 1}},
-                "condition": Attr("x").eq(1),
-            }
-        ],
-        [{"put": {"pk": "a", "sk": "1"}}, {"delete": {"pk": "a", "sk": "1"}}],
-        [{"scan": {}}],
+        (lambda tx: tx.put(["pk", "a"]), InvalidKeyError),
+        (lambda tx: tx.put({"pk": "a"}), InvalidKeyError),
+        (lambda tx: tx.delete({"pk": "a", "sk": "1", "x": 1}), InvalidKeyError),
+        (lambda tx: tx.condition_check({"pk": "a", "sk": "1"}, None), InvalidExpressionError),
+        (lambda tx: tx.update({"pk": "a", "sk": "1"}), InvalidExpressionError),
+        (lambda tx: tx.update({"pk": "a", "sk": "1"}, set=[("x", 1)]), InvalidExpressionError),
+        (lambda tx: tx.update({"pk": "a", "sk": "1"}, set={"sk": "2"}), InvalidKeyError),
+        (lambda tx: tx.update({"pk": "a", "sk": "1"}, add={"GSI1PK": 1}), InvalidExpressionError),
+        (
+            lambda tx: tx.update({"pk": "a", "sk": "1"}, set={"x": 1}, condition="x = :v"),
+            InvalidExpressionError,
+        ),
+        (lambda tx: (tx.put(A1), tx.delete(A1)), InvalidKeyError),
+        (lambda tx: (tx.put(A1), tx.condition_check(A1, Attr("x").exists())), InvalidKeyError),
     ],
 )
-def test_malformed_transactions_are_refused(table: TenantTable, ops: list[Any]) -> None:
-    with tenant_scope(ctx("texas")), pytest.raises(InvalidKeyError):
-        table.transact_write(ops)
+def test_malformed_transactions_are_refused(
+    build: Callable[[Transaction], object], error: type[Exception]
+) -> None:
+    client = Recording()
+    table = TenantTable(TABLE, client=client, tenant="texas")  # type: ignore[arg-type]
+    with pytest.raises(error), table.transaction() as tx:
+        build(tx)
+    assert client.calls == []
+
+
+def test_a_committed_transaction_is_not_reused() -> None:
+    table = TenantTable(TABLE, client=Recording(), tenant="texas")  # type: ignore[arg-type]
+    tx = table.transaction()
+    tx.put(A1)
+    tx.commit()
+    with pytest.raises(ConfigurationError, match="committed"):
+        tx.delete({"pk": "b", "sk": "1"})
+    with pytest.raises(ConfigurationError, match="committed"):
+        tx.commit()
+
+
+def test_a_transaction_reads_the_tenant_once(table: TenantTable, client: Any) -> None:
+    with tenant_scope(ctx("texas")):
+        tx = table.transaction()
+    with tenant_scope(ctx("utah")):
+        tx.put({"pk": "a", "sk": "1"})
+        tx.commit()
+    assert raw_item(client, "texas#a", "1") is not None
+    assert raw_item(client, "utah#a", "1") is None
 
 
 def test_number_and_binary_sort_keys(client: Any) -> None:
@@ -299,7 +387,8 @@ def test_bytearray_sort_keys_work_in_batches_and_transactions(client: Any) -> No
     assert blobs.batch_get([{"id": "b", "at": bytearray(b"\x01")}]) == [
         {"id": "b", "at": b"\x01", "v": 1}
     ]
-    blobs.transact_write([{"delete": {"id": "b", "at": bytearray(b"\x01")}}])
+    with blobs.transaction() as tx:
+        tx.delete({"id": "b", "at": bytearray(b"\x01")})
     assert blobs.get_item({"id": "b", "at": b"\x01"}) is None
 
 
@@ -334,3 +423,47 @@ def test_default_client_is_created_lazily(client: Any, monkeypatch: pytest.Monke
     assert lazy.get_item({"pk": "a", "sk": "b"}) is None
     assert lazy.get_item({"pk": "a", "sk": "b"}) is None
     assert created == ["dynamodb"]
+
+
+def test_update_nested_paths_if_not_exists_and_set_delete(table: TenantTable) -> None:
+    key = {"pk": "a", "sk": "1"}
+    with tenant_scope(ctx("texas")):
+        table.put_item({**key, "roles": {}, "tags": {"x", "y"}})
+        new = table.update_item(
+            key,
+            set={("roles", "texas"): {"admin"}, "n": IfNotExists(5), "a.b": 1},
+            delete={"tags": {"x"}},
+        )
+        assert new == {**key, "roles": {"texas": {"admin"}}, "n": 5, "a.b": 1, "tags": {"y"}}
+        again = table.update_item(key, set={"n": IfNotExists(9)}, remove=[("roles", "texas")])
+        assert again == {**key, "roles": {}, "n": 5, "a.b": 1, "tags": {"y"}}
+        for bad in (
+            {"set": {("GSI1PK", "x"): "v"}},
+            {"delete": {"tags": "x"}},
+            {"delete": {"GSI1PK": {"x"}}},
+            {"set": {(): 1}},
+            {"remove": [("roles", "")]},
+        ):
+            with pytest.raises(InvalidExpressionError):
+                table.update_item(key, **bad)
+        with pytest.raises(InvalidKeyError, match="key attributes"):
+            table.update_item(key, remove=[("sk", "x")])
+
+
+def test_client_from_a_boto3_session_and_config(client: Any) -> None:
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session(region_name="us-east-1")
+    built = TenantTable(
+        TABLE,
+        boto3_session=session,
+        boto_config=Config(retries={"max_attempts": 2}),
+        tenant="texas",
+        cursor_secret=SECRET,
+    )
+    built.put_item({"pk": "a", "sk": "1", "v": 1})
+    assert built.get_item({"pk": "a", "sk": "1"}) == {"pk": "a", "sk": "1", "v": 1}
+    assert raw_item(client, "texas#a", "1") is not None
+    with pytest.raises(ConfigurationError, match="not both"):
+        TenantTable(TABLE, client=client, boto3_session=session)

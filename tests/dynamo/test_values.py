@@ -16,9 +16,9 @@ from boto3.dynamodb.conditions import Attr, Key
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tenantkit._shared.dynamodb.marshal import serialize
 from tenantkit.context import tenant_scope
 from tenantkit.dynamo import TenantTable
-from tenantkit.dynamo.marshal import serialize
 from tenantkit.errors import (
     InvalidCursorError,
     InvalidInputError,
@@ -27,7 +27,7 @@ from tenantkit.errors import (
     TenantKitError,
 )
 
-from .conftest import SECRET, TABLE, ctx
+from .conftest import SECRET, TABLE, ctx, transact
 
 LONE = "\ud800"
 BAD = f"a{LONE}b"
@@ -92,16 +92,14 @@ SURROGATE_CALLS: dict[str, Callable[[TenantTable], object]] = {
     "batch_get: key": lambda t: t.batch_get([K, {"pk": BAD, "sk": "s"}]),
     "batch_write: put": lambda t: t.batch_write(put=[{**K, "v": BAD}]),
     "batch_write: delete": lambda t: t.batch_write(delete=[{"pk": "p", "sk": BAD}]),
-    "transact_write: put": lambda t: t.transact_write([{"put": {**K, "v": [BAD]}}]),
-    "transact_write: update": lambda t: t.transact_write(
-        [{"update": {"key": K, "set": {"v": BAD}}}]
+    "transaction: put": lambda t: transact(t, lambda tx: tx.put({**K, "v": [BAD]})),
+    "transaction: update": lambda t: transact(t, lambda tx: tx.update(K, set={"v": BAD})),
+    "transaction: delete": lambda t: transact(t, lambda tx: tx.delete({"pk": BAD, "sk": "s"})),
+    "transaction: check": lambda t: transact(
+        t, lambda tx: tx.condition_check(K, Attr("v").eq(BAD))
     ),
-    "transact_write: delete": lambda t: t.transact_write([{"delete": {"pk": BAD, "sk": "s"}}]),
-    "transact_write: check": lambda t: t.transact_write(
-        [{"check": {"key": K, "condition": Attr("v").eq(BAD)}}]
-    ),
-    "transact_write: put condition": lambda t: t.transact_write(
-        [{"put": K, "condition": Attr(BAD).not_exists()}]
+    "transaction: put condition": lambda t: transact(
+        t, lambda tx: tx.put(K, condition=Attr(BAD).not_exists())
     ),
     "transact_get: key": lambda t: t.transact_get([{"pk": "p", "sk": BAD}]),
 }
@@ -187,7 +185,7 @@ def _number_calls(value: Any) -> dict[str, Callable[[TenantTable], object]]:
         "update add": lambda t: t.update_item(K, add={"n": value}),
         "query sort": lambda t: t.query("p", sort=Key("sk").gt(value)),
         "number sort key": lambda t: t.get_item({"pk": "p", "sk": value}),
-        "transaction": lambda t: t.transact_write([{"put": {**K, "n": value}}]),
+        "transaction": lambda t: transact(t, lambda tx: tx.put({**K, "n": value})),
         "batch": lambda t: t.batch_write(put=[{**K, "n": value}]),
     }
 
@@ -322,7 +320,7 @@ def test_attack_an_item_over_400_kb_is_a_typed_400(module_table: TenantTable) ->
         "put": lambda: module_table.put_item({**key, "v": big}),
         "update": lambda: module_table.update_item(key, set={"v": big}),
         "batch": lambda: module_table.batch_write(put=[{**key, "v": big}]),
-        "transaction": lambda: module_table.transact_write([{"put": {**key, "v": big}}]),
+        "transaction": lambda: transact(module_table, lambda tx: tx.put({**key, "v": big})),
     }
     with tenant_scope(ctx("texas")):
         for where, call in calls.items():

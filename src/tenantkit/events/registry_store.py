@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tenantkit.dynamo.expressions import Placeholders, compile_condition, compile_update
-from tenantkit.dynamo.marshal import deserialize_item, serialize_item
+from tenantkit._shared.dynamodb.expressions import Placeholders, compile_condition, compile_update
+from tenantkit._shared.dynamodb.marshal import deserialize_item, serialize_item
 from tenantkit.errors import ConditionFailedError, ConfigurationError, ConflictError, aws_error_code
 
 if TYPE_CHECKING:

@@ -11,7 +11,12 @@ DynamoDB's range (38 significant digits once leading and trailing zeros are trim
 magnitude 1E-130 to 9.9999999999999999999999999999999999999E+125, no NaN or Infinity).
 
 Numbers come back as ``int`` when they are integral literals and as ``Decimal``
-otherwise, so JSON encoding of typical items needs no conversion.
+otherwise, so JSON encoding of typical items needs no conversion. An attribute type this
+module does not know is DynamoDB's answer, not the caller's input: ``UnexpectedResponseError``
+(502), never a 400.
+
+This is tenantkit's one marshaller: ``TenantTable`` and the control-plane store (users,
+tenants, registry records, once-markers) both use it.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from tenantkit.errors import InvalidKeyError, InvalidValueError
+from tenantkit.errors import InvalidKeyError, InvalidValueError, UnexpectedResponseError
 
 __all__ = [
     "check_text",
@@ -215,7 +220,11 @@ def deserialize(av: Mapping[str, Any]) -> Any:
         return bytes(av["B"])
     if "BS" in av:
         return {bytes(x) for x in av["BS"]}
-    raise InvalidKeyError("DynamoDB returned an attribute value of an unknown type")
+    # DynamoDB's answer, not the caller's input: a server-side fault, never a 400.
+    raise UnexpectedResponseError(
+        f"DynamoDB returned an attribute value of a type tenantkit does not know "
+        f"({sorted(av)[:3]}); upgrade tenantkit"
+    )
 
 
 def deserialize_item(raw: Mapping[str, Any]) -> dict[str, Any]:

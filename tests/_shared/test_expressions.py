@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.conditions import Attr, Key
 
-from tenantkit.dynamo.expressions import (
+from tenantkit._shared.dynamodb.expressions import (
     Placeholders,
     compile_condition,
     compile_key_condition,

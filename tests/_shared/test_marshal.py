@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -10,8 +11,13 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tenantkit.dynamo.marshal import deserialize, deserialize_item, serialize, serialize_item
-from tenantkit.errors import InvalidKeyError
+from tenantkit._shared.dynamodb.marshal import (
+    deserialize,
+    deserialize_item,
+    serialize,
+    serialize_item,
+)
+from tenantkit.errors import InvalidInputError, InvalidKeyError, UnexpectedResponseError
 
 scalars = st.one_of(
     st.text(max_size=20),
@@ -95,7 +101,21 @@ def test_unsupported_values_are_refused(value: Any) -> None:
         serialize(value)
 
 
-def test_unknown_attribute_type_from_dynamodb_is_refused() -> None:
-    with pytest.raises(InvalidKeyError):
-        deserialize({"XX": 1})
+@pytest.mark.parametrize(
+    "unmarshal",
+    [
+        lambda: deserialize({"XX": 1}),
+        lambda: deserialize_item({"a": {"XX": 1}}),
+        lambda: deserialize_item({"a": {"L": [{"S": "x"}, {"XX": 1}]}}),
+        lambda: deserialize_item({"a": {"M": {"b": {"XX": 1}}}}),
+    ],
+)
+def test_an_unknown_attribute_type_from_dynamodb_is_a_server_fault(
+    unmarshal: Callable[[], object],
+) -> None:
+    """A type DynamoDB may add one day is its answer's fault, not the caller's: never a 400."""
+    with pytest.raises(UnexpectedResponseError) as refused:
+        unmarshal()
+    assert not isinstance(refused.value, InvalidInputError | InvalidKeyError)
+    assert refused.value.status_code >= 500
     assert deserialize_item(serialize_item({"a": [None, True]})) == {"a": [None, True]}

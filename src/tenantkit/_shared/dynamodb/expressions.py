@@ -5,18 +5,38 @@ a partition key against another tenant's value, or smuggle expression syntax int
 name. Conditions are compiled here with generated ``#nN``/``:vN`` placeholders, and a
 partition-key attribute (of the table or of any index) may only appear inside
 ``attribute_exists``/``attribute_not_exists``.
+
+Updates are compiled the same way, from ``set``/``remove``/``add``/``delete`` arguments.
+This is tenant-agnostic: ``TenantTable`` passes its prefixed attributes as ``protected``,
+the control-plane store its partition key.
+
+Why not boto3's ``ConditionExpressionBuilder``: it would render the same strings from the
+same ``get_expression()`` forms, but it neither polices protected attributes nor refuses
+malformed paths (``a..b`` would reach DynamoDB as a ``ValidationException``), and it has
+no update expressions. This walk is the few lines that do all three.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from tenantkit.dynamo.marshal import check_text, serialize
+from tenantkit._shared.dynamodb.marshal import check_text, serialize
 from tenantkit.errors import InvalidExpressionError
 
-__all__ = ["Placeholders", "compile_condition", "compile_update"]
+__all__ = [
+    "IfNotExists",
+    "Placeholders",
+    "UpdatePath",
+    "Updates",
+    "compile_condition",
+    "compile_key_condition",
+    "compile_update",
+    "conditional",
+    "top_name",
+]
 
 # One path segment: a name, then optional list indexes such as [0][12].
 _SEGMENT = re.compile(r"([^.\[\]]+)((?:\[\d+\])*)\Z")
@@ -156,39 +176,115 @@ def compile_key_condition(
     return compile_condition(condition, placeholders, protected, what="sort")
 
 
+@dataclass(frozen=True, slots=True)
+class IfNotExists:
+    """An update value that is written only where the attribute has none yet:
+    ``set={"createdAt": IfNotExists(now)}`` compiles to ``if_not_exists(createdAt, :v)``."""
+
+    value: object
+
+
+UpdatePath = str | tuple[str, ...]
+"""An attribute to update: a name (taken whole, dots and brackets included), or a tuple of
+map keys for a nested path, such as ``("memberships", tenant_id)``."""
+
+# Mapping is invariant in its key type, so a dict[str, int] is not a Mapping[UpdatePath,
+# ...]: the union accepts names, paths, or a literal that mixes them.
+Updates = Mapping[str, object] | Mapping[tuple[str, ...], object] | Mapping[UpdatePath, object]
+"""Attributes (or paths) to values, for ``set``, ``add`` and ``delete``."""
+
+
+def top_name(path: object) -> str:
+    """The top-level attribute an update path changes; ``InvalidExpressionError`` if malformed."""
+    names = path if isinstance(path, tuple) else (path,)
+    if not names or not all(isinstance(name, str) and name for name in names):
+        raise InvalidExpressionError(
+            "update attribute names must be non-empty strings, or tuples of them for a nested path"
+        )
+    top: str = names[0]
+    return top
+
+
+def _update_path(placeholders: Placeholders, path: object) -> str:
+    top_name(path)
+    names = path if isinstance(path, tuple) else (path,)
+    return ".".join(placeholders.name(name) for name in names)
+
+
+def _set_value(placeholders: Placeholders, path: str, value: object) -> str:
+    if isinstance(value, IfNotExists):
+        return f"if_not_exists({path}, {placeholders.value(value.value)})"
+    return placeholders.value(value)
+
+
 def compile_update(
     placeholders: Placeholders,
     *,
-    set_values: Mapping[str, object] | None,
-    remove: Iterable[str] | None,
-    add: Mapping[str, object] | None,
+    set_values: Updates | None = None,
+    remove: str | Iterable[UpdatePath] | None = None,
+    add: Updates | None = None,
+    delete: Updates | None = None,
 ) -> str:
-    """An UpdateExpression of ``SET``/``REMOVE``/``ADD`` clauses on top-level attributes."""
+    """An UpdateExpression of ``SET``, ``REMOVE``, ``ADD`` and ``DELETE`` clauses.
+
+    ``add`` adds to a number or a set; ``delete`` takes elements out of a set, so its
+    values must be non-empty sets.
+    """
     clauses: list[str] = []
     if set_values:
-        clauses.append(
-            "SET "
-            + ", ".join(
-                f"{placeholders.name(_top(n))} = {placeholders.value(v)}"
-                for n, v in set_values.items()
-            )
-        )
+        assignments = []
+        for path, value in set_values.items():
+            name = _update_path(placeholders, path)
+            assignments.append(f"{name} = {_set_value(placeholders, name, value)}")
+        clauses.append("SET " + ", ".join(assignments))
     removed = [remove] if isinstance(remove, str) else list(remove or ())
     if removed:
-        clauses.append("REMOVE " + ", ".join(placeholders.name(_top(n)) for n in removed))
+        clauses.append("REMOVE " + ", ".join(_update_path(placeholders, p) for p in removed))
     if add:
         clauses.append(
             "ADD "
             + ", ".join(
-                f"{placeholders.name(_top(n))} {placeholders.value(v)}" for n, v in add.items()
+                f"{_update_path(placeholders, p)} {placeholders.value(v)}" for p, v in add.items()
+            )
+        )
+    if delete:
+        if not all(isinstance(v, set | frozenset) for v in delete.values()):
+            raise InvalidExpressionError(
+                "delete takes sets of elements to remove from set attributes"
+            )
+        clauses.append(
+            "DELETE "
+            + ", ".join(
+                f"{_update_path(placeholders, p)} {placeholders.value(v)}"
+                for p, v in delete.items()
             )
         )
     if not clauses:
-        raise InvalidExpressionError("update needs at least one of set, remove or add")
+        raise InvalidExpressionError("update needs at least one of set, remove, add or delete")
     return " ".join(clauses)
 
 
-def _top(name: object) -> str:
-    if not isinstance(name, str) or not name:
-        raise InvalidExpressionError("update attribute names must be non-empty strings")
-    return name
+def conditional(
+    request: dict[str, Any],
+    placeholders: Placeholders,
+    condition: object,
+    protected: frozenset[str],
+    *,
+    absent: str | None = None,
+) -> dict[str, Any]:
+    """Add ``condition`` (and ``attribute_not_exists(absent)``) and the placeholder maps.
+
+    A failed condition never carries the stored item back
+    (``ReturnValuesOnConditionCheckFailure`` is ``NONE``).
+    """
+    parts = []
+    if absent is not None:
+        parts.append(f"attribute_not_exists({placeholders.name(absent)})")
+    if condition is not None:
+        parts.append(compile_condition(condition, placeholders, protected))
+    if parts:
+        request["ConditionExpression"] = (
+            parts[0] if len(parts) == 1 else " AND ".join(f"({p})" for p in parts)
+        )
+        request["ReturnValuesOnConditionCheckFailure"] = "NONE"
+    return placeholders.apply(request)

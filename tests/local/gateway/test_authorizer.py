@@ -1,0 +1,84 @@
+"""Authorizer emulation: the method ARN and TOKEN authorizers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tenantkit.local.functions import Runtime
+from tenantkit.local.gateway import Gateway, Request
+from tenantkit.local.gateway.authorizer import method_arn
+from tests.local.conftest import built_stack
+
+
+def test_method_arn(gateway: Gateway) -> None:
+    found = gateway.router.route("GET", "/echo/bob")
+    assert found is not None
+    assert method_arn(gateway.stack, found[0], "GET", "/echo/bob") == (
+        "arn:aws:execute-api:us-east-1:123456789012:api/test/GET/echo/bob"
+    )
+
+
+TOKEN_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: dev
+      Auth:
+        DefaultAuthorizer: Tok
+        Authorizers:
+          Tok:
+            FunctionArn: !GetAtt Auth.Arn
+            Identity:
+              Header: X-Token
+              ValidationExpression: "tok-[a-z]+"
+              ReauthorizeEvery: 0
+  Auth:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: tklocal_tokauth.handler, Runtime: python3.12, CodeUri: .}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: tklocal_tokapp.handler
+      Runtime: python3.12
+      CodeUri: .
+      Events:
+        Get:
+          Type: Api
+          Properties: {RestApiId: !Ref Api, Path: /x, Method: get}
+"""
+
+
+def test_token_authorizer(tmp_path: Path) -> None:
+    (tmp_path / "template.yaml").write_text(TOKEN_TEMPLATE)
+    (tmp_path / "tklocal_tokauth.py").write_text(
+        "def handler(event, context):\n"
+        "    assert set(event) == {'type', 'authorizationToken', 'methodArn'}\n"
+        "    effect = 'Allow' if event['authorizationToken'] == 'tok-good' else 'Deny'\n"
+        "    statement = {'Effect': effect, 'Action': 'execute-api:Invoke', 'Resource': '*'}\n"
+        "    return {'principalId': 'p', 'policyDocument': {'Statement': [statement]},\n"
+        "            'context': {'kind': event['type']}}\n"
+    )
+    (tmp_path / "tklocal_tokapp.py").write_text(
+        "import json\n\n\ndef handler(event, context):\n"
+        "    body = json.dumps(event['requestContext']['authorizer'])\n"
+        "    return {'statusCode': 200, 'body': body}\n"
+    )
+    with built_stack(tmp_path / "template.yaml") as stack:
+        runtime = Runtime(stack.functions)
+        runtime.load()
+        gateway = Gateway(stack, runtime)
+
+        def call(token: str | None) -> tuple[int, Any]:
+            headers = [] if token is None else [("x-token", token)]
+            response = gateway.handle(Request("GET", "/x", [], headers, b""))
+            return response.status, json.loads(response.body)
+
+        status, authorizer = call("tok-good")
+        assert (status, authorizer["kind"], authorizer["principalId"]) == (200, "TOKEN", "p")
+        assert call("tok-bad")[0] == 403
+        assert call("not-matching") == (401, {"message": "Unauthorized"})  # ValidationExpression
+        assert call(None) == (401, {"message": "Unauthorized"})

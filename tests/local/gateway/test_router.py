@@ -1,0 +1,83 @@
+"""Routing by the shared API Gateway model, over the stack's routes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tenantkit.local.gateway import Gateway
+from tenantkit.local.gateway.router import Router
+from tests.local.conftest import built_stack
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "resource", "params"),
+    [
+        ("GET", "/echo/bob", "/echo/{name}", {"name": "bob"}),
+        ("GET", "/echo/me", "/echo/me", {}),  # a literal segment beats {name}
+        ("GET", "/echo/bob/", "/echo/{name}", {"name": "bob"}),
+        ("GET", "/files/a", "/files/{proxy+}", {"proxy": "a"}),
+        ("DELETE", "/files/a/b/c.txt", "/files/{proxy+}", {"proxy": "a/b/c.txt"}),
+        ("GET", "/files", None, None),  # {proxy+} needs at least one segment
+        ("POST", "/echo/bob", None, None),  # the resource exists, the method does not
+        ("GET", "/echo", None, None),
+        ("GET", "/echo/bob/extra", None, None),
+        ("GET", "/", None, None),
+        ("GET", "/echo//bob", None, None),  # an empty segment reaches no resource
+        ("GET", "/files/a//b", None, None),
+        ("GET", "//echo/bob", None, None),
+    ],
+)
+def test_routing(
+    gateway: Gateway, method: str, path: str, resource: str | None, params: Any
+) -> None:
+    found = gateway.router.route(method, path)
+    if resource is None:
+        assert found is None
+        return
+    assert found is not None
+    assert (found[0].path, found[1]) == (resource, params)
+
+
+BACKTRACK_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.handler
+      Runtime: python3.12
+      CodeUri: .
+      Events:
+        Param: {Type: Api, Properties: {Path: "/a/{x}", Method: get}}
+        Literal: {Type: Api, Properties: {Path: /a/b, Method: post}}
+        Deep: {Type: Api, Properties: {Path: /a/b/c, Method: get}}
+        Greedy: {Type: Api, Properties: {Path: "/a/{rest+}", Method: any}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "key", "params"),
+    [
+        # /a/b has no GET: the literal branch gives way to /a/{x}, as _shared.apigw routes
+        # (and so as the role map's policies assume).
+        ("GET", "/a/b", "GET /a/{x}", {"x": "b"}),
+        ("POST", "/a/b", "POST /a/b", {}),
+        ("GET", "/a/b/c", "GET /a/b/c", {}),
+        ("GET", "/a/b/d", "ANY /a/{rest+}", {"rest": "b/d"}),
+        ("POST", "/a/c", "ANY /a/{rest+}", {"rest": "c"}),
+        ("GET", "/a/%62", "GET /a/{x}", {"x": "b"}),  # decoded after splitting
+    ],
+)
+def test_routing_follows_the_shared_model(
+    tmp_path: Path, method: str, path: str, key: str, params: dict[str, str]
+) -> None:
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return None\n")
+    (tmp_path / "template.yaml").write_text(BACKTRACK_TEMPLATE)
+    with built_stack(tmp_path / "template.yaml") as stack:
+        router = Router(stack.routes)
+    found = router.route(method, path)
+    assert found is not None
+    assert (found[0].route.key, found[1]) == (key, params)

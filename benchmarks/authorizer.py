@@ -66,8 +66,9 @@ from tenantkit.auth.authorizer import LambdaAuthorizer
 from tenantkit.auth.directory import UserDirectory
 from tenantkit.auth.rolemap import RoleMap
 from tenantkit.auth.verifier import TokenVerifier
+from tenantkit.auth import PublicKeys
 authorizer = LambdaAuthorizer(
-    verifier=TokenVerifier(algorithm="RS256", public_keys=os.environ["BENCH_PEM"],
+    verifier=TokenVerifier(algorithm="RS256", keys=PublicKeys([os.environ["BENCH_PEM"]]),
                            issuer="https://auth.example.com", audience="parks-api"),
     users=UserDirectory("bench"),
     roles=RoleMap.from_dict(__import__("json").loads(os.environ["BENCH_ROLE_MAP"])),
@@ -164,6 +165,7 @@ def results(calls: int = 200, rounds: int = 7) -> list[dict[str, Any]]:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
+    from tenantkit.auth import PublicKeys
     from tenantkit.auth.authorizer import LambdaAuthorizer
     from tenantkit.auth.directory import UserDirectory, UserRecord, parse_user_item
     from tenantkit.auth.rolemap import RoleMap
@@ -197,7 +199,11 @@ def results(calls: int = 200, rounds: int = 7) -> list[dict[str, Any]]:
 
     def make(users: Any) -> LambdaAuthorizer:
         verifier = TokenVerifier(
-            algorithm="RS256", public_keys=pem, issuer=ISSUER, audience=AUDIENCE, cache_size=4096
+            algorithm="RS256",
+            keys=PublicKeys([pem]),
+            issuer=ISSUER,
+            audience=AUDIENCE,
+            cache_size=4096,
         )
         return LambdaAuthorizer(verifier=verifier, users=users, roles=role_map)
 

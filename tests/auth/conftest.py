@@ -12,6 +12,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from moto import mock_aws
 
+from tenantkit.auth import SecretKey
 from tenantkit.auth.directory import UserDirectory
 from tenantkit.auth.rolemap import RoleMap
 from tenantkit.auth.verifier import TokenVerifier
@@ -60,7 +61,9 @@ def hs_token() -> Callable[..., str]:
 
 @pytest.fixture
 def hs_verifier() -> TokenVerifier:
-    return TokenVerifier(algorithm="HS256", secret=SECRET, issuer=ISSUER, audience=AUDIENCE)
+    return TokenVerifier(
+        algorithm="HS256", keys=SecretKey(SECRET), issuer=ISSUER, audience=AUDIENCE
+    )
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tenantkit.auth import SecretsManagerKey
 from tenantkit.auth.authorizer import LambdaAuthorizer, authorization_value
 from tenantkit.auth.directory import UserDirectory
 from tenantkit.auth.rolemap import RoleMap, resource_matches
@@ -309,8 +310,7 @@ def test_unreachable_signing_secret_fails_closed_as_a_server_error(
     authorizer = LambdaAuthorizer(
         verifier=TokenVerifier(
             algorithm="HS256",
-            secret_id="jwt",
-            secrets_client=Down(),  # type: ignore[arg-type]
+            keys=SecretsManagerKey("jwt", client=Down()),  # type: ignore[arg-type]
             issuer=ISSUER,
             audience=AUDIENCE,
         ),

@@ -12,6 +12,7 @@ import pytest
 
 from tenantkit.auth import ANY_AUDIENCE as EXPORTED_ANY_AUDIENCE
 from tenantkit.auth import ANY_ISSUER as EXPORTED_ANY_ISSUER
+from tenantkit.auth import SecretKey
 from tenantkit.auth.verifier import ANY_AUDIENCE, ANY_ISSUER, TokenVerifier
 from tenantkit.errors import ConfigurationError, UnauthorizedError
 
@@ -20,7 +21,7 @@ from .conftest import AUDIENCE, ISSUER, SECRET
 
 def hs(**options: Any) -> TokenVerifier:
     settings: dict[str, Any] = {"issuer": ISSUER, "audience": AUDIENCE, **options}
-    return TokenVerifier(algorithm="HS256", secret=SECRET, **settings)
+    return TokenVerifier(algorithm="HS256", keys=SecretKey(SECRET), **settings)
 
 
 def refused(verifier: TokenVerifier, token: str) -> str:
@@ -40,9 +41,9 @@ def test_the_opt_outs_are_exported_by_the_package() -> None:
 
 def test_issuer_and_audience_cannot_be_left_out() -> None:
     with pytest.raises(TypeError, match="issuer"):
-        TokenVerifier(algorithm="HS256", secret=SECRET, audience=AUDIENCE)  # type: ignore[call-arg]
+        TokenVerifier(algorithm="HS256", keys=SecretKey(SECRET), audience=AUDIENCE)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="audience"):
-        TokenVerifier(algorithm="HS256", secret=SECRET, issuer=ISSUER)  # type: ignore[call-arg]
+        TokenVerifier(algorithm="HS256", keys=SecretKey(SECRET), issuer=ISSUER)  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tenantkit.auth import SecretKey
 from tenantkit.auth.verifier import TokenVerifier
 from tenantkit.cli import main
 
@@ -21,7 +22,7 @@ def test_token_prints_a_token_the_verifier_accepts(capsys: pytest.CaptureFixture
     argv = ["token", "--secret", SECRET, "--sub", "alice", "--issuer", "I", "--audience", "A"]
     assert main(argv) == 0
     token = capsys.readouterr().out.strip()
-    verifier = TokenVerifier(algorithm="HS256", secret=SECRET, issuer="I", audience="A")
+    verifier = TokenVerifier(algorithm="HS256", keys=SecretKey(SECRET), issuer="I", audience="A")
     verified = verifier.verify(f"Bearer {token}")
     assert verified.subject == "alice"
     assert verified.claims["exp"] - verified.claims["iat"] == 3600

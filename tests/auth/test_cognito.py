@@ -20,6 +20,7 @@ import pytest
 import requests
 from moto import mock_aws
 
+from tenantkit.auth import Jwks
 from tenantkit.auth.authorizer import LambdaAuthorizer
 from tenantkit.auth.rolemap import RoleMap
 from tenantkit.auth.verifier import ANY_AUDIENCE, TokenVerifier
@@ -188,8 +189,7 @@ def test_audience_is_skipped_only_by_the_named_opt_out(pool: Pool) -> None:
     common: dict[str, Any] = {
         "algorithm": "RS256",
         "issuer": pool.issuer,
-        "jwks_url": jwks_url,
-        "jwks_fetcher": pool.fetch,
+        "keys": Jwks(jwks_url, fetcher=pool.fetch),
     }
     with pytest.raises(ConfigurationError, match="ANY_AUDIENCE"):
         TokenVerifier(audience=None, **common)  # type: ignore[arg-type]
@@ -238,7 +238,7 @@ def test_discovery_against_the_pool(pool: Pool) -> None:
         ("us-east-1_Ab12", "us-east-1", {"client_ids": [""]}),
         ("us-east-1_Ab12", "us-east-1", {"issuer": "https://evil.example"}),
         ("us-east-1_Ab12", "us-east-1", {"audience": ANY_AUDIENCE}),
-        ("us-east-1_Ab12", "us-east-1", {"jwks_url": "https://evil.example/jwks.json"}),
+        ("us-east-1_Ab12", "us-east-1", {"keys": Jwks("https://evil.example/jwks.json")}),
         ("us-east-1_Ab12", "us-east-1", {"required_claims": {"client_id": "x"}}),
         ("us-east-1_Ab12", "us-east-1", {"required_claims": {"token_use": "id"}}),
     ],

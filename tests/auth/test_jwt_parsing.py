@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tenantkit.auth import SecretKey
 from tenantkit.auth.jwtparse import b64url_decode
 from tenantkit.auth.verifier import ANY_AUDIENCE, ANY_ISSUER, TokenVerifier
 from tenantkit.errors import UnauthorizedError
@@ -48,7 +49,9 @@ HEADER = b64(b'{"alg":"HS256","typ":"JWT"}')
 
 
 def verifier() -> TokenVerifier:
-    return TokenVerifier(algorithm="HS256", secret=SECRET, issuer=ISSUER, audience=AUDIENCE)
+    return TokenVerifier(
+        algorithm="HS256", keys=SecretKey(SECRET), issuer=ISSUER, audience=AUDIENCE
+    )
 
 
 def refused(token: str, by: TokenVerifier | None = None) -> None:
@@ -115,7 +118,7 @@ def test_attack_duplicate_registered_claims(claim: str, other: str, evil_first: 
 def test_attack_duplicate_key_in_a_nested_claim() -> None:
     nested = TokenVerifier(
         algorithm="HS256",
-        secret=SECRET,
+        keys=SecretKey(SECRET),
         issuer=ANY_ISSUER,
         audience=ANY_AUDIENCE,
         subject_claim="data.sub",

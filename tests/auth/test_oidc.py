@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from tenantkit.auth import Jwks
 from tenantkit.auth.verifier import ANY_AUDIENCE, ANY_ISSUER, TokenVerifier
 from tenantkit.errors import ConfigurationError, KeySourceError, UnauthorizedError
 
@@ -226,7 +227,7 @@ def test_unreachable_discovery_is_a_server_error_retried_later(rsa_key: rsa.RSAP
             verifier.verify(f"Bearer {provider.token()}")
     assert len(provider.fetched) == 1
     up = True
-    verifier._keys._retry_at -= 2  # type: ignore[union-attr]  # a second later
+    verifier._keys._source._retry_at -= 2  # type: ignore[attr-defined]  # a second later
     assert verify(verifier, provider.token()) == provider.claims["sub"]
 
 
@@ -249,30 +250,24 @@ def test_oidc_urls_must_be_https(rsa_key: rsa.RSAPrivateKey) -> None:
 def test_discovery_needs_a_named_issuer() -> None:
     with pytest.raises(ConfigurationError, match="issuer"):
         TokenVerifier(
-            algorithm="RS256", issuer=ANY_ISSUER, audience="api://default", oidc_discovery=True
-        )
-    with pytest.raises(ConfigurationError, match="exactly one"):
-        TokenVerifier(
             algorithm="RS256",
-            issuer="https://dev-123456.okta.com/oauth2/default",
+            issuer=ANY_ISSUER,
             audience="api://default",
-            oidc_discovery=True,
-            jwks_url="https://dev-123456.okta.com/oauth2/default/v1/keys",
+            keys=Jwks.from_discovery(),
         )
-    with pytest.raises(ConfigurationError, match="not keys"):
+    with pytest.raises(ConfigurationError, match="SecretKey"):  # HMAC takes no public keys
         TokenVerifier(
             algorithm="HS256",
-            secret="a-development-secret-of-at-least-32-bytes!",
             issuer="https://dev-123456.okta.com/oauth2/default",
             audience=ANY_AUDIENCE,
-            oidc_discovery=True,
+            keys=Jwks.from_discovery(),
         )
 
 
 def test_oidc_preset_refuses_to_be_overridden() -> None:
-    with pytest.raises(ConfigurationError, match="oidc_discovery"):
+    with pytest.raises(ConfigurationError, match="keys"):
         TokenVerifier.oidc(
             "https://dev-123456.okta.com/oauth2/default",
             audience="api://default",
-            oidc_discovery=False,
+            keys=Jwks("https://dev-123456.okta.com/oauth2/default/v1/keys"),
         )

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from moto import mock_aws
 
+from tenantkit.auth import Jwks, PublicKeys, SecretKey, SecretsManagerKey
 from tenantkit.auth.jwks import fetch_jwks, jwks_opener
 from tenantkit.auth.verifier import ANY_AUDIENCE, ANY_ISSUER, TokenVerifier
 from tenantkit.errors import ConfigurationError, KeySourceError, UnauthorizedError
@@ -67,7 +68,7 @@ def public_pem(key: rsa.RSAPrivateKey) -> bytes:
 def rs_verifier(key: rsa.RSAPrivateKey, **kwargs: Any) -> TokenVerifier:
     return TokenVerifier(
         algorithm="RS256",
-        public_keys=public_pem(key),
+        keys=PublicKeys([public_pem(key)]),
         issuer=ISSUER,
         audience=AUDIENCE,
         **kwargs,
@@ -84,44 +85,64 @@ def rejected(verifier: TokenVerifier, token: str) -> None:
 
 
 def test_missing_key_source_fails_at_construction() -> None:
-    with pytest.raises(ConfigurationError):
-        TokenVerifier(issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="HS256")
-    with pytest.raises(ConfigurationError):
-        TokenVerifier(issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="RS256")
+    with pytest.raises(TypeError, match="keys"):
+        TokenVerifier(issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="HS256")  # type: ignore[call-arg]
+    # Not a key type (the secret itself, say) is refused as well, whatever the family.
+    for algorithm in ("HS256", "RS256"):
+        for keys in (None, SECRET, SECRET.encode()):
+            with pytest.raises(ConfigurationError, match="keys="):
+                TokenVerifier(
+                    issuer=ANY_ISSUER,
+                    audience=ANY_AUDIENCE,
+                    algorithm=algorithm,
+                    keys=keys,  # type: ignore[arg-type]
+                )
 
 
 def test_short_hmac_secret_fails_at_construction() -> None:
     with pytest.raises(ConfigurationError, match="32 bytes"):
-        TokenVerifier(issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="HS256", secret="x" * 31)
+        TokenVerifier(
+            issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="HS256", keys=SecretKey("x" * 31)
+        )
 
 
 def test_mixing_hmac_and_asymmetric_fails_at_construction(rsa_key: rsa.RSAPrivateKey) -> None:
     with pytest.raises(ConfigurationError, match="one algorithm family"):
         TokenVerifier(
-            issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm=["HS256", "RS256"], secret=SECRET
+            issuer=ANY_ISSUER,
+            audience=ANY_AUDIENCE,
+            algorithm=["HS256", "RS256"],
+            keys=SecretKey(SECRET),
         )
     with pytest.raises(ConfigurationError):
-        TokenVerifier(issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="RS256", secret=SECRET)
+        TokenVerifier(
+            issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="RS256", keys=SecretKey(SECRET)
+        )
     with pytest.raises(ConfigurationError):
         TokenVerifier(
             issuer=ANY_ISSUER,
             audience=ANY_AUDIENCE,
             algorithm="HS256",
-            secret=SECRET,
-            public_keys=public_pem(rsa_key),
+            keys=PublicKeys([public_pem(rsa_key)]),
         )
 
 
 @pytest.mark.parametrize("algorithm", ["none", "None", "HS1", ""])
 def test_unknown_algorithms_fail_at_construction(algorithm: str) -> None:
     with pytest.raises(ConfigurationError):
-        TokenVerifier(issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm=algorithm, secret=SECRET)
+        TokenVerifier(
+            issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm=algorithm, keys=SecretKey(SECRET)
+        )
 
 
 def test_leeway_is_bounded() -> None:
     with pytest.raises(ConfigurationError):
         TokenVerifier(
-            issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="HS256", secret=SECRET, leeway=301
+            issuer=ANY_ISSUER,
+            audience=ANY_AUDIENCE,
+            algorithm="HS256",
+            keys=SecretKey(SECRET),
+            leeway=301,
         )
 
 
@@ -131,7 +152,7 @@ def test_jwks_url_must_be_https() -> None:
             issuer=ANY_ISSUER,
             audience=ANY_AUDIENCE,
             algorithm="RS256",
-            jwks_url="http://issuer.example/jwks.json",
+            keys=Jwks("http://issuer.example/jwks.json"),
         )
     with pytest.raises(ConfigurationError, match="https"):
         fetch_jwks("http://127.0.0.1:1/jwks.json")
@@ -171,11 +192,14 @@ def test_public_key_of_the_wrong_type_fails_at_construction() -> None:
     ec_key = ec.generate_private_key(ec.SECP256R1()).public_key()
     with pytest.raises(ConfigurationError, match="cannot verify"):
         TokenVerifier(
-            issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="RS256", public_keys=[ec_key]
+            issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="RS256", keys=PublicKeys([ec_key])
         )
     with pytest.raises(ConfigurationError, match="could not be loaded"):
         TokenVerifier(
-            issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="RS256", public_keys="not a key"
+            issuer=ANY_ISSUER,
+            audience=ANY_AUDIENCE,
+            algorithm="RS256",
+            keys=PublicKeys(["not a key"]),
         )
 
 
@@ -209,7 +233,9 @@ def test_rs256_static_public_key_forms(rsa_key: rsa.RSAPrivateKey, form: str) ->
         "object": public,
         "jwk": {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public)), "kid": "k1"},
     }[form]
-    verifier = TokenVerifier(algorithm="RS256", public_keys=key, issuer=ISSUER, audience=AUDIENCE)
+    verifier = TokenVerifier(
+        algorithm="RS256", keys=PublicKeys([key]), issuer=ISSUER, audience=AUDIENCE
+    )
     token = jwt.encode(claims(), rsa_key, algorithm="RS256", headers={"kid": "k1"})
     assert verifier.verify(f"Bearer {token}").subject == "alice"
 
@@ -222,7 +248,7 @@ def test_es256_and_eddsa_with_static_keys() -> None:
             issuer=ANY_ISSUER,
             audience=ANY_AUDIENCE,
             algorithm=algorithm,
-            public_keys=[private.public_key()],
+            keys=PublicKeys([private.public_key()]),
         )
         token = jwt.encode(claims(aud=...), private, algorithm=algorithm)
         assert verifier.verify(f"Bearer {token}").subject == "alice"
@@ -240,8 +266,7 @@ def test_jwks_with_injected_fetcher(rsa_key: rsa.RSAPrivateKey) -> None:
         issuer=ANY_ISSUER,
         audience=ANY_AUDIENCE,
         algorithm="RS256",
-        jwks_url="https://issuer.example/jwks.json",
-        jwks_fetcher=fetcher,
+        keys=Jwks("https://issuer.example/jwks.json", fetcher=fetcher),
     )
     assert calls == []  # nothing is fetched at construction
     token = jwt.encode(claims(aud=...), rsa_key, algorithm="RS256", headers={"kid": "k1"})
@@ -256,14 +281,16 @@ def test_jwk_declaring_another_algorithm_is_not_used(rsa_key: rsa.RSAPrivateKey)
             issuer=ANY_ISSUER,
             audience=ANY_AUDIENCE,
             algorithm="RS256",
-            public_keys={**jwk, "alg": "PS256"},
+            keys=PublicKeys([{**jwk, "alg": "PS256"}]),
         )
     verifier = TokenVerifier(
         issuer=ANY_ISSUER,
         audience=ANY_AUDIENCE,
         algorithm="RS256",
-        jwks_url="https://issuer.example/jwks.json",
-        jwks_fetcher=lambda url: {"keys": [{**jwk, "kid": "k1", "alg": "RS512"}]},
+        keys=Jwks(
+            "https://issuer.example/jwks.json",
+            fetcher=lambda url: {"keys": [{**jwk, "kid": "k1", "alg": "RS512"}]},
+        ),
     )
     token = jwt.encode(claims(aud=...), rsa_key, algorithm="RS256", headers={"kid": "k1"})
     # A key set with no usable key is the issuer's problem, not the token's: a 500.
@@ -288,8 +315,7 @@ def test_unreachable_jwks_is_a_server_error_retried_at_most_once_a_second(
         issuer=ANY_ISSUER,
         audience=ANY_AUDIENCE,
         algorithm="RS256",
-        jwks_url="https://issuer.example/jwks.json",
-        jwks_fetcher=fetcher,
+        keys=Jwks("https://issuer.example/jwks.json", fetcher=fetcher),
     )
     token = jwt.encode(claims(aud=...), rsa_key, algorithm="RS256", headers={"kid": "k1"})
     for _ in range(10):
@@ -297,7 +323,7 @@ def test_unreachable_jwks_is_a_server_error_retried_at_most_once_a_second(
             verifier.verify(f"Bearer {token}")
     assert len(fetches) == 1
     up = True
-    verifier._keys._retry_at -= 2  # a second later: not locked out for the whole cooldown
+    verifier._keys._source._retry_at -= 2  # type: ignore[attr-defined]  # a second later: not locked out for the whole cooldown
     assert verifier.verify(f"Bearer {token}").subject == "alice"
 
 
@@ -315,9 +341,7 @@ def test_failed_jwks_fetch_keeps_the_last_good_key_set(rsa_key: rsa.RSAPrivateKe
         issuer=ANY_ISSUER,
         audience=ANY_AUDIENCE,
         algorithm="RS256",
-        jwks_url="https://issuer.example/jwks.json",
-        jwks_fetcher=fetcher,
-        refetch_cooldown=0,
+        keys=Jwks("https://issuer.example/jwks.json", fetcher=fetcher, cooldown=0),
         cache_size=0,
     )
     good = jwt.encode(claims(aud=...), rsa_key, algorithm="RS256", headers={"kid": "k1"})
@@ -332,7 +356,7 @@ def test_dotted_subject_claim(hs_token: Callable[..., str]) -> None:
         issuer=ANY_ISSUER,
         audience=ANY_AUDIENCE,
         algorithm="HS256",
-        secret=SECRET,
+        keys=SecretKey(SECRET),
         subject_claim="data.sub",
     )
     token = hs_token(sub=..., aud=..., data={"sub": "ref-user"})
@@ -358,8 +382,7 @@ def test_secrets_manager_secret_is_fetched_lazily(hs_token: Callable[..., str]) 
         client.create_secret(Name="jwt", SecretString=json.dumps({"signature": SECRET}))
         verifier = TokenVerifier(
             algorithm="HS256",
-            secret_id="jwt",
-            secrets_client=client,
+            keys=SecretsManagerKey("jwt", json_key="signature", client=client),
             issuer=ISSUER,
             audience=AUDIENCE,
         )
@@ -375,9 +398,8 @@ def test_secret_without_the_json_key_is_a_configuration_error(
         issuer=ANY_ISSUER,
         audience=ANY_AUDIENCE,
         algorithm="HS256",
-        secret_id="jwt",
-        secrets_client=fake,
-    )  # type: ignore[arg-type]
+        keys=SecretsManagerKey("jwt", json_key="signature", client=fake),  # type: ignore[arg-type]
+    )
     with pytest.raises(ConfigurationError, match="signature"):
         verifier.verify(f"Bearer {hs_token(aud=...)}")
 
@@ -390,9 +412,12 @@ def test_rotated_secret_is_picked_up_at_most_once_per_cooldown(
         issuer=ANY_ISSUER,
         audience=ANY_AUDIENCE,
         algorithm="HS256",
-        secret_id="jwt",
-        secrets_client=fake,  # type: ignore[arg-type]
-        refetch_cooldown=60,
+        keys=SecretsManagerKey(
+            "jwt",
+            json_key="signature",
+            client=fake,
+            cooldown=60,  # type: ignore[arg-type]
+        ),
     )
     assert verifier.verify(f"Bearer {hs_token(aud=...)}").subject == "alice"
     assert fake.calls == 1
@@ -403,8 +428,7 @@ def test_rotated_secret_is_picked_up_at_most_once_per_cooldown(
     for _ in range(20):
         rejected(verifier, new_token)
     assert fake.calls == 1
-    assert verifier._secret_source is not None
-    verifier._secret_source._fetched_at -= 61  # the cooldown has passed
+    verifier._keys._source._loaded_at -= 61  # type: ignore[attr-defined]  # the cooldown has passed
     assert verifier.verify(f"Bearer {new_token}").subject == "alice"
     assert fake.calls == 2
 
@@ -429,9 +453,8 @@ def test_unreachable_secret_is_a_server_error_retried_at_most_once_a_second(
         issuer=ANY_ISSUER,
         audience=ANY_AUDIENCE,
         algorithm="HS256",
-        secret_id="jwt",
-        secrets_client=fake,
-    )  # type: ignore[arg-type]
+        keys=SecretsManagerKey("jwt", json_key="signature", client=fake),  # type: ignore[arg-type]
+    )
     token = f"Bearer {hs_token(aud=...)}"
     for _ in range(20):
         with pytest.raises(KeySourceError) as error:
@@ -439,8 +462,7 @@ def test_unreachable_secret_is_a_server_error_retried_at_most_once_a_second(
         assert "unreachable" not in str(error.value)  # no internals in the message
     assert fake.calls == 1  # not one call per request
     fake.up = True
-    assert verifier._secret_source is not None
-    verifier._secret_source._retry_at -= 2  # a second later
+    verifier._keys._source._retry_at -= 2  # type: ignore[attr-defined]  # a second later
     assert verifier.verify(token).subject == "alice"
 
 
@@ -452,9 +474,8 @@ def test_misconfigured_secret_is_not_refetched_on_every_request(
         issuer=ANY_ISSUER,
         audience=ANY_AUDIENCE,
         algorithm="HS256",
-        secret_id="jwt",
-        secrets_client=fake,
-    )  # type: ignore[arg-type]
+        keys=SecretsManagerKey("jwt", json_key="signature", client=fake),  # type: ignore[arg-type]
+    )
     for _ in range(5):
         with pytest.raises((ConfigurationError, KeySourceError)):
             verifier.verify(f"Bearer {hs_token(aud=...)}")
@@ -468,14 +489,16 @@ def test_failed_refresh_keeps_the_loaded_secret(hs_token: Callable[..., str]) ->
         issuer=ANY_ISSUER,
         audience=ANY_AUDIENCE,
         algorithm="HS256",
-        secret_id="jwt",
-        secrets_client=fake,
-        refetch_cooldown=60,  # type: ignore[arg-type]
+        keys=SecretsManagerKey(
+            "jwt",
+            json_key="signature",
+            client=fake,
+            cooldown=60,  # type: ignore[arg-type]
+        ),
     )
     assert verifier.verify(f"Bearer {hs_token(aud=...)}").subject == "alice"
     fake.up = False
-    assert verifier._secret_source is not None
-    verifier._secret_source._fetched_at -= 61
+    verifier._keys._source._loaded_at -= 61  # type: ignore[attr-defined]
     rejected(verifier, hs_token(aud=..., key="another-secret-of-at-least-32-bytes!!"))
     verifier.clear_cache()
     assert verifier.verify(f"Bearer {hs_token(aud=..., sub='bob')}").subject == "bob"
@@ -574,12 +597,32 @@ def test_weak_or_confusable_keys_fail_at_construction(rsa_key: rsa.RSAPrivateKey
     small = rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key()  # noqa: S505
     with pytest.raises(ConfigurationError, match="2048"):
         TokenVerifier(
-            issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="RS256", public_keys=[small]
+            issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="RS256", keys=PublicKeys([small])
         )
     with pytest.raises(ConfigurationError, match="looks like a public key"):
         TokenVerifier(
-            issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="HS256", secret=public_pem(rsa_key)
+            issuer=ANY_ISSUER,
+            audience=ANY_AUDIENCE,
+            algorithm="HS256",
+            keys=SecretKey(public_pem(rsa_key)),
         )
+
+
+def test_attack_public_key_stored_as_the_hmac_secret_in_secrets_manager(
+    rsa_key: rsa.RSAPrivateKey,
+) -> None:
+    """Keyed with its issuer's public key, an HS256 verifier accepts tokens anyone can sign:
+    a secret read from Secrets Manager gets the same check as one given directly."""
+    fake = FakeSecrets(public_pem(rsa_key).decode())
+    verifier = TokenVerifier(
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
+        algorithm="HS256",
+        keys=SecretsManagerKey("jwt", json_key="signature", client=fake),  # type: ignore[arg-type]
+    )
+    forged = hs256_with_key({"alg": "HS256"}, claims(aud=...), public_pem(rsa_key))
+    with pytest.raises(ConfigurationError, match="looks like a public key"):
+        verifier.verify(f"Bearer {forged}")
 
 
 def test_es256_token_is_not_checked_with_a_p384_key() -> None:
@@ -588,7 +631,7 @@ def test_es256_token_is_not_checked_with_a_p384_key() -> None:
         issuer=ANY_ISSUER,
         audience=ANY_AUDIENCE,
         algorithm=["ES256", "ES384"],
-        public_keys=[p384.public_key()],
+        keys=PublicKeys([p384.public_key()]),
     )
     good = jwt.encode(claims(aud=...), p384, algorithm="ES384")
     assert verifier.verify(f"Bearer {good}").subject == "alice"
@@ -624,8 +667,7 @@ def test_attack_jku_header_is_not_followed(rsa_key: rsa.RSAPrivateKey) -> None:
         issuer=ANY_ISSUER,
         audience=ANY_AUDIENCE,
         algorithm="RS256",
-        jwks_url="https://issuer.example/jwks.json",
-        jwks_fetcher=fetcher,
+        keys=Jwks("https://issuer.example/jwks.json", fetcher=fetcher),
     )
     token = jwt.encode(
         claims(aud=...),
@@ -664,9 +706,7 @@ def test_attack_1000_random_kids_fetch_bounded_by_cooldown(rsa_key: rsa.RSAPriva
         issuer=ANY_ISSUER,
         audience=ANY_AUDIENCE,
         algorithm="RS256",
-        jwks_url="https://issuer.example/jwks.json",
-        jwks_fetcher=fetcher,
-        refetch_cooldown=300,
+        keys=Jwks("https://issuer.example/jwks.json", fetcher=fetcher, cooldown=300),
     )
     rng = random.Random(7)
     for _ in range(1000):
@@ -762,7 +802,7 @@ def test_cache_entry_expires_with_the_token(hs_token: Callable[..., str]) -> Non
         issuer=ANY_ISSUER,
         audience=ANY_AUDIENCE,
         algorithm="HS256",
-        secret=SECRET,
+        keys=SecretKey(SECRET),
         leeway=0,
         clock=lambda: now[0],
         cache_ttl=3600,
@@ -775,7 +815,11 @@ def test_cache_entry_expires_with_the_token(hs_token: Callable[..., str]) -> Non
 
 def test_cache_is_bounded(hs_token: Callable[..., str]) -> None:
     verifier = TokenVerifier(
-        issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="HS256", secret=SECRET, cache_size=5
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
+        algorithm="HS256",
+        keys=SecretKey(SECRET),
+        cache_size=5,
     )
     for index in range(20):
         verifier.verify(f"Bearer {hs_token(aud=..., n=index)}")
@@ -784,7 +828,11 @@ def test_cache_is_bounded(hs_token: Callable[..., str]) -> None:
 
 def test_concurrent_verification_is_safe(hs_token: Callable[..., str]) -> None:
     verifier = TokenVerifier(
-        issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="HS256", secret=SECRET, cache_size=8
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
+        algorithm="HS256",
+        keys=SecretKey(SECRET),
+        cache_size=8,
     )
     tokens = [hs_token(aud=..., n=index) for index in range(32)]
     errors: list[BaseException] = []

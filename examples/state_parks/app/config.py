@@ -156,15 +156,15 @@ def status_ledger() -> EnvelopeLedger:
 
 @cache
 def token_verifier() -> TokenVerifier:
-    from tenantkit.auth import TokenVerifier
+    from tenantkit.auth import SecretsManagerKey, TokenVerifier
 
     return TokenVerifier(
         algorithm="HS256",
-        secret_id=setting("JWT_SECRET_ID"),
-        secret_json_key="signature",  # noqa: S106 - a JSON key, not a secret
+        keys=SecretsManagerKey(
+            setting("JWT_SECRET_ID"), json_key="signature", client=aws_client("secretsmanager")
+        ),
         issuer=setting("JWT_ISSUER"),
         audience=setting("JWT_AUDIENCE"),
-        secrets_client=aws_client("secretsmanager"),
     )
 
 

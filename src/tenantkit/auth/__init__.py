@@ -1,6 +1,7 @@
 """Authentication and authorization for API Gateway: the front door of a tenantkit app.
 
-* :class:`TokenVerifier` checks the caller's JWT (one algorithm family, no header tricks).
+* :class:`TokenVerifier` checks the caller's JWT (one algorithm family, no header tricks),
+  with keys from ``SecretKey``, ``SecretsManagerKey``, ``Jwks`` or ``PublicKeys``.
 * :class:`UserDirectory` stores users, tenants and memberships under the admin rules.
 * :class:`RoleMap` declares which roles may call which routes and compiles IAM policies.
 * :class:`LambdaAuthorizer` ties them together as a Lambda handler.
@@ -11,10 +12,12 @@ load PyJWT, and nothing here imports boto3 until a client is needed.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tenantkit._shared.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from tenantkit._shared.keys import Jwks, PublicKeys, SecretKey, SecretsManagerKey
     from tenantkit.auth.authorizer import LambdaAuthorizer, UserSource
     from tenantkit.auth.directory import UserDirectory, UserRecord
     from tenantkit.auth.rolemap import RoleMap, Route
@@ -23,9 +26,13 @@ if TYPE_CHECKING:
 __all__ = [
     "ANY_AUDIENCE",
     "ANY_ISSUER",
+    "Jwks",
     "LambdaAuthorizer",
+    "PublicKeys",
     "RoleMap",
     "Route",
+    "SecretKey",
+    "SecretsManagerKey",
     "TokenVerifier",
     "UserDirectory",
     "UserRecord",
@@ -33,24 +40,23 @@ __all__ = [
     "VerifiedToken",
 ]
 
-_MODULES = {
-    "LambdaAuthorizer": "authorizer",
-    "UserSource": "authorizer",
-    "UserDirectory": "directory",
-    "UserRecord": "directory",
-    "RoleMap": "rolemap",
-    "Route": "rolemap",
-    "ANY_AUDIENCE": "verifier",
-    "ANY_ISSUER": "verifier",
-    "TokenVerifier": "verifier",
-    "VerifiedToken": "verifier",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tenantkit.auth' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"tenantkit.auth.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(
+    __name__,
+    globals(),
+    {
+        "LambdaAuthorizer": "tenantkit.auth.authorizer",
+        "UserSource": "tenantkit.auth.authorizer",
+        "UserDirectory": "tenantkit.auth.directory",
+        "UserRecord": "tenantkit.auth.directory",
+        "RoleMap": "tenantkit.auth.rolemap",
+        "Route": "tenantkit.auth.rolemap",
+        "ANY_AUDIENCE": "tenantkit.auth.verifier",
+        "ANY_ISSUER": "tenantkit.auth.verifier",
+        "TokenVerifier": "tenantkit.auth.verifier",
+        "VerifiedToken": "tenantkit.auth.verifier",
+        "Jwks": "tenantkit._shared.keys",
+        "PublicKeys": "tenantkit._shared.keys",
+        "SecretKey": "tenantkit._shared.keys",
+        "SecretsManagerKey": "tenantkit._shared.keys",
+    },
+)

@@ -58,13 +58,9 @@ def run(name: str, args: argparse.Namespace) -> int:
 def _token(args: argparse.Namespace) -> str:
     import jwt
 
-    from tenantkit.auth.verifier import MIN_SECRET_BYTES
+    from tenantkit._shared.keysource import checked_secret
 
-    secret = args.secret.encode()
-    if len(secret) < MIN_SECRET_BYTES:
-        raise ConfigurationError(
-            f"--secret must be at least {MIN_SECRET_BYTES} bytes, as the verifier requires"
-        )
+    secret = checked_secret(args.secret, "--secret")  # the verifier's own check
     if args.ttl <= 0:
         raise ConfigurationError("--ttl must be a positive number of seconds")
     now = int(time.time())

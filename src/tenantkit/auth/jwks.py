@@ -1,13 +1,14 @@
-"""Public keys of an asymmetric JWT issuer: static keys, a JWKS URL, or OIDC discovery.
+"""Public keys of an asymmetric JWT issuer: ``PublicKeys``, ``Jwks(url)``, or OIDC discovery.
 
 Keys are prepared once (PyJWT's ``PyJWK`` and ``cryptography`` loaders) and checked
 against the verifier's one algorithm family: RSA keys of at least 2048 bits, EC keys on
 P-256/384/521, a JWK declaring another ``alg`` is not used.
 
-A remote key set is fetched on first use, never at construction or import, and again
-for an unknown ``kid`` at most once per cooldown; a failed refetch keeps the last good
-set. Until a set has loaded once, a failure is a ``KeySourceError`` (the caller's token
-is not at fault), and the next attempt may come a second later.
+A remote key set is a :class:`~tenantkit._shared.keysource.KeySource`: fetched on first
+use, never at construction or import, and again for an unknown ``kid`` at most once per
+cooldown; a failed refetch keeps the last good set. Until a set has loaded once, a
+failure is a ``KeySourceError`` (the caller's token is not at fault), and the next
+attempt may come a second later.
 
 With OIDC discovery, the JWKS URL is read once from ``<issuer>/.well-known/openid-
 configuration`` through the same fetcher. The document must name exactly the configured
@@ -19,34 +20,27 @@ verifier that follows it would trust whoever controls that URL.
 from __future__ import annotations
 
 import json
-import logging
-import threading
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
+from tenantkit._shared.keys import Jwks, PublicKeyInput, PublicKeys, require_https
+from tenantkit._shared.keysource import KeySource
 from tenantkit.errors import ConfigurationError, KeySourceError
-from tenantkit.secrets import RETRY_SECONDS
 
 __all__ = [
     "EC_CURVES",
-    "JwksFetcher",
-    "PublicKeyInput",
     "RemoteKeys",
     "StaticKeys",
     "discovery_url",
     "fetch_jwks",
     "jwks_opener",
 ]
-
-JwksFetcher = Callable[[str], Mapping[str, Any]]
-PublicKeyInput = str | bytes | Mapping[str, Any] | Any
 
 MIN_RSA_BITS = 2048
 EC_CURVES = {"ES256": "secp256r1", "ES384": "secp384r1", "ES512": "secp521r1"}
@@ -56,17 +50,6 @@ _KEY_TYPES: dict[str, tuple[type, ...]] = {
     "okp": (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey),
 }
 _JWK_KTY = {"rsa": "RSA", "ec": "EC", "okp": "OKP"}
-
-logger = logging.getLogger("tenantkit.auth.keys")
-
-
-def require_https(url: object, name: str) -> str:
-    """``url`` if it is an https URL with a host; else a ``ConfigurationError``."""
-    if not isinstance(url, str) or not url.lower().startswith("https://"):
-        raise ConfigurationError(f"{name} must be an https:// URL")
-    if not urllib.parse.urlsplit(url).hostname:
-        raise ConfigurationError(f"{name} must name a host")
-    return url
 
 
 def discovery_url(issuer: str) -> str:
@@ -87,7 +70,7 @@ def jwks_opener() -> urllib.request.OpenerDirector:
 def fetch_jwks(url: str, *, timeout: float = 3.0, max_bytes: int = 1_000_000) -> dict[str, Any]:
     """Default fetcher of JWKS and discovery documents: https only, no redirects, bounded
     size and time, a JSON object."""
-    require_https(url, "jwks_url")
+    require_https(url, "the JWKS URL")
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     with jwks_opener().open(request, timeout=timeout) as response:
         body = response.read(max_bytes + 1)
@@ -141,24 +124,21 @@ def load_public_key(
     return kid, key
 
 
-class StaticKeys:
-    """Keys given at configuration; a ``kid`` picks one, keys without a ``kid`` may match."""
+def _by_kid(loaded: list[tuple[str | None, Any]]) -> tuple[dict[str, Any], list[Any]]:
+    """Loaded keys split into those with a ``kid`` (by kid) and those without."""
+    return {kid: key for kid, key in loaded if kid is not None}, [
+        key for kid, key in loaded if kid is None
+    ]
 
-    def __init__(
-        self,
-        public_keys: PublicKeyInput | Sequence[PublicKeyInput],
-        family: str,
-        algorithms: frozenset[str],
-    ) -> None:
-        if isinstance(public_keys, str | bytes | Mapping) or not isinstance(public_keys, Sequence):
-            items: Sequence[PublicKeyInput] = [public_keys]
-        else:
-            items = public_keys
-        loaded = [load_public_key(item, family, algorithms) for item in items]
-        if not loaded:
-            raise ConfigurationError("public_keys is empty; give at least one public key")
-        self._by_kid = {kid: key for kid, key in loaded if kid is not None}
-        self._without_kid = [key for kid, key in loaded if kid is None]
+
+class StaticKeys:
+    """``PublicKeys`` loaded for the verifier's family: a ``kid`` picks one, keys without
+    a ``kid`` may match."""
+
+    def __init__(self, keys: PublicKeys, family: str, algorithms: frozenset[str]) -> None:
+        self._by_kid, self._without_kid = _by_kid(
+            [load_public_key(item, family, algorithms) for item in keys.keys]
+        )
 
     def candidates(self, kid: object) -> list[Any]:
         if kid is None:
@@ -168,94 +148,56 @@ class StaticKeys:
         key = self._by_kid.get(kid)
         return [key] if key is not None else list(self._without_kid)
 
+    def rotated(self) -> None:
+        """Static keys never change."""
+        return None
+
 
 class RemoteKeys:
     """A JWKS fetched on first use and for an unknown ``kid``; see the module docstring.
 
-    Give ``jwks_url``, or ``discover_from`` (an issuer) to read the URL from discovery.
+    ``jwks.url`` of ``None`` reads the URL from ``issuer``'s discovery document.
     """
 
     def __init__(
-        self,
-        *,
-        family: str,
-        algorithms: frozenset[str],
-        fetcher: JwksFetcher,
-        cooldown: float,
-        jwks_url: str | None = None,
-        discover_from: str | None = None,
+        self, jwks: Jwks, *, family: str, algorithms: frozenset[str], issuer: str | None
     ) -> None:
-        if (jwks_url is None) == (discover_from is None):
-            raise ConfigurationError("give exactly one of jwks_url= or OIDC discovery")
-        self._jwks_url = None if jwks_url is None else require_https(jwks_url, "jwks_url")
-        self._issuer = None if discover_from is None else require_https(discover_from, "issuer")
+        if jwks.url is None and issuer is None:
+            raise ConfigurationError("OIDC discovery needs the issuer")
+        self._jwks_url = jwks.url
+        self._issuer = None if jwks.url is not None else require_https(issuer, "issuer")
         self._family = family
         self._algorithms = algorithms
-        self._fetcher = fetcher
-        self._cooldown = cooldown
-        self._lock = threading.Lock()
-        self._by_kid: dict[str, Any] = {}
-        self._without_kid: list[Any] = []
-        self._loaded = False
-        self._last_fetch = float("-inf")
-        self._retry_at = float("-inf")
-        self._failure: tuple[type[Exception], str] = (KeySourceError, "")
+        self._fetcher = jwks.fetcher or fetch_jwks
+        self._source = KeySource(
+            self._load, name="the JWKS", hint="check the JWKS URL", cooldown=jwks.cooldown
+        )
 
     def candidates(self, kid: object) -> list[Any]:
-        if not self._loaded:
-            with self._lock:
-                if not self._loaded:
-                    self._fetch_locked()
+        by_kid, without_kid = self._source.get()
         if kid is None:
             # Without a kid, a key set must leave no choice.
-            keys = [*self._by_kid.values(), *self._without_kid]
+            keys = [*by_kid.values(), *without_kid]
             return keys if len(keys) == 1 else []
         if not isinstance(kid, str):
             return []
-        key = self._by_kid.get(kid)
+        key = by_kid.get(kid)
         if key is None:
-            with self._lock:
-                if kid not in self._by_kid:
-                    self._fetch_locked()
-            key = self._by_kid.get(kid)
+            refreshed = self._source.refresh()  # at most once per cooldown
+            key = None if refreshed is None else refreshed[0].get(kid)
         return [key] if key is not None else []
 
-    def _fetch_locked(self) -> None:
-        """Refetch unless one was fetched within the cooldown. Holds ``_lock``."""
-        now = time.monotonic()
-        if self._loaded and now - self._last_fetch < self._cooldown:
-            return
-        if not self._loaded and now < self._retry_at:
-            kind, message = self._failure
-            raise kind(message)
-        self._last_fetch = now
-        failure: tuple[type[Exception], str]
-        try:
-            loaded = self._usable_keys(self._fetcher(self._resolved_url()))
-            failure = (
-                KeySourceError,
-                "the JWKS holds no usable key; check that it serves the issuer's signing keys",
+    def rotated(self) -> None:
+        """A known ``kid`` whose key fails is a forgery: nothing is refetched for it."""
+        return None
+
+    def _load(self) -> tuple[dict[str, Any], list[Any]]:
+        loaded = self._usable_keys(self._fetcher(self._resolved_url()))
+        if not loaded:
+            raise KeySourceError(
+                "the JWKS holds no usable key; check that it serves the issuer's signing keys"
             )
-        except ConfigurationError as error:
-            loaded, failure = [], (ConfigurationError, str(error))
-        except Exception as error:  # a failed fetch keeps the last good key set
-            loaded = []
-            failure = (
-                KeySourceError,
-                f"the JWKS could not be fetched ({type(error).__name__}); check jwks_url",
-            )
-        if loaded:
-            self._by_kid = {kid: key for kid, key in loaded if kid is not None}
-            self._without_kid = [key for kid, key in loaded if kid is None]
-            self._loaded = True
-            return
-        if self._loaded:
-            logger.warning("%s; keeping the keys loaded before", failure[1])
-            return
-        self._retry_at = now + RETRY_SECONDS
-        self._failure = failure
-        logger.error("%s", failure[1])
-        raise failure[0](failure[1])
+        return _by_kid(loaded)
 
     def _resolved_url(self) -> str:
         if self._jwks_url is None:
@@ -294,7 +236,8 @@ def _discovered_jwks_uri(document: Mapping[str, Any], issuer: str) -> str:
     host = urllib.parse.urlsplit(issuer).netloc.lower()
     if urllib.parse.urlsplit(jwks_uri).netloc.lower() != host:
         raise ConfigurationError(
-            "the discovered jwks_uri is not on the issuer's host; pass jwks_url= explicitly "
-            "if your provider serves its keys elsewhere"
+            "the discovered jwks_uri is not on the issuer's host; give the JWKS URL "
+            "explicitly (keys=Jwks(url), or jwks_url= of TokenVerifier.oidc) if your "
+            "provider serves its keys elsewhere"
         )
     return jwks_uri

@@ -1,5 +1,9 @@
 """What ``TokenVerifier.cognito`` and ``TokenVerifier.oidc`` configure, as keyword arguments.
 
+Both key their verifier with a ``Jwks``: the pool's ``/.well-known/jwks.json`` for
+Cognito; for OIDC, the given ``jwks_url`` or the one named by the issuer's discovery
+document.
+
 Amazon Cognito issues two kinds of token, both RS256 and keyed from the pool's JWKS:
 
 * id tokens: ``token_use: "id"``, the app client id in ``aud``;
@@ -16,8 +20,8 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
+from tenantkit._shared.keys import Jwks, JwksFetcher, require_https
 from tenantkit.auth.claims import ANY_AUDIENCE
-from tenantkit.auth.jwks import require_https
 from tenantkit.errors import ConfigurationError
 
 __all__ = ["cognito_issuer", "cognito_settings", "oidc_settings"]
@@ -39,7 +43,13 @@ def cognito_issuer(user_pool_id: str, region: str) -> str:
 
 
 def cognito_settings(
-    user_pool_id: str, *, region: str, client_ids: str | Collection[str], token_use: str
+    user_pool_id: str,
+    *,
+    region: str,
+    client_ids: str | Collection[str],
+    token_use: str,
+    jwks_fetcher: JwksFetcher | None,
+    jwks_cooldown: float,
 ) -> dict[str, Any]:
     issuer = cognito_issuer(user_pool_id, region)
     if token_use not in ("access", "id"):
@@ -51,7 +61,9 @@ def cognito_settings(
     settings: dict[str, Any] = {
         "algorithm": "RS256",
         "issuer": issuer,
-        "jwks_url": f"{issuer}/.well-known/jwks.json",
+        "keys": Jwks(
+            f"{issuer}/.well-known/jwks.json", fetcher=jwks_fetcher, cooldown=jwks_cooldown
+        ),
     }
     if token_use == "access":  # noqa: S105 - a claim value, not a password
         settings["audience"] = ANY_AUDIENCE  # access tokens have no aud: client_id instead
@@ -63,12 +75,21 @@ def cognito_settings(
 
 
 def oidc_settings(
-    issuer: str, *, audience: Any, jwks_url: str | None, algorithm: str | Sequence[str]
+    issuer: str,
+    *,
+    audience: Any,
+    jwks_url: str | None,
+    algorithm: str | Sequence[str],
+    jwks_fetcher: JwksFetcher | None,
+    jwks_cooldown: float,
 ) -> dict[str, Any]:
-    settings: dict[str, Any] = {"algorithm": algorithm, "issuer": require_https(issuer, "issuer")}
-    settings["audience"] = audience
-    if jwks_url is None:
-        settings["oidc_discovery"] = True
-    else:
-        settings["jwks_url"] = require_https(jwks_url, "jwks_url")
-    return settings
+    return {
+        "algorithm": algorithm,
+        "issuer": require_https(issuer, "issuer"),
+        "audience": audience,
+        "keys": (
+            Jwks.from_discovery(fetcher=jwks_fetcher, cooldown=jwks_cooldown)
+            if jwks_url is None
+            else Jwks(jwks_url, fetcher=jwks_fetcher, cooldown=jwks_cooldown)
+        ),
+    }

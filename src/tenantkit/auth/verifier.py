@@ -13,9 +13,11 @@ is possible only by naming it: ``issuer=ANY_ISSUER``, ``audience=ANY_AUDIENCE``.
 ``required_claims`` pins other claims to values (Cognito's ``token_use`` and
 ``client_id``, Okta's ``cid``, Entra ID's ``tid``).
 
-Key sources: HS256/384/512 take ``secret=`` (at least 32 bytes) or ``secret_id=`` of a
-Secrets Manager secret (:mod:`tenantkit.secrets`); RS*/PS*/ES*/EdDSA take ``jwks_url=``,
-``oidc_discovery=True`` or static ``public_keys=`` (:mod:`tenantkit.auth.jwks`).
+Keys: ``keys=`` says where they come from (:mod:`tenantkit._shared.keys`). HS256/384/512
+take ``SecretKey(...)`` or ``SecretsManagerKey(...)`` (at least 32 bytes, never key
+material); RS*/PS*/ES*/EdDSA take ``Jwks(url)``, ``Jwks.from_discovery()`` or
+``PublicKeys([...])``, loaded by :mod:`tenantkit.auth.jwks`. Any other pairing is a
+``ConfigurationError`` at construction.
 
 Why not ``jwt.decode``: the token is parsed strictly first (:mod:`.jwtparse`), the
 signature is checked with PyJWT's own algorithm objects and keys prepared once, and the
@@ -39,10 +41,18 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 import jwt
 
+from tenantkit._shared.keys import (
+    Jwks,
+    JwksFetcher,
+    PublicKeys,
+    SecretKey,
+    SecretsManagerKey,
+)
+from tenantkit._shared.keysource import KeySource
 from tenantkit.auth.claims import (
     ANY_AUDIENCE,
     ANY_ISSUER,
@@ -51,21 +61,10 @@ from tenantkit.auth.claims import (
     ClaimRules,
     VerifiedToken,
 )
-from tenantkit.auth.jwks import (
-    EC_CURVES,
-    JwksFetcher,
-    PublicKeyInput,
-    RemoteKeys,
-    StaticKeys,
-    fetch_jwks,
-)
+from tenantkit.auth.jwks import EC_CURVES, RemoteKeys, StaticKeys
 from tenantkit.auth.jwtparse import parse_compact
 from tenantkit.auth.providers import cognito_settings, oidc_settings
 from tenantkit.errors import ConfigurationError, KeySourceError, UnauthorizedError
-from tenantkit.secrets import SecretsManagerKey
-
-if TYPE_CHECKING:
-    from mypy_boto3_secretsmanager import SecretsManagerClient
 
 __all__ = [
     "ANY_AUDIENCE",
@@ -75,10 +74,12 @@ __all__ = [
     "AnyIssuer",
     "TokenVerifier",
     "VerifiedToken",
+    "VerifierKeys",
 ]
 
 MAX_TOKEN_BYTES = 8192
-MIN_SECRET_BYTES = 32
+#: Where a verifier's keys come from: a secret for HS*, public keys for the others.
+VerifierKeys = SecretKey | SecretsManagerKey | Jwks | PublicKeys
 
 _FAMILIES = {
     "HS256": "hmac",
@@ -98,6 +99,42 @@ _FAMILIES = {
 # Header parameters that would let the token pick its own key or change how it is read.
 _REFUSED_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "crit", "b64"})
 _REJECTED = "the bearer token was rejected; sign in again to get a new token"
+
+
+class _KeySet(Protocol):
+    def candidates(self, kid: object) -> list[Any]:
+        """The keys that may have signed a token with this ``kid``."""
+
+    def rotated(self) -> Any | None:
+        """A key loaded again after no candidate verified, or ``None``."""
+
+
+class _Secret:
+    """The HMAC family's one secret, read again after a rotation."""
+
+    __slots__ = ("_source",)
+
+    def __init__(self, source: KeySource[bytes]) -> None:
+        self._source = source
+
+    def candidates(self, kid: object) -> list[Any]:
+        return [self._source.get()]
+
+    def rotated(self) -> bytes | None:
+        return self._source.refresh()
+
+
+def _not_key_material(secret: bytes) -> bytes:
+    """Refuse an HMAC secret that PyJWT recognises as a public key, certificate or JWK:
+    a verifier keyed with its issuer's public key would accept tokens anyone can sign."""
+    try:
+        jwt.get_algorithm_by_name("HS256").prepare_key(secret)
+    except jwt.InvalidKeyError:
+        raise ConfigurationError(
+            "the HMAC secret looks like a public key, certificate or JWK; use a random "
+            "secret, never key material"
+        ) from None
+    return secret
 
 
 class _TokenCache:
@@ -145,21 +182,13 @@ class TokenVerifier:
         algorithm: str | Sequence[str],
         issuer: str | AnyIssuer,
         audience: str | Collection[str] | AnyAudience,
+        keys: VerifierKeys,
         required_claims: Mapping[str, str | Collection[str]] | None = None,
-        secret: str | bytes | None = None,
-        secret_id: str | None = None,
-        secret_json_key: str | None = "signature",  # noqa: S107 - a JSON key name
-        jwks_url: str | None = None,
-        oidc_discovery: bool = False,
-        public_keys: PublicKeyInput | Sequence[PublicKeyInput] | None = None,
         subject_claim: str = "sub",
         leeway: float = 30,
         max_token_bytes: int = MAX_TOKEN_BYTES,
         cache_size: int = 1024,
         cache_ttl: float = 300,
-        refetch_cooldown: float = 60,
-        jwks_fetcher: JwksFetcher | None = None,
-        secrets_client: SecretsManagerClient | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         algorithms = (algorithm,) if isinstance(algorithm, str) else tuple(algorithm)
@@ -188,52 +217,31 @@ class TokenVerifier:
         self._cache_ttl = float(cache_ttl)
         self._clock = clock
         self._cache = _TokenCache(cache_size)
+        self._keys = self._key_set(keys)
 
-        self._secret: bytes | None = None
-        self._secret_source: SecretsManagerKey | None = None
-        self._keys: StaticKeys | RemoteKeys | None = None
+    def _key_set(self, keys: object) -> _KeySet:
+        """The key set of ``keys``, which must fit the algorithm family."""
         if self._family == "hmac":
-            if jwks_url is not None or public_keys is not None or oidc_discovery:
-                raise ConfigurationError("HMAC algorithms take secret= or secret_id=, not keys")
-            if (secret is None) == (secret_id is None):
+            if not isinstance(keys, SecretKey | SecretsManagerKey):
                 raise ConfigurationError(
-                    "HMAC algorithms need exactly one of secret= or secret_id="
+                    "HMAC algorithms take keys=SecretKey(...) or SecretsManagerKey(...), "
+                    "not keys of an asymmetric algorithm"
                 )
-            if secret is not None:
-                self._secret = self._checked_secret(secret)
-            else:
-                assert secret_id is not None
-                self._secret_source = SecretsManagerKey(
-                    secret_id,
-                    check=self._checked_secret,
-                    json_key=secret_json_key,
-                    client=secrets_client,
-                    cooldown=float(refetch_cooldown),
-                    name="the JWT signing secret",
+            return _Secret(keys.source("the JWT signing secret", check=_not_key_material))
+        if isinstance(keys, PublicKeys):
+            return StaticKeys(keys, self._family, self._algorithms)
+        if isinstance(keys, Jwks):
+            if keys.url is None and self._claims.issuer is None:
+                raise ConfigurationError(
+                    "Jwks.from_discovery() needs the issuer, not ANY_ISSUER: discovery "
+                    "starts from the issuer's URL"
                 )
-            return
-        if secret is not None or secret_id is not None:
-            raise ConfigurationError(
-                "asymmetric algorithms take jwks_url=, oidc_discovery= or public_keys=, "
-                "never a secret"
+            return RemoteKeys(
+                keys, family=self._family, algorithms=self._algorithms, issuer=self._claims.issuer
             )
-        if [jwks_url is not None, oidc_discovery, public_keys is not None].count(True) != 1:
-            raise ConfigurationError(
-                "asymmetric algorithms need exactly one of jwks_url=, oidc_discovery=True "
-                "or public_keys="
-            )
-        if public_keys is not None:
-            self._keys = StaticKeys(public_keys, self._family, self._algorithms)
-            return
-        if oidc_discovery and self._claims.issuer is None:
-            raise ConfigurationError("oidc_discovery=True needs the issuer, not ANY_ISSUER")
-        self._keys = RemoteKeys(
-            family=self._family,
-            algorithms=self._algorithms,
-            fetcher=jwks_fetcher or fetch_jwks,
-            cooldown=float(refetch_cooldown),
-            jwks_url=jwks_url,
-            discover_from=self._claims.issuer if oidc_discovery else None,
+        raise ConfigurationError(
+            "asymmetric algorithms take keys=Jwks(url), Jwks.from_discovery() or "
+            "PublicKeys([...]), never a secret"
         )
 
     @classmethod
@@ -244,6 +252,8 @@ class TokenVerifier:
         region: str,
         client_ids: str | Collection[str],
         token_use: Literal["access", "id"] = "access",  # noqa: S107 - a claim value
+        jwks_fetcher: JwksFetcher | None = None,
+        jwks_cooldown: float = 60.0,
         **options: Any,
     ) -> TokenVerifier:
         """Verify one kind of token of a Cognito user pool's app clients.
@@ -251,11 +261,17 @@ class TokenVerifier:
         The issuer is ``https://cognito-idp.<region>.amazonaws.com/<user_pool_id>`` and the
         keys its ``/.well-known/jwks.json`` (RS256). ``token_use`` must match: access tokens
         name their app client in ``client_id`` and carry no ``aud``; id tokens name it in
-        ``aud``. Either must be one of ``client_ids``. ``options`` are the other keyword
-        arguments of ``TokenVerifier`` (``leeway``, ``jwks_fetcher``, ``required_claims``...).
+        ``aud``. Either must be one of ``client_ids``. ``jwks_fetcher`` and ``jwks_cooldown``
+        go to ``Jwks``; ``options`` are the other keyword arguments of ``TokenVerifier``
+        (``leeway``, ``required_claims``...).
         """
         settings = cognito_settings(
-            user_pool_id, region=region, client_ids=client_ids, token_use=token_use
+            user_pool_id,
+            region=region,
+            client_ids=client_ids,
+            token_use=token_use,
+            jwks_fetcher=jwks_fetcher,
+            jwks_cooldown=jwks_cooldown,
         )
         return cls(**_merged(settings, options, "cognito"))
 
@@ -267,41 +283,27 @@ class TokenVerifier:
         audience: str | Collection[str] | AnyAudience,
         jwks_url: str | None = None,
         algorithm: str | Sequence[str] = "RS256",
+        jwks_fetcher: JwksFetcher | None = None,
+        jwks_cooldown: float = 60.0,
         **options: Any,
     ) -> TokenVerifier:
         """Verify tokens of an OpenID Connect provider (Auth0, Okta, Entra ID...).
 
         ``issuer`` must be https and is matched exactly. Without ``jwks_url``, the key URL
         is read once, on first use, from the issuer's discovery document, which must name
-        the same issuer and a ``jwks_uri`` on the issuer's host. ``options`` are the other
-        keyword arguments of ``TokenVerifier``.
+        the same issuer and a ``jwks_uri`` on the issuer's host. ``jwks_fetcher`` and
+        ``jwks_cooldown`` go to ``Jwks``; ``options`` are the other keyword arguments of
+        ``TokenVerifier``.
         """
-        settings = oidc_settings(issuer, audience=audience, jwks_url=jwks_url, algorithm=algorithm)
+        settings = oidc_settings(
+            issuer,
+            audience=audience,
+            jwks_url=jwks_url,
+            algorithm=algorithm,
+            jwks_fetcher=jwks_fetcher,
+            jwks_cooldown=jwks_cooldown,
+        )
         return cls(**_merged(settings, options, "oidc"))
-
-    # -- key sources -------------------------------------------------------------------
-
-    @staticmethod
-    def _checked_secret(secret: str | bytes) -> bytes:
-        raw = secret.encode() if isinstance(secret, str) else bytes(secret)
-        if len(raw) < MIN_SECRET_BYTES:
-            raise ConfigurationError(
-                f"the HMAC secret is shorter than {MIN_SECRET_BYTES} bytes; use a longer "
-                "random secret"
-            )
-        try:
-            jwt.get_algorithm_by_name("HS256").prepare_key(raw)
-        except jwt.InvalidKeyError:
-            raise ConfigurationError(
-                "the HMAC secret looks like a public key, certificate or JWK; use a random "
-                "secret, never key material"
-            ) from None
-        return raw
-
-    def _candidate_keys(self, kid: object) -> list[Any]:
-        if self._keys is not None:
-            return self._keys.candidates(kid)
-        return [self._secret_source.get() if self._secret_source else self._secret]
 
     # -- verification ------------------------------------------------------------------
 
@@ -348,7 +350,7 @@ class TokenVerifier:
             raise UnauthorizedError("the token's algorithm is not the one this API accepts")
         if not _REFUSED_HEADERS.isdisjoint(parsed.header):
             raise UnauthorizedError("the token carries a header this API does not accept")
-        keys = self._candidate_keys(parsed.header.get("kid"))
+        keys = self._keys.candidates(parsed.header.get("kid"))
         if not keys:
             raise UnauthorizedError("the token's signing key is unknown")
         algorithm = self._algorithm_objects[alg]
@@ -358,13 +360,13 @@ class TokenVerifier:
             for key in keys
             if curve is None or key.curve.name == curve
         )
-        if not valid and self._secret_source is not None:
-            # Perhaps the secret was rotated: fetch it again, at most once per cooldown.
-            secret = self._secret_source.refresh()
+        if not valid:
+            # Perhaps the secret was rotated: read it again, at most once per cooldown.
+            rotated = self._keys.rotated()
             valid = (
-                secret is not None
-                and secret not in keys
-                and algorithm.verify(parsed.signing_input, secret, parsed.signature)
+                rotated is not None
+                and rotated not in keys
+                and algorithm.verify(parsed.signing_input, rotated, parsed.signature)
             )
         if not valid:
             raise UnauthorizedError(_REJECTED)

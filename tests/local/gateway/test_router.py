@@ -6,9 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tenantkit._shared.apigw import Route
 from tenantkit.local.gateway import Gateway
 from tenantkit.local.gateway.router import Router
+from tenantkit.local.stack import ApiSpec, RouteSpec
+from tests._shared import model
+from tests._shared.strategies import REQUEST_METHODS, paths, route_keys
 from tests.local.conftest import built_stack
 
 
@@ -81,3 +87,46 @@ def test_routing_follows_the_shared_model(
     found = router.route(method, path)
     assert found is not None
     assert (found[0].route.key, found[1]) == (key, params)
+
+
+def _spec(key: str) -> RouteSpec:
+    return RouteSpec(ApiSpec("Api", "api", "test"), Route.parse(key), "Fn", None, key)
+
+
+def _raw(segment: str, encode: bool) -> str:
+    """``segment`` as a client may send it: each character percent-encoded, or not."""
+    return "".join(f"%{ord(c):02X}" for c in segment) if encode else segment
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    keys=route_keys(),
+    method=st.sampled_from(REQUEST_METHODS),
+    segments=paths,
+    encoded=st.lists(st.booleans(), min_size=5, max_size=5),
+    trailing=st.booleans(),
+)
+def test_router_equals_the_rest_model_on_raw_paths(
+    keys: list[str],
+    method: str,
+    segments: tuple[str, ...],
+    encoded: list[bool],
+    trailing: bool,
+) -> None:
+    """What the gateway adds to the shared routing: split the raw path, decode each
+    segment, ignore a trailing ``/``, and read the parameters back out of the path."""
+    raw = "/" + "/".join(_raw(s, e) for s, e in zip(segments, encoded, strict=False))
+    if trailing and segments:
+        raw += "/"
+    found = Router([_spec(key) for key in keys]).route(method, raw)
+    expected = model.rest_backtracking(keys, (method, segments))
+    assert (found[0].route.key if found else None) == expected
+    if found is None:
+        return
+    spec, params = found
+    rebuilt = [
+        params[part.strip("{}+")] if part.startswith("{") else part
+        for part in spec.path.split("/")[1:]
+        if part
+    ]
+    assert "/".join(rebuilt) == "/".join(segments)

@@ -328,6 +328,9 @@ def test_loopback_endpoints_need_allow_local_webhooks(app: StateParks, receiver:
     "body",
     [
         {"eventType": "park-exploded", "endpoint": "https://hooks.example.com/"},
+        # the reference accepts it, but no status change ever publishes park-opened
+        {"eventType": "park-opened", "endpoint": "https://hooks.example.com/"},
+        {"eventType": "park-closed", "endpoint": ""},
         {"eventType": "park-closed"},
         {"endpoint": "https://hooks.example.com/"},
         {"eventType": "park-closed", "endpoint": "https://h.example.com/" + "x" * 2100},

@@ -1,32 +1,26 @@
 """Parse a compact JWS exactly: one spelling per token, one value per JSON key.
 
-Lenient parsing gives one token many faces. Base64url leaves unused bits in the last
-character of a segment whose length is not a multiple of 4, so a lenient decoder reads
-up to 16 spellings of one segment as the same bytes; a cache or deny list keyed on the
-token string then sees different tokens. A JSON object with a key twice means whatever
-the last parser to read it decides (``{"alg":"none","alg":"HS256"}``). So every segment
-here must be canonical base64url without padding, and each JSON part must be a UTF-8
-object with unique keys and no ``NaN``/``Infinity`` (an ``exp`` of ``Infinity`` would
-never expire). PyJWT accepts padding, duplicate keys, ``NaN`` and UTF-16 JSON; this
-stricter parse runs before any signature or claim is looked at.
+Lenient parsing gives one token many faces. A lenient base64url decoder reads up to 16
+spellings of one segment as the same bytes (:mod:`tenantkit._shared.b64`), so a cache or
+deny list keyed on the token string sees different tokens. A JSON object with a key twice
+means whatever the last parser to read it decides (``{"alg":"none","alg":"HS256"}``). So
+every segment here must be canonical base64url without padding, and each JSON part must
+be a UTF-8 object with unique keys and no ``NaN``/``Infinity`` (an ``exp`` of
+``Infinity`` would never expire). PyJWT accepts padding, duplicate keys, ``NaN`` and
+UTF-16 JSON; this stricter parse runs before any signature or claim is looked at.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from tenantkit._shared.b64 import b64url_decode
 from tenantkit.errors import UnauthorizedError
 
-__all__ = ["ParsedToken", "b64url_decode", "parse_compact"]
+__all__ = ["ParsedToken", "parse_compact"]
 
-_SEGMENTS = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
-# The last character of a segment of length 4n+2 carries 4 unused bits, of 4n+3 two: in a
-# canonical encoding they are zero, so only these characters may end such a segment.
-_CANONICAL_LAST = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
 _MALFORMED = "the bearer token is not a well-formed signed JWT"
 
 
@@ -38,18 +32,6 @@ class ParsedToken:
     claims: dict[str, Any]
     signing_input: bytes
     signature: bytes
-
-
-def b64url_decode(segment: str) -> bytes:
-    """Decode canonical unpadded base64url; any other spelling is an ``UnauthorizedError``.
-
-    Checking the last character is enough: ``_SEGMENTS`` already admits only the
-    alphabet, and only the last character can hold unused bits.
-    """
-    remainder = len(segment) % 4
-    if remainder == 1 or (remainder and segment[-1] not in _CANONICAL_LAST[remainder]):
-        raise UnauthorizedError(_MALFORMED)
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -77,13 +59,17 @@ def _json_object(raw: bytes) -> dict[str, Any]:
 
 def parse_compact(token: str) -> ParsedToken:
     """Split and decode ``header.payload.signature``, refusing every non-exact form."""
-    match = _SEGMENTS.fullmatch(token)
-    if match is None:
+    segments = token.split(".")
+    if len(segments) != 3 or not all(segments):
         raise UnauthorizedError(_MALFORMED)
-    header_b64, payload_b64, signature_b64 = match.groups()
+    header_b64, payload_b64, _ = segments
+    try:
+        header, claims, signature = (b64url_decode(segment) for segment in segments)
+    except ValueError:
+        raise UnauthorizedError(_MALFORMED) from None
     return ParsedToken(
-        header=_json_object(b64url_decode(header_b64)),
-        claims=_json_object(b64url_decode(payload_b64)),
+        header=_json_object(header),
+        claims=_json_object(claims),
         signing_input=f"{header_b64}.{payload_b64}".encode("ascii"),
-        signature=b64url_decode(signature_b64),
+        signature=signature,
     )

@@ -12,24 +12,23 @@ Format: ``<payload>.<mac>``, both unpadded base64url. The payload is the JSON li
 keeps a cursor's length proportional to the key's size in bytes: JSON escapes would
 make a 4-byte character 12 characters long and a control character 6.
 
-Decoding is strict: only the base64url alphabet, no padding, and only the canonical
-spelling of each part, so one cursor has exactly one accepted string and nothing can
-be appended to it.
+Decoding is strict (:mod:`tenantkit._shared.b64`): only the base64url alphabet, no
+padding, and only the canonical spelling of each part, so one cursor has exactly one
+accepted string and nothing can be appended to it.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
 import logging
-import re
 import secrets
 import threading
 from collections.abc import Mapping
 from typing import Any
 
+from tenantkit._shared.b64 import b64url_decode, b64url_encode
 from tenantkit._shared.keys import Secret, SecretKey, SecretsManagerKey
 from tenantkit._shared.keysource import KeySource
 from tenantkit.errors import ConfigurationError, InvalidCursorError
@@ -45,7 +44,6 @@ logger = logging.getLogger("tenantkit.dynamo")
 # and still bounds the work a hostile cursor can cause.
 MAX_CURSOR_LENGTH = 16384
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]+\Z")
 _process_secret: bytes | None = None
 _process_secret_lock = threading.Lock()
 
@@ -62,20 +60,6 @@ def _default_secret() -> bytes:
                 "cursor_secret=SecretsManagerKey(...) or SecretKey(...) to TenantTable"
             )
         return _process_secret
-
-
-def _b64encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64decode(text: str) -> bytes:
-    """Strict base64url: the alphabet only, no padding, and the canonical spelling only."""
-    if not _BASE64URL.match(text):
-        raise ValueError("not base64url")
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if _b64encode(data) != text:  # the unused low bits of the last character were set
-        raise ValueError("not canonical base64url")
-    return data
 
 
 def query_fingerprint(*parts: object) -> str:
@@ -120,13 +104,13 @@ class CursorSigner:
         for name, av in key.items():
             ((tag, value),) = av.items()
             if tag == "S":
-                value = _b64encode(value.encode())
+                value = b64url_encode(value.encode())
             elif tag == "B":
-                value = _b64encode(bytes(value))
+                value = b64url_encode(bytes(value))
             entries.append([name, tag, value])
-        payload = _b64encode(_JSON.encode(entries).encode())
+        payload = b64url_encode(_JSON.encode(entries).encode())
         mac = self._mac(tenant, index, fingerprint, payload, self._key())
-        return payload + "." + _b64encode(mac)
+        return payload + "." + b64url_encode(mac)
 
     def decode(
         self, cursor: object, tenant: str, index: str | None, fingerprint: str
@@ -145,21 +129,21 @@ class CursorSigner:
             raise invalid
         payload, _, signature = cursor.partition(".")
         try:
-            given = _b64decode(signature)
+            given = b64url_decode(signature)
         except ValueError:
             raise invalid from None
         if not self._verifies(given, tenant, index, fingerprint, payload):
             raise invalid
         try:
-            entries = json.loads(_b64decode(payload))
+            entries = json.loads(b64url_decode(payload))
             key: dict[str, dict[str, Any]] = {}
             for name, tag, value in entries:
                 if not isinstance(name, str) or not isinstance(value, str):
                     raise ValueError(name)
                 if tag == "S":
-                    key[name] = {"S": _b64decode(value).decode()}
+                    key[name] = {"S": b64url_decode(value).decode()}
                 elif tag == "B":
-                    key[name] = {"B": _b64decode(value)}
+                    key[name] = {"B": b64url_decode(value)}
                 elif tag == "N":
                     key[name] = {"N": value}
                 else:

@@ -16,7 +16,6 @@ keys, no whitespace, ASCII only. ``issuedAt`` is epoch milliseconds.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from tenantkit._shared.b64 import b64url_encode
 from tenantkit._shared.keys import Secret, SecretKey, SecretsManagerKey
 from tenantkit.context import TenantContext, current_tenant
 from tenantkit.errors import ConfigurationError, EnvelopeError, TenantKitError
@@ -200,5 +200,4 @@ class EnvelopeSigner:
 
     @staticmethod
     def _mac(key: bytes, data: bytes) -> str:
-        digest = hmac.new(key, data, hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+        return b64url_encode(hmac.new(key, data, hashlib.sha256).digest())

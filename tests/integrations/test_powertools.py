@@ -285,7 +285,9 @@ def test_http_resolver_reads_lambda_authorizer() -> None:
 
 def test_logger_keys_only_during_invocation() -> None:
     stream = io.StringIO()
-    logger = Logger(service="parks", logger_handler=None, stream=stream)
+    # A service of its own: Powertools keeps one logger per service, and other tests (the
+    # README's snippets) configure "parks" with a stream of theirs.
+    logger = Logger(service="tenant-middleware-test", logger_handler=None, stream=stream)
     app = add_routes(APIGatewayRestResolver(), logger)
     app.resolve(rest_event(ALICE), FakeLambdaContext())
     logger.info("after")

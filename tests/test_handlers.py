@@ -24,7 +24,7 @@ from tenantkit import (
     tenant_scope,
 )
 from tenantkit.errors import ConflictError, UnauthorizedError, UnprocessedItemsError
-from tenantkit.handlers import error_response, json_response
+from tenantkit.handlers import error_response, is_api_gateway_event, json_response
 from tests.conftest import load_event
 
 
@@ -281,3 +281,24 @@ def test_requires_roles_leaves_a_name_defined_later_as_written() -> None:
         return None
 
     assert inspect.signature(route).parameters["park"].annotation == "DefinedLater"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "http"),
+    [
+        ("apiGatewayProxyEvent.json", True),
+        ("apiGatewayProxyV2Event.json", True),
+        ("lambdaFunctionUrlEvent.json", True),
+        ("albEvent.json", True),
+        ("sqsEvent.json", False),
+        ("eventBridgeEvent.json", False),
+        ("snsEvent.json", False),
+    ],
+)
+def test_which_events_are_answered_over_http(fixture: str, http: bool) -> None:
+    assert is_api_gateway_event(load_event(fixture)) is http
+
+
+@pytest.mark.parametrize("event", [None, [], {"httpMethod": "GET"}, {"requestContext": {}}])
+def test_shapes_that_are_not_http_events(event: object) -> None:
+    assert is_api_gateway_event(event) is False

@@ -54,7 +54,8 @@ def json_response(status_code: int, body: object) -> dict[str, Any]:
 
 
 def is_api_gateway_event(event: object) -> bool:
-    """True for API Gateway REST v1 and HTTP API v2 proxy events."""
+    """True for HTTP proxy events: API Gateway REST (v1) and HTTP API (v2), and the
+    function URL and ALB events of the same shapes, which take the same answers."""
     if not isinstance(event, Mapping):
         return False
     request_context = event.get("requestContext")

@@ -306,6 +306,9 @@ def _route(
         raise TemplateError(
             f"{where}.Properties.Path: {path!r} is not an API Gateway path: {error}"
         ) from None
+    names = [part.strip("{}+") for part in route.path.split("/") if part.startswith("{")]
+    if len(set(names)) != len(names):  # pathParameters could hold only one of them
+        raise TemplateError(f"{where}.Properties.Path: {path!r} names a path parameter twice")
     api_authorizers = authorizers.get(api_logical, {})
     api_resource = stack.template.resources[api_logical]
     default = (api_resource.properties.get("Auth") or {}).get("DefaultAuthorizer")

@@ -414,3 +414,17 @@ def test_importing_the_ledger_does_not_load_boto3() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_a_ledger_built_from_a_boto3_session(aws: Aws) -> None:
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session(region_name="us-east-1")
+    built = EnvelopeLedger(
+        TABLE, consumer="announcer", boto3_session=session, boto_config=Config(retries={})
+    )
+    assert built.claim("abc123", keep_until=4_102_444_800).claimed
+    assert built.claim("abc123", keep_until=4_102_444_800).busy
+    with pytest.raises(ConfigurationError, match="not both"):
+        EnvelopeLedger(TABLE, consumer="announcer", client=aws.dynamodb, boto3_session=session)

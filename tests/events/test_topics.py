@@ -664,3 +664,22 @@ def test_transaction_conflicts_are_retried(
         assert registry.subscriptions() == [sub]
     assert conflicts == [0]
     assert topic_records(aws)[0]["subs"] == {"N": "1"}
+
+
+def test_clients_built_from_a_boto3_session_and_config(aws: Aws) -> None:
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session(region_name="us-east-1")
+    built = TopicRegistry(
+        TABLE, boto3_session=session, boto_config=Config(retries={"max_attempts": 2})
+    )
+    with tenant_scope(ctx("texas")):
+        sub = built.subscribe("park-updated", HOOK)
+        assert built.publish("park-updated", {"x": 1}).published
+    assert sub.topic_arn.startswith("arn:aws:sns:us-east-1:")
+    # A session and one injected client: the session builds the other one.
+    mixed = TopicRegistry(TABLE, dynamodb_client=aws.dynamodb, boto3_session=session)
+    with tenant_scope(ctx("texas")):
+        assert mixed.subscriptions() == [sub]
+        assert mixed.publish("park-updated", {"x": 2}).published

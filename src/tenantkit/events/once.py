@@ -24,11 +24,13 @@ would count as one; its in-progress expiry needs the Lambda context registered; 
 records have their own layout (and keep the payload hash and response); and tenantkit's
 runtime must not require ``aws-lambda-powertools``, which only its optional extra
 installs. The envelope already carries a signed, unique id, so three DynamoDB calls on
-the table the app already has do the job.
+the table the app already has do the job, through tenantkit's control-plane store (bound
+to the ``_once#`` namespace).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import time
@@ -36,11 +38,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from tenantkit.errors import ConfigurationError, EnvelopeError, aws_error_code
+from tenantkit._shared.clients import ClientOptions
+from tenantkit._shared.dynamodb.control_plane import ControlPlaneStore
+from tenantkit.errors import ConditionFailedError, ConfigurationError, EnvelopeError
 
 if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config
     from mypy_boto3_dynamodb import DynamoDBClient
 
 __all__ = ["Claim", "EnvelopeLedger"]
@@ -53,7 +59,6 @@ _IN_PROGRESS = "in_progress"
 _DONE = "done"
 _CLAIMED = "claimed"
 _BUSY = "busy"
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +105,8 @@ class EnvelopeLedger:
     - The table needs ``ttl_attribute`` as its TTL attribute, and the consumer's role
       ``dynamodb:PutItem`` and ``dynamodb:DeleteItem`` on keys ``_once#<consumer>#*``.
 
-    Give it to ``process_sqs_batch(..., once=ledger)``. No AWS client is built until the
-    first claim.
+    Give it to ``process_sqs_batch(..., once=ledger)``. The client is ``client``, or one
+    built from ``boto3_session`` and ``boto_config``, not before the first claim.
     """
 
     def __init__(
@@ -110,6 +115,8 @@ class EnvelopeLedger:
         *,
         consumer: str,
         client: DynamoDBClient | None = None,
+        boto3_session: boto3.session.Session | None = None,
+        boto_config: Config | None = None,
         lease: float | timedelta = 900,
         partition_key: str = "pk",
         sort_key: str | None = "sk",
@@ -128,7 +135,15 @@ class EnvelopeLedger:
         self.table_name = table_name
         self.consumer = consumer
         self.lease = _seconds(lease)
-        self._client = client
+        self._store = ControlPlaneStore(
+            table_name,
+            namespaces=("once",),
+            partition_key=partition_key,
+            sort_key=sort_key,
+            client=ClientOptions(
+                "dynamodb", client=client, boto3_session=boto3_session, boto_config=boto_config
+            ),
+        )
         self._partition_key = partition_key
         self._sort_key = sort_key
         self._ttl_attribute = ttl_attribute
@@ -140,43 +155,27 @@ class EnvelopeLedger:
     def claim(self, message_id: str, *, keep_until: float) -> Claim:
         """Claim envelope ``message_id`` before running it; keep its marker until
         ``keep_until`` (epoch seconds). Raises botocore's errors when DynamoDB fails."""
+        from boto3.dynamodb.conditions import Attr
+
         if not isinstance(message_id, str) or not _MESSAGE_ID.match(message_id):
             raise EnvelopeError("the envelope's message id is malformed")
         now = self._clock()
         holder = uuid.uuid4().hex
         item = {
             **self._key(message_id),
-            "state": {"S": _IN_PROGRESS},
-            "holder": {"S": holder},
-            "leaseUntil": {"N": str(int((now + self.lease) * 1000))},
-            self._ttl_attribute: {"N": str(math.ceil(max(keep_until, now + self.lease)))},
+            "state": _IN_PROGRESS,
+            "holder": holder,
+            "leaseUntil": int((now + self.lease) * 1000),
+            self._ttl_attribute: math.ceil(max(keep_until, now + self.lease)),
         }
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=item,
-                ConditionExpression=(
-                    "attribute_not_exists(#pk) OR (#state = :in_progress AND #lease < :now)"
-                ),
-                ExpressionAttributeNames={
-                    "#pk": self._partition_key,
-                    "#state": "state",
-                    "#lease": "leaseUntil",
-                },
-                ExpressionAttributeValues={
-                    ":in_progress": {"S": _IN_PROGRESS},
-                    ":now": {"N": str(int(now * 1000))},
-                },
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except Exception as exc:
-            if aws_error_code(exc) != _CONDITION_FAILED:
-                raise
-            old = getattr(exc, "response", {}).get("Item") or {}
-            state = old.get("state", {}).get("S")
-            outcome = _DONE if state == _DONE else _BUSY
-            return Claim(message_id, outcome, holder, keep_until)
-        return Claim(message_id, _CLAIMED, holder, keep_until)
+        stale = Attr("state").eq(_IN_PROGRESS) & Attr("leaseUntil").lt(int(now * 1000))
+        old = self._store.put_or_existing(
+            item, condition=Attr(self._partition_key).not_exists() | stale
+        )
+        if old is None:
+            return Claim(message_id, _CLAIMED, holder, keep_until)
+        outcome = _DONE if old.get("state") == _DONE else _BUSY
+        return Claim(message_id, outcome, holder, keep_until)
 
     def complete(self, claim: Claim) -> None:
         """Record that ``claim``'s handler succeeded: later deliveries are skipped.
@@ -184,44 +183,29 @@ class EnvelopeLedger:
         Unconditional: if the lease ran out and another consumer took the claim over,
         the work is done all the same, and that consumer's failure must not undo it.
         """
-        self.client.put_item(
-            TableName=self.table_name,
-            Item={
+        self._store.put(
+            {
                 **self._key(claim.message_id),
-                "state": {"S": _DONE},
-                self._ttl_attribute: {"N": str(math.ceil(claim.keep_until))},
-            },
+                "state": _DONE,
+                self._ttl_attribute: math.ceil(claim.keep_until),
+            }
         )
 
     def release(self, claim: Claim) -> None:
         """Give ``claim`` up after a failed run, so the retry runs it; a no-op when the
         claim was taken over or completed meanwhile."""
-        try:
-            self.client.delete_item(
-                TableName=self.table_name,
-                Key=self._key(claim.message_id),
-                ConditionExpression="#state = :in_progress AND #holder = :holder",
-                ExpressionAttributeNames={"#state": "state", "#holder": "holder"},
-                ExpressionAttributeValues={
-                    ":in_progress": {"S": _IN_PROGRESS},
-                    ":holder": {"S": claim.holder},
-                },
-            )
-        except Exception as exc:
-            if aws_error_code(exc) != _CONDITION_FAILED:
-                raise
+        from boto3.dynamodb.conditions import Attr
+
+        mine = Attr("state").eq(_IN_PROGRESS) & Attr("holder").eq(claim.holder)
+        with contextlib.suppress(ConditionFailedError):
+            self._store.delete(self._key(claim.message_id), condition=mine)
 
     @property
     def client(self) -> DynamoDBClient:
         """The DynamoDB client, created on first use (no AWS call at import or construction)."""
-        if self._client is None:
-            import boto3
+        client: DynamoDBClient = self._store.client
+        return client
 
-            self._client = boto3.client("dynamodb")
-        return self._client
-
-    def _key(self, message_id: str) -> dict[str, Any]:
-        key = {self._partition_key: {"S": f"_once#{self.consumer}#{message_id}"}}
-        if self._sort_key is not None:
-            key[self._sort_key] = {"S": _SORT_KEY_VALUE}
-        return key
+    def _key(self, message_id: str) -> dict[str, str]:
+        partition = f"_once#{self.consumer}#{message_id}"
+        return self._store.key(partition, None if self._sort_key is None else _SORT_KEY_VALUE)

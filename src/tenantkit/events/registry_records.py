@@ -1,9 +1,11 @@
 """What the registry stores and returns: topic names, record keys, ARNs it may trust.
 
-Nothing read back from the table is trusted to name an SNS resource. The topic name is
-computed from the current tenant, and the topic ARN must be exactly the ARN of that name
-in this registry's partition, region and account; a subscription ARN must belong to that
-topic. A record that says otherwise was forged or copied, and is refused.
+Records live in the control plane (``tenantkit._shared.dynamodb.control_plane``), under
+``_events#`` keys. Nothing read back from the table is trusted to name an SNS resource.
+The topic name is computed from the current tenant, and the topic ARN must be exactly the
+ARN of that name in this registry's partition, region and account; a subscription ARN
+must belong to that topic. A record that says otherwise was forged or copied, and is
+refused.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import re
 from base64 import b32encode
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from tenantkit._shared.clients import ClientOptions
 from tenantkit.context import validate_tenant_id
 from tenantkit.errors import (
     ConfigurationError,
@@ -23,21 +26,28 @@ from tenantkit.errors import (
     InvalidKeyError,
     TenantIsolationError,
 )
-from tenantkit.events.registry_store import NAMESPACE
 
 if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config
     from mypy_boto3_sns import SNSClient
 
 __all__ = [
+    "NAMESPACE",
     "PublishResult",
     "RegistryKeys",
     "Subscription",
     "TopicArns",
     "check_names",
+    "client_options",
     "topic_name",
 ]
 
 logger = logging.getLogger("tenantkit.events")
+
+#: The registry's control-plane namespace: every record key starts with it (no tenant
+#: id starts with ``_``, so no ``TenantTable`` key reaches one).
+NAMESPACE = "_events#"
 
 PREFIX = re.compile(r"[A-Za-z0-9_]{1,32}\Z", re.ASCII)
 _LITERAL = re.compile(r"[A-Za-z0-9_-]{1,64}\Z", re.ASCII)
@@ -147,25 +157,39 @@ class RegistryKeys:
 
 class TopicArns:
     """The one ARN each topic name may have: the SNS client's partition and region, and
-    the account (given, learned from a ``CreateTopic`` answer, or one STS call).
+    the account (given, learned from a ``CreateTopic`` answer, or one STS call, with the
+    registry's ``boto3_session`` and ``boto_config`` if it has them).
 
     Once the account is known the check is a string comparison, so ``publish`` stays
     one read and one ``Publish``.
     """
 
-    def __init__(self, account_id: str | None) -> None:
+    def __init__(
+        self,
+        account_id: str | None,
+        *,
+        boto3_session: boto3.session.Session | None = None,
+        boto_config: Config | None = None,
+    ) -> None:
         if account_id is not None and not _ACCOUNT.match(account_id):
             raise ConfigurationError("account_id must be the 12 digits of an AWS account id")
         self._account = account_id
+        self._session = boto3_session
+        self._config = boto_config
 
     def _home(self, sns: SNSClient) -> str:
         return f"arn:{sns.meta.partition}:sns:{sns.meta.region_name}:"
 
     def _account_id(self, sns: SNSClient) -> str:
         if self._account is None:
-            import boto3
+            factory: Any  # boto3's stubs type ``client`` per literal service name
+            if self._session is not None:
+                factory = self._session.client
+            else:
+                import boto3
 
-            sts = boto3.client("sts", region_name=sns.meta.region_name)
+                factory = boto3.client
+            sts = factory("sts", region_name=sns.meta.region_name, config=self._config)
             self._account = sts.get_caller_identity()["Account"]
         return self._account
 
@@ -198,6 +222,19 @@ class TopicArns:
         ):
             raise _refused("subscription", name, stored)
         return stored
+
+
+def client_options(
+    service: str,
+    client: Any,
+    boto3_session: boto3.session.Session | None,
+    boto_config: Config | None,
+) -> ClientOptions:
+    """The registry's ``service`` client: ``client`` as it is, else one built on first use
+    from ``boto3_session`` and ``boto_config``, which so serve every client not injected."""
+    if client is not None:
+        return ClientOptions(service, client=client)
+    return ClientOptions(service, boto3_session=boto3_session, boto_config=boto_config)
 
 
 def _refused(kind: str, name: str, stored: object) -> TenantIsolationError:

@@ -15,9 +15,11 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
+from tenantkit._shared.backoff import Backoff
+from tenantkit._shared.dynamodb.control_plane import ControlPlaneStore
+from tenantkit._shared.dynamodb.transact import Transaction
 from tenantkit.errors import ConditionFailedError, ConflictError, LimitExceededError
 from tenantkit.events.registry_records import RegistryKeys, Subscription
-from tenantkit.events.registry_store import ControlPlaneStore
 from tenantkit.events.topic_lifecycle import ACTIVE, ATTEMPTS, TopicLifecycle, now
 
 __all__ = ["Reservation", "SubscriptionSlots"]
@@ -46,7 +48,7 @@ class SubscriptionSlots:
         limit: int,
         to_subscription: Callable[[Mapping[str, Any], str], Subscription],
         checked_topic: Callable[[str, object], str],
-        backoff: Callable[[int], None],
+        backoff: Backoff,
     ) -> None:
         self._store = store
         self._keys = keys
@@ -69,27 +71,21 @@ class SubscriptionSlots:
                 name, tenant, pending.get("resource_id"), pending["event_type"]
             )
             arn: str = topic["topic_arn"]
-            ops: list[Mapping[str, Any]] = [
-                {"put": {**pending, "topic_arn": arn}, "condition": self._store.absent()},
-                {
-                    "update": {
-                        "key": self._store.key(*self._keys.topic(name)),
-                        "set": {"topic_arn": arn},
-                        "add": {"subs": 1},
-                        "condition": Attr("state").eq(ACTIVE)
-                        & Attr("generation").eq(topic["generation"]),
-                    }
-                },
-                {
-                    "update": {
-                        "key": count_key,
-                        "add": {"count": 1},
-                        "condition": Attr("count").not_exists() | Attr("count").lt(self._limit),
-                    }
-                },
-            ]
             try:
-                self._store.transact(ops)
+                with self._store.transaction() as tx:
+                    tx.put({**pending, "topic_arn": arn}, if_not_exists=True)
+                    tx.update(
+                        self._store.key(*self._keys.topic(name)),
+                        set={"topic_arn": arn},
+                        add={"subs": 1},
+                        condition=Attr("state").eq(ACTIVE)
+                        & Attr("generation").eq(topic["generation"]),
+                    )
+                    tx.update(
+                        count_key,
+                        add={"count": 1},
+                        condition=Attr("count").not_exists() | Attr("count").lt(self._limit),
+                    )
                 return arn, pending["token"]
             except (ConditionFailedError, ConflictError):
                 # Plain reads: unlike TransactGetItems they never conflict with transactions.
@@ -103,7 +99,7 @@ class SubscriptionSlots:
                 # The topic may have been created for this subscribe: do not leave it behind.
                 self._topics.delete_if_unused(name, arn)
                 raise self._limit_exceeded()
-            self._backoff(attempt)
+            self._backoff.wait(attempt)
         raise ConflictError("the topic is busy (being created or deleted); retry the subscribe")
 
     def refuse_at_limit(self, tenant: str) -> None:
@@ -122,34 +118,27 @@ class SubscriptionSlots:
             "unsubscribe one before adding another"
         )
 
-    def release_ops(
-        self, tenant: str, subscription_id: str, token: str, name: str
-    ) -> list[Mapping[str, Any]]:
-        """The transaction that removes a subscription record and gives its slot back."""
-        return [
-            {
-                "delete": self._store.key(*self._keys.subscription(tenant, subscription_id)),
-                "condition": Attr("token").eq(token),
-            },
-            {
-                "update": {
-                    "key": self._store.key(*self._keys.topic(name)),
-                    "add": {"subs": -1},
-                    "condition": Attr(self._store.partition_key).exists(),
-                }
-            },
-            {
-                "update": {
-                    "key": self._store.key(*self._keys.tenant_count(tenant)),
-                    "add": {"count": -1},
-                }
-            },
-        ]
+    def add_release(
+        self, tx: Transaction, tenant: str, subscription_id: str, token: str, name: str
+    ) -> None:
+        """Add to ``tx`` the writes that remove a subscription record and give its slot back."""
+        store = self._store
+        tx.delete(
+            store.key(*self._keys.subscription(tenant, subscription_id)),
+            condition=Attr("token").eq(token),
+        )
+        tx.update(
+            store.key(*self._keys.topic(name)),
+            add={"subs": -1},
+            condition=Attr(store.partition_key).exists(),
+        )
+        tx.update(store.key(*self._keys.tenant_count(tenant)), add={"count": -1})
 
     def release(self, tenant: str, subscription_id: str, token: str, name: str) -> bool:
         """Undo a reservation whose SNS ``Subscribe`` failed; False if already undone."""
         try:
-            self._store.transact(self.release_ops(tenant, subscription_id, token, name))
+            with self._store.transaction() as tx:
+                self.add_release(tx, tenant, subscription_id, token, name)
         except ConditionFailedError:
             return False  # a concurrent unsubscribe removed the pending record
         self._topics.delete_if_unused(name)

@@ -27,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr
 
+from tenantkit._shared.backoff import Backoff
+from tenantkit._shared.dynamodb.control_plane import ControlPlaneStore
 from tenantkit.errors import ConditionFailedError, ConflictError, LimitExceededError
 from tenantkit.events.registry_records import RegistryKeys, TopicArns
-from tenantkit.events.registry_store import ControlPlaneStore, TransactionRefusedError
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -62,7 +63,7 @@ class TopicLifecycle:
     """Finds or creates a topic's live generation, and deletes unused topics.
 
     ``before_create(tenant)`` runs before a topic record is created (the registry refuses
-    there at the tenant's limit); ``backoff(attempt)`` sleeps between contended retries.
+    there at the tenant's limit); ``backoff`` spaces contended retries.
     """
 
     def __init__(
@@ -74,7 +75,7 @@ class TopicLifecycle:
         *,
         budget: int,
         before_create: Callable[[str], None],
-        backoff: Callable[[int], None],
+        backoff: Backoff,
     ) -> None:
         self._store = store
         self._keys = keys
@@ -97,7 +98,7 @@ class TopicLifecycle:
                 try:
                     record = self._create_record(key, tenant, resource_id, event_type)
                 except ConflictError:  # the budget counter is busy: every topic uses it
-                    self._backoff(attempt)
+                    self._backoff.wait(attempt)
                     continue
                 if record is None:
                     continue  # another subscribe created it first: read theirs
@@ -105,7 +106,7 @@ class TopicLifecycle:
                 if _now_ms() - int(record["deleting_at"]) > STALE_DELETION_MS:
                     self._take_over(record, name)
                 else:
-                    self._backoff(attempt)
+                    self._backoff.wait(attempt)
                 continue
             sns = self._sns()
             if "topic_arn" in record:
@@ -143,21 +144,15 @@ class TopicLifecycle:
         if resource_id is not None:
             record["resource_id"] = resource_id
         try:
-            self._store.transact(
-                [
-                    {"put": record, "condition": self._store.absent()},
-                    {
-                        "update": {
-                            "key": self._budget_key,
-                            "add": {"count": 1},
-                            "condition": Attr("count").not_exists()
-                            | Attr("count").lt(self._budget),
-                        }
-                    },
-                ]
-            )
-        except TransactionRefusedError as refused:
-            if 0 in refused.failed:
+            with self._store.transaction() as tx:
+                tx.put(record, if_not_exists=True)
+                tx.update(
+                    self._budget_key,
+                    add={"count": 1},
+                    condition=Attr("count").not_exists() | Attr("count").lt(self._budget),
+                )
+        except ConditionFailedError as refused:
+            if 0 in refused.failed_indexes:
                 return None
             raise LimitExceededError(
                 f"the webhook topic budget ({self._budget} topics, shared by every tenant) "
@@ -220,16 +215,13 @@ class TopicLifecycle:
                 return
         for attempt in range(ATTEMPTS):
             try:
-                self._store.transact(
-                    [
-                        {"delete": key, "condition": Attr("deleter").eq(record["deleter"])},
-                        {"update": {"key": self._budget_key, "add": {"count": -1}}},
-                    ]
-                )
+                with self._store.transaction() as tx:
+                    tx.delete(key, condition=Attr("deleter").eq(record["deleter"]))
+                    tx.update(self._budget_key, add={"count": -1})
             except ConditionFailedError:
                 return  # another caller took the deletion over and finished it
             except ConflictError:
-                self._backoff(attempt)
+                self._backoff.wait(attempt)
                 continue
             return
         # Still contended: the record stays "deleting" and is taken over once stale.

@@ -4,7 +4,7 @@ A shared topic with subscription filter policies is capped at 200 filter policie
 topic and 10,000 per account; a topic per tenant and event type is capped only by the
 100,000 topics per account, and a publish reaches exactly the subscribers of its tenant.
 
-The registry keeps its records in the control plane (``registry_store``), never where
+The registry keeps its records in the control plane (``_events#`` keys), never where
 tenant data lives, and trusts no ARN it reads back (``registry_records``). Finding a
 topic is one ``GetItem``, never ``ListTopics``. Inside a tenant, a subscription belongs
 to the user who made it: only they or an admin may remove it or see its full endpoint.
@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import random
 import re
 import time
 import uuid
@@ -25,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.conditions import Attr
 
+from tenantkit._shared.backoff import Backoff
+from tenantkit._shared.dynamodb.control_plane import ControlPlaneStore
 from tenantkit.context import TenantContext, current_tenant
 from tenantkit.errors import (
     ConditionFailedError,
@@ -39,19 +40,22 @@ from tenantkit.events.endpoints import EndpointPolicy
 from tenantkit.events.lookup_cache import LookupCache
 from tenantkit.events.masking import mask_endpoint
 from tenantkit.events.registry_records import (
+    NAMESPACE,
     PREFIX,
     PublishResult,
     RegistryKeys,
     Subscription,
     TopicArns,
     check_names,
+    client_options,
     topic_name,
 )
-from tenantkit.events.registry_store import ControlPlaneStore
 from tenantkit.events.subscription_slots import SubscriptionSlots
 from tenantkit.events.topic_lifecycle import ACTIVE, TopicLifecycle, iso, now
 
 if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sns import SNSClient
 
@@ -75,7 +79,9 @@ class TopicRegistry:
     ARNs are trusted, when no ``CreateTopic`` answer told it first. ``admin_roles`` may
     remove anyone's subscription and read its full endpoint. ``topic_budget`` caps the
     topics of every registry on the table together. ``cache_ttl`` (seconds) turns on a
-    bounded cache of topic lookups for ``publish``, negative results included.
+    bounded cache of topic lookups for ``publish``, negative results included. The
+    DynamoDB and SNS clients are ``dynamodb_client`` and ``sns_client``, or built on first
+    use from ``boto3_session`` and ``boto_config`` (so is the one STS client, if needed).
     """
 
     #: Sleeps between retries of contended writes; replaceable in tests.
@@ -89,6 +95,8 @@ class TopicRegistry:
         partition_key: str = "pk",
         sort_key: str = "sk",
         sns_client: SNSClient | None = None,
+        boto3_session: boto3.session.Session | None = None,
+        boto_config: Config | None = None,
         account_id: str | None = None,
         topic_prefix: str = "tk",
         endpoint_policy: EndpointPolicy | None = None,
@@ -112,12 +120,17 @@ class TopicRegistry:
         if cache_ttl is not None and (cache_ttl <= 0 or cache_max_entries < 1):
             raise ConfigurationError("cache_ttl and cache_max_entries must be positive")
         self._store = ControlPlaneStore(
-            table_name, client=dynamodb_client, partition_key=partition_key, sort_key=sort_key
+            table_name,
+            namespaces=(NAMESPACE[1:-1],),
+            partition_key=partition_key,
+            sort_key=sort_key,
+            client=client_options("dynamodb", dynamodb_client, boto3_session, boto_config),
         )
-        self._sns = sns_client
+        self._sns = client_options("sns", sns_client, boto3_session, boto_config)
         self._prefix = topic_prefix
         self._keys = RegistryKeys(topic_prefix)
-        self._arns = TopicArns(account_id)
+        self._arns = TopicArns(account_id, boto3_session=boto3_session, boto_config=boto_config)
+        backoff = Backoff(0.01, 0.5, sleep=lambda seconds: self.sleep(seconds))
         self._policy = endpoint_policy if endpoint_policy is not None else EndpointPolicy()
         self._admin_roles = roles
         self._topics = TopicLifecycle(
@@ -127,7 +140,7 @@ class TopicRegistry:
             self._client,
             budget=topic_budget,
             before_create=lambda tenant: self._slots.refuse_at_limit(tenant),
-            backoff=self._backoff,
+            backoff=backoff,
         )
         self._slots = SubscriptionSlots(
             self._store,
@@ -136,7 +149,7 @@ class TopicRegistry:
             limit=max_subscriptions_per_tenant,
             to_subscription=self._to_subscription,
             checked_topic=lambda name, arn: self._arns.topic(self._client(), name, arn),
-            backoff=self._backoff,
+            backoff=backoff,
         )
         self._cache = None if cache_ttl is None else LookupCache(cache_ttl, cache_max_entries)
 
@@ -272,9 +285,8 @@ class TopicRegistry:
                 if aws_error_code(exc) not in ("NotFound", "NotFoundException"):
                     raise
         try:
-            self._store.transact(
-                self._slots.release_ops(tenant, subscription_id, record["token"], name)
-            )
+            with self._store.transaction() as tx:
+                self._slots.add_release(tx, tenant, subscription_id, record["token"], name)
         except ConditionFailedError:
             raise _not_found() from None
         self._topics.delete_if_unused(name)
@@ -328,11 +340,8 @@ class TopicRegistry:
     # -- records ----------------------------------------------------------------------------
 
     def _client(self) -> SNSClient:
-        if self._sns is None:
-            import boto3
-
-            self._sns = boto3.client("sns")
-        return self._sns
+        client: SNSClient = self._sns.get()
+        return client
 
     def _owned(self, subscription_id: object) -> tuple[TenantContext, dict[str, Any]]:
         """The caller's context and the subscription record, if the caller may manage it."""
@@ -377,9 +386,6 @@ class TopicRegistry:
     def _forget(self, name: str) -> None:
         if self._cache is not None:
             self._cache.discard(name)
-
-    def _backoff(self, attempt: int) -> None:
-        self.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))  # noqa: S311
 
     def _unsubscribe_quietly(self, subscription_arn: str) -> None:
         try:

@@ -114,11 +114,14 @@ def stage(out: Path, wheel: Path, *, vendor: bool) -> Path:
         shutil.rmtree(out)
     app = out / "app"
     shutil.copytree(
-        EXAMPLE / "app", app, ignore=shutil.ignore_patterns("__pycache__", "requirements.txt")
+        EXAMPLE / "app",
+        app,
+        ignore=shutil.ignore_patterns("__pycache__", ".*", "requirements.txt"),  # caches too
     )
     shutil.copy2(EXAMPLE / "template.yaml", out / "template.yaml")
     pip_install = (sys.executable, "-m", "pip", "install", "--quiet", "--no-compile")
     run(*pip_install, "--no-deps", "--target", app, wheel)
+    shutil.rmtree(app / "bin", ignore_errors=True)  # the `tenantkit` console script
     requirements = function_requirements(
         (EXAMPLE / "app" / "requirements.txt").read_text(encoding="utf-8"),
         ROOT / "pyproject.toml",
@@ -138,7 +141,7 @@ def stage(out: Path, wheel: Path, *, vendor: bool) -> Path:
             "-r",
             app / "requirements.txt",
         )
-    shutil.rmtree(app / "bin", ignore_errors=True)  # console scripts; no function runs them
+        shutil.rmtree(app / "bin", ignore_errors=True)  # the dependencies' console scripts
     return out / "template.yaml"
 
 

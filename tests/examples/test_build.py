@@ -113,13 +113,19 @@ def test_requirement_names_are_normalized(line: str, name: str) -> None:
 def test_staging_twice_gives_the_same_tree_and_edits_no_tracked_file(tmp_path: Path) -> None:
     before = tracked_changes()
     wheel = fake_wheel(tmp_path)
+    cache = EXAMPLE / "app" / ".build-test-cache"  # a tool's cache beside the sources
+    cache.mkdir(exist_ok=True)
     out = tmp_path / "state_parks"
     command = [sys.executable, str(EXAMPLE / "build.py"), "--out", str(out), "--wheel", str(wheel)]
-    subprocess.run([*command, "--no-vendor"], check=True, capture_output=True, timeout=120)
-    first = tree_digest(out)
-    subprocess.run([*command, "--no-vendor"], check=True, capture_output=True, timeout=120)
+    try:
+        subprocess.run([*command, "--no-vendor"], check=True, capture_output=True, timeout=120)
+        first = tree_digest(out)
+        subprocess.run([*command, "--no-vendor"], check=True, capture_output=True, timeout=120)
+    finally:
+        cache.rmdir()
     assert tree_digest(out) == first
     assert tracked_changes() == before
+    assert not (out / "app" / cache.name).exists()
 
     # CodeUri: app/ still holds beside the copied template, with tenantkit installed in it.
     assert (out / "template.yaml").read_bytes() == (EXAMPLE / "template.yaml").read_bytes()

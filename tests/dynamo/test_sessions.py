@@ -209,8 +209,13 @@ def test_expired_credentials_are_refreshed(sessions: TenantSessions, sts: FakeST
     assert sessions.client("dynamodb", "texas") is new
 
 
-def test_cache_is_bounded(sessions: TenantSessions, sts: FakeSTS) -> None:
-    sessions.max_cached_tenants = 2
+def test_cache_is_bounded(sts: FakeSTS) -> None:
+    sessions = TenantSessions(
+        ROLE,
+        tables=[TABLE_ARN],
+        client_factory=lambda name, **kw: sts if name == "sts" else {"service": name, **kw},
+        max_cached_tenants=2,
+    )
     a = sessions.client("dynamodb", "a1")
     sessions.client("dynamodb", "b1")
     sessions.client("dynamodb", "a1")  # a1 is now the most recent

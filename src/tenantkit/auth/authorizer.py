@@ -34,6 +34,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from tenantkit._shared.cache import LruCache
 from tenantkit.auth.directory import UserRecord
 from tenantkit.auth.rolemap import ApiArn, RoleMap
 from tenantkit.auth.verifier import TokenVerifier
@@ -47,7 +48,7 @@ decision_log = logging.getLogger("tenantkit.auth.decisions")
 
 _json_string = json.encoder.encode_basestring_ascii
 _MAX_PROFILE_CHARS = 256
-_ROLES_JSON: dict[frozenset[str], str] = {}
+_ROLES_JSON: LruCache[frozenset[str], str] = LruCache(1024)
 
 
 def _roles_json(roles: frozenset[str]) -> str:
@@ -55,8 +56,7 @@ def _roles_json(roles: frozenset[str]) -> str:
     text = _ROLES_JSON.get(roles)
     if text is None:
         text = json.dumps(sorted(roles))
-        if len(_ROLES_JSON) < 1024:
-            _ROLES_JSON[roles] = text
+        _ROLES_JSON.put(roles, text)
     return text
 
 

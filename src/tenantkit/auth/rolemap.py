@@ -55,13 +55,13 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tenantkit._shared.apigw import Overlap, Route, RouteTable, Shape, glob_of
+from tenantkit._shared.cache import LruCache
 from tenantkit._shared.iam import Decision, decide
 from tenantkit._shared.iam import wildcard_match as resource_matches
 from tenantkit.errors import ConfigurationError
@@ -157,12 +157,15 @@ class RoleMap:
         # refused route -> [(allowed route whose pattern reaches it, Deny patterns)]
         self._exposures: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         self._plan_denies()
-        self._memo: dict[tuple[frozenset[str], str], dict[str, Any]] = {}
-        self._allowed_memo: dict[frozenset[str], frozenset[str]] = {}
-        self._resources_memo: dict[frozenset[str], tuple[list[str], list[str]]] = {}
-        self._prefix_memo: dict[str, str] = {}
-        self._invocation_memo: dict[tuple[frozenset[str], str], bool] = {}
-        self._memo_lock = threading.Lock()
+        # Memos, each an LRU of _MEMO_SIZE: policies per (role set, API prefix), and the
+        # same documents per (role set, method ARN) so a repeated ARN costs one lookup.
+        self._memo: LruCache[tuple[frozenset[str], str], dict[str, Any]] = LruCache(_MEMO_SIZE)
+        self._by_arn: LruCache[tuple[frozenset[str], str], dict[str, Any]] = LruCache(_MEMO_SIZE)
+        self._allowed_memo: LruCache[frozenset[str], frozenset[str]] = LruCache(_MEMO_SIZE)
+        self._resources_memo: LruCache[frozenset[str], tuple[list[str], list[str]]] = LruCache(
+            _MEMO_SIZE
+        )
+        self._invocation_memo: LruCache[tuple[frozenset[str], str], bool] = LruCache(_MEMO_SIZE)
 
     def _check_roles(self, roles: Iterable[str], where: str) -> None:
         unknown = sorted(role for role in roles if role not in self.roles)
@@ -325,28 +328,21 @@ class RoleMap:
 
     def allowed_routes(self, roles: Iterable[str]) -> frozenset[str]:
         """Route keys a caller holding ``roles`` may call (empty roles: authenticated only)."""
-        held = frozenset(roles) & self.roles
+        # A frozenset of known roles is its own memo key: no copy, its hash computed once.
+        known = self.roles
+        held = (
+            roles if isinstance(roles, frozenset) and roles <= known else frozenset(roles) & known
+        )
         cached = self._allowed_memo.get(held)
         if cached is not None:
             return cached
         result = frozenset(key for key in self._routes if self._may(held, key))
-        if len(self._allowed_memo) >= _MEMO_SIZE:
-            self._allowed_memo.clear()
-        self._allowed_memo[held] = result
+        self._allowed_memo.put(held, result)
         return result
 
     def allows(self, roles: Iterable[str], route_key: str) -> bool:
         """True if ``roles`` may call ``route_key`` (an HTTP API ``routeKey``)."""
         return route_key in self.allowed_routes(roles)
-
-    def _prefix(self, arn: str) -> str:
-        prefix = self._prefix_memo.get(arn)
-        if prefix is None:
-            prefix = ApiArn.parse(arn).prefix
-            if len(self._prefix_memo) >= _MEMO_SIZE:
-                self._prefix_memo.clear()
-            self._prefix_memo[arn] = prefix
-        return prefix
 
     def invocation_allowed(self, roles: Iterable[str], arn: str) -> bool:
         """Whether the compiled policy lets ``roles`` invoke ``arn`` (IAM evaluation)."""
@@ -359,18 +355,24 @@ class RoleMap:
                 for s in self.policy(held, arn)["Statement"]
             ]
             decided = decide(statements, _INVOKE, arn) is Decision.ALLOW
-            if len(self._invocation_memo) >= _MEMO_SIZE:
-                self._invocation_memo.clear()
-            self._invocation_memo[key] = decided
+            self._invocation_memo.put(key, decided)
         return decided
 
     def policy(self, roles: Iterable[str], arn: str) -> dict[str, Any]:
         """The IAM policy for ``roles`` on the API of ``arn``. Memoised; do not mutate it."""
-        prefix = self._prefix(arn)
-        held = frozenset(roles) & self.roles
+        # A frozenset of known roles is its own memo key: no copy, its hash computed once.
+        known = self.roles
+        held = (
+            roles if isinstance(roles, frozenset) and roles <= known else frozenset(roles) & known
+        )
+        cached = self._by_arn.get((held, arn))
+        if cached is not None:
+            return cached
+        prefix = ApiArn.parse(arn).prefix
         memo_key = (held, prefix)
         cached = self._memo.get(memo_key)
         if cached is not None:
+            self._by_arn.put((held, arn), cached)
             return cached
         allow, deny = self._resources(held)
         statements: list[dict[str, Any]] = []
@@ -381,10 +383,8 @@ class RoleMap:
         else:
             statements.append(_statement("Deny", [f"{prefix}/*"]))
         document = {"Version": "2012-10-17", "Statement": statements}
-        with self._memo_lock:
-            if len(self._memo) >= _MEMO_SIZE:
-                self._memo.clear()
-            self._memo[memo_key] = document
+        self._memo.put(memo_key, document)
+        self._by_arn.put((held, arn), document)
         return document
 
     def _resources(self, held: frozenset[str]) -> tuple[list[str], list[str]]:
@@ -406,9 +406,7 @@ class RoleMap:
             for key in self.deny.get(role, ()):
                 if key in self._stated:
                     deny.update(self._patterns[key])
-        if len(self._resources_memo) >= _MEMO_SIZE:
-            self._resources_memo.clear()
-        self._resources_memo[held] = (allow, sorted(deny))
+        self._resources_memo.put(held, (allow, sorted(deny)))
         return allow, sorted(deny)
 
 

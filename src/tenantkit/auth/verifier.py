@@ -45,6 +45,7 @@ from typing import Any, Literal, Protocol
 
 import jwt
 
+from tenantkit._shared.cache import LruCache
 from tenantkit._shared.keys import (
     Jwks,
     JwksFetcher,
@@ -216,7 +217,8 @@ class TokenVerifier:
         self._max_token_bytes = max_token_bytes
         self._cache_ttl = float(cache_ttl)
         self._clock = clock
-        self._cache = _TokenCache(cache_size)
+        # Verified tokens by SHA-256 of the token, until exp or cache_ttl, on this clock.
+        self._cache: LruCache[bytes, VerifiedToken] = LruCache(cache_size, clock=clock)
         self._keys = self._key_set(keys)
 
     def _key_set(self, keys: object) -> _KeySet:
@@ -329,18 +331,17 @@ class TokenVerifier:
         if not isinstance(token, str) or len(token) > self._max_token_bytes:
             raise UnauthorizedError("the bearer token is missing or too large")
         digest = hashlib.sha256(token.encode()).digest()
-        now = self._clock()
-        cached = self._cache.get(digest, now)
+        cached = self._cache.get(digest)
         if cached is not None:
             return cached
+        now = self._clock()
         try:
             verified = self._verify_uncached(token, now)
         except (UnauthorizedError, ConfigurationError, KeySourceError):
             raise
         except Exception:  # every flaw in a token is a 401, never a 500
             raise UnauthorizedError(_REJECTED) from None
-        until = min(verified.expires_at, now + self._cache_ttl)
-        self._cache.put(digest, until, verified)
+        self._cache.put(digest, verified, until=min(verified.expires_at, now + self._cache_ttl))
         return verified
 
     def _verify_uncached(self, token: str, now: float) -> VerifiedToken:

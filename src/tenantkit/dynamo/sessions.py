@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import OrderedDict
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tenantkit._shared.cache import LruCache
 from tenantkit.context import validate_tenant_id
 from tenantkit.errors import ConfigurationError
 
@@ -80,10 +81,8 @@ class TenantSessions:
 
     ``client_factory(service_name, **kwargs)`` creates the STS client and the tenant
     clients (default ``boto3.client``); inject it for endpoints, regions or tests.
+    ``max_cached_tenants`` clients are kept at once, the least recently used dropped first.
     """
-
-    #: Most tenants kept at once; the least recently used is dropped beyond it.
-    max_cached_tenants = 256
 
     def __init__(
         self,
@@ -92,6 +91,7 @@ class TenantSessions:
         tables: Sequence[str],
         client_factory: ClientFactory | None = None,
         duration_seconds: int = 3600,
+        max_cached_tenants: int = 256,
     ) -> None:
         if not isinstance(role_arn, str) or not role_arn.startswith("arn:"):
             raise ConfigurationError("role_arn must be an IAM role ARN")
@@ -110,8 +110,9 @@ class TenantSessions:
         self._factory: ClientFactory = client_factory or _default_factory
         self._duration = duration_seconds
         self._sts: Any = None
-        self._lock = threading.Lock()  # guards the two dicts below, never held over a call
-        self._cache: OrderedDict[tuple[str, str], tuple[datetime, Any]] = OrderedDict()
+        # Clients per (service, tenant), until 5 minutes before their credentials expire.
+        self._cache: LruCache[tuple[str, str], Any] = LruCache(max_cached_tenants, clock=time.time)
+        self._lock = threading.Lock()  # guards the dict below, never held over a call
         # A lock per (service, tenant) being created, with how many callers hold or wait.
         self._tenant_locks: dict[tuple[str, str], tuple[threading.Lock, int]] = {}
 
@@ -127,7 +128,7 @@ class TenantSessions:
         """
         validate_tenant_id(tenant_id)
         cache_key = (service_name, tenant_id)
-        client = self._cached(cache_key)
+        client = self._cache.get(cache_key)
         if client is not None:
             return client
         with self._lock:
@@ -135,7 +136,7 @@ class TenantSessions:
             self._tenant_locks[cache_key] = (tenant_lock, waiting + 1)
         try:
             with tenant_lock:
-                client = self._cached(cache_key)  # another thread may have just made it
+                client = self._cache.get(cache_key)  # another thread may have just made it
                 return client if client is not None else self._create(service_name, tenant_id)
         finally:
             with self._lock:  # the last one out removes the lock: the table stays small
@@ -160,20 +161,8 @@ class TenantSessions:
             expiration = datetime.fromisoformat(str(expiration))
         if expiration.tzinfo is None:
             expiration = expiration.replace(tzinfo=UTC)
-        with self._lock:
-            self._cache[cache_key] = (expiration, client)
-            self._cache.move_to_end(cache_key)
-            while len(self._cache) > self.max_cached_tenants:
-                self._cache.popitem(last=False)
+        self._cache.put(cache_key, client, until=(expiration - _REFRESH_MARGIN).timestamp())
         return client
-
-    def _cached(self, cache_key: tuple[str, str]) -> Any:
-        with self._lock:
-            cached = self._cache.get(cache_key)
-            if cached is None or datetime.now(UTC) >= cached[0] - _REFRESH_MARGIN:
-                return None
-            self._cache.move_to_end(cache_key)
-            return cached[1]
 
     def _assume(self, tenant_id: str) -> dict[str, Any]:
         policy = self.policy(tenant_id)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from boto3.dynamodb.conditions import Attr
 
 from tenantkit._shared.backoff import Backoff
+from tenantkit._shared.cache import LruCache
 from tenantkit._shared.dynamodb.control_plane import ControlPlaneStore
 from tenantkit.context import TenantContext, current_tenant
 from tenantkit.errors import (
@@ -37,7 +38,6 @@ from tenantkit.errors import (
     aws_error_code,
 )
 from tenantkit.events.endpoints import EndpointPolicy
-from tenantkit.events.lookup_cache import LookupCache
 from tenantkit.events.masking import mask_endpoint
 from tenantkit.events.registry_records import (
     NAMESPACE,
@@ -67,6 +67,7 @@ logger = logging.getLogger("tenantkit.events")
 DEFAULT_TOPIC_BUDGET = 90_000
 _SUBSCRIPTION_ID = re.compile(r"sub_[0-9a-f]{32}\Z", re.ASCII)
 _PENDING = "pending"
+_NOT_CACHED: Any = object()  # tells a miss from a cached "no such topic" (None)
 
 
 class TopicRegistry:
@@ -151,7 +152,10 @@ class TopicRegistry:
             checked_topic=lambda name, arn: self._arns.topic(self._client(), name, arn),
             backoff=backoff,
         )
-        self._cache = None if cache_ttl is None else LookupCache(cache_ttl, cache_max_entries)
+        # Topic records (None: no such topic) for publish, each for cache_ttl seconds.
+        self._cache: LruCache[str, dict[str, Any] | None] | None = (
+            None if cache_ttl is None else LruCache(cache_max_entries, ttl=cache_ttl)
+        )
 
     # -- public API ---------------------------------------------------------------------
 
@@ -377,8 +381,8 @@ class TopicRegistry:
         key = self._store.key(*self._keys.topic(name))
         if self._cache is None:
             return self._store.get(key)
-        hit, record = self._cache.get(name)
-        if not hit:
+        record = self._cache.get(name, _NOT_CACHED)
+        if record is _NOT_CACHED:
             record = self._store.get(key)
             self._cache.put(name, record)
         return record

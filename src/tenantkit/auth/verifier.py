@@ -37,9 +37,7 @@ token, so one token is one cache entry.
 from __future__ import annotations
 
 import hashlib
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
@@ -136,39 +134,6 @@ def _not_key_material(secret: bytes) -> bytes:
             "secret, never key material"
         ) from None
     return secret
-
-
-class _TokenCache:
-    """Bounded LRU of verified tokens keyed by SHA-256 of the token; thread-safe."""
-
-    def __init__(self, maxsize: int) -> None:
-        self._maxsize = maxsize
-        self._entries: OrderedDict[bytes, tuple[float, VerifiedToken]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: bytes, now: float) -> VerifiedToken | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if entry[0] <= now:
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return entry[1]
-
-    def put(self, key: bytes, until: float, token: VerifiedToken) -> None:
-        if self._maxsize <= 0:
-            return
-        with self._lock:
-            self._entries[key] = (until, token)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._maxsize:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
 
 
 class TokenVerifier:

@@ -163,7 +163,10 @@ class RemoteKeys:
         self, jwks: Jwks, *, family: str, algorithms: frozenset[str], issuer: str | None
     ) -> None:
         if jwks.url is None and issuer is None:
-            raise ConfigurationError("OIDC discovery needs the issuer")
+            raise ConfigurationError(
+                "Jwks.from_discovery() needs the issuer, not ANY_ISSUER: discovery starts "
+                "from the issuer's URL"
+            )
         self._jwks_url = jwks.url
         self._issuer = None if jwks.url is not None else require_https(issuer, "issuer")
         self._family = family

@@ -198,11 +198,6 @@ class TokenVerifier:
         if isinstance(keys, PublicKeys):
             return StaticKeys(keys, self._family, self._algorithms)
         if isinstance(keys, Jwks):
-            if keys.url is None and self._claims.issuer is None:
-                raise ConfigurationError(
-                    "Jwks.from_discovery() needs the issuer, not ANY_ISSUER: discovery "
-                    "starts from the issuer's URL"
-                )
             return RemoteKeys(
                 keys, family=self._family, algorithms=self._algorithms, issuer=self._claims.issuer
             )

@@ -165,9 +165,11 @@ def results(calls: int = 200, rounds: int = 7) -> list[dict[str, Any]]:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
+    from tenantkit._shared.dynamodb.marshal import deserialize_item
     from tenantkit.auth import PublicKeys
     from tenantkit.auth.authorizer import LambdaAuthorizer
-    from tenantkit.auth.directory import UserDirectory, UserRecord, parse_user_item
+    from tenantkit.auth.directory import UserDirectory, UserRecord
+    from tenantkit.auth.records import user_record
     from tenantkit.auth.rolemap import RoleMap
     from tenantkit.auth.verifier import TokenVerifier
 
@@ -191,7 +193,7 @@ def results(calls: int = 200, rounds: int = 7) -> list[dict[str, Any]]:
         """The user lookup answered in memory, to time verify + policy + context alone."""
 
         def get_user(self, user_id: str) -> UserRecord | None:
-            return parse_user_item(USER_ITEM)
+            return user_record(deserialize_item(USER_ITEM))
 
     client = boto3.client("dynamodb", region_name="us-east-1")
     client.meta.events.register("before-send.dynamodb.GetItem", canned_get_item)

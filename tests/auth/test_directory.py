@@ -311,3 +311,41 @@ def test_bad_roles_are_a_typed_400(texas: UserDirectory, roles: list[Any]) -> No
 def test_bad_user_ids_are_a_typed_400(directory: UserDirectory, user_id: Any) -> None:
     with pytest.raises(InvalidInputError):
         directory.create_user(user_id)
+
+
+def test_a_directory_built_from_a_boto3_session(dynamodb: Any) -> None:
+    import boto3
+    from botocore.config import Config
+
+    session = boto3.session.Session(region_name="us-east-1")
+    users = UserDirectory(
+        TABLE, boto3_session=session, boto_config=Config(retries={"max_attempts": 2})
+    )
+    users.create_user("dora")
+    users.create_tenant("texas", owner_id="dora")
+    dora = users.get_user("dora")
+    assert dora is not None
+    assert dora.memberships["texas"] == {"admin"}
+    with pytest.raises(ConfigurationError, match="not both"):
+        UserDirectory(TABLE, client=dynamodb, boto3_session=session)
+
+
+def test_a_concurrent_membership_change_is_a_typed_409(
+    texas: UserDirectory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    def transact_write_items(**request: Any) -> Any:
+        raise ClientError(
+            {
+                "Error": {"Code": "TransactionCanceledException", "Message": "conflict"},
+                "CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}],
+            },
+            "TransactWriteItems",
+        )
+
+    monkeypatch.setattr(texas.client, "transact_write_items", transact_write_items)
+    with pytest.raises(ConflictError, match="retry") as raced:
+        texas.add_member("texas", "carol", ["member"], actor_id="alice")
+    assert raced.value.status_code == 409
+    assert raced.value.__context__ is None

@@ -1,7 +1,10 @@
 """Users, tenants and memberships, stored in the app's single table.
 
-The items and their keys are described in :mod:`tenantkit.auth.records`; founding a
-tenant, with its cap per user and its case-insensitive id, in :mod:`tenantkit.auth.founding`.
+The records and their keys are described in :mod:`tenantkit.auth.records`; the membership
+protocol (its conditions, and why a refused change was refused) in
+:mod:`tenantkit.auth.memberships`; founding a tenant, with its cap per user and its
+case-insensitive id, in :mod:`tenantkit.auth.founding`. Every write goes through the
+control-plane store, as a typed transaction where it touches more than one record.
 
 The user item is the one item the authorizer reads (one ``GetItem``): it holds every
 membership, the roles in each tenant and the active tenant. The tenant item holds the
@@ -16,15 +19,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from tenantkit.auth.founding import founding_items, founding_refusal, provisioning_items
-from tenantkit.auth.memberships import MembershipChange, membership_items, roster_refusal
+from tenantkit._shared.clients import ClientOptions
+from tenantkit._shared.dynamodb.control_plane import ControlPlaneStore
+from tenantkit.auth.founding import add_founding, add_provisioning, founding_refusal
+from tenantkit.auth.memberships import (
+    MembershipChange,
+    add_membership_change,
+    joining,
+    leaving,
+    roles_changing,
+    roster_refusal,
+)
 from tenantkit.auth.records import (
+    NAMESPACES,
     ROLE_PATTERN,
     ControlKeys,
     TenantRecord,
     UserRecord,
-    parse_tenant_item,
-    parse_user_item,
+    tenant_record,
+    user_record,
     valid_role,
     validate_user_id,
 )
@@ -38,10 +51,11 @@ from tenantkit.errors import (
     LimitExceededError,
     NotFoundError,
     TenantKitError,
-    aws_error_code,
 )
 
 if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config
     from mypy_boto3_dynamodb import DynamoDBClient
 
 __all__ = [
@@ -55,10 +69,11 @@ __all__ = [
 DEFAULT_MAX_FOUNDED_TENANTS_PER_USER = 10
 
 
-def _cancellation_codes(error: Exception) -> list[str]:
-    response = getattr(error, "response", None) or {}
-    reasons = response.get("CancellationReasons") or []
-    return [str(reason.get("Code") or "None") for reason in reasons]
+def _raced() -> ConditionFailedError:
+    """A transaction cancelled by a concurrent one: a 409 to retry, not a taken id."""
+    return ConditionFailedError(
+        "another change to this tenant or user ran at the same time; try again"
+    )
 
 
 class UserDirectory:
@@ -70,6 +85,10 @@ class UserDirectory:
     * Roles must be in ``known_roles`` (or match ``ROLE_PATTERN`` when it is ``None``).
     * One user founds at most ``max_founded_tenants_per_user`` tenants (``None``: no cap),
       and tenant ids that differ only in letter case are one id (see ``founding``).
+
+    The DynamoDB client is ``client``, or one built on first use from ``boto3_session``
+    and ``boto_config``. Records are written through the control-plane store, which
+    reaches only the directory's ``_user#``, ``_tenant#`` and ``_tenantid#`` keys.
     """
 
     def __init__(
@@ -77,6 +96,8 @@ class UserDirectory:
         table_name: str,
         *,
         client: DynamoDBClient | None = None,
+        boto3_session: boto3.session.Session | None = None,
+        boto_config: Config | None = None,
         admin_role: str = "admin",
         known_roles: Iterable[str] | None = None,
         partition_key: str = "pk",
@@ -101,16 +122,21 @@ class UserDirectory:
         self.max_founded_tenants_per_user = cap
         self._keys = ControlKeys(partition_key, sort_key)
         self._consistent = consistent_read
-        self._client = client
+        self._store = ControlPlaneStore(
+            table_name,
+            namespaces=NAMESPACES,
+            partition_key=partition_key,
+            sort_key=sort_key,
+            client=ClientOptions(
+                "dynamodb", client=client, boto3_session=boto3_session, boto_config=boto_config
+            ),
+        )
 
     @property
     def client(self) -> DynamoDBClient:
         """The low-level DynamoDB client, created on first use."""
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("dynamodb")
-        return self._client
+        client: DynamoDBClient = self._store.client
+        return client
 
     def _roles(self, roles: Iterable[str]) -> list[str]:
         if isinstance(roles, str):
@@ -142,41 +168,25 @@ class UserDirectory:
     ) -> UserRecord:
         """Create a user with no memberships. ``ConflictError`` if the user exists."""
         validate_user_id(user_id)
-        item: dict[str, Any] = {
-            **self._keys.user(user_id),
-            "userId": {"S": user_id},
-            "memberships": {"M": {}},
-        }
+        item: dict[str, Any] = {**self._keys.user(user_id), "userId": user_id, "memberships": {}}
         for name, value in (
             ("email", email),
             ("givenName", given_name),
             ("familyName", family_name),
         ):
             if value:
-                item[name] = {"S": value}
+                item[name] = value
         try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=item,
-                ConditionExpression="attribute_not_exists(#pk)",
-                ExpressionAttributeNames={"#pk": self._keys.partition_key},
-            )
-        except Exception as error:
-            if aws_error_code(error) == "ConditionalCheckFailedException":
-                raise ConflictError("this user already exists; use get_user") from None
-            raise
-        return parse_user_item(item)
+            self._store.put(item, if_not_exists=True)
+        except ConditionFailedError:
+            raise ConflictError("this user already exists; use get_user") from None
+        return user_record(item)
 
     def get_user(self, user_id: str) -> UserRecord | None:
         """The user's record, or ``None``. Exactly one ``GetItem``."""
         validate_user_id(user_id)
-        response = self.client.get_item(
-            TableName=self.table_name,
-            Key=self._keys.user(user_id),
-            ConsistentRead=self._consistent,
-        )
-        item = response.get("Item")
-        return None if item is None else parse_user_item(item)
+        item = self._store.get(self._keys.user(user_id), consistent=self._consistent)
+        return None if item is None else user_record(item)
 
     # -- tenants -----------------------------------------------------------------------
 
@@ -192,23 +202,21 @@ class UserDirectory:
         validate_user_id(owner_id)
         if self.max_founded_tenants_per_user == 0:  # a user with no count passes "< cap"
             raise self._founder_refusal(owner_id)
-        items = founding_items(
-            self.table_name,
-            self._keys,
-            tenant_id,
-            owner_id,
-            admin_role=self.admin_role,
-            cap=self.max_founded_tenants_per_user,
-        )
         try:
-            self.client.transact_write_items(TransactItems=items)
-        except Exception as error:
-            refusal = founding_refusal(
-                _cancellation_codes(error), lambda: self._founder_refusal(owner_id)
-            )
-            if refusal is None:
-                raise
-            raise refusal from None
+            with self._store.transaction() as tx:
+                add_founding(
+                    tx,
+                    self._keys,
+                    tenant_id,
+                    owner_id,
+                    admin_role=self.admin_role,
+                    cap=self.max_founded_tenants_per_user,
+                )
+        except ConditionFailedError as refused:
+            failed = refused.failed_indexes
+            raise founding_refusal(failed, lambda: self._founder_refusal(owner_id)) from None
+        except ConflictError:
+            raise _raced() from None
 
     def _founder_refusal(self, owner_id: str) -> TenantKitError:
         """Read the owner once to say why their user item refused a founding."""
@@ -225,10 +233,8 @@ class UserDirectory:
     def get_tenant(self, tenant_id: str) -> TenantRecord | None:
         """The tenant's roster (members and admins), or ``None`` if there is no such tenant."""
         validate_tenant_id(tenant_id)
-        item = self.client.get_item(
-            TableName=self.table_name, Key=self._keys.tenant(tenant_id), ConsistentRead=True
-        ).get("Item")
-        return None if item is None else parse_tenant_item(tenant_id, item)
+        item = self._store.get(self._keys.tenant(tenant_id), consistent=True)
+        return None if item is None else tenant_record(tenant_id, item)
 
     # -- memberships -------------------------------------------------------------------
 
@@ -239,19 +245,14 @@ class UserDirectory:
         validate_tenant_id(tenant_id)
         validate_user_id(user_id)
         validate_user_id(actor_id)
-        role_list = self._roles(roles)
-        self._transact_membership(
+        change = joining(
+            self._keys, tenant_id, actor_id, self._roles(roles), admin_role=self.admin_role
+        )
+        self._change_membership(
             tenant_id,
             user_id,
             actor_id,
-            MembershipChange(
-                tenant_update="ADD members :u"
-                + (", admins :u" if self.admin_role in role_list else ""),
-                tenant_condition="attribute_exists(#pk) AND contains(admins, :actor)",
-                user_update="SET #m.#t = :roles",
-                user_condition="attribute_exists(#pk) AND attribute_not_exists(#m.#t)",
-                user_values={":roles": {"SS": role_list}},
-            ),
+            change,
             user_conflict="this user is already a member; use set_roles to change roles",
         )
 
@@ -265,23 +266,12 @@ class UserDirectory:
         role_list = self._roles(roles)
         if actor_id == user_id:
             raise ForbiddenError("nobody changes their own roles; ask another admin")
-        condition = "contains(members, :uid) AND contains(admins, :actor)"
-        if self.admin_role in role_list:
-            update = "ADD admins :u"
-        else:
-            update = "DELETE admins :u"
-            condition += " AND (NOT contains(admins, :uid) OR size(admins) > :one)"
-        self._transact_membership(
+        change = roles_changing(tenant_id, user_id, actor_id, role_list, admin_role=self.admin_role)
+        self._change_membership(
             tenant_id,
             user_id,
             actor_id,
-            MembershipChange(
-                tenant_update=update,
-                tenant_condition=condition,
-                user_update="SET #m.#t = :roles",
-                user_condition="attribute_exists(#m.#t)",
-                user_values={":roles": {"SS": role_list}},
-            ),
+            change,
             user_conflict="this user is not a member; use add_member",
         )
 
@@ -290,38 +280,14 @@ class UserDirectory:
         validate_tenant_id(tenant_id)
         validate_user_id(user_id)
         validate_user_id(actor_id)
-        condition = (
-            "contains(members, :uid) AND (NOT contains(admins, :uid) OR size(admins) > :one)"
-        )
-        if actor_id != user_id:
-            condition += " AND contains(admins, :actor)"
         for _ in range(5):
             user = self.get_user(user_id)
             if user is None:
                 raise NotFoundError("no such user")
-            if user.active_tenant == tenant_id:
-                user_update = "REMOVE #m.#t, #a"
-                user_condition = "attribute_exists(#m.#t) AND #a = :t"
-            else:
-                user_update = "REMOVE #m.#t"
-                user_condition = (
-                    "attribute_exists(#m.#t) AND (attribute_not_exists(#a) OR #a <> :t)"
-                )
+            change = leaving(tenant_id, user_id, actor_id, active=user.active_tenant == tenant_id)
             try:
-                self._transact_membership(
-                    tenant_id,
-                    user_id,
-                    actor_id,
-                    MembershipChange(
-                        tenant_update="DELETE members :u, admins :u",
-                        tenant_condition=condition,
-                        user_update=user_update,
-                        user_condition=user_condition,
-                        user_values={":t": {"S": tenant_id}},
-                        user_names={"#a": "activeTenant"},
-                    ),
-                    user_conflict=None,
-                    self_allowed=True,
+                self._change_membership(
+                    tenant_id, user_id, actor_id, change, user_conflict=None, self_allowed=True
                 )
             except _UserChanged:
                 continue  # the user switched tenants meanwhile: read again and retry
@@ -341,47 +307,39 @@ class UserDirectory:
         validate_tenant_id(tenant_id)
         validate_user_id(user_id)
         role_list = self._roles(roles)
-        items = provisioning_items(
-            self.table_name, self._keys, tenant_id, user_id, role_list, admin_role=self.admin_role
-        )
         try:
-            self.client.transact_write_items(TransactItems=items)
-        except Exception as error:
-            refusal = founding_refusal(
-                _cancellation_codes(error),
+            with self._store.transaction() as tx:
+                add_provisioning(
+                    tx, self._keys, tenant_id, user_id, role_list, admin_role=self.admin_role
+                )
+        except ConditionFailedError as refused:
+            raise founding_refusal(
+                refused.failed_indexes,
                 lambda: NotFoundError("no such user; create the user first"),
-            )
-            if refusal is None:
-                raise
-            raise refusal from None
+            ) from None
+        except ConflictError:
+            raise _raced() from None
 
     def set_active_tenant(self, user_id: str, tenant_id: str) -> None:
         """Switch the user's active tenant; only to a tenant they are a member of now."""
+        from boto3.dynamodb.conditions import Attr
+
         validate_tenant_id(tenant_id)
         validate_user_id(user_id)
         try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=self._keys.user(user_id),
-                UpdateExpression="SET #a = :t",
-                ConditionExpression="attribute_exists(#m.#t)",
-                ExpressionAttributeNames={
-                    "#a": "activeTenant",
-                    "#m": "memberships",
-                    "#t": tenant_id,
-                },
-                ExpressionAttributeValues={":t": {"S": tenant_id}},
+            self._store.update(
+                self._keys.user(user_id),
+                set={"activeTenant": tenant_id},
+                condition=Attr(f"memberships.{tenant_id}").exists(),
             )
-        except Exception as error:
-            if aws_error_code(error) != "ConditionalCheckFailedException":
-                raise
+        except ConditionFailedError:
             if self.get_user(user_id) is None:
                 raise NotFoundError("no such user; create the user first") from None
             raise ForbiddenError(
                 "you are not a member of that tenant; ask one of its admins to add you"
             ) from None
 
-    def _transact_membership(
+    def _change_membership(
         self,
         tenant_id: str,
         user_id: str,
@@ -391,13 +349,13 @@ class UserDirectory:
         user_conflict: str | None,
         self_allowed: bool = False,
     ) -> None:
-        """Change the roster and the user item together (``membership_items``), or neither."""
-        items = membership_items(self.table_name, self._keys, tenant_id, user_id, actor_id, change)
+        """Change the roster and the user item together (``memberships``), or neither."""
         try:
-            self.client.transact_write_items(TransactItems=items)
-        except Exception as error:
-            codes = _cancellation_codes(error)
-            if codes[:1] == ["ConditionalCheckFailed"]:
+            with self._store.transaction() as tx:
+                add_membership_change(tx, self._keys, tenant_id, user_id, change)
+        except ConditionFailedError as refused:
+            failed = refused.failed_indexes
+            if 0 in failed:
                 raise roster_refusal(
                     self.get_tenant(tenant_id),
                     user_id,
@@ -405,13 +363,11 @@ class UserDirectory:
                     admin_role=self.admin_role,
                     self_allowed=self_allowed,
                 ) from None
-            if codes[1:2] == ["ConditionalCheckFailed"]:
-                if user_conflict is None:
-                    raise _UserChanged from None
-                if self.get_user(user_id) is None:
-                    raise NotFoundError("no such user; create the user first") from None
-                raise ConflictError(user_conflict) from None
-            raise
+            if user_conflict is None:
+                raise _UserChanged from None
+            if self.get_user(user_id) is None:
+                raise NotFoundError("no such user; create the user first") from None
+            raise ConflictError(user_conflict) from None
 
 
 class _UserChanged(Exception):

@@ -25,171 +25,119 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tenantkit._shared.dynamodb.expressions import IfNotExists
+from tenantkit._shared.dynamodb.transact import Transaction
 from tenantkit.auth.records import ControlKeys
-from tenantkit.errors import ConditionFailedError, ConflictError, TenantKitError
+from tenantkit.errors import ConflictError, TenantKitError
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+    from boto3.dynamodb.conditions import ConditionBase
 
 __all__ = [
     "FOUNDED_COUNT",
-    "claim_items",
-    "founding_items",
+    "add_claim",
+    "add_founding",
+    "add_provisioning",
     "founding_refusal",
-    "provisioning_items",
 ]
 
 FOUNDED_COUNT = "foundedTenants"
 _OWNER = 1  # position of the founder's (or provisioned user's) update in either transaction
-_FAILED = "ConditionalCheckFailed"
 
 
-def founding_items(
-    table_name: str,
+def add_founding(
+    tx: Transaction,
     keys: ControlKeys,
     tenant_id: str,
     owner_id: str,
     *,
     admin_role: str,
     cap: int | None,
-) -> list[TransactWriteItemTypeDef]:
-    """The transaction that founds ``tenant_id`` with ``owner_id`` as its admin."""
-    owner = {"SS": [owner_id]}
-    condition = "attribute_exists(#pk)"
-    values: dict[str, Any] = {
-        ":roles": {"SS": [admin_role]},
-        ":t": {"S": tenant_id},
-        ":one": {"N": "1"},
-    }
+) -> None:
+    """Add to ``tx`` the writes that found ``tenant_id`` with ``owner_id`` as its admin."""
+    from boto3.dynamodb.conditions import Attr
+
+    owner = {owner_id}
+    tx.put(
+        {
+            **keys.tenant(tenant_id),
+            "tenantId": tenant_id,
+            "members": owner,
+            "admins": owner,
+            "createdBy": owner_id,
+            "createdAt": int(time.time()),
+        },
+        if_not_exists=True,
+    )
+    condition: ConditionBase = Attr(keys.partition_key).exists()
     if cap is not None:
-        condition += " AND (attribute_not_exists(#f) OR #f < :cap)"
-        values[":cap"] = {"N": str(cap)}
-    return [
-        {
-            "Put": {
-                "TableName": table_name,
-                "Item": {
-                    **keys.tenant(tenant_id),
-                    "tenantId": {"S": tenant_id},
-                    "members": owner,
-                    "admins": owner,
-                    "createdBy": {"S": owner_id},
-                    "createdAt": {"N": str(int(time.time()))},
-                },
-                "ConditionExpression": "attribute_not_exists(#pk)",
-                "ExpressionAttributeNames": {"#pk": keys.partition_key},
-            }
-        },
-        {
-            "Update": {
-                "TableName": table_name,
-                "Key": keys.user(owner_id),
-                "UpdateExpression": "SET #m.#t = :roles, #a = if_not_exists(#a, :t) ADD #f :one",
-                "ConditionExpression": condition,
-                "ExpressionAttributeNames": {
-                    "#pk": keys.partition_key,
-                    "#m": "memberships",
-                    "#t": tenant_id,
-                    "#a": "activeTenant",
-                    "#f": FOUNDED_COUNT,
-                },
-                "ExpressionAttributeValues": values,
-            }
-        },
-        *claim_items(table_name, keys, tenant_id),
-    ]
+        condition &= Attr(FOUNDED_COUNT).not_exists() | Attr(FOUNDED_COUNT).lt(cap)
+    tx.update(
+        keys.user(owner_id),
+        set={("memberships", tenant_id): {admin_role}, "activeTenant": IfNotExists(tenant_id)},
+        add={FOUNDED_COUNT: 1},
+        condition=condition,
+    )
+    add_claim(tx, keys, tenant_id)
 
 
-def provisioning_items(
-    table_name: str,
+def add_provisioning(
+    tx: Transaction,
     keys: ControlKeys,
     tenant_id: str,
     user_id: str,
     roles: list[str],
     *,
     admin_role: str,
-) -> list[TransactWriteItemTypeDef]:
-    """The transaction that gives ``user_id`` exactly ``roles`` in ``tenant_id``, creating it."""
-    roster = (
-        "ADD members :u, admins :u" if admin_role in roles else "ADD members :u DELETE admins :u"
+) -> None:
+    """Add to ``tx`` the writes that give ``user_id`` exactly ``roles`` in ``tenant_id``,
+    creating the tenant if it does not exist."""
+    from boto3.dynamodb.conditions import Attr
+
+    user = {user_id}
+    admin = admin_role in roles
+    tx.update(
+        keys.tenant(tenant_id),
+        set={
+            "tenantId": tenant_id,
+            "createdBy": IfNotExists("provisioning"),
+            "createdAt": IfNotExists(int(time.time())),
+        },
+        add={"members": user, "admins": user} if admin else {"members": user},
+        delete=None if admin else {"admins": user},
     )
-    return [
-        {
-            "Update": {
-                "TableName": table_name,
-                "Key": keys.tenant(tenant_id),
-                "UpdateExpression": "SET tenantId = :t, "
-                "createdBy = if_not_exists(createdBy, :by), "
-                f"createdAt = if_not_exists(createdAt, :now) {roster}",
-                "ExpressionAttributeValues": {
-                    ":t": {"S": tenant_id},
-                    ":u": {"SS": [user_id]},
-                    ":by": {"S": "provisioning"},
-                    ":now": {"N": str(int(time.time()))},
-                },
-            }
-        },
-        {
-            "Update": {
-                "TableName": table_name,
-                "Key": keys.user(user_id),
-                "UpdateExpression": "SET #m.#t = :roles",
-                "ConditionExpression": "attribute_exists(#pk)",
-                "ExpressionAttributeNames": {
-                    "#pk": keys.partition_key,
-                    "#m": "memberships",
-                    "#t": tenant_id,
-                },
-                "ExpressionAttributeValues": {":roles": {"SS": roles}},
-            }
-        },
-        *claim_items(table_name, keys, tenant_id),
-    ]
+    tx.update(
+        keys.user(user_id),
+        set={("memberships", tenant_id): set(roles)},
+        condition=Attr(keys.partition_key).exists(),
+    )
+    add_claim(tx, keys, tenant_id)
 
 
-def claim_items(
-    table_name: str, keys: ControlKeys, tenant_id: str
-) -> list[TransactWriteItemTypeDef]:
+def add_claim(tx: Transaction, keys: ControlKeys, tenant_id: str) -> None:
     """Claim ``tenant_id`` in every letter case, unless another spelling holds it (2, 3)."""
-    items: list[TransactWriteItemTypeDef] = [
-        {
-            "Update": {
-                "TableName": table_name,
-                "Key": keys.claim(tenant_id),
-                "UpdateExpression": "SET tenantId = :t",
-                "ConditionExpression": "attribute_not_exists(#pk) OR tenantId = :t",
-                "ExpressionAttributeNames": {"#pk": keys.partition_key},
-                "ExpressionAttributeValues": {":t": {"S": tenant_id}},
-            }
-        }
-    ]
+    from boto3.dynamodb.conditions import Attr
+
+    tx.update(
+        keys.claim(tenant_id),
+        set={"tenantId": tenant_id},
+        condition=Attr(keys.partition_key).not_exists() | Attr("tenantId").eq(tenant_id),
+    )
     if tenant_id.lower() != tenant_id:
-        items.append(
-            {
-                "ConditionCheck": {
-                    "TableName": table_name,
-                    "Key": keys.tenant(tenant_id.lower()),
-                    "ConditionExpression": "attribute_not_exists(#pk)",
-                    "ExpressionAttributeNames": {"#pk": keys.partition_key},
-                }
-            }
-        )
-    return items
+        tx.condition_check(keys.tenant(tenant_id.lower()), Attr(keys.partition_key).not_exists())
 
 
 def founding_refusal(
-    codes: list[str], owner_refusal: Callable[[], TenantKitError]
-) -> TenantKitError | None:
-    """Why a founding or provisioning transaction was cancelled, from its reason codes.
+    failed: tuple[int, ...], owner_refusal: Callable[[], TenantKitError]
+) -> TenantKitError:
+    """Why a founding or provisioning transaction was cancelled, from the positions of the
+    operations whose condition failed (``ConditionFailedError.failed_indexes``).
 
     ``owner_refusal`` explains a failed condition on the user item (it may read the
-    user). A taken id is a ``ConflictError``; a concurrent transaction, which is worth
-    retrying, a ``ConditionFailedError``. ``None`` when the codes name no reason known
-    here: the caller re-raises.
+    user). A taken id is a ``ConflictError``.
     """
-    failed = [position for position, code in enumerate(codes) if code == _FAILED]
     if 0 in failed:
         return ConflictError(
             "this tenant already exists; choose another id, or ask one of its admins to add you"
@@ -199,10 +147,4 @@ def founding_refusal(
             "a tenant whose id differs from this one only in letter case exists (tenant ids "
             "are unique regardless of case); choose another id, or ask one of its admins"
         )
-    if _OWNER in failed:
-        return owner_refusal()
-    if "TransactionConflict" in codes:  # a race, not a taken id: a 409 to retry
-        return ConditionFailedError(
-            "another change to this tenant or user ran at the same time; try again"
-        )
-    return None
+    return owner_refusal()

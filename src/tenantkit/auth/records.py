@@ -1,9 +1,12 @@
-"""The control-plane items of the app's single table: their keys, shapes and parsing.
+"""The control-plane records of the app's single table: their keys, shapes and reading.
 
 Control-plane items live in a reserved key namespace: their partition keys start with
 ``_``, which no tenant id may (tenant ids start with a letter or digit), so no
 tenant-scoped key ``<tenantId>#...`` can ever name one. A user id such as
 ``texas#park1`` becomes ``_user#texas#park1`` and cannot reach tenant ``texas``'s data.
+They are read and written through the control-plane store, bound to :data:`NAMESPACES`,
+and read back with tenantkit's one unmarshaller. How memberships change is the protocol
+of :mod:`tenantkit.auth.memberships`; this module only says what the records are.
 
 Item shapes (``pk``/``sk`` are the table's key attribute names, configurable)::
 
@@ -28,15 +31,16 @@ from tenantkit.errors import InvalidInputError
 
 __all__ = [
     "MAX_USER_ID_BYTES",
+    "NAMESPACES",
     "ROLE_PATTERN",
     "ControlKeys",
     "TenantRecord",
     "UserRecord",
     "claim_key",
-    "parse_tenant_item",
-    "parse_user_item",
     "tenant_key",
+    "tenant_record",
     "user_key",
+    "user_record",
     "valid_role",
     "validate_user_id",
 ]
@@ -47,6 +51,8 @@ MAX_USER_ID_BYTES = 512
 _USER_SK = "_user"
 _TENANT_SK = "_tenant"
 _CLAIM_SK = "_tenantid"
+#: The control-plane namespaces of the directory: ``_user#``, ``_tenant#``, ``_tenantid#``.
+NAMESPACES = ("user", "tenant", "tenantid")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,14 +106,14 @@ class ControlKeys:
     partition_key: str = "pk"
     sort_key: str = "sk"
 
-    def user(self, user_id: str) -> dict[str, Any]:
-        return {self.partition_key: {"S": user_key(user_id)}, self.sort_key: {"S": _USER_SK}}
+    def user(self, user_id: str) -> dict[str, str]:
+        return {self.partition_key: user_key(user_id), self.sort_key: _USER_SK}
 
-    def tenant(self, tenant_id: str) -> dict[str, Any]:
-        return {self.partition_key: {"S": tenant_key(tenant_id)}, self.sort_key: {"S": _TENANT_SK}}
+    def tenant(self, tenant_id: str) -> dict[str, str]:
+        return {self.partition_key: tenant_key(tenant_id), self.sort_key: _TENANT_SK}
 
-    def claim(self, tenant_id: str) -> dict[str, Any]:
-        return {self.partition_key: {"S": claim_key(tenant_id)}, self.sort_key: {"S": _CLAIM_SK}}
+    def claim(self, tenant_id: str) -> dict[str, str]:
+        return {self.partition_key: claim_key(tenant_id), self.sort_key: _CLAIM_SK}
 
 
 def validate_user_id(user_id: object) -> str:
@@ -129,34 +135,40 @@ def valid_role(role: object) -> bool:
     return isinstance(role, str) and _ROLE_RE.match(role) is not None
 
 
-def _s(item: Mapping[str, Any], name: str) -> str | None:
+def _text(item: Mapping[str, Any], name: str) -> str | None:
     value = item.get(name)
-    return value.get("S") if isinstance(value, dict) else None
+    return value if isinstance(value, str) else None
 
 
-def parse_user_item(item: Mapping[str, Any]) -> UserRecord:
-    """Hand-unmarshal a user item in DynamoDB JSON (faster than ``TypeDeserializer``)."""
-    memberships: dict[str, frozenset[str]] = {}
+def _names(value: object) -> frozenset[str]:
+    """A string set read back (``SS``); anything else reads as empty."""
+    if isinstance(value, set | frozenset):
+        return frozenset(v for v in value if isinstance(v, str))
+    return frozenset()
+
+
+def user_record(item: Mapping[str, Any]) -> UserRecord:
+    """A user item, as the control-plane store reads it back, as a :class:`UserRecord`."""
     raw = item.get("memberships")
-    if isinstance(raw, dict):
-        for tenant_id, roles in (raw.get("M") or {}).items():
-            if isinstance(roles, dict):
-                memberships[tenant_id] = frozenset(roles.get("SS") or ())
+    memberships = {
+        tenant_id: _names(roles)
+        for tenant_id, roles in (raw.items() if isinstance(raw, dict) else ())
+    }
     return UserRecord(
-        user_id=_s(item, "userId") or "",
-        email=_s(item, "email"),
-        given_name=_s(item, "givenName"),
-        family_name=_s(item, "familyName"),
+        user_id=_text(item, "userId") or "",
+        email=_text(item, "email"),
+        given_name=_text(item, "givenName"),
+        family_name=_text(item, "familyName"),
         memberships=MappingProxyType(memberships),
-        active_tenant=_s(item, "activeTenant"),
+        active_tenant=_text(item, "activeTenant"),
     )
 
 
-def parse_tenant_item(tenant_id: str, item: Mapping[str, Any]) -> TenantRecord:
-    """A tenant item in DynamoDB JSON as a :class:`TenantRecord`."""
+def tenant_record(tenant_id: str, item: Mapping[str, Any]) -> TenantRecord:
+    """A tenant item, as the control-plane store reads it back, as a :class:`TenantRecord`."""
     return TenantRecord(
         tenant_id=tenant_id,
-        members=frozenset(item.get("members", {}).get("SS") or ()),
-        admins=frozenset(item.get("admins", {}).get("SS") or ()),
-        created_by=_s(item, "createdBy"),
+        members=_names(item.get("members")),
+        admins=_names(item.get("admins")),
+        created_by=_text(item, "createdBy"),
     )

@@ -247,3 +247,26 @@ def test_tenant_table_works_unchanged_with_a_session_client() -> None:
         table.put_item({"pk": "p", "sk": "1"})
         assert table.get_item({"pk": "p", "sk": "1"}) == {"pk": "p", "sk": "1"}
         assert client._request_signer._credentials.access_key != "testing"
+
+
+def test_clients_from_a_boto3_session_and_config() -> None:
+    from botocore.config import Config
+
+    with mock_aws():
+        create_table(boto3.client("dynamodb", region_name="us-east-1"))
+        session = boto3.session.Session(region_name="us-east-1")
+        sessions = TenantSessions(
+            ROLE,
+            tables=[TABLE_ARN],
+            boto3_session=session,
+            boto_config=Config(connect_timeout=7),
+        )
+        client = sessions.client("dynamodb", "texas")
+        assert client.meta.region_name == "us-east-1"
+        assert client.meta.config.connect_timeout == 7
+        assert client._request_signer._credentials.access_key != "testing"
+        table = TenantTable(TABLE, client=client, tenant="texas", cursor_secret=SECRET)
+        table.put_item({"pk": "p", "sk": "1"})
+        assert table.get_item({"pk": "p", "sk": "1"}) == {"pk": "p", "sk": "1"}
+    with pytest.raises(ConfigurationError, match="not both"):
+        TenantSessions(ROLE, tables=[TABLE_ARN], client_factory=boto3.client, boto3_session=session)

@@ -13,11 +13,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenantkit._shared.cache import LruCache
 from tenantkit.context import validate_tenant_id
 from tenantkit.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config
 
 __all__ = ["MAX_SESSION_POLICY_CHARS", "TENANT_ACTIONS", "TenantSessions", "session_policy"]
 
@@ -70,17 +74,32 @@ def _session_name(tenant_id: str) -> str:
     return name if len(name) <= 64 else tenant_id
 
 
-def _default_factory(service_name: str, **kwargs: Any) -> Any:
-    import boto3
+def _factory(
+    boto3_session: boto3.session.Session | None, boto_config: Config | None
+) -> ClientFactory:
+    """``boto3_session.client`` (or ``boto3.client``) with ``boto_config``, as
+    ``ClientOptions`` builds clients; a factory because each tenant's client has its own
+    credentials, so one client per service would not do."""
 
-    return boto3.client(service_name, **kwargs)  # type: ignore[call-overload]
+    def build(service_name: str, **kwargs: Any) -> Any:
+        factory: Any  # boto3's stubs type ``client`` per literal service name
+        if boto3_session is not None:
+            factory = boto3_session.client
+        else:
+            import boto3
+
+            factory = boto3.client
+        return factory(service_name, config=boto_config, **kwargs)
+
+    return build
 
 
 class TenantSessions:
     """Clients whose credentials only reach one tenant's items, cached per tenant.
 
     ``client_factory(service_name, **kwargs)`` creates the STS client and the tenant
-    clients (default ``boto3.client``); inject it for endpoints, regions or tests.
+    clients; inject it for tests, or give ``boto3_session`` and ``boto_config`` (region,
+    endpoint, retries) to the default, ``boto3.client``.
     ``max_cached_tenants`` clients are kept at once, the least recently used dropped first.
     """
 
@@ -90,6 +109,8 @@ class TenantSessions:
         *,
         tables: Sequence[str],
         client_factory: ClientFactory | None = None,
+        boto3_session: boto3.session.Session | None = None,
+        boto_config: Config | None = None,
         duration_seconds: int = 3600,
         max_cached_tenants: int = 256,
     ) -> None:
@@ -107,7 +128,11 @@ class TenantSessions:
             )
         self._role_arn = role_arn
         self._tables = tuple(tables)
-        self._factory: ClientFactory = client_factory or _default_factory
+        if client_factory is not None and (boto3_session is not None or boto_config is not None):
+            raise ConfigurationError(
+                "pass either client_factory or boto3_session/boto_config, not both"
+            )
+        self._factory = client_factory or _factory(boto3_session, boto_config)
         self._duration = duration_seconds
         self._sts: Any = None
         # Clients per (service, tenant), until 5 minutes before their credentials expire.

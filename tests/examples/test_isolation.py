@@ -121,3 +121,19 @@ def test_handlers_check_roles_even_if_the_policy_were_wrong(app: StateParks) -> 
         skip_policy=True,
     )
     assert closed.status == 403
+
+
+def test_a_slash_in_a_parameter_reaches_the_route_api_gateway_authorized(app: StateParks) -> None:
+    """Powertools routes by the event's path; a REST API keeps it percent-encoded, so an
+    encoded ``/`` stays inside its segment. carol (visitor) may list a park's webhooks;
+    were ``palo-duro-canyon/webhooks`` decoded, the path would read as a webhook of the
+    park (``GET /parks/{parkId}/webhooks/{webhookId}``), which visitors may not read. The
+    role map's policy already refuses that ARN; past it, she gets the list route, for a
+    park id that does not exist."""
+    smuggled = {"parkId": "palo-duro-canyon/webhooks"}
+    assert app.call("carol", "GET", "/parks/{parkId}/webhooks", smuggled).status == 403
+    response = app.call("carol", "GET", "/parks/{parkId}/webhooks", smuggled, skip_policy=True)
+    assert (response.status, response.body) == (
+        404,
+        {"message": "park not found in your active tenant"},
+    )

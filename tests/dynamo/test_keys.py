@@ -180,6 +180,20 @@ def test_an_item_is_foreign_if_any_partition_key_is() -> None:
     assert codec.load_all([raw, raw], "texas") == [{"pk": "p", "sk": "s", "GSI1PK": "g"}] * 2
 
 
+def test_the_withheld_hook_runs_once_per_refusal_and_only_then() -> None:
+    calls: list[None] = []
+    watched = KeyCodec("t", "pk", "sk", {"GSI1": "GSI1PK"}, withheld=lambda: calls.append(None))
+    raw = watched.item({"pk": "p", "sk": "s", "GSI1PK": "g"}, "texas")
+    watched.load_all([raw, raw], "texas")
+    watched.strip_key(raw, "texas")
+    assert calls == []
+    with pytest.raises(TenantIsolationError):
+        watched.load_all([raw, raw], "utah")
+    with pytest.raises(TenantIsolationError):
+        watched.strip_key(raw, "utah")
+    assert len(calls) == 2
+
+
 def test_last_evaluated_keys_strip_and_prefix_back() -> None:
     raw = {"pk": {"S": "texas#p"}, "sk": {"S": "s"}, "GSI1PK": {"S": "texas#g"}}
     logical = codec.strip_key(raw, "texas")

@@ -14,7 +14,7 @@ integrations' VTL and the ASL helpers build keys in this same format.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -64,10 +64,19 @@ class KeyCodec:
 
     ``partition_key`` and the partition key of every GSI in ``indexes`` (index name to
     attribute) are prefixed; ``sort_key`` (``None`` for a table without one) is checked,
-    not changed.
+    not changed. ``withheld()`` is called before a foreign item is refused, so the caller
+    can log it (the codec itself writes nothing anywhere).
     """
 
-    __slots__ = ("_attributes", "_index_pks", "_pk", "_protected", "_sk", "table_name")
+    __slots__ = (
+        "_attributes",
+        "_index_pks",
+        "_pk",
+        "_protected",
+        "_sk",
+        "_withheld",
+        "table_name",
+    )
 
     def __init__(
         self,
@@ -75,6 +84,8 @@ class KeyCodec:
         partition_key: str,
         sort_key: str | None,
         indexes: Mapping[str, str],
+        *,
+        withheld: Callable[[], None] = lambda: None,
     ) -> None:
         names = [table_name, partition_key, *indexes, *indexes.values()]
         if sort_key is not None:
@@ -91,6 +102,7 @@ class KeyCodec:
             )
         index_keys = indexes.values()
         self.table_name = table_name
+        self._withheld = withheld
         self._pk = partition_key
         self._sk = sort_key
         self._index_pks = tuple(dict.fromkeys(a for a in index_keys if a != partition_key))
@@ -238,6 +250,7 @@ class KeyCodec:
         return key
 
     def _foreign(self) -> TenantIsolationError:
+        self._withheld()
         return TenantIsolationError(
             f"table {self.table_name!r} returned an item outside the current tenant's "
             "partitions; it was withheld. Look for items written without TenantTable."

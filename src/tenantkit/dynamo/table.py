@@ -10,12 +10,11 @@ prefix is stripped. This module is the facade; requests are built in ``transacti
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Concatenate, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tenantkit._shared.backoff import Backoff
 from tenantkit._shared.clients import ClientOptions
@@ -29,7 +28,7 @@ from tenantkit.dynamo.cursor import CursorSigner
 from tenantkit.dynamo.keys import KeyCodec
 from tenantkit.dynamo.queries import Page, Queries
 from tenantkit.dynamo.transactions import TenantWrites
-from tenantkit.errors import ScanForbiddenError, TenantIsolationError
+from tenantkit.errors import ScanForbiddenError
 
 if TYPE_CHECKING:
     import boto3
@@ -48,29 +47,6 @@ _SCAN_MESSAGE = (
     "be limited to one tenant. Use query(partition_value, index=...) on the table or a GSI "
     "instead, with a key design that groups what you need to list under one partition value."
 )
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def _logs_withheld(
-    method: Callable[Concatenate[TenantTable, _P], _R],
-) -> Callable[Concatenate[TenantTable, _P], _R]:
-    """Log a withheld foreign item once, in the public read that met it: the key codec
-    that finds it is pure, so the log line is written here."""
-
-    @functools.wraps(method)
-    def reading(table: TenantTable, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return method(table, *args, **kwargs)
-        except TenantIsolationError:
-            logger.error(
-                "tenant isolation: table %s returned an item outside the current tenant's "
-                "partitions; it was withheld",
-                table.table_name,
-            )
-            raise
-
-    return reading
 
 
 class TenantTable:
@@ -101,7 +77,9 @@ class TenantTable:
         tenant: str | TenantContext | None = None,
         cursor_secret: Secret | None = None,
     ) -> None:
-        self._codec = KeyCodec(table_name, partition_key, sort_key, indexes)
+        self._codec = KeyCodec(
+            table_name, partition_key, sort_key, indexes, withheld=self._log_withheld
+        )
         self._name = table_name
         self._client = ClientOptions(
             "dynamodb", client=client, boto3_session=boto3_session, boto_config=boto_config
@@ -136,6 +114,13 @@ class TenantTable:
         """The table's sort-key attribute, or ``None`` for a table without one."""
         return self._codec.sort_key
 
+    def _log_withheld(self) -> None:
+        logger.error(
+            "tenant isolation: table %s returned an item outside the current tenant's "
+            "partitions; it was withheld",
+            self._name,
+        )
+
     def _tenant(self) -> str:
         return self._pinned if self._pinned is not None else current_tenant().tenant_id
 
@@ -147,7 +132,6 @@ class TenantTable:
 
     # -- single items -----------------------------------------------------------------
 
-    @_logs_withheld
     def get_item(
         self, key: Mapping[str, Any], *, consistent: bool = False
     ) -> dict[str, Any] | None:
@@ -170,7 +154,6 @@ class TenantTable:
         request = self._writes(self._tenant()).put_request(item, condition, if_not_exists)
         self._send("put_item", request)
 
-    @_logs_withheld
     def update_item(
         self,
         key: Mapping[str, Any],
@@ -189,7 +172,6 @@ class TenantTable:
         request["ReturnValues"] = "ALL_NEW"
         return self._codec.load(self._send("update_item", request)["Attributes"], tenant)
 
-    @_logs_withheld
     def delete_item(
         self, key: Mapping[str, Any], *, condition: ConditionBase | None = None
     ) -> dict[str, Any] | None:
@@ -202,7 +184,6 @@ class TenantTable:
 
     # -- queries ----------------------------------------------------------------------
 
-    @_logs_withheld
     def query(
         self,
         partition_value: str,
@@ -258,7 +239,6 @@ class TenantTable:
                 return
             cursor = page.cursor
 
-    @_logs_withheld
     def count(
         self,
         partition_value: str,
@@ -286,7 +266,6 @@ class TenantTable:
     def _backoff(self) -> Backoff:
         return Backoff(self.backoff_base, self.backoff_cap, self.sleep)
 
-    @_logs_withheld
     def batch_get(
         self, keys: Iterable[Mapping[str, Any]], *, consistent: bool = False
     ) -> list[dict[str, Any]]:
@@ -299,7 +278,6 @@ class TenantTable:
             backoff=self._backoff(),
         )
 
-    @_logs_withheld
     def batch_write(
         self,
         put: Iterable[Mapping[str, Any]] = (),
@@ -323,7 +301,6 @@ class TenantTable:
         """
         return Transaction(self._writes(self._tenant()))
 
-    @_logs_withheld
     def transact_get(self, keys: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
         """Read up to 100 items in one consistent snapshot; ``None`` where there is none."""
         return self._writes(self._tenant()).snapshot(keys)

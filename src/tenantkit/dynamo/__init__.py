@@ -2,7 +2,8 @@
 
 ``SecretKey`` and ``SecretsManagerKey`` say where ``TenantTable``'s cursor secret comes
 from; ``Transaction`` is what ``TenantTable.transaction()`` returns, and ``IfNotExists``
-an update value written only where there is none. Importing this package does not import boto3; clients are created on first use.
+an update value written only where there is none. Importing this package does not
+import boto3; clients are created on first use.
 """
 
 from tenantkit._shared.dynamodb.expressions import IfNotExists

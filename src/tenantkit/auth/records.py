@@ -137,23 +137,22 @@ def valid_role(role: object) -> bool:
 
 def _text(item: Mapping[str, Any], name: str) -> str | None:
     value = item.get(name)
-    return value if isinstance(value, str) else None
+    return value if type(value) is str else None
 
 
 def _names(value: object) -> frozenset[str]:
     """A string set read back (``SS``); anything else reads as empty."""
-    if isinstance(value, set | frozenset):
-        return frozenset(v for v in value if isinstance(v, str))
-    return frozenset()
+    return frozenset(value) if isinstance(value, set | frozenset) else frozenset()
 
 
 def user_record(item: Mapping[str, Any]) -> UserRecord:
     """A user item, as the control-plane store reads it back, as a :class:`UserRecord`."""
     raw = item.get("memberships")
-    memberships = {
-        tenant_id: _names(roles)
-        for tenant_id, roles in (raw.items() if isinstance(raw, dict) else ())
-    }
+    memberships = (
+        {tenant_id: _names(roles) for tenant_id, roles in raw.items()}
+        if isinstance(raw, dict)
+        else {}
+    )
     return UserRecord(
         user_id=_text(item, "userId") or "",
         email=_text(item, "email"),

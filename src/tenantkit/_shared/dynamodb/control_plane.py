@@ -26,8 +26,8 @@ from tenantkit._shared.clients import ClientOptions
 from tenantkit._shared.dynamodb.calls import call
 from tenantkit._shared.dynamodb.expressions import (
     Placeholders,
-    Updates,
     UpdatePath,
+    Updates,
     compile_update,
     conditional,
 )
@@ -90,17 +90,13 @@ class ControlPlaneStore:
 
     def key(self, partition: str, sort: str | None = None) -> dict[str, str]:
         """A key of the bound namespaces; ``ConfigurationError`` for any other."""
-        if not isinstance(partition, str) or not partition.startswith(self._prefixes):
-            raise ConfigurationError(
-                f"control-plane keys of this store start with one of {list(self._prefixes)}"
-            )
-        if self._sk is None:
-            if sort is not None:
-                raise ConfigurationError("this table has no sort key")
-            return {self._pk: partition}
-        if not isinstance(sort, str) or not sort:
-            raise ConfigurationError("control-plane keys need a non-empty sort value")
-        return {self._pk: partition, self._sk: sort}
+        key: dict[str, Any] = {self._pk: partition}
+        if self._sk is not None:
+            key[self._sk] = sort
+        elif sort is not None:
+            raise ConfigurationError("this table has no sort key")
+        self._raw_key(key)
+        return key
 
     def sort_value(self, item: Mapping[str, Any]) -> str:
         """The sort-key value of a record read back."""
@@ -108,10 +104,22 @@ class ControlPlaneStore:
         return value
 
     def _raw_key(self, key: Mapping[str, Any]) -> dict[str, Any]:
-        if not isinstance(key, Mapping) or len(key) != (1 if self._sk is None else 2):
-            raise ConfigurationError("a control-plane key has exactly the table's key attributes")
-        checked = self.key(key.get(self._pk), None if self._sk is None else key.get(self._sk))  # type: ignore[arg-type]
-        return {name: {"S": value} for name, value in checked.items()}
+        """The marshalled key, if ``key`` is one of the bound namespaces (the hot path of
+        every call: plain type checks, no regular expression)."""
+        pk, sk = self._pk, self._sk
+        partition = key.get(pk) if isinstance(key, Mapping) else None
+        if type(partition) is not str or not partition.startswith(self._prefixes):
+            raise ConfigurationError(
+                f"control-plane keys of this store start with one of {list(self._prefixes)}"
+            )
+        if sk is None:
+            if len(key) != 1:
+                raise ConfigurationError("this table has no sort key")
+            return {pk: {"S": partition}}
+        sort = key.get(sk)
+        if len(key) != 2 or type(sort) is not str or not sort:
+            raise ConfigurationError("control-plane keys need exactly a non-empty sort value")
+        return {pk: {"S": partition}, sk: {"S": sort}}
 
     def _raw_item(self, item: Mapping[str, Any]) -> dict[str, Any]:
         key = {self._pk: item.get(self._pk)}

@@ -188,9 +188,10 @@ UpdatePath = str | tuple[str, ...]
 """An attribute to update: a name (taken whole, dots and brackets included), or a tuple of
 map keys for a nested path, such as ``("memberships", tenant_id)``."""
 
-# Mapping is invariant in its key type, so a dict[str, int] is not a Mapping[UpdatePath,
-# ...]: the union accepts names, paths, or a literal that mixes them.
-Updates = Mapping[str, object] | Mapping[tuple[str, ...], object] | Mapping[UpdatePath, object]
+# The keys are UpdatePaths, checked when compiled (``top_name``). They are typed Any
+# because Mapping is invariant in its key type: neither a dict[str, int] nor a literal
+# mixing names and ("a", "b") paths would be a Mapping[UpdatePath, object].
+Updates = Mapping[Any, object]
 """Attributes (or paths) to values, for ``set``, ``add`` and ``delete``."""
 
 

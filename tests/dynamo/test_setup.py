@@ -17,8 +17,10 @@ from tenantkit.errors import (
     ConditionFailedError,
     ConfigurationError,
     ConflictError,
+    InvalidInputError,
     InvalidKeyError,
     InvalidValueError,
+    UnexpectedResponseError,
 )
 
 from .conftest import TABLE, ctx, transact
@@ -189,3 +191,24 @@ def test_a_sort_key_of_the_wrong_type_is_a_400(client: Any) -> None:
     table = TenantTable(TABLE, client=client, tenant="texas")
     with pytest.raises(InvalidKeyError, match="wrong type"):
         table.update_item({"pk": "a", "sk": 5}, set={"x": 1})
+
+
+class FutureTypes:
+    """A client whose answers hold an attribute type this version of tenantkit does not know."""
+
+    item = {"pk": {"S": "texas#a"}, "sk": {"S": "1"}, "shape": {"GEO": "POINT(1 2)"}}
+
+    def get_item(self, **_: Any) -> dict[str, Any]:
+        return {"Item": self.item}
+
+    def query(self, **_: Any) -> dict[str, Any]:
+        return {"Items": [self.item], "Count": 1}
+
+
+def test_an_unknown_attribute_type_in_an_answer_is_a_server_fault_not_a_400() -> None:
+    table = TenantTable(TABLE, client=FutureTypes(), tenant="texas")  # type: ignore[arg-type]
+    for read in (lambda: table.get_item({"pk": "a", "sk": "1"}), lambda: table.query("a")):
+        with pytest.raises(UnexpectedResponseError) as raised:
+            read()
+        assert raised.value.status_code == 502
+        assert not isinstance(raised.value, InvalidInputError)

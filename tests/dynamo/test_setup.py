@@ -196,7 +196,8 @@ def test_a_sort_key_of_the_wrong_type_is_a_400(client: Any) -> None:
 class FutureTypes:
     """A client whose answers hold an attribute type this version of tenantkit does not know."""
 
-    item = {"pk": {"S": "texas#a"}, "sk": {"S": "1"}, "shape": {"GEO": "POINT(1 2)"}}
+    def __init__(self) -> None:
+        self.item = {"pk": {"S": "texas#a"}, "sk": {"S": "1"}, "shape": {"GEO": "POINT(1 2)"}}
 
     def get_item(self, **_: Any) -> dict[str, Any]:
         return {"Item": self.item}

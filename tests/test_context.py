@@ -274,6 +274,29 @@ def test_missing_tenant_raises(event: dict[str, Any]) -> None:
         TenantContext.from_event(event)
 
 
+@pytest.mark.parametrize("roles", [5, 1.5, True, {"admin": True}])
+def test_roles_of_the_wrong_type_are_refused_not_crashed_on(roles: Any) -> None:
+    # A number would crash a check that iterates it, a mapping would grant its keys.
+    with pytest.raises(NoTenantContextError):
+        TenantContext.from_authorizer({**AUTH, "roles": roles})
+
+
+def test_empty_optional_strings_are_absent() -> None:
+    ctx = TenantContext.from_event(v1_event({**AUTH, "email": "", "firstName": "", "lastName": ""}))
+    assert (ctx.email, ctx.given_name, ctx.family_name) == (None, None, None)
+
+
+@pytest.mark.parametrize("user", [None, "", 5, ["alice"]])
+def test_an_authorizer_context_without_a_usable_user_is_the_authorizer_s_fault(
+    user: Any,
+) -> None:
+    # Whatever its tenantId says, a context with no user id is a broken authorizer: the
+    # error says so, rather than blaming a tenant id the authorizer also got wrong.
+    for tenant in ("texas", "a#b"):
+        with pytest.raises(NoTenantContextError):
+            TenantContext.from_authorizer({"tenantId": tenant, "userId": user})
+
+
 @pytest.mark.parametrize(
     "event", [None, "requestContext", ["requestContext"], 42, b"{}", [("requestContext", {})]]
 )

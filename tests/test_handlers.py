@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 
@@ -23,8 +23,14 @@ from tenantkit import (
     tenant_handler,
     tenant_scope,
 )
-from tenantkit.errors import ConflictError, UnauthorizedError, UnprocessedItemsError
-from tenantkit.handlers import error_response, is_api_gateway_event, json_response
+from tenantkit.errors import (
+    ConfigurationError,
+    ConflictError,
+    TenantKitError,
+    UnauthorizedError,
+    UnprocessedItemsError,
+)
+from tenantkit.handlers import error_response, is_api_gateway_event, json_response, refusal
 from tests.conftest import load_event
 
 
@@ -102,6 +108,20 @@ def test_invalid_tenant_is_403_without_echo() -> None:
 def test_v2_event_refusal() -> None:
     event = load_event("apiGatewayProxyV2Event.json")
     assert whoami(event)["statusCode"] == 401
+
+
+@pytest.mark.parametrize(
+    "user",
+    [{"userId": "dave"}, {"principalId": "dave"}, {"userId": "dave", "principalId": "dave"}],
+    ids=["userId", "principalId", "both"],
+)
+def test_either_user_key_makes_a_refusal_403_not_401(user: dict[str, str]) -> None:
+    # An HTTP API (v2) Lambda authorizer context carries only the keys its authorizer
+    # returned: a userId without a principalId is still an authenticated user.
+    for event in (api_event(user), v2_event(user)):
+        assert whoami(event)["statusCode"] == 403
+        assert refusal(NoTenantContextError("no tenant"), event).status_code == 403
+        assert refusal(InvalidTenantIdError("bad"), event).status_code == 403
 
 
 def test_non_api_events_raise_typed_errors() -> None:
@@ -247,6 +267,28 @@ def test_error_response_hides_server_errors() -> None:
     assert "internal" not in server["body"]
 
 
+@pytest.mark.parametrize(
+    "error", [TenantKitError("arn:aws:secretsmanager:detail"), ConfigurationError("arn:detail")]
+)
+def test_a_500_hides_its_message_too(error: TenantKitError) -> None:
+    answer = error_response(error)
+    assert (answer["statusCode"], body(answer)) == (500, {"message": "Internal error"})
+
+
+def test_answers_are_logged_with_their_status_and_error_type(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="tenantkit.handlers")
+    error_response(ConflictError("park exists"))
+    error_response(UnprocessedItemsError("throttled", []))
+    client, server = caplog.records
+    assert client.levelno == logging.INFO
+    assert "409" in client.getMessage()
+    assert "ConflictError" in client.getMessage()
+    assert server.levelno == logging.ERROR
+    assert "503" in server.getMessage()
+
+
 def test_tenant_context_round_trip_from_handler() -> None:
     @tenant_handler
     def handler(event: dict[str, Any], context: object = None) -> TenantContext:
@@ -273,6 +315,21 @@ def test_requires_roles_resolves_the_route_signature_where_it_was_written() -> N
     assert signature.parameters["park"].annotation is Park
     assert signature.parameters["limit"].default == 10
     assert signature.return_annotation == dict[str, Any]
+
+
+def test_requires_roles_keeps_annotated_extras_and_what_was_not_annotated() -> None:
+    """Powertools finds ``Query()``/``Body()`` in ``Annotated`` extras; a parameter or
+    return left unannotated must not turn into one annotated ``None``."""
+
+    @requires_roles("admin")
+    def route(limit: Annotated[int, "query"], raw, *, park: Park):
+        return None
+
+    signature = inspect.signature(route)
+    assert signature.parameters["limit"].annotation == Annotated[int, "query"]
+    assert signature.parameters["park"].annotation is Park
+    assert signature.parameters["raw"].annotation is inspect.Parameter.empty
+    assert signature.return_annotation is inspect.Signature.empty
 
 
 def test_requires_roles_leaves_a_name_defined_later_as_written() -> None:
@@ -302,3 +359,16 @@ def test_which_events_are_answered_over_http(fixture: str, http: bool) -> None:
 @pytest.mark.parametrize("event", [None, [], {"httpMethod": "GET"}, {"requestContext": {}}])
 def test_shapes_that_are_not_http_events(event: object) -> None:
     assert is_api_gateway_event(event) is False
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"httpMethod": "GET", "requestContext": {}},
+        {"routeKey": "GET /parks", "requestContext": {}},
+        {"requestContext": {"http": {"method": "GET"}}},
+    ],
+    ids=["httpMethod", "routeKey", "requestContext.http"],
+)
+def test_each_http_marker_alone_makes_an_http_event(event: dict[str, Any]) -> None:
+    assert is_api_gateway_event(event) is True

@@ -55,7 +55,7 @@ def load_template(path: Path) -> dict[str, Any]:
         raise TemplateError(f"cannot read template {path}: {error.strerror}") from None
     try:
         # A SafeLoader subclass that only adds the CloudFormation tags: no object construction.
-        data = yaml.load(text, Loader=_yaml_loader())  # noqa: S506
+        data = yaml.load(text, Loader=_yaml_loader())  # noqa: S506  # nosec B506
     except yaml.YAMLError as error:
         raise TemplateError(f"{path}: not valid YAML: {error}") from None
     if not isinstance(data, dict):

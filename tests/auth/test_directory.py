@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tenantkit.auth.directory import UserDirectory
-from tenantkit.auth.records import tenant_key, user_key
+from tenantkit.auth.records import MAX_USER_ID_BYTES, tenant_key, user_key, validate_user_id
 from tenantkit.errors import (
     ConfigurationError,
     ConflictError,
@@ -313,6 +315,31 @@ def test_bad_user_ids_are_a_typed_400(directory: UserDirectory, user_id: Any) ->
         directory.create_user(user_id)
 
 
+SURROGATE = "a\ud800"  # a lone surrogate: a str that has no UTF-8 encoding
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda d: d.create_user(SURROGATE),
+        lambda d: d.get_user(SURROGATE),
+        lambda d: d.create_tenant("texas", owner_id=SURROGATE),
+        lambda d: d.add_member("texas", SURROGATE, ["member"], actor_id="alice"),
+        lambda d: d.add_member("texas", "bob", ["member"], actor_id=SURROGATE),
+        lambda d: d.set_roles("texas", SURROGATE, ["member"], actor_id="alice"),
+        lambda d: d.set_roles("texas", "bob", ["member"], actor_id=SURROGATE),
+        lambda d: d.remove_member("texas", SURROGATE, actor_id="alice"),
+        lambda d: d.remove_member("texas", "bob", actor_id=SURROGATE),
+        lambda d: d.provision_membership("texas", SURROGATE, ["member"]),
+        lambda d: d.set_active_tenant(SURROGATE, "texas"),
+    ],
+)
+def test_a_surrogate_user_id_is_a_typed_400(texas: UserDirectory, call: Any) -> None:
+    with pytest.raises(InvalidInputError, match="user id") as error:
+        call(texas)
+    assert error.value.status_code == 400
+
+
 def test_a_directory_built_from_a_boto3_session(dynamodb: Any) -> None:
     import boto3
     from botocore.config import Config
@@ -349,3 +376,14 @@ def test_a_concurrent_membership_change_is_a_typed_409(
         texas.add_member("texas", "carol", ["member"], actor_id="alice")
     assert raced.value.status_code == 409
     assert raced.value.__context__ is None
+
+
+@given(st.text(st.characters() | st.characters(categories=["Cs"]), max_size=600))
+@settings(max_examples=300, deadline=None)
+def test_any_string_user_id_is_accepted_or_a_typed_400(user_id: str) -> None:
+    try:
+        assert validate_user_id(user_id) == user_id
+    except InvalidInputError:
+        return
+    assert user_id.isprintable()
+    assert 0 < len(user_id.encode()) <= MAX_USER_ID_BYTES

@@ -117,12 +117,16 @@ class ControlKeys:
 
 
 def validate_user_id(user_id: object) -> str:
-    """``user_id`` if it is a non-empty printable string that fits a key, else a 400."""
+    """``user_id`` if it is a non-empty printable string that fits a key, else a 400.
+
+    Printability is checked before the UTF-8 length: a lone surrogate is not printable,
+    so it is refused here instead of raising ``UnicodeEncodeError`` from ``encode``.
+    """
     if (
         not isinstance(user_id, str)
         or not user_id
-        or len(user_id.encode()) > MAX_USER_ID_BYTES
         or not user_id.isprintable()
+        or len(user_id.encode()) > MAX_USER_ID_BYTES
     ):
         raise InvalidInputError(
             f"user id must be a non-empty printable string of at most {MAX_USER_ID_BYTES} bytes"

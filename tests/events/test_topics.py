@@ -678,8 +678,8 @@ def test_clients_built_from_a_boto3_session_and_config(aws: Aws) -> None:
         sub = built.subscribe("park-updated", HOOK)
         assert built.publish("park-updated", {"x": 1}).published
     assert sub.topic_arn.startswith("arn:aws:sns:us-east-1:")
-    # A session and one injected client: the session builds the other one.
-    mixed = TopicRegistry(TABLE, dynamodb_client=aws.dynamodb, boto3_session=session)
-    with tenant_scope(ctx("texas")):
-        assert mixed.subscriptions() == [sub]
-        assert mixed.publish("park-updated", {"x": 2}).published
+    # One rule everywhere: an injected client and a session (or config) are refused.
+    for injected in ({"dynamodb_client": aws.dynamodb}, {"sns_client": aws.sns}):
+        for options in ({"boto3_session": session}, {"boto_config": Config()}):
+            with pytest.raises(ConfigurationError, match="not both"):
+                TopicRegistry(TABLE, **injected, **options)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ allows only the item-level actions ``TenantTable`` uses, and only on items whose
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tenantkit._shared.cache import LruCache
+from tenantkit._shared.clients import build_client, refuse_client_and_session
 from tenantkit.context import validate_tenant_id
 from tenantkit.errors import ConfigurationError
 
@@ -74,26 +76,6 @@ def _session_name(tenant_id: str) -> str:
     return name if len(name) <= 64 else tenant_id
 
 
-def _factory(
-    boto3_session: boto3.session.Session | None, boto_config: Config | None
-) -> ClientFactory:
-    """``boto3_session.client`` (or ``boto3.client``) with ``boto_config``, as
-    ``ClientOptions`` builds clients; a factory because each tenant's client has its own
-    credentials, so one client per service would not do."""
-
-    def build(service_name: str, **kwargs: Any) -> Any:
-        factory: Any  # boto3's stubs type ``client`` per literal service name
-        if boto3_session is not None:
-            factory = boto3_session.client
-        else:
-            import boto3
-
-            factory = boto3.client
-        return factory(service_name, config=boto_config, **kwargs)
-
-    return build
-
-
 class TenantSessions:
     """Clients whose credentials only reach one tenant's items, cached per tenant.
 
@@ -128,11 +110,13 @@ class TenantSessions:
             )
         self._role_arn = role_arn
         self._tables = tuple(tables)
-        if client_factory is not None and (boto3_session is not None or boto_config is not None):
-            raise ConfigurationError(
-                "pass either client_factory or boto3_session/boto_config, not both"
-            )
-        self._factory = client_factory or _factory(boto3_session, boto_config)
+        refuse_client_and_session(
+            "client_factory", client_factory is not None, boto3_session, boto_config
+        )
+        # A factory, not one client per service: each tenant's client has its own credentials.
+        self._factory: ClientFactory = client_factory or functools.partial(
+            build_client, boto3_session=boto3_session, boto_config=boto_config
+        )
         self._duration = duration_seconds
         self._sts: Any = None
         # Clients per (service, tenant), until 5 minutes before their credentials expire.

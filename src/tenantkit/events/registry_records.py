@@ -16,9 +16,9 @@ import re
 from base64 import b32encode
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from tenantkit._shared.clients import ClientOptions
+from tenantkit._shared.clients import build_client
 from tenantkit.context import validate_tenant_id
 from tenantkit.errors import (
     ConfigurationError,
@@ -39,7 +39,6 @@ __all__ = [
     "Subscription",
     "TopicArns",
     "check_names",
-    "client_options",
     "topic_name",
 ]
 
@@ -182,14 +181,12 @@ class TopicArns:
 
     def _account_id(self, sns: SNSClient) -> str:
         if self._account is None:
-            factory: Any  # boto3's stubs type ``client`` per literal service name
-            if self._session is not None:
-                factory = self._session.client
-            else:
-                import boto3
-
-                factory = boto3.client
-            sts = factory("sts", region_name=sns.meta.region_name, config=self._config)
+            sts = build_client(
+                "sts",
+                boto3_session=self._session,
+                boto_config=self._config,
+                region_name=sns.meta.region_name,
+            )
             self._account = sts.get_caller_identity()["Account"]
         return self._account
 
@@ -222,19 +219,6 @@ class TopicArns:
         ):
             raise _refused("subscription", name, stored)
         return stored
-
-
-def client_options(
-    service: str,
-    client: Any,
-    boto3_session: boto3.session.Session | None,
-    boto_config: Config | None,
-) -> ClientOptions:
-    """The registry's ``service`` client: ``client`` as it is, else one built on first use
-    from ``boto3_session`` and ``boto_config``, which so serve every client not injected."""
-    if client is not None:
-        return ClientOptions(service, client=client)
-    return ClientOptions(service, boto3_session=boto3_session, boto_config=boto_config)
 
 
 def _refused(kind: str, name: str, stored: object) -> TenantIsolationError:

@@ -26,6 +26,7 @@ from boto3.dynamodb.conditions import Attr
 
 from tenantkit._shared.backoff import Backoff
 from tenantkit._shared.cache import LruCache
+from tenantkit._shared.clients import ClientOptions, refuse_client_and_session
 from tenantkit._shared.dynamodb.control_plane import ControlPlaneStore
 from tenantkit.context import TenantContext, current_tenant
 from tenantkit.errors import (
@@ -47,7 +48,6 @@ from tenantkit.events.registry_records import (
     Subscription,
     TopicArns,
     check_names,
-    client_options,
     topic_name,
 )
 from tenantkit.events.subscription_slots import SubscriptionSlots
@@ -81,8 +81,10 @@ class TopicRegistry:
     remove anyone's subscription and read its full endpoint. ``topic_budget`` caps the
     topics of every registry on the table together. ``cache_ttl`` (seconds) turns on a
     bounded cache of topic lookups for ``publish``, negative results included. The
-    DynamoDB and SNS clients are ``dynamodb_client`` and ``sns_client``, or built on first
-    use from ``boto3_session`` and ``boto_config`` (so is the one STS client, if needed).
+    DynamoDB and SNS clients are ``dynamodb_client`` and ``sns_client`` (named per service,
+    where other classes say ``client=``, because the registry has several), or all built
+    on first use from ``boto3_session`` and ``boto_config`` (so is the one STS client, if
+    needed); injecting a client and giving a session or config too is refused.
     """
 
     #: Sleeps between retries of contended writes; replaceable in tests.
@@ -107,6 +109,12 @@ class TopicRegistry:
         cache_ttl: float | None = None,
         cache_max_entries: int = 1024,
     ) -> None:
+        refuse_client_and_session(
+            "dynamodb_client/sns_client",
+            dynamodb_client is not None or sns_client is not None,
+            boto3_session,
+            boto_config,
+        )
         if not PREFIX.match(topic_prefix):
             raise ConfigurationError("topic_prefix must be 1-32 characters of [A-Za-z0-9_]")
         for name, value in (
@@ -125,9 +133,16 @@ class TopicRegistry:
             namespaces=(NAMESPACE[1:-1],),
             partition_key=partition_key,
             sort_key=sort_key,
-            client=client_options("dynamodb", dynamodb_client, boto3_session, boto_config),
+            client=ClientOptions(
+                "dynamodb",
+                client=dynamodb_client,
+                boto3_session=boto3_session,
+                boto_config=boto_config,
+            ),
         )
-        self._sns = client_options("sns", sns_client, boto3_session, boto_config)
+        self._sns = ClientOptions(
+            "sns", client=sns_client, boto3_session=boto3_session, boto_config=boto_config
+        )
         self._prefix = topic_prefix
         self._keys = RegistryKeys(topic_prefix)
         self._arns = TopicArns(account_id, boto3_session=boto3_session, boto_config=boto_config)

@@ -194,6 +194,20 @@ def test_attack_texas_beside_texas(capped: UserDirectory, dynamodb: Any, variant
         capped.create_tenant(f"state{number}", owner_id="carol")
 
 
+@pytest.mark.parametrize(
+    ("first", "variant"),
+    [("new-york", "new_york"), ("new_york", "New-York"), ("a-b_c", "A_B-C")],
+)
+def test_attack_look_alike_ids_differing_in_dash_or_underscore(
+    capped: UserDirectory, first: str, variant: str
+) -> None:
+    """``-`` and ``_`` read alike in a URL or a list: they are one id, like letter cases."""
+    capped.create_tenant(first, owner_id="alice")
+    with pytest.raises(ConflictError):
+        capped.create_tenant(variant, owner_id="carol")
+    assert capped.get_tenant(variant) is None
+
+
 def test_attack_lowercase_beside_a_capitalised_tenant(capped: UserDirectory) -> None:
     capped.create_tenant("NewMexico", owner_id="alice")
     for variant in ("newmexico", "NEWMEXICO", "Newmexico"):

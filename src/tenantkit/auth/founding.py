@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from tenantkit._shared.dynamodb.expressions import IfNotExists
 from tenantkit._shared.dynamodb.transact import Transaction
-from tenantkit.auth.records import ControlKeys
+from tenantkit.auth.records import ControlKeys, folded_tenant_id
 from tenantkit.errors import ConflictError, TenantKitError
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def add_provisioning(
 
 
 def add_claim(tx: Transaction, keys: ControlKeys, tenant_id: str) -> None:
-    """Claim ``tenant_id`` in every letter case, unless another spelling holds it (2, 3)."""
+    """Claim ``tenant_id`` in all its look-alike forms, unless another holds it (2, 3)."""
     from boto3.dynamodb.conditions import Attr
 
     tx.update(
@@ -125,8 +125,9 @@ def add_claim(tx: Transaction, keys: ControlKeys, tenant_id: str) -> None:
         set={"tenantId": tenant_id},
         condition=Attr(keys.partition_key).not_exists() | Attr("tenantId").eq(tenant_id),
     )
-    if tenant_id.lower() != tenant_id:
-        tx.condition_check(keys.tenant(tenant_id.lower()), Attr(keys.partition_key).not_exists())
+    folded = folded_tenant_id(tenant_id)
+    if folded != tenant_id:
+        tx.condition_check(keys.tenant(folded), Attr(keys.partition_key).not_exists())
 
 
 def founding_refusal(

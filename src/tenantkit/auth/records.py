@@ -91,12 +91,18 @@ def tenant_key(tenant_id: str) -> str:
     return f"_tenant#{tenant_id}"
 
 
-def claim_key(tenant_id: str) -> str:
-    """Partition key of the item that reserves ``tenant_id`` in every letter case.
+def folded_tenant_id(tenant_id: str) -> str:
+    """The form two look-alike tenant ids share: lower case, ``_`` read as ``-``.
 
-    Tenant ids are ASCII (``validate_tenant_id``), so ``str.lower`` is exact case folding.
+    Tenant ids are ASCII (``validate_tenant_id``), so ``str.lower`` is exact case folding;
+    ``-`` and ``_`` are the only other characters allowed, and they read alike in a URL.
     """
-    return f"_tenantid#{tenant_id.lower()}"
+    return tenant_id.lower().replace("_", "-")
+
+
+def claim_key(tenant_id: str) -> str:
+    """Partition key of the item that reserves ``tenant_id`` in all its look-alike forms."""
+    return f"_tenantid#{folded_tenant_id(tenant_id)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from tenantkit.errors import KeySourceError, UnauthorizedError
 from tenantkit.handlers import tenant_handler
 from tests.conftest import load_event
 
-from .conftest import AUDIENCE, ISSUER, TABLE
+from .conftest import AUDIENCE, ISSUER, ROLE_MAP, TABLE
 
 PREFIX = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test"
 
@@ -109,6 +109,8 @@ def test_rest_request_event(authorizer: LambdaAuthorizer, hs_token: Callable[...
         "firstName": "Alice",
     }
     assert all(isinstance(v, str | int | float | bool) for v in response["context"].values())
+    # Lambda serialises the answer as JSON: it must be plain, JSON-serialisable data.
+    assert json.loads(json.dumps(response)) == response
     # The policy covers every route alice may call, not only the invoked one.
     assert allows(response, f"{PREFIX}/GET/parks")
     assert allows(response, f"{PREFIX}/POST/parks/p1/webhooks")
@@ -399,3 +401,91 @@ def test_names_come_from_the_record_or_for_a_new_user_from_the_token(
         "email": "x@evil.example",
         "firstName": "Mallory",
     }
+
+
+def _decisions(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    return [
+        (line["outcome"], line["reason"])
+        for line in (json.loads(r.getMessage()) for r in caplog.records)
+    ]
+
+
+@pytest.mark.parametrize("arn", ["not an arn", f"{PREFIX}\ud800/GET/parks", None])
+def test_an_unusable_arn_is_unauthorized(
+    hs_verifier: TokenVerifier,
+    users: UserDirectory,
+    role_map: RoleMap,
+    hs_token: Callable[..., str],
+    caplog: pytest.LogCaptureFixture,
+    arn: Any,
+) -> None:
+    rest = request_event(f"Bearer {hs_token()}")
+    rest["methodArn"] = arn
+    authorizer = LambdaAuthorizer(verifier=hs_verifier, users=users, roles=role_map)
+    with caplog.at_level(logging.INFO, logger="tenantkit.auth.decisions"):
+        with pytest.raises(Exception, match=r"^Unauthorized$"):
+            authorizer(rest, None)
+        iam = LambdaAuthorizer(
+            verifier=hs_verifier, users=users, roles=role_map, simple_responses=False
+        )
+        v2 = v2_event(f"Bearer {hs_token()}")
+        v2["routeArn"] = arn
+        with pytest.raises(Exception, match=r"^Unauthorized$"):
+            iam(v2, None)  # no ARN to deny on, so no policy either
+    assert _decisions(caplog) == [("unauthorized", "the event has no usable ARN")] * 2
+
+
+def test_an_unexpected_value_error_from_the_user_source_is_a_logged_500(
+    hs_verifier: TokenVerifier,
+    role_map: RoleMap,
+    hs_token: Callable[..., str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Broken:
+        def get_user(self, user_id: str) -> None:
+            raise ValueError("a bug in the user source, not the caller's fault")
+
+    authorizer = LambdaAuthorizer(verifier=hs_verifier, users=Broken(), roles=role_map)
+    # Re-raised, so API Gateway answers 500 instead of caching a 401 for a good token.
+    with (
+        caplog.at_level(logging.INFO, logger="tenantkit.auth.decisions"),
+        pytest.raises(ValueError, match="a bug in the user source"),
+    ):
+        authorizer(request_event(f"Bearer {hs_token()}"), None)
+    assert _decisions(caplog) == [("error", "user lookup failed: ValueError")]
+
+
+def test_an_unexpected_value_error_from_the_policy_compiler_is_a_logged_500(
+    hs_verifier: TokenVerifier,
+    users: UserDirectory,
+    role_map: RoleMap,
+    hs_token: Callable[..., str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Broken(RoleMap):
+        def policy(self, roles: Any, arn: str) -> dict[str, Any]:
+            raise ValueError("a bug in the policy compiler")
+
+    broken = Broken.from_dict(ROLE_MAP)
+    authorizer = LambdaAuthorizer(verifier=hs_verifier, users=users, roles=broken)
+    with (
+        caplog.at_level(logging.INFO, logger="tenantkit.auth.decisions"),
+        pytest.raises(ValueError, match="a bug in the policy compiler"),
+    ):
+        authorizer(request_event(f"Bearer {hs_token()}"), None)
+    assert _decisions(caplog) == [("error", "policy failed: ValueError")]
+
+
+def test_an_unusable_subject_is_still_unauthorized(
+    authorizer: LambdaAuthorizer, hs_token: Callable[..., str], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="tenantkit.auth.decisions"):
+        # Each passes the verifier (a short string) but is no user id: the authorizer reads
+        # the directory's typed 400 as an unusable subject.
+        for subject in ("a\ud800", "\U0001f600" * 200, "a\nb"):
+            with pytest.raises(Exception, match=r"^Unauthorized$"):
+                authorizer(request_event(f"Bearer {hs_token(sub=subject)}"), None)
+            assert authorizer(v2_event(f"Bearer {hs_token(sub=subject)}"), None) == {
+                "isAuthorized": False
+            }
+    assert _decisions(caplog) == [("unauthorized", "unusable subject")] * 6

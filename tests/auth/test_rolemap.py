@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tenantkit.auth.rolemap import ApiArn, RoleMap, Route, resource_matches
-from tenantkit.errors import ConfigurationError
+from tenantkit.errors import ConfigurationError, InvalidInputError
 from tests._shared.model import METHODS, MODELS, policy_allows, split
 
 from .conftest import ROLE_MAP
@@ -440,3 +440,10 @@ def test_policy_document_fields_are_exact() -> None:
 def test_invocation_allowed(role_map: RoleMap, roles: set[str], arn: str, allowed: bool) -> None:
     assert role_map.invocation_allowed(roles, arn) is allowed
     assert role_map.invocation_allowed(roles, arn) is allowed  # memoised answer agrees
+
+
+@pytest.mark.parametrize("arn", ["not an arn", f"{PREFIX}/GET/\ud800", "x" * 1601])
+def test_an_unusable_arn_is_a_typed_400(role_map: RoleMap, arn: str) -> None:
+    with pytest.raises(InvalidInputError, match="ARN") as error:
+        role_map.policy({"admin"}, arn)
+    assert error.value.status_code == 400

@@ -21,7 +21,9 @@ Responses:
 
 A verified user with no record, no active tenant, or an active tenant that is not among
 their memberships gets only the role map's ``authenticated`` routes and no ``tenantId``.
-A DynamoDB failure is re-raised (API Gateway answers 500): access fails closed.
+A DynamoDB failure, or any error that is not the caller's (a bad token, a subject that is
+no user id, an unusable ARN), is logged and re-raised: API Gateway answers 500 and caches
+nothing, so access fails closed.
 
 Each decision is logged as one JSON line on the ``tenantkit.auth.decisions`` logger
 (user, tenant, outcome, reason), never with the token.
@@ -39,7 +41,7 @@ from tenantkit.auth.directory import UserRecord
 from tenantkit.auth.rolemap import ApiArn, RoleMap
 from tenantkit.auth.verifier import TokenVerifier
 from tenantkit.context import validate_tenant_id
-from tenantkit.errors import InvalidTenantIdError, UnauthorizedError
+from tenantkit.errors import InvalidInputError, InvalidTenantIdError, UnauthorizedError
 
 __all__ = ["LambdaAuthorizer", "UserSource"]
 
@@ -133,7 +135,7 @@ class LambdaAuthorizer:
             verified = self.verifier.verify(authorization_value(event))
             user_id = verified.subject
             user = self.users.get_user(user_id)
-        except (UnauthorizedError, ValueError) as error:
+        except (UnauthorizedError, InvalidInputError) as error:  # the token's fault: 401
             reason = str(error) if isinstance(error, UnauthorizedError) else "unusable subject"
             self._log("unauthorized", None, None, reason)
             if is_v2:
@@ -169,11 +171,14 @@ class LambdaAuthorizer:
         arn = event.get("routeArn") if is_v2 else event.get("methodArn")
         try:
             policy = self.roles.policy(held, arn)  # type: ignore[arg-type]
-        except ValueError:
+        except InvalidInputError:
             self._log("unauthorized", user_id, tenant_id, "the event has no usable ARN")
             if is_v2:
                 return self._refuse_v2(event)
             raise Exception("Unauthorized") from None  # API Gateway answers 401
+        except Exception as error:
+            self._log("error", user_id, tenant_id, f"policy failed: {type(error).__name__}")
+            raise
         outcome = "allow" if self.roles.invocation_allowed(held, str(arn)) else "deny"
         self._log(outcome, user_id, tenant_id, reason)
         return {"principalId": user_id, "policyDocument": policy, "context": response_context}
@@ -199,7 +204,7 @@ class LambdaAuthorizer:
             return {"isAuthorized": False}
         try:
             prefix = ApiArn.parse(event.get("routeArn")).prefix
-        except ValueError:
+        except InvalidInputError:
             raise Exception("Unauthorized") from None  # no ARN to deny
         return {
             "principalId": "unauthorized",

@@ -64,7 +64,7 @@ from tenantkit._shared.apigw import Overlap, Route, RouteTable, Shape, glob_of
 from tenantkit._shared.cache import LruCache
 from tenantkit._shared.iam import Decision, decide
 from tenantkit._shared.iam import wildcard_match as resource_matches
-from tenantkit.errors import ConfigurationError
+from tenantkit.errors import ConfigurationError, InvalidInputError
 
 __all__ = ["ApiArn", "RoleMap", "Route", "resource_matches"]
 
@@ -86,16 +86,21 @@ class ApiArn:
 
     @classmethod
     def parse(cls, arn: object) -> ApiArn:
-        """Refuse anything but an execute-api ARN of at most 1,600 bytes of UTF-8."""
+        """Refuse anything but an execute-api ARN of at most 1,600 bytes of UTF-8.
+
+        A refusal is an :class:`InvalidInputError`: the ARN comes from the event.
+        """
         try:
             size = len(arn.encode()) if isinstance(arn, str) else None
         except UnicodeEncodeError:  # a lone surrogate: no AWS event carries one
             size = None
         if not isinstance(arn, str) or size is None or size > MAX_ARN_BYTES:
-            raise ValueError("the event has no usable methodArn/routeArn (ARN missing or too long)")
+            raise InvalidInputError(
+                "the event has no usable methodArn/routeArn (ARN missing or too long)"
+            )
         match = _ARN.match(arn)
         if match is None:
-            raise ValueError("the methodArn/routeArn is not an execute-api ARN")
+            raise InvalidInputError("the methodArn/routeArn is not an execute-api ARN")
         return cls(match.group(0)[:-1])
 
 
@@ -146,7 +151,6 @@ class RoleMap:
             for key in self._routes
         }
         self._patterns = {key: self._own_patterns(route) for key, route in self._routes.items()}
-        self._together_memo: dict[tuple[tuple[str, ...], str], frozenset[str] | None] = {}
         self._check_api_kinds_agree()
         # Denied routes whose own patterns reach no other route: stated as Deny as well.
         self._stated = frozenset(
@@ -156,7 +160,10 @@ class RoleMap:
         )
         # refused route -> [(allowed route whose pattern reaches it, Deny patterns)]
         self._exposures: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        # The analysis memo lives while the map loads only (never a long-lived dict).
+        self._together_memo: dict[tuple[tuple[str, ...], str], frozenset[str] | None] = {}
         self._plan_denies()
+        del self._together_memo
         # Memos, each an LRU of _MEMO_SIZE: policies per (role set, API prefix), and the
         # same documents per (role set, method ARN) so a repeated ARN costs one lookup.
         self._memo: LruCache[tuple[frozenset[str], str], dict[str, Any]] = LruCache(_MEMO_SIZE)

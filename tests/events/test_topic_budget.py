@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from tenantkit.context import tenant_scope
 from tenantkit.errors import LimitExceededError
@@ -151,3 +152,75 @@ def test_concurrent_churn_keeps_the_counter_exact(aws: Aws) -> None:
         thread.join()
     assert errors == []
     assert budget_count(aws) == topic_records(aws) == sns_topics(aws)
+
+
+# -- review: a failed CreateTopic gives its unit back ------------------------------------
+
+
+class Crash(BaseException):
+    """The process dying inside a call: no ``except Exception`` clean-up runs."""
+
+
+class FailingCreateTopic:
+    """The SNS client, whose first ``failures`` CreateTopic calls raise ``error()``."""
+
+    def __init__(self, sns: Any, failures: int, error: Any = None) -> None:
+        self._sns = sns
+        self.failures = failures
+        self._error = error or (
+            lambda: ClientError(
+                {"Error": {"Code": "Throttled", "Message": "Rate exceeded"}}, "CreateTopic"
+            )
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sns, name)
+
+    def create_topic(self, **kwargs: Any) -> Any:
+        if self.failures > 0:
+            self.failures -= 1
+            raise self._error()
+        return self._sns.create_topic(**kwargs)
+
+
+def flaky_registry(aws: Aws, budget: int, failures: int, error: Any = None) -> TopicRegistry:
+    flaky: Any = FailingCreateTopic(aws.sns, failures, error)
+    return TopicRegistry(TABLE, dynamodb_client=aws.dynamodb, sns_client=flaky, topic_budget=budget)
+
+
+def test_attack_failed_create_topics_do_not_spend_the_budget(aws: Aws) -> None:
+    registry = flaky_registry(aws, budget=5, failures=5)
+    with tenant_scope(ctx("mallory-co", "member")):
+        for i in range(5):
+            with pytest.raises(ClientError):
+                registry.subscribe(
+                    "park-updated", "https://hooks.example.com/x", resource_id=f"r{i}"
+                )
+    assert (budget_count(aws), topic_records(aws), sns_topics(aws)) == (0, 0, 0)
+    with tenant_scope(ctx("victim", "admin")):
+        sub = registry.subscribe("park-updated", "https://hooks.example.com/y")
+    assert sub.topic_arn.endswith(":tk-6_victim-n-12_park-updated")
+    assert (budget_count(aws), topic_records(aws), sns_topics(aws)) == (1, 1, 1)
+
+
+def test_a_subscribe_after_a_failed_create_creates_the_topic(aws: Aws) -> None:
+    registry = flaky_registry(aws, budget=1, failures=2)
+    with tenant_scope(ctx("texas")):
+        for _ in range(2):
+            with pytest.raises(ClientError):
+                registry.subscribe("park-updated", "https://hooks.example.com/x")
+        sub = registry.subscribe("park-updated", "https://hooks.example.com/x")
+        assert registry.subscriptions() == [sub]
+    assert (budget_count(aws), topic_records(aws), sns_topics(aws)) == (1, 1, 1)
+
+
+def test_a_record_left_by_a_crashed_create_is_taken_over(aws: Aws) -> None:
+    crashed = flaky_registry(aws, budget=1, failures=1, error=Crash)
+    with tenant_scope(ctx("texas")), pytest.raises(Crash):
+        crashed.subscribe("park-updated", "https://hooks.example.com/x")
+    # The unit stays taken by the record without a topic, for the next subscribe to use.
+    assert (budget_count(aws), topic_records(aws), sns_topics(aws)) == (1, 1, 0)
+    with tenant_scope(ctx("texas")):
+        sub = make(aws, budget=1).subscribe("park-updated", "https://hooks.example.com/x")
+    assert sub.topic_arn.endswith(":tk-5_texas-n-12_park-updated")
+    assert (budget_count(aws), topic_records(aws), sns_topics(aws)) == (1, 1, 1)

@@ -120,7 +120,11 @@ class TopicLifecycle:
                 ]
                 if resource_id is not None:
                     tags.append({"Key": "resource_id", "Value": resource_id})
-                created = sns.create_topic(Name=name, Tags=tags)["TopicArn"]
+                try:
+                    created = sns.create_topic(Name=name, Tags=tags)["TopicArn"]
+                except Exception:
+                    self._roll_back(key, record)
+                    raise
                 record = {**record, "topic_arn": self._arns.created(sns, name, created)}
             return record
         raise ConflictError("the topic is busy (being created or deleted); retry the subscribe")
@@ -159,6 +163,32 @@ class TopicLifecycle:
                 "is used up; no new topic can be created until others are deleted"
             ) from None
         return record
+
+    def _roll_back(self, key: Mapping[str, str], record: Mapping[str, Any]) -> None:
+        """Remove a record whose ``CreateTopic`` failed, and give its budget unit back.
+
+        Only while it is still that generation, with no topic and no subscription: a
+        failed create then holds no unit. A record a crashed caller left behind stays
+        until the next subscribe of its topic creates the topic (``live``).
+        """
+        for attempt in range(ATTEMPTS):
+            try:
+                with self._store.transaction() as tx:
+                    tx.delete(
+                        key,
+                        condition=Attr("generation").eq(record["generation"])
+                        & Attr("state").eq(ACTIVE)
+                        & Attr("topic_arn").not_exists()
+                        & Attr("subs").lte(0),
+                    )
+                    tx.update(self._budget_key, add={"count": -1})
+            except ConditionFailedError:
+                return  # no longer ours to remove: another subscribe went on with it
+            except ConflictError:
+                self._backoff.wait(attempt)
+                continue
+            return
+        logger.warning("the record of a topic whose creation failed stays until reused")
 
     def delete_if_unused(self, name: str, topic_arn: str | None = None) -> None:
         """Delete the topic and its record if its count is 0; only one caller wins.

@@ -128,6 +128,22 @@ def test_docs_have_snippets() -> None:
     assert python_blocks(ROOT / "README.md"), "README.md shows no runnable example"
 
 
+FIGURE = re.compile(r"\d(?:\.\d+)?\s?(?:\u00b5s|\u03bcs|\u00d7)|\d(?:\.\d+)? (?:ms|MB)\b")
+
+
+def test_benchmark_figures_live_in_performance_md_only() -> None:
+    performance = ROOT / "docs" / "performance.md"
+    assert len(FIGURE.findall(performance.read_text(encoding="utf-8"))) >= 20
+    readmes = sorted((ROOT / "examples").glob("**/README.md"))
+    copies = [
+        f"{page.relative_to(ROOT)}: {figure}"
+        for page in [*PAGES, *readmes]
+        if page != performance
+        for figure in FIGURE.findall(page.read_text(encoding="utf-8"))
+    ]
+    assert copies == [], "link to docs/performance.md instead"
+
+
 TEST_REF = re.compile(r"`(tests/[\w/]+\.py)::(test_\w+)`")
 
 

@@ -223,10 +223,30 @@ def test_policy_is_compiled_from_the_arn(role_map: RoleMap) -> None:
 
 def test_policies_are_memoised_per_role_set_and_prefix(role_map: RoleMap) -> None:
     first = role_map.policy({"admin", "member"}, ARN)
+    compiled: list[frozenset[str]] = []
+    resources = role_map._resources
+    role_map._resources = lambda held: compiled.append(held) or resources(held)  # type: ignore[method-assign]
     again = role_map.policy(["member", "admin"], f"{PREFIX}/POST/parks")
-    assert again is first
+    assert again == first
+    assert compiled == []  # served from the memo, not compiled again
     other_stage = role_map.policy({"admin", "member"}, ARN.replace("/test/", "/prod/"))
-    assert other_stage is not first
+    assert other_stage != first
+
+
+def test_a_returned_policy_is_the_callers_to_change(role_map: RoleMap) -> None:
+    first = role_map.policy({"member"}, ARN)
+    expected = json.loads(json.dumps(first))
+    first["Statement"][0]["Resource"].append("arn:aws:execute-api:*")
+    first["Statement"].append({"Effect": "Allow"})
+    first["Version"] = "changed"
+    assert role_map.policy({"member"}, ARN) == expected
+    assert role_map.policy(frozenset({"member"}), f"{PREFIX}/POST/parks") == expected
+
+
+def test_loading_keeps_no_load_time_memo(role_map: RoleMap) -> None:
+    # The analysis memo is needed while the map loads only; it must not live on unbounded.
+    unbounded = [name for name, value in vars(role_map).items() if name.startswith("_together")]
+    assert unbounded == []
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,8 @@ _ARN = re.compile(
 MAX_ARN_BYTES = 1600
 _MEMO_SIZE = 512
 _INVOKE = "execute-api:Invoke"
+#: A policy's statements, frozen for the memo: (effect, resources) each.
+_Statements = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,8 +168,8 @@ class RoleMap:
         del self._together_memo
         # Memos, each an LRU of _MEMO_SIZE: policies per (role set, API prefix), and the
         # same documents per (role set, method ARN) so a repeated ARN costs one lookup.
-        self._memo: LruCache[tuple[frozenset[str], str], dict[str, Any]] = LruCache(_MEMO_SIZE)
-        self._by_arn: LruCache[tuple[frozenset[str], str], dict[str, Any]] = LruCache(_MEMO_SIZE)
+        self._memo: LruCache[tuple[frozenset[str], str], _Statements] = LruCache(_MEMO_SIZE)
+        self._by_arn: LruCache[tuple[frozenset[str], str], _Statements] = LruCache(_MEMO_SIZE)
         self._allowed_memo: LruCache[frozenset[str], frozenset[str]] = LruCache(_MEMO_SIZE)
         self._resources_memo: LruCache[frozenset[str], tuple[list[str], list[str]]] = LruCache(
             _MEMO_SIZE
@@ -366,33 +368,41 @@ class RoleMap:
         return decided
 
     def policy(self, roles: Iterable[str], arn: str) -> dict[str, Any]:
-        """The IAM policy for ``roles`` on the API of ``arn``. Memoised; do not mutate it."""
+        """The IAM policy for ``roles`` on the API of ``arn``: a fresh, JSON-ready dict.
+
+        The statements are memoised frozen (tuples); each call builds a new document
+        from them (about a microsecond), so no caller can change another's policy.
+        """
         # A frozenset of known roles is its own memo key: no copy, its hash computed once.
         known = self.roles
         held = (
             roles if isinstance(roles, frozenset) and roles <= known else frozenset(roles) & known
         )
-        cached = self._by_arn.get((held, arn))
-        if cached is not None:
-            return cached
-        prefix = ApiArn.parse(arn).prefix
-        memo_key = (held, prefix)
-        cached = self._memo.get(memo_key)
-        if cached is not None:
-            self._by_arn.put((held, arn), cached)
-            return cached
+        frozen = self._by_arn.get((held, arn))
+        if frozen is None:
+            prefix = ApiArn.parse(arn).prefix
+            memo_key = (held, prefix)
+            frozen = self._memo.get(memo_key)
+            if frozen is None:
+                frozen = self._statements(held, prefix)
+                self._memo.put(memo_key, frozen)
+            self._by_arn.put((held, arn), frozen)
+        return {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Action": _INVOKE, "Effect": effect, "Resource": list(resources)}
+                for effect, resources in frozen
+            ],
+        }
+
+    def _statements(self, held: frozenset[str], prefix: str) -> _Statements:
         allow, deny = self._resources(held)
-        statements: list[dict[str, Any]] = []
-        if allow:
-            statements.append(_statement("Allow", [f"{prefix}/{r}" for r in allow]))
-            if deny:
-                statements.append(_statement("Deny", [f"{prefix}/{r}" for r in deny]))
-        else:
-            statements.append(_statement("Deny", [f"{prefix}/*"]))
-        document = {"Version": "2012-10-17", "Statement": statements}
-        self._memo.put(memo_key, document)
-        self._by_arn.put((held, arn), document)
-        return document
+        if not allow:
+            return (("Deny", (f"{prefix}/*",)),)
+        allowed = ("Allow", tuple(f"{prefix}/{r}" for r in allow))
+        if not deny:
+            return (allowed,)
+        return allowed, ("Deny", tuple(f"{prefix}/{r}" for r in deny))
 
     def _resources(self, held: frozenset[str]) -> tuple[list[str], list[str]]:
         """Allow and Deny resources after the API prefix, memoised per role set."""
@@ -420,7 +430,3 @@ class RoleMap:
 def _show(method: str, path: Sequence[str | None]) -> str:
     """A request found by ``find_path``, for messages: ``<any>`` is any other segment."""
     return f"'{method} /{'/'.join('<any>' if s is None else s for s in path)}'"
-
-
-def _statement(effect: str, resources: list[str]) -> dict[str, Any]:
-    return {"Action": _INVOKE, "Effect": effect, "Resource": resources}

@@ -8,6 +8,12 @@ and the local gateway's evaluation of any authorizer's policy all use it.
   special. Actions compare case-insensitively, resources case-sensitively.
 - An explicit ``Deny`` wins; otherwise any ``Allow``; otherwise the request is denied
   implicitly.
+
+Patterns with ``?`` are compiled to regexes kept in a ``functools.lru_cache``, not in
+``_shared.cache.LruCache``: a second cache mechanism on purpose. It holds compiled
+patterns only (pure functions of the pattern, never per-tenant or expiring data), it is
+bounded (1,024 entries), and it is process-wide because the same few patterns recur
+across every role map and policy; LruCache's TTL and injectable clock serve nothing here.
 """
 
 from __future__ import annotations

@@ -48,6 +48,11 @@ The model's requests have non-empty segments (no ``//``, no trailing ``/``). A r
 that API Gateway routes to no declared route is outside the invariant: it is allowed
 when an allowed route's pattern matches it and no Deny does, so **declare every route
 your API serves**.
+
+The module stays whole past 400 lines: the load-time analysis and the policy compiler
+are two halves of the invariant above (the compiler states exactly the Deny patterns
+that the analysis planned), and the route grammar and IAM matching they rest on already
+live in ``_shared``.
 """
 
 from __future__ import annotations

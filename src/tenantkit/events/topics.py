@@ -8,6 +8,10 @@ The registry keeps its records in the control plane (``_events#`` keys), never w
 tenant data lives, and trusts no ARN it reads back (``registry_records``). Finding a
 topic is one ``GetItem``, never ``ListTopics``. Inside a tenant, a subscription belongs
 to the user who made it: only they or an admin may remove it or see its full endpoint.
+
+The module stays whole past 400 lines: it is the registry's public API, and each method
+keeps its SNS call beside the record write that confirms or undoes it; the records, the
+subscription slots and the topic lifecycle already live in modules of their own.
 """
 
 from __future__ import annotations

@@ -153,7 +153,9 @@ def policy_allows(policy: dict[str, Any], arn: str) -> bool:
     for statement in policy["Statement"]:
         assert statement["Action"] == "execute-api:Invoke"
         assert statement["Effect"] in ("Allow", "Deny")
-        if any(glob(resource, arn) for resource in statement["Resource"]):
+        resources = statement["Resource"]
+        resources = [resources] if isinstance(resources, str) else resources  # IAM takes either
+        if any(glob(resource, arn) for resource in resources):
             if statement["Effect"] == "Deny":
                 return False
             allowed = True

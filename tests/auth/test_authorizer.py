@@ -13,11 +13,12 @@ from botocore.exceptions import ClientError
 from tenantkit.auth import SecretsManagerKey
 from tenantkit.auth.authorizer import LambdaAuthorizer, authorization_value
 from tenantkit.auth.directory import UserDirectory
-from tenantkit.auth.rolemap import RoleMap, resource_matches
+from tenantkit.auth.rolemap import RoleMap
 from tenantkit.auth.verifier import TokenVerifier
 from tenantkit.context import TenantContext, current_tenant
 from tenantkit.errors import KeySourceError, UnauthorizedError
 from tenantkit.handlers import tenant_handler
+from tests._shared.model import policy_allows
 from tests.conftest import load_event
 
 from .conftest import AUDIENCE, ISSUER, ROLE_MAP, TABLE
@@ -89,13 +90,8 @@ def v2_event(token: str | None, route_key: str = "GET /parks") -> dict[str, Any]
 
 
 def allows(response: dict[str, Any], arn: str) -> bool:
-    allowed = False
-    for statement in response["policyDocument"]["Statement"]:
-        if any(resource_matches(r, arn) for r in statement["Resource"]):
-            if statement["Effect"] == "Deny":
-                return False
-            allowed = True
-    return allowed
+    """API Gateway's evaluation of the response's policy, by the tests' own IAM model."""
+    return policy_allows(response["policyDocument"], arn)
 
 
 def test_rest_request_event(authorizer: LambdaAuthorizer, hs_token: Callable[..., str]) -> None:

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tenantkit.auth.rolemap import ApiArn, RoleMap, Route, resource_matches
+from tenantkit._shared.iam import wildcard_match as resource_matches
+from tenantkit.auth.rolemap import ApiArn, RoleMap, Route
 from tenantkit.errors import ConfigurationError, InvalidInputError
 from tests._shared.model import METHODS, MODELS, policy_allows, split
 

@@ -31,6 +31,7 @@ import pytest
 import yaml
 from moto import mock_aws
 
+from tests._shared.model import policy_allows
 from tests.conftest import load_event
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "state_parks"
@@ -99,25 +100,6 @@ def function_environments() -> dict[str, set[str]]:
 def resolve(handler: str) -> Any:
     module, function = handler.rsplit(".", 1)
     return getattr(importlib.import_module(module), function)
-
-
-def _matches(pattern: str, value: str) -> bool:
-    from tenantkit.auth.rolemap import resource_matches
-
-    return resource_matches(pattern, value)
-
-
-def policy_allows(policy: dict[str, Any], arn: str) -> bool:
-    """IAM evaluation of an authorizer policy for one method ARN: a Deny always wins."""
-    allowed = False
-    for statement in policy["Statement"]:
-        resources = statement["Resource"]
-        resources = [resources] if isinstance(resources, str) else resources
-        if any(_matches(pattern, arn) for pattern in resources):
-            if statement["Effect"] == "Deny":
-                return False
-            allowed = True
-    return allowed
 
 
 def stringify(value: object) -> str:

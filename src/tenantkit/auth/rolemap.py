@@ -68,10 +68,9 @@ from typing import Any
 from tenantkit._shared.apigw import Overlap, Route, RouteTable, Shape, glob_of
 from tenantkit._shared.cache import LruCache
 from tenantkit._shared.iam import Decision, decide
-from tenantkit._shared.iam import wildcard_match as resource_matches
 from tenantkit.errors import ConfigurationError, InvalidInputError
 
-__all__ = ["ApiArn", "RoleMap", "Route", "resource_matches"]
+__all__ = ["ApiArn", "RoleMap", "Route"]
 
 _ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}\Z")
 _ARN = re.compile(

@@ -487,3 +487,25 @@ def test_a_well_framed_body_is_served_on_a_connection_of_its_own(local: Local) -
     assert path not in local.log()
     assert raw_exchange(local, second).startswith(b"HTTP/1.1 403 ")
     assert f"GET {path} 403" in local.log()
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        "Content-Length : 5\r\n",  # space before the colon (RFC 9112 section 5.1: 400)
+        "Transfer-Encoding\t: chunked\r\n",
+        "Content Length: 5\r\n",  # not a field-name token
+        "X-Pad: a\r\n Transfer-Encoding: chunked\r\n",  # obs-fold (RFC 9112 section 5.2: 400)
+        "X-Pad: a\r\n\tContent-Length: 5\r\n",
+    ],
+)
+def test_attack_malformed_framing_headers_are_refused(local: Local, framing: str) -> None:
+    """A header that one parser reads as framing and another ignores is a 400, never a
+    request served with a guessed body."""
+    path, second = smuggled()
+    head = f"POST /enqueue HTTP/1.1\r\nHost: x\r\n{framing}\r\n".encode()
+    received = raw_exchange(local, head + b"[]..." + second)
+    assert received.count(b"HTTP/1.1 ") == 1, received
+    assert received.startswith(b"HTTP/1.1 400 "), received
+    assert b"\r\nconnection: close\r\n" in received.lower()
+    assert path not in local.log()

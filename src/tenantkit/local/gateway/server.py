@@ -17,6 +17,7 @@ second request; the framing checks refuse what a front end might frame different
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 import sys
 import time
@@ -38,7 +39,9 @@ from tenantkit.local.gateway.messages import Refusal, Request, Response, json_re
 __all__ = ["MAX_BODY", "body_length", "serve"]
 
 MAX_BODY = 10 * 1024 * 1024
+_FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 HEADERS = "tenantkit.headers"  # environ key: the headers as sent, repeats and all
+HEADER_DEFECTS = "tenantkit.header_defects"  # environ key: the parser met a malformed line
 StartResponse = Callable[[str, list[tuple[str, str]]], object]
 
 
@@ -47,23 +50,30 @@ def _printable(text: str) -> str:
     return "".join(c if c.isprintable() and c != " " else "?" for c in text)
 
 
-def body_length(headers: Iterable[tuple[str, str]]) -> int:
+def body_length(headers: Iterable[tuple[str, str]], *, malformed: bool = False) -> int:
     """The body's length, framed by one plain ``Content-Length`` only.
 
     This server implements no transfer coding, so any ``Transfer-Encoding`` (in any
     case, alone or beside a length) is 501, and a length that is repeated with another
     value or is not plain digits (``+0``, ``0_0``, which ``int`` accepts) is 400. A
     front end that framed the request differently could otherwise have the rest of the
-    body run here as a second request.
+    body run here as a second request. For the same reason a field name that is not an
+    RFC 9110 token (``Content-Length : 5``) and an obs-fold continuation line are 400
+    (RFC 9112 sections 5.1 and 5.2), as is a line that is no header at all
+    (``malformed``): Python's parser would keep them as other headers, or drop them.
     """
     headers = list(headers)
-    if any(name.strip().lower() == "transfer-encoding" for name, _ in headers):
+    if malformed or not all(
+        _FIELD_NAME.fullmatch(name) and "\n" not in value for name, value in headers
+    ):
+        raise Refusal(json_response(400, {"message": "Bad request headers"}))
+    if any(name.lower() == "transfer-encoding" for name, _ in headers):
         raise Refusal(
             json_response(
                 501, {"message": "Transfer-Encoding is not supported; send Content-Length"}
             )
         )
-    lengths = {value.strip() for name, value in headers if name.strip().lower() == "content-length"}
+    lengths = {value.strip() for name, value in headers if name.lower() == "content-length"}
     if not lengths:
         return 0
     text = lengths.pop()
@@ -88,7 +98,7 @@ class _App:
         split = urllib.parse.urlsplit(str(environ["RAW_URI"]).encode("latin-1").decode())
         path = split.path or "/"
         try:
-            length = body_length(environ[HEADERS])
+            length = body_length(environ[HEADERS], malformed=environ[HEADER_DEFECTS])
             body = environ["wsgi.input"].read(length) if length else b""
             if len(body) != length:
                 raise Refusal(json_response(400, {"message": "Bad request body"}))
@@ -139,6 +149,9 @@ class _Handler(WSGIRequestHandler):
         # werkzeug folds repeated headers and drops names with "_": framing and the
         # proxy event need them as they came.
         environ[HEADERS] = list(self.headers.items())
+        # A line that is no header ("Content Length: 5", "Transfer-Encoding\t: x") ends
+        # Python's header parsing with a defect, and the lines after it are dropped.
+        environ[HEADER_DEFECTS] = bool(self.headers.defects)
         return environ
 
     def log(self, type: str, message: str, *args: Any) -> None:

@@ -8,7 +8,9 @@ through a TenantTable or with a raw put of a hand-built key; the registry refuse
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from typing import Any
 
 import boto3
@@ -16,7 +18,12 @@ import pytest
 
 from tenantkit.context import TenantContext, tenant_scope
 from tenantkit.dynamo import TenantTable
-from tenantkit.errors import ForbiddenError, NotFoundError, TenantIsolationError
+from tenantkit.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    TenantIsolationError,
+)
 from tenantkit.events import Subscription, TopicRegistry, topic_name
 from tests.events.conftest import TABLE, Aws, CallLog
 
@@ -310,3 +317,115 @@ def test_the_arn_check_costs_no_call_once_the_account_is_known(
     wrong = TopicRegistry(TABLE, account_id="210987654321", **options)
     with tenant_scope(ALICE), pytest.raises(TenantIsolationError):
         wrong.publish("park-closed", {})
+
+
+# -- review: the id is no oracle of the URL, and no squatting ----------------------------
+
+PIN_HOOK = "https://hooks.partner.example.com/in?pin={:06d}"
+
+
+def old_style_ids(tenant: str, resource_id: str, event_type: str, url: str) -> set[str]:
+    """Every unkeyed hash of the URL's guessable inputs an attacker would try."""
+    ids = set()
+    for prefix in ("tk",):
+        for protocol in ("https", "http"):
+            fields = [prefix, tenant, resource_id, event_type, protocol, url]
+            for encoded in (json.dumps(fields), "|".join(fields), "".join(fields)):
+                digest = hashlib.sha256(encoded.encode()).hexdigest()
+                ids.add("sub_" + digest[:32])
+    return ids
+
+
+def test_attack_a_visitor_cannot_recover_a_secret_url_from_the_id(
+    aws: Aws, registry: TopicRegistry
+) -> None:
+    secret = PIN_HOOK.format(481516)
+    with tenant_scope(ALICE):
+        registry.subscribe("park-updated", secret, resource_id="p1")
+    with tenant_scope(CAROL):
+        seen = registry.subscriptions(resource_id="p1")[0]
+    # The offline brute force of the review: try every pin whose URL ends as the mask does.
+    recovered = [
+        pin
+        for pin in range(481000, 482000)
+        if seen.id in old_style_ids("texas", "p1", "park-updated", PIN_HOOK.format(pin))
+    ]
+    assert recovered == []
+    assert seen.id not in old_style_ids("texas", "p1", "park-updated", secret)
+    # The dedupe key is a hash of the URL; it stays in the control plane, never shown.
+    with tenant_scope(ALICE):
+        shown = json.dumps([str(getattr(s, f)) for s in registry.subscriptions() for f in FIELDS])
+    dedupe_keys = {i["sk"]["S"] for i in raw_items(aws) if i["pk"]["S"].startswith("_events#ep#")}
+    assert dedupe_keys
+    assert not any(k in shown for k in dedupe_keys)
+
+
+FIELDS = Subscription.__slots__
+
+
+def test_the_id_is_random_not_derived_from_the_endpoint(registry: TopicRegistry) -> None:
+    with tenant_scope(ALICE):
+        first = registry.subscribe("park-updated", "https://hooks.example.com/a")
+        registry.unsubscribe(first.id)
+        second = registry.subscribe("park-updated", "https://hooks.example.com/a")
+    with tenant_scope(BOB):
+        other_tenant = registry.subscribe("park-updated", "https://hooks.example.com/a")
+    assert len({first.id, second.id, other_tenant.id}) == 3
+    for sub in (first, second, other_tenant):
+        assert re.fullmatch(r"sub_[0-9a-f]{32}", sub.id)
+
+
+def test_attack_a_member_cannot_take_over_an_endpoint_someone_else_subscribed(
+    aws: Aws, registry: TopicRegistry
+) -> None:
+    with tenant_scope(ALICE):
+        admins = registry.subscribe("park-updated", "https://ops.example.com/alerts/t0ken")
+    before = raw_items(aws)
+    with tenant_scope(MIA):
+        with pytest.raises(ConflictError) as refused:
+            registry.subscribe("park-updated", "https://ops.example.com/alerts/t0ken")
+        with pytest.raises(ForbiddenError):
+            registry.unsubscribe(admins.id)
+    assert refused.value.status_code == 409
+    message = str(refused.value)
+    assert admins.id not in message
+    assert "alice" not in message
+    assert admins.id[4:] not in repr(refused.value.__dict__)
+    assert sorted(map(str, raw_items(aws))) == sorted(map(str, before))
+    with tenant_scope(ALICE):
+        assert registry.subscriptions() == [admins]
+
+
+def test_an_admin_takes_over_an_endpoint_a_member_subscribed_first(
+    aws: Aws, registry: TopicRegistry
+) -> None:
+    with tenant_scope(MIA):
+        squatted = registry.subscribe("park-updated", "https://ops.example.com/alerts/t0ken")
+    with tenant_scope(ALICE):
+        taken = registry.subscribe("park-updated", "https://ops.example.com/alerts/t0ken")
+    assert taken.owner == "alice"
+    assert taken.id == squatted.id
+    assert taken.subscription_arn == squatted.subscription_arn
+    with tenant_scope(MIA):
+        with pytest.raises(ForbiddenError):
+            registry.unsubscribe(taken.id)
+        with pytest.raises(ForbiddenError):
+            registry.endpoint(taken.id)
+        assert [s.owner for s in registry.subscriptions()] == ["alice"]
+    assert live_subscriptions(aws, taken.topic_arn) == [taken.subscription_arn]
+
+
+def test_the_same_owner_subscribing_again_gets_the_same_subscription(
+    aws: Aws, registry: TopicRegistry
+) -> None:
+    with tenant_scope(MIA):
+        first = registry.subscribe("park-updated", "https://hooks.example.com/mia")
+        again = registry.subscribe("park-updated", "https://hooks.example.com/mia")
+        assert registry.subscriptions() == [first]
+    assert again == first
+    with tenant_scope(MIA):
+        registry.unsubscribe(first.id)
+        assert registry.subscriptions() == []
+    # Unsubscribing freed the endpoint: anyone may subscribe it now.
+    with tenant_scope(CAROL):
+        assert registry.subscribe("park-updated", "https://hooks.example.com/mia").owner == "carol"

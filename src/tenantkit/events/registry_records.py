@@ -11,8 +11,10 @@ refused.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
+import secrets
 from base64 import b32encode
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +41,8 @@ __all__ = [
     "Subscription",
     "TopicArns",
     "check_names",
+    "endpoint_key",
+    "new_subscription_id",
     "topic_name",
 ]
 
@@ -95,6 +99,30 @@ def check_names(event_type: object, resource_id: object) -> None:
         raise InvalidKeyError("resource_id must be 1-256 characters of [A-Za-z0-9_.:/=+@-]")
 
 
+def new_subscription_id() -> str:
+    """A random id: an id derived from the URL would let anyone who lists subscriptions
+    brute-force a low-entropy secret in it (``?pin=481516``) offline."""
+    return "sub_" + secrets.token_hex(16)
+
+
+def endpoint_key(
+    prefix: str,
+    tenant_id: str,
+    resource_id: str | None,
+    event_type: str,
+    protocol: str,
+    endpoint: str,
+) -> str:
+    """The key of the record that makes one endpoint one subscription per topic.
+
+    An unkeyed hash of the URL: it lives in the control plane only and is never shown to
+    tenants, but whoever reads the table can still brute-force a low-entropy URL secret
+    from it; webhook URLs should carry secrets of at least 128 bits.
+    """
+    fields = [prefix, tenant_id, resource_id, event_type, protocol, endpoint]
+    return hashlib.sha256(json.dumps(fields).encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Subscription:
     """A webhook endpoint subscribed to one tenant's events.
@@ -126,7 +154,8 @@ class RegistryKeys:
     """Where each record lives, all under the reserved ``_events#`` partition keys.
 
     topic         ``_events#topic#<topic name>``             / ``_topic``
-    subscription  ``_events#subs#<prefix>#<tenant>``         / ``sub_<32 hex>``
+    subscription  ``_events#subs#<prefix>#<tenant>``         / ``sub_<32 random hex>``
+    endpoint      ``_events#ep#<prefix>#<tenant>``           / ``endpoint_key(...)``
     tenant count  ``_events#count#<prefix>#<tenant>``        / ``_subscriptions``
     topic budget  ``_events#budget``                         / ``_topics``
 
@@ -145,6 +174,9 @@ class RegistryKeys:
 
     def subscription(self, tenant: str, subscription_id: str) -> tuple[str, str]:
         return self.subscriptions(tenant), subscription_id
+
+    def endpoint(self, tenant: str, endpoint_key: str) -> tuple[str, str]:
+        return f"{NAMESPACE}ep#{self.prefix}#{tenant}", endpoint_key
 
     def tenant_count(self, tenant: str) -> tuple[str, str]:
         return f"{NAMESPACE}count#{self.prefix}#{tenant}", "_subscriptions"

@@ -16,7 +16,6 @@ subscription slots and the topic lifecycle already live in modules of their own.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
@@ -52,6 +51,8 @@ from tenantkit.events.registry_records import (
     Subscription,
     TopicArns,
     check_names,
+    endpoint_key,
+    new_subscription_id,
     topic_name,
 )
 from tenantkit.events.subscription_slots import SubscriptionSlots
@@ -189,7 +190,9 @@ class TopicRegistry:
         """Subscribe ``endpoint`` to the current tenant's ``event_type`` events.
 
         The caller becomes the subscription's owner. Creates the topic on first use.
-        Subscribing the same endpoint again returns the existing subscription. Raises
+        Subscribing the same endpoint again returns the existing subscription, to its
+        owner; an admin takes it over, anyone else gets ``ConflictError`` (409). The id
+        is random, so it says nothing about the endpoint. Raises
         ``EndpointRefusedError`` for endpoints the policy refuses and
         ``LimitExceededError`` at the per-tenant limit or when the topic budget is spent.
         """
@@ -198,26 +201,26 @@ class TopicRegistry:
         context = current_tenant()
         tenant = context.tenant_id
         name = topic_name(self._prefix, tenant, resource_id, event_type)
-        digest = hashlib.sha256(
-            json.dumps([self._prefix, tenant, resource_id, event_type, protocol, endpoint]).encode()
-        ).hexdigest()
-        subscription_id = "sub_" + digest[:32]
-        key = self._store.key(*self._keys.subscription(tenant, subscription_id))
+        subscription_id = new_subscription_id()
         pending = {
-            **key,
+            **self._store.key(*self._keys.subscription(tenant, subscription_id)),
             "state": _PENDING,
             "token": uuid.uuid4().hex,
             "event_type": event_type,
             "endpoint": mask_endpoint(endpoint),  # the full URL lives in SNS only
+            "endpoint_key": endpoint_key(
+                self._prefix, tenant, resource_id, event_type, protocol, endpoint
+            ),
             "owner": context.user_id,
             "created_at": iso(now()),
         }
         if resource_id is not None:
             pending["resource_id"] = resource_id
-        reservation = self._slots.reserve(pending, key, tenant, name)
+        admin = context.has_role(*self._admin_roles)
+        reservation = self._slots.reserve(pending, tenant, name, admin=admin)
         if isinstance(reservation, Subscription):
             return reservation
-        topic_arn, token = reservation
+        topic_arn, token, subscription_id = reservation
         sns = self._client()
         try:
             response = sns.subscribe(
@@ -227,14 +230,19 @@ class TopicRegistry:
                 ReturnSubscriptionArn=True,
             )
         except Exception:
-            if self._slots.release(tenant, subscription_id, token, name):
+            if self._slots.release(tenant, subscription_id, token, name, pending["endpoint_key"]):
                 raise
             raise _removed_while_subscribing() from None
         subscription_arn = self._arns.subscription(sns, name, response["SubscriptionArn"])
         try:
             item = self._store.update(
-                key,
-                set={"state": ACTIVE, "subscription_arn": subscription_arn},
+                self._store.key(*self._keys.subscription(tenant, subscription_id)),
+                # A pending record adopted by an admin becomes theirs.
+                set={
+                    "state": ACTIVE,
+                    "subscription_arn": subscription_arn,
+                    "owner": context.user_id,
+                },
                 condition=Attr("token").eq(token),
             )
         except ConditionFailedError:
@@ -309,7 +317,9 @@ class TopicRegistry:
                     raise
         try:
             with self._store.transaction() as tx:
-                self._slots.add_release(tx, tenant, subscription_id, record["token"], name)
+                self._slots.add_release(
+                    tx, tenant, subscription_id, record["token"], name, record["endpoint_key"]
+                )
         except ConditionFailedError:
             raise _not_found() from None
         self._topics.delete_if_unused(name)

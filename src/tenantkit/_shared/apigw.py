@@ -125,6 +125,10 @@ class Route:
         return cls(method, path)
 
 
+# Its public home (set after the dataclass is made: the decorator reads its module).
+Route.__module__ = "tenantkit.auth"
+
+
 def glob_of(shape: Shape) -> Shape:
     """The IAM form of a route's shape: each parameter becomes ``*``."""
     return tuple(STAR if s in _MARKERS else s for s in shape)

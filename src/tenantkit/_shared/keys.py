@@ -72,6 +72,8 @@ def _cooldown(value: float) -> float:
 class SecretKey:
     """An HMAC secret given directly: ``SecretKey(os.environ["ENVELOPE_SECRET"])``."""
 
+    __module__ = "tenantkit.keys"  # its public home
+
     __slots__ = ("_value",)
 
     def __init__(self, value: str | bytes) -> None:
@@ -94,6 +96,8 @@ class SecretsManagerKey:
     a rotated secret is picked up. The client is ``client=``, or built on first use
     from ``boto3_session=``/``boto_config=``.
     """
+
+    __module__ = "tenantkit.keys"  # its public home
 
     __slots__ = ("_client", "cooldown", "json_key", "secret_id")
 
@@ -165,6 +169,8 @@ class Jwks:
     most once per ``cooldown`` seconds. ``fetcher`` replaces the default https fetch
     (no redirects, bounded size and time)."""
 
+    __module__ = "tenantkit.keys"  # its public home
+
     __slots__ = ("cooldown", "fetcher", "url")
 
     def __init__(
@@ -197,6 +203,8 @@ class Jwks:
 
 class PublicKeys:
     """Public keys given at configuration: a ``kid`` picks one, keys without one may match."""
+
+    __module__ = "tenantkit.keys"  # its public home
 
     __slots__ = ("keys",)
 

@@ -1,7 +1,8 @@
 """Authentication and authorization for API Gateway: the front door of a tenantkit app.
 
 * :class:`TokenVerifier` checks the caller's JWT (one algorithm family, no header tricks),
-  with keys from ``SecretKey``, ``SecretsManagerKey``, ``Jwks`` or ``PublicKeys``.
+  with keys from ``SecretKey``, ``SecretsManagerKey``, ``Jwks`` or ``PublicKeys``
+  (:mod:`tenantkit.keys`).
 * :class:`UserDirectory` stores users, tenants and memberships under the admin rules.
 * :class:`RoleMap` declares which roles may call which routes and compiles IAM policies.
 * :class:`LambdaAuthorizer` ties them together as a Lambda handler.
@@ -17,11 +18,11 @@ from typing import TYPE_CHECKING
 from tenantkit._shared.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from tenantkit._shared.keys import Jwks, PublicKeys, SecretKey, SecretsManagerKey
     from tenantkit.auth.authorizer import LambdaAuthorizer, UserSource
     from tenantkit.auth.directory import UserDirectory, UserRecord
     from tenantkit.auth.rolemap import RoleMap, Route
     from tenantkit.auth.verifier import ANY_AUDIENCE, ANY_ISSUER, TokenVerifier, VerifiedToken
+    from tenantkit.keys import Jwks, PublicKeys, SecretKey, SecretsManagerKey
 
 __all__ = [
     "ANY_AUDIENCE",
@@ -54,9 +55,9 @@ __getattr__ = lazy_exports(
         "ANY_ISSUER": "tenantkit.auth.verifier",
         "TokenVerifier": "tenantkit.auth.verifier",
         "VerifiedToken": "tenantkit.auth.verifier",
-        "Jwks": "tenantkit._shared.keys",
-        "PublicKeys": "tenantkit._shared.keys",
-        "SecretKey": "tenantkit._shared.keys",
-        "SecretsManagerKey": "tenantkit._shared.keys",
+        "Jwks": "tenantkit.keys",
+        "PublicKeys": "tenantkit.keys",
+        "SecretKey": "tenantkit.keys",
+        "SecretsManagerKey": "tenantkit.keys",
     },
 )

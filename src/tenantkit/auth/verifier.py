@@ -13,7 +13,7 @@ is possible only by naming it: ``issuer=ANY_ISSUER``, ``audience=ANY_AUDIENCE``.
 ``required_claims`` pins other claims to values (Cognito's ``token_use`` and
 ``client_id``, Okta's ``cid``, Entra ID's ``tid``).
 
-Keys: ``keys=`` says where they come from (:mod:`tenantkit._shared.keys`). HS256/384/512
+Keys: ``keys=`` says where they come from (:mod:`tenantkit.keys`). HS256/384/512
 take ``SecretKey(...)`` or ``SecretsManagerKey(...)`` (at least 32 bytes, never key
 material); RS*/PS*/ES*/EdDSA take ``Jwks(url)``, ``Jwks.from_discovery()`` or
 ``PublicKeys([...])``, loaded by :mod:`tenantkit.auth.jwks`. Any other pairing is a

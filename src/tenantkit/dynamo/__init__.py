@@ -1,17 +1,18 @@
 """Tenant-scoped DynamoDB: ``TenantTable`` and IAM-enforced ``TenantSessions``.
 
-``SecretKey`` and ``SecretsManagerKey`` say where ``TenantTable``'s cursor secret comes
-from; ``Transaction`` is what ``TenantTable.transaction()`` returns, and ``IfNotExists``
-an update value written only where there is none. Importing this package does not
-import boto3; clients are created on first use.
+``SecretKey`` and ``SecretsManagerKey`` (from :mod:`tenantkit.keys`) say where
+``TenantTable``'s cursor key comes from; ``Transaction`` is what
+``TenantTable.transaction()`` returns, ``IfNotExists`` an update value written only where
+there is none, and ``Updates``/``UpdatePath`` the types ``update_item`` takes. Importing
+this package does not import boto3; clients are created on first use.
 """
 
-from tenantkit._shared.dynamodb.expressions import IfNotExists
+from tenantkit._shared.dynamodb.expressions import IfNotExists, UpdatePath, Updates
 from tenantkit._shared.dynamodb.transact import Transaction
-from tenantkit._shared.keys import SecretKey, SecretsManagerKey
 from tenantkit.dynamo.sessions import TenantSessions, session_policy
 from tenantkit.dynamo.table import DEFAULT_INDEXES, Page, TenantTable
 from tenantkit.errors import InvalidExpressionError
+from tenantkit.keys import SecretKey, SecretsManagerKey
 
 __all__ = [
     "DEFAULT_INDEXES",
@@ -23,5 +24,7 @@ __all__ = [
     "TenantSessions",
     "TenantTable",
     "Transaction",
+    "UpdatePath",
+    "Updates",
     "session_policy",
 ]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from tenantkit._shared.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from tenantkit._shared.keys import SecretKey, SecretsManagerKey
+    from tenantkit.keys import SecretKey, SecretsManagerKey
     from tenantkit.events.endpoints import EndpointPolicy, system_resolver
     from tenantkit.events.envelope import EnvelopeSigner
     from tenantkit.events.masking import mask_endpoint
@@ -51,7 +51,7 @@ __getattr__ = lazy_exports(
         "Subscription": "tenantkit.events.topics",
         "TopicRegistry": "tenantkit.events.topics",
         "topic_name": "tenantkit.events.topics",
-        "SecretKey": "tenantkit._shared.keys",
-        "SecretsManagerKey": "tenantkit._shared.keys",
+        "SecretKey": "tenantkit.keys",
+        "SecretsManagerKey": "tenantkit.keys",
     },
 )

@@ -184,6 +184,10 @@ class IfNotExists:
     value: object
 
 
+# Its public home (set after the dataclass is made: the decorator reads its module).
+IfNotExists.__module__ = "tenantkit.dynamo"
+
+
 UpdatePath = str | tuple[str, ...]
 """An attribute to update: a name (taken whole, dots and brackets included), or a tuple of
 map keys for a nested path, such as ``("memberships", tenant_id)``."""

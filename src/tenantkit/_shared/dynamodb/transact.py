@@ -75,6 +75,8 @@ class Transaction:
     Use it as a context manager, or call :meth:`commit` once.
     """
 
+    __module__ = "tenantkit.dynamo"  # its public home
+
     __slots__ = ("_committed", "_items", "_seen", "_writes")
 
     def __init__(self, writes: Writes) -> None:

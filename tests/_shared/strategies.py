@@ -16,7 +16,9 @@ def route_keys(draw: st.DrawFn, max_routes: int = 7) -> list[str]:
     """Up to ``max_routes`` routes over literal, ``{param}`` and ``{proxy+}`` segments."""
     keys: dict[tuple[str, tuple[str, ...]], str] = {}
     for _ in range(draw(st.integers(1, max_routes))):
-        path = draw(st.lists(st.sampled_from([*LITERALS, "{p}"]), max_size=3))
+        drawn = draw(st.lists(st.sampled_from([*LITERALS, "{p}"]), max_size=3))
+        # A route names each parameter once (Route.parse refuses a repeated name).
+        path = [f"{{p{i}}}" if part == "{p}" else part for i, part in enumerate(drawn)]
         if draw(st.integers(0, 3)) == 0:
             path.append("{g+}")
         method = draw(st.sampled_from(["GET", "POST", "ANY"]))

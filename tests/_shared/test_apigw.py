@@ -59,6 +59,26 @@ def test_route_grammar_refuses(text: object) -> None:
         Route.parse(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("GET /", ()),
+        ("GET /parks", ()),
+        ("ANY /parks/{parkId}", ("parkId",)),
+        ("DELETE /a/{b}/c/{proxy+}", ("b", "proxy")),
+    ],
+)
+def test_route_parameters_are_the_names_in_order(text: str, names: tuple[str, ...]) -> None:
+    assert Route.parse(text).parameters == names
+
+
+@pytest.mark.parametrize("text", ["GET /a/{id}/{id}", "GET /{id}/b/{id}", "GET /a/{id}/{id+}"])
+def test_a_parameter_named_twice_is_refused(text: str) -> None:
+    # API Gateway's pathParameters could hold only one of them.
+    with pytest.raises(ConfigurationError, match="'id' twice"):
+        Route.parse(text)
+
+
 def test_one_route_per_method_and_shape() -> None:
     with pytest.raises(ConfigurationError, match="same route"):
         table(["GET /a/{x}", "GET /a/{y}"])

@@ -468,3 +468,8 @@ def test_an_unusable_arn_is_a_typed_400(role_map: RoleMap, arn: str) -> None:
     with pytest.raises(InvalidInputError, match="ARN") as error:
         role_map.policy({"admin"}, arn)
     assert error.value.status_code == 400
+
+
+def test_a_route_naming_a_parameter_twice_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="'id' twice"):
+        RoleMap.from_dict({"roles": ["a"], "routes": {"GET /a/{id}/{id}": ["a"]}})

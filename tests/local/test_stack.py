@@ -69,3 +69,17 @@ def test_paths_outside_the_shared_grammar_fail_at_start(tmp_path: Path, path: st
         built_stack(tmp_path / "template.yaml"),
     ):
         pass
+
+
+def test_a_method_outside_the_shared_grammar_fails_at_start(tmp_path: Path) -> None:
+    (tmp_path / "template.yaml").write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Fn:\n"
+        "    Type: AWS::Serverless::Function\n    Properties:\n      Handler: app.handler\n"
+        "      Runtime: python3.12\n      CodeUri: .\n      Events:\n        E:\n"
+        "          Type: Api\n          Properties: {Path: '/a', Method: fetch}\n"
+    )
+    with (
+        pytest.raises(TemplateError, match=r"Events.E.Properties.Path: '/a' with Method 'fetch'"),
+        built_stack(tmp_path / "template.yaml"),
+    ):
+        pass

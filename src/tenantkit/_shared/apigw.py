@@ -98,6 +98,13 @@ class Route:
         object.__setattr__(self, "shape", shape)
 
     @property
+    def parameters(self) -> tuple[str, ...]:
+        """The path parameters' names in order: ``{proxy+}`` is ``proxy``."""
+        return tuple(
+            segment.strip("{+}") for segment in split_path(self.path) if segment.startswith("{")
+        )
+
+    @property
     def resource(self) -> str:
         """``GET/parks/*``: method and path in policy form (``ANY`` is not expanded)."""
         return f"{self.method}/{'/'.join(glob_of(self.shape))}"
@@ -122,7 +129,12 @@ class Route:
             )
         if any(_GREEDY.match(s) for s in segments[:-1]):
             raise ConfigurationError(f"route {text!r}: a greedy {{param+}} must come last")
-        return cls(method, path)
+        route = cls(method, path)
+        names = route.parameters
+        for name in names:
+            if names.count(name) > 1:  # pathParameters could hold only one of them
+                raise ConfigurationError(f"route {text!r} names the path parameter {name!r} twice")
+        return route
 
 
 # Its public home (set after the dataclass is made: the decorator reads its module).

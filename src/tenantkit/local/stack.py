@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tenantkit._shared.apigw import ANY, METHODS, Route
+from tenantkit._shared.apigw import Route
 from tenantkit.errors import ConfigurationError
 from tenantkit.local.backend import Backend
 from tenantkit.local.functions import FunctionSpec
@@ -295,20 +295,16 @@ def _route(
         )
     api = stack.apis[api_logical]
     method = str(props["Method"]).upper()
-    if method not in METHODS and method != ANY:
-        raise TemplateError(f"{where}.Properties.Method: unknown method {props['Method']!r}")
     path = str(props["Path"])
     if not path.startswith("/"):
         raise TemplateError(f"{where}.Properties.Path: {path!r} is not an API Gateway path")
     try:  # SAM drops empty segments: "/parks/" is "/parks"
         route = Route.parse(f"{method} /{'/'.join(s for s in path.split('/') if s)}")
-    except ConfigurationError as error:
+    except ConfigurationError as error:  # the one grammar: methods, segments, names
         raise TemplateError(
-            f"{where}.Properties.Path: {path!r} is not an API Gateway path: {error}"
+            f"{where}.Properties.Path: {path!r} with Method {props['Method']!r} is not an "
+            f"API Gateway route: {error}"
         ) from None
-    names = [part.strip("{}+") for part in route.path.split("/") if part.startswith("{")]
-    if len(set(names)) != len(names):  # pathParameters could hold only one of them
-        raise TemplateError(f"{where}.Properties.Path: {path!r} names a path parameter twice")
     api_authorizers = authorizers.get(api_logical, {})
     api_resource = stack.template.resources[api_logical]
     default = (api_resource.properties.get("Auth") or {}).get("DefaultAuthorizer")

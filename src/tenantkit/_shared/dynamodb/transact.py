@@ -10,10 +10,10 @@
 
 Each operation is checked and marshalled when it is added, so a bad one fails at its own
 line. Leaving the block without an exception sends everything in one request; leaving it
-with an exception sends nothing. DynamoDB's rules are checked before any request: 1 to
-100 operations, each item named once. A failed condition raises ``ConditionFailedError``
-whose ``failed_indexes`` are the positions, in order of adding, of the operations whose
-condition did not hold.
+with an exception sends nothing, and so does leaving it with no operations. DynamoDB's
+rules are checked before any request: at most 100 operations, each item named once. A
+failed condition raises ``ConditionFailedError`` whose ``failed_indexes`` are the
+positions, in order of adding, of the operations whose condition did not hold.
 
 The builder knows no keys: a ``Writes`` object turns items and keys into requests, with
 tenant prefixing (``TenantTable``) or in the control plane's reserved namespace.
@@ -138,15 +138,16 @@ class Transaction:
         self._add("ConditionCheck", self._writes.keyed_request(key, condition), key)
 
     def commit(self) -> None:
-        """Send every operation in one request; called by leaving the ``with`` block."""
+        """Send every operation in one request; called by leaving the ``with`` block.
+
+        With no operations there is nothing to write and no request is sent (DynamoDB
+        would refuse an empty one with a 400).
+        """
         if self._committed:
             raise ConfigurationError("this transaction was committed; start a new one")
-        if not self._items:
-            raise InvalidLimitError(
-                f"a transaction has 1 to {TRANSACTION_LIMIT} operations; this one has none"
-            )
         self._committed = True
-        self._writes.send("transact_write_items", {"TransactItems": self._items})
+        if self._items:
+            self._writes.send("transact_write_items", {"TransactItems": self._items})
 
     def _add(self, kind: str, request: dict[str, Any], key: Mapping[str, Any]) -> None:
         if self._committed:

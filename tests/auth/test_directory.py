@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -9,7 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tenantkit.auth.directory import UserDirectory
-from tenantkit.auth.records import MAX_USER_ID_BYTES, tenant_key, user_key, validate_user_id
+from tenantkit.auth.records import (
+    MAX_USER_ID_BYTES,
+    tenant_key,
+    user_key,
+    valid_role,
+    validate_user_id,
+)
+from tenantkit.auth.rolemap import RoleMap
 from tenantkit.errors import (
     ConfigurationError,
     ConflictError,
@@ -387,3 +395,19 @@ def test_any_string_user_id_is_accepted_or_a_typed_400(user_id: str) -> None:
         return
     assert user_id.isprintable()
     assert 0 < len(user_id.encode()) <= MAX_USER_ID_BYTES
+
+
+ROLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}", re.ASCII)  # the documented grammar
+
+
+@given(st.text(st.sampled_from("aZ09_.:-é \n"), max_size=66) | st.text(st.characters(), max_size=3))
+@settings(max_examples=300, deadline=None)
+def test_the_directory_and_the_role_map_accept_the_same_role_names(role: str) -> None:
+    expected = ROLE_NAME.fullmatch(role) is not None
+    assert valid_role(role) is expected
+    try:
+        RoleMap(roles=[role], routes={"GET /x": [role]})
+    except ConfigurationError:
+        assert not expected
+    else:
+        assert expected

@@ -45,8 +45,9 @@ __all__ = [
     "validate_user_id",
 ]
 
-ROLE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
-_ROLE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}\Z", re.ASCII)
+#: The role-name grammar, for the directory and the role map alike; a role matches it whole.
+ROLE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}"
+_ROLE_RE = re.compile(ROLE_PATTERN, re.ASCII)
 MAX_USER_ID_BYTES = 512
 _USER_SK = "_user"
 _TENANT_SK = "_tenant"
@@ -141,8 +142,8 @@ def validate_user_id(user_id: object) -> str:
 
 
 def valid_role(role: object) -> bool:
-    """Whether ``role`` is a string matching :data:`ROLE_PATTERN`."""
-    return isinstance(role, str) and _ROLE_RE.match(role) is not None
+    """Whether ``role`` is a string that :data:`ROLE_PATTERN` matches whole."""
+    return isinstance(role, str) and _ROLE_RE.fullmatch(role) is not None
 
 
 def _text(item: Mapping[str, Any], name: str) -> str | None:

@@ -68,11 +68,11 @@ from typing import Any
 from tenantkit._shared.apigw import Overlap, Route, RouteTable, Shape, glob_of
 from tenantkit._shared.cache import LruCache
 from tenantkit._shared.iam import Decision, decide
+from tenantkit.auth.records import ROLE_PATTERN, valid_role
 from tenantkit.errors import ConfigurationError, InvalidInputError
 
 __all__ = ["ApiArn", "RoleMap", "Route"]
 
-_ROLE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}\Z")
 _ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):execute-api:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
     r"(?P<api>[A-Za-z0-9]+)/(?P<stage>[A-Za-z0-9_$-]+|\*)/"
@@ -132,8 +132,8 @@ class RoleMap:
     ) -> None:
         self.roles = frozenset(_strings(roles, "'roles'"))
         for role in self.roles:
-            if not _ROLE.match(role):
-                raise ConfigurationError(f"role {role!r} must match {_ROLE.pattern}")
+            if not valid_role(role):
+                raise ConfigurationError(f"role {role!r} must match {ROLE_PATTERN}")
         if not isinstance(routes, Mapping):
             raise ConfigurationError("'routes' must map each route to a list of roles")
         declared: list[Route] = []

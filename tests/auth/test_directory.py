@@ -262,13 +262,38 @@ def test_remove_member_retries_when_the_user_switched_meanwhile(
         return user
 
     monkeypatch.setattr(texas, "get_user", stale_then_real)
+    slept: list[float] = []
+    monkeypatch.setattr(texas, "sleep", slept.append)
     texas.remove_member("texas", "bob", actor_id="alice")
     monkeypatch.undo()
+    assert len(slept) == 1  # backed off once before reading again
+    assert 0 <= slept[0] <= 0.01
     bob = texas.get_user("bob")
     assert bob is not None
     assert bob.active_tenant is None
     assert set(bob.memberships) == {"ohio"}
     assert len(reads) == 2
+
+
+def test_remove_member_backs_off_between_retries_then_gives_up(
+    texas: UserDirectory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texas.create_tenant("ohio", owner_id="bob")
+    texas.set_active_tenant("bob", "texas")
+    real_get_user = texas.get_user
+
+    def always_stale(user_id: str) -> Any:
+        user = real_get_user(user_id)
+        assert user is not None
+        return type(user)(user.user_id, memberships=user.memberships, active_tenant="ohio")
+
+    monkeypatch.setattr(texas, "get_user", always_stale)
+    slept: list[float] = []
+    monkeypatch.setattr(texas, "sleep", slept.append)
+    with pytest.raises(ConflictError, match="kept changing"):
+        texas.remove_member("texas", "bob", actor_id="alice")
+    assert len(slept) == 4  # between five attempts, none after the last
+    assert all(0 <= s <= cap for s, cap in zip(slept, (0.01, 0.02, 0.04, 0.08), strict=True))
 
 
 def test_provision_membership_sets_exact_roles_and_the_roster(directory: UserDirectory) -> None:

@@ -16,9 +16,11 @@ the last admin between them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from tenantkit._shared.backoff import Backoff
 from tenantkit._shared.clients import ClientOptions
 from tenantkit._shared.dynamodb.control_plane import ControlPlaneStore
 from tenantkit.auth.founding import add_founding, add_provisioning, founding_refusal
@@ -67,6 +69,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_FOUNDED_TENANTS_PER_USER = 10
+#: Reads of the user before a membership change that keeps racing gives up (a 409).
+_MEMBERSHIP_ATTEMPTS = 5
 
 
 def _raced() -> ConditionFailedError:
@@ -90,6 +94,9 @@ class UserDirectory:
     and ``boto_config``. Records are written through the control-plane store, which
     reaches only the directory's ``_user#``, ``_tenant#`` and ``_tenantid#`` keys.
     """
+
+    #: Sleeps between retries of a contended membership change; replaceable in tests.
+    sleep: Callable[[float], None] = staticmethod(time.sleep)
 
     def __init__(
         self,
@@ -122,6 +129,7 @@ class UserDirectory:
         self.max_founded_tenants_per_user = cap
         self._keys = ControlKeys(partition_key, sort_key)
         self._consistent = consistent_read
+        self._backoff = Backoff(0.01, 0.5, sleep=lambda seconds: self.sleep(seconds))
         self._store = ControlPlaneStore(
             table_name,
             namespaces=NAMESPACES,
@@ -280,7 +288,9 @@ class UserDirectory:
         validate_tenant_id(tenant_id)
         validate_user_id(user_id)
         validate_user_id(actor_id)
-        for _ in range(5):
+        for attempt in range(_MEMBERSHIP_ATTEMPTS):
+            if attempt:
+                self._backoff.wait(attempt - 1)
             user = self.get_user(user_id)
             if user is None:
                 raise NotFoundError("no such user")

@@ -10,10 +10,12 @@ they can be read against AWS's documentation:
   ``rest_backtracking`` backtracks on a dead end and on a resource without the method.
 - HTTP APIs pick the most specific route: full (non-greedy) matches first, literal
   segments beating parameters from the left; then greedy routes; then ``$default``
-  (never declared in a role map, so: no route). At one path the declared method
-  beats ``ANY``.
+  if declared (only HTTP APIs have it), else no route. At one path the declared
+  method beats ``ANY``.
 
-A request is ``(method, segments)``; its method ARN path is ``METHOD/seg/seg``.
+A request is ``(method, segments)``; its method ARN path is ``METHOD/seg/seg``. An
+empty segment ``""`` stands for ``//`` or, last, a trailing ``/``: such requests are
+outside the routing models (``in_model``), and the policy must refuse them.
 """
 
 from __future__ import annotations
@@ -60,9 +62,19 @@ def fits(segments: Sequence[str], request: Sequence[str]) -> bool:
     return fits(segments[1:], request[1:])
 
 
+DEFAULT = "$default"
+
+
+def in_model(request: Request) -> bool:
+    """Whether the request has no empty segment (no ``//``, no trailing ``/``)."""
+    return "" not in request[1]
+
+
 def _by_shape(keys: Iterable[str]) -> dict[tuple[str, ...], dict[str, str]]:
     table: dict[tuple[str, ...], dict[str, str]] = {}
     for key in keys:
+        if key == DEFAULT:
+            continue
         method, segments = split(key)
         table.setdefault(shape(segments), {})[method] = key
     return table
@@ -115,7 +127,9 @@ def rest_backtracking(keys: Iterable[str], request: Request) -> str | None:
 
 
 def http_api(keys: Iterable[str], request: Request) -> str | None:
-    """HTTP API routing: the most specific matching route that serves the method."""
+    """HTTP API routing: the most specific matching route that serves the method, else
+    ``$default`` if it is declared."""
+    keys = list(keys)
     method, path = request
     candidates = []
     for route_shape, methods in _by_shape(keys).items():
@@ -125,7 +139,9 @@ def http_api(keys: Iterable[str], request: Request) -> str | None:
             greedy = bool(route_shape) and route_shape[-1] == GREEDY
             order = {"literal": 0, "param": 1, "greedy": 2}
             candidates.append(((greedy, [order[kind(s)] for s in segments]), key))
-    return min(candidates)[1] if candidates else None
+    if candidates:
+        return min(candidates)[1]
+    return DEFAULT if DEFAULT in keys else None
 
 
 MODELS: dict[str, Callable[[Iterable[str], Request], str | None]] = {

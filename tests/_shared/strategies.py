@@ -28,3 +28,11 @@ def route_keys(draw: st.DrawFn, max_routes: int = 7) -> list[str]:
 
 paths = st.lists(st.sampled_from([*LITERALS, FRESH]), max_size=5).map(tuple)
 requests = st.tuples(st.sampled_from(REQUEST_METHODS), paths)
+
+
+@st.composite
+def out_of_model_paths(draw: st.DrawFn) -> tuple[str, ...]:
+    """A path with a trailing ``/`` or an empty segment (``""``), never the root."""
+    path = draw(st.lists(st.sampled_from([*LITERALS, FRESH]), min_size=1, max_size=4))
+    path.insert(draw(st.integers(0, len(path))), "")
+    return tuple(path)

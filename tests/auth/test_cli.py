@@ -42,7 +42,9 @@ def test_policy_prints_the_compiled_policy(
     path.write_text(json.dumps(ROLE_MAP))
     assert main(["policy", str(path), "--method-arn", ARN, "--roles", "member,visitor"]) == 0
     policy = json.loads(capsys.readouterr().out)
-    effects = {s["Effect"]: s["Resource"] for s in policy["Statement"]}
+    effects: dict[str, list[str]] = {}
+    for statement in policy["Statement"]:
+        effects.setdefault(statement["Effect"], []).extend(statement["Resource"])
     prefix = ARN.removesuffix("/GET/parks")
     assert f"{prefix}/GET/parks" in effects["Allow"]
     assert f"{prefix}/POST/parks" in effects["Deny"]

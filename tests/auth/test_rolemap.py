@@ -433,7 +433,7 @@ def test_policy_document_fields_are_exact() -> None:
     data = dict(ROLE_MAP, routes={**ROLE_MAP["routes"], "GET /parks/{parkId}/secrets": ["admin"]})
     policy = RoleMap.from_dict(data).policy({"visitor"}, ARN)
     assert policy["Version"] == "2012-10-17"
-    assert [s["Effect"] for s in policy["Statement"]] == ["Allow", "Deny"]
+    assert [s["Effect"] for s in policy["Statement"]] == ["Allow", "Deny", "Deny"]
     assert all(s["Action"] == "execute-api:Invoke" for s in policy["Statement"])
     assert set(policy["Statement"][0]) == {"Action", "Effect", "Resource"}
     nobody = RoleMap.from_dict({"roles": ["a"], "routes": {"GET /x": ["a"]}})

@@ -21,16 +21,25 @@ from tenantkit.auth.rolemap import RoleMap
 from tenantkit.errors import ConfigurationError
 from tests._shared import model
 from tests._shared.model import (
+    DEFAULT,
     METHODS,
     MODELS,
     Request,
     arn_path,
+    in_model,
     may_call,
     policy_allows,
     role_sets,
     split,
 )
-from tests._shared.strategies import FRESH, LITERALS, REQUEST_METHODS, paths, route_keys
+from tests._shared.strategies import (
+    FRESH,
+    LITERALS,
+    REQUEST_METHODS,
+    out_of_model_paths,
+    paths,
+    route_keys,
+)
 
 PREFIX = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test"
 ARN = f"{PREFIX}/GET/"
@@ -195,8 +204,11 @@ def test_attack_policy_never_carries_a_wildcard_method() -> None:
         "routes": {"ANY /reports": ["member", "admin"], "GET /reports/{id}": ["admin"]},
     }
     role_map = RoleMap.from_dict(data)
+    outside = [f"{PREFIX}/*/*/", f"{PREFIX}/*//*"]  # a trailing "/" or "//": any method
     for roles in ({"member"}, {"admin"}, {"admin", "member"}):
-        for statement in role_map.policy(roles, ARN)["Statement"]:
+        *routes, last = role_map.policy(roles, ARN)["Statement"]
+        assert last == {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": outside}
+        for statement in routes:
             for resource in statement["Resource"]:
                 method = resource[len(PREFIX) + 1 :].split("/")[0]
                 assert method in {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
@@ -210,7 +222,8 @@ ROLES = ["r1", "r2", "r3"]
 
 @st.composite
 def role_maps(draw: st.DrawFn) -> dict[str, Any]:
-    """Random maps: literal, parameter and greedy segments, ANY, denies, authenticated."""
+    """Random maps: literal, parameter and greedy segments, ANY, denies, authenticated,
+    and sometimes an HTTP API's ``$default``."""
     keys = draw(route_keys(max_routes=6))
     authenticated = [key for key in keys if draw(st.integers(0, 9)) == 0]
     role_lists = st.lists(st.sampled_from(ROLES), min_size=1, max_size=2, unique=True)
@@ -244,13 +257,16 @@ SHORT_PATHS += [(a, b) for a in [*LITERALS, FRESH] for b in [*LITERALS, FRESH]]
 def candidate_requests(draw: st.DrawFn, data: dict[str, Any]) -> set[Request]:
     keys = [*data["routes"], *data["authenticated"]]
     found = {(m, p) for m in REQUEST_METHODS for p in SHORT_PATHS}
-    found |= {draw(filled(key)) for key in keys for _ in range(2)}
+    found |= {draw(filled(key)) for key in keys if key != DEFAULT for _ in range(2)}
     found |= set(draw(st.lists(st.tuples(st.sampled_from(REQUEST_METHODS), paths), max_size=8)))
     return found
 
 
 def own_patterns(keys: list[str], key: str) -> list[str]:
-    """The test's own reading of a route's IAM patterns: ANY expands to the undeclared."""
+    """The test's own reading of a route's IAM patterns: ANY expands to the undeclared,
+    ``$default`` takes every method on every path."""
+    if key == DEFAULT:
+        return [f"{m}/*" for m in METHODS]
     method, segments = split(key)
     taken = {m for m, s in map(split, keys) if model.shape(s) == model.shape(segments)}
     methods = [m for m in METHODS if m not in taken] if method == "ANY" else [method]
@@ -320,6 +336,15 @@ def test_policy_allows_exactly_the_routes_api_gateway_would_run(
     keys = [*data["routes"], *data["authenticated"]]
     every_role_set = role_sets(ROLES)
     policies = {roles: role_map.policy(roles, ARN) for roles in every_role_set}
+    outside = draw.draw(
+        st.lists(st.tuples(st.sampled_from(REQUEST_METHODS), out_of_model_paths()), max_size=6)
+    )
+    for request in outside:
+        assert not in_model(request)
+        arn = f"{PREFIX}/{arn_path(request)}"
+        for roles in every_role_set:
+            assert not policy_allows(policies[roles], arn), (sorted(roles), request)
+            assert not role_map.invocation_allowed(roles, arn)
     for request in sorted(candidate_requests(draw.draw, data)):
         targets = {name: route(keys, request) for name, route in MODELS.items()}
         if not any(targets.values()):
@@ -333,3 +358,45 @@ def test_policy_allows_exactly_the_routes_api_gateway_would_run(
                     expected = may_call(data, roles, target)
                     assert verdict is expected, (name, target, sorted(roles), request)
                     assert role_map.allows(roles, target) is expected
+
+
+# -- requests outside the model: a trailing "/" or an empty segment ----------------------
+
+OUT_OF_MODEL = [
+    pytest.param(
+        {"GET /parks": ["admin"], "GET /parks/{parkId}": ["admin", "member"]},
+        ("GET", ("parks", "")),
+        id="GET/parks/* matches GET/parks/ (IAM's * matches nothing)",
+    ),
+    pytest.param(
+        {"POST /{p0}": ["admin", "member"], "POST /{p0}/b/a": ["admin"]},
+        ("POST", ("a", "b", "a", "")),
+        id="Deny POST/*/b/a misses POST/a/b/a/, Allow POST/* takes it",
+    ),
+    pytest.param(
+        {"GET /a/{x}": ["admin", "member"], "GET /a/{x}/{y}": ["admin"]},
+        ("GET", ("a", "", "b")),
+        id="an empty segment between an allowed route's segments",
+    ),
+]
+
+
+@pytest.mark.parametrize(("routes", "request_"), OUT_OF_MODEL)
+def test_attack_trailing_slash_or_empty_segment_is_refused(
+    routes: dict[str, list[str]], request_: Request
+) -> None:
+    """A request with a trailing ``/`` or ``//`` is outside the routing model, and a
+    gateway may route it where the caller may not go: every policy refuses it."""
+    assert not in_model(request_)
+    role_map = RoleMap.from_dict({"roles": ["admin", "member"], "routes": routes})
+    for roles in ({"member"}, {"admin"}, {"admin", "member"}, set()):
+        assert not policy_verdict(role_map, roles, request_), roles
+
+
+def test_the_root_is_not_a_trailing_slash() -> None:
+    """``GET/`` has one ``/`` after the method: the out-of-model Deny spares it."""
+    data = {"roles": ["r"], "routes": {"GET /": ["r"], "GET /{x}": ["r"]}}
+    role_map = RoleMap.from_dict(data)
+    assert policy_verdict(role_map, {"r"}, ("GET", ()))
+    assert policy_verdict(role_map, {"r"}, ("GET", ("a",)))
+    assert not policy_verdict(role_map, {"r"}, ("GET", ("a", "")))

@@ -82,6 +82,10 @@ _MEMO_SIZE = 512
 _INVOKE = "execute-api:Invoke"
 #: A policy's statements, frozen for the memo: (effect, resources) each.
 _Statements = tuple[tuple[str, tuple[str, ...]], ...]
+# Requests outside the routing model, which a gateway may route anywhere: a path that
+# ends in "/" after at least one segment (the root "GET/" has one "/" after the method,
+# so "*/*/" spares it), and a path with an empty segment.
+OUT_OF_MODEL = ("*/*/", "*//*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,9 +408,10 @@ class RoleMap:
         if not allow:
             return (("Deny", (f"{prefix}/*",)),)
         allowed = ("Allow", tuple(f"{prefix}/{r}" for r in allow))
+        outside = ("Deny", tuple(f"{prefix}/{r}" for r in OUT_OF_MODEL))
         if not deny:
-            return (allowed,)
-        return allowed, ("Deny", tuple(f"{prefix}/{r}" for r in deny))
+            return allowed, outside
+        return allowed, ("Deny", tuple(f"{prefix}/{r}" for r in deny)), outside
 
     def _resources(self, held: frozenset[str]) -> tuple[list[str], list[str]]:
         """Allow and Deny resources after the API prefix, memoised per role set."""

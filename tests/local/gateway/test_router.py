@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tenantkit._shared.apigw import Route
-from tenantkit.local.gateway import Gateway
+from tenantkit.local.functions import Runtime
+from tenantkit.local.gateway import Gateway, Request
 from tenantkit.local.gateway.router import Router
 from tenantkit.local.stack import ApiSpec, RouteSpec
 from tests._shared import model
@@ -138,3 +140,68 @@ def test_router_equals_the_rest_model_on_raw_paths(
         if part
     ]
     assert "/".join(rebuilt) == "/".join(segments)
+
+
+TRAILING_TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Api:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: dev
+      Auth:
+        DefaultAuthorizer: Tok
+        Authorizers:
+          Tok:
+            FunctionArn: !GetAtt Auth.Arn
+            Identity: {Header: X-Token, ReauthorizeEvery: 0}
+  Auth:
+    Type: AWS::Serverless::Function
+    Properties: {Handler: tklocal_trailauth.handler, Runtime: python3.12, CodeUri: .}
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: tklocal_trailapp.handler
+      Runtime: python3.12
+      CodeUri: .
+      Events:
+        List: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /parks, Method: get}}
+        One: {Type: Api, Properties: {RestApiId: !Ref Api, Path: "/parks/{parkId}", Method: get}}
+"""
+
+
+def test_attack_trailing_slash_reaches_a_route_the_policy_refuses(tmp_path: Path) -> None:
+    """``/parks/`` routes to ``GET /parks`` (admin only) with the ARN ``GET/parks/``,
+    which the visitor's ``GET/parks/*`` matches: the compiled policy must refuse it.
+
+    The local router ignores one trailing ``/`` (docs/local.md); the method ARN keeps it,
+    and every RoleMap policy denies paths outside its model, wherever they route.
+    """
+    (tmp_path / "template.yaml").write_text(TRAILING_TEMPLATE)
+    (tmp_path / "tklocal_trailauth.py").write_text(
+        "from tenantkit.auth.rolemap import RoleMap\n"
+        "MAP = RoleMap.from_dict({'roles': ['admin', 'visitor'], 'routes': {\n"
+        "    'GET /parks': ['admin'], 'GET /parks/{parkId}': ['admin', 'visitor']}})\n"
+        "def handler(event, context):\n"
+        "    roles = event['authorizationToken'].split(',')\n"
+        "    return {'principalId': 'u', 'policyDocument': MAP.policy(roles, event['methodArn'])}\n"
+    )
+    (tmp_path / "tklocal_trailapp.py").write_text(
+        "import json\n\n\ndef handler(event, context):\n"
+        "    return {'statusCode': 200, 'body': json.dumps(event['resource'])}\n"
+    )
+    with built_stack(tmp_path / "template.yaml") as stack:
+        runtime = Runtime(stack.functions)
+        runtime.load()
+        gateway = Gateway(stack, runtime)
+
+        def call(roles: str, path: str) -> tuple[int, Any]:
+            response = gateway.handle(Request("GET", path, [], [("X-Token", roles)], b""))
+            return response.status, json.loads(response.body)
+
+        assert call("visitor", "/parks/p1") == (200, "/parks/{parkId}")
+        assert call("admin", "/parks") == (200, "/parks")
+        assert call("visitor", "/parks")[0] == 403
+        for roles in ("visitor", "admin"):
+            assert call(roles, "/parks/")[0] == 403, roles
+            assert call(roles, "/parks/p1/")[0] == 403, roles

@@ -215,6 +215,34 @@ def test_attack_a_visitor_or_member_cannot_read_or_delete_an_admins_webhook(
     assert [item["id"] for item in listed["items"]] == [hook]
 
 
+def test_attack_a_member_subscribing_an_admins_endpoint_gets_a_409_that_names_nothing(
+    app: StateParks, texas_member: str
+) -> None:
+    hook = subscribe(app, "alice", PALO_DURO, "park-closed", SECRET_HOOK)
+    body = {"eventType": "park-closed", "endpoint": SECRET_HOOK}
+    refused = app.call(texas_member, "POST", "/parks/{parkId}/webhooks", PALO_DURO, body=body)
+    assert refused.status == 409
+    assert hook not in json.dumps(refused.body)
+    assert "alice" not in json.dumps(refused.body)
+    route = "/parks/{parkId}/webhooks/{webhookId}"
+    params = {**PALO_DURO, "webhookId": hook}
+    assert app.call(texas_member, "DELETE", route, params).status == 403
+    assert app.call("alice", "GET", route, params).body["mine"] is True
+
+
+def test_an_admin_subscribing_a_members_endpoint_takes_it_over(
+    app: StateParks, texas_member: str
+) -> None:
+    endpoint = "https://ops.example.com/alerts/abc"
+    squatted = subscribe(app, texas_member, PALO_DURO, "park-closed", endpoint)
+    assert subscribe(app, "alice", PALO_DURO, "park-closed", endpoint) == squatted
+    assert subscribe(app, "alice", PALO_DURO, "park-closed", endpoint) == squatted
+    params = {**PALO_DURO, "webhookId": squatted}
+    route = "/parks/{parkId}/webhooks/{webhookId}"
+    assert app.call(texas_member, "DELETE", route, params).status == 403
+    assert app.call("alice", "GET", route, params).body["mine"] is True
+
+
 def test_members_manage_their_own_webhooks_and_admins_everyones(
     app: StateParks, texas_member: str
 ) -> None:

@@ -9,6 +9,8 @@ Inside a tenant a webhook belongs to the user who subscribed it. Admins and memb
 subscribe; everyone in the tenant may list the park's webhooks, with endpoints masked
 (scheme, last two host labels, last 4 characters), since URLs carry secrets. Only the
 owner or an admin may read a webhook's full endpoint or remove it; visitors only list.
+Subscribing an endpoint someone else owns is a 409 unless the caller is an admin, who
+takes the webhook over.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from tenantkit import (
     tenant_scope,
     validate_tenant_id,
 )
-from tenantkit.context import TENANT_ID_PATTERN, authorizer_context
+from tenantkit.context import TENANT_ID_PATTERN, authorizer_context, caller_id
 from tests.conftest import load_event
 
 AUTH = {
@@ -328,3 +328,14 @@ def test_authorizer_context_is_read_where_each_api_puts_it() -> None:
     assert authorizer_context(jwt_only) is None
     for event in (None, {}, {"requestContext": "x"}, {"requestContext": {"authorizer": "t"}}):
         assert authorizer_context(event) is None
+
+
+@pytest.mark.parametrize("make", [v1_event, v2_event])
+def test_caller_id_is_the_user_id_else_the_principal_id(make: Any) -> None:
+    assert caller_id(make({"userId": "alice", "principalId": "bob"})) == "alice"
+    assert caller_id(make({"userId": "", "principalId": "bob"})) == "bob"
+    assert caller_id(make({"principalId": "bob"})) == "bob"
+    for nobody in ({}, {"userId": ""}, {"userId": 7}, {"principalId": ["bob"]}):
+        assert caller_id(make(nobody)) is None
+    assert caller_id(v2_event(None)) is None
+    assert caller_id("not an event") is None

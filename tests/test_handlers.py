@@ -124,6 +124,14 @@ def test_either_user_key_makes_a_refusal_403_not_401(user: dict[str, str]) -> No
         assert refusal(InvalidTenantIdError("bad"), event).status_code == 403
 
 
+@pytest.mark.parametrize("user", [{"userId": 7}, {"userId": ["dave"]}, {"principalId": True}])
+def test_a_user_id_that_is_no_string_is_nobody_so_401(user: dict[str, Any]) -> None:
+    # The same rule as TenantContext (tenantkit.context.caller_id): no caller, no 403.
+    event = v2_event({**user, "tenantId": "texas"})
+    assert whoami(event)["statusCode"] == 401
+    assert refusal(NoTenantContextError("no tenant"), event).status_code == 401
+
+
 def test_non_api_events_raise_typed_errors() -> None:
     with pytest.raises(NoTenantContextError):
         whoami(load_event("sqsEvent.json"))

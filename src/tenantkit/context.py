@@ -21,6 +21,7 @@ __all__ = [
     "TENANT_ID_PATTERN",
     "TenantContext",
     "authorizer_context",
+    "caller_id",
     "current_tenant",
     "current_tenant_or_none",
     "tenant_scope",
@@ -125,8 +126,8 @@ class TenantContext:
                 "the authorizer context has no tenantId: the caller has no active tenant; "
                 "switch to a tenant you belong to first"
             )
-        user_id = authorizer.get("userId") or authorizer.get("principalId")
-        if not isinstance(user_id, str) or not user_id:
+        user_id = _caller(authorizer)
+        if user_id is None:
             raise NoTenantContextError("the authorizer context has no userId; fix the authorizer")
         return cls(
             tenant_id=validate_tenant_id(tenant_id),
@@ -179,6 +180,21 @@ def authorizer_context(event: object) -> Mapping[str, Any] | None:
     if isinstance(authorizer, Mapping) and event.get("version") == "2.0":
         authorizer = authorizer.get("lambda")
     return authorizer if isinstance(authorizer, Mapping) else None
+
+
+def caller_id(event: object) -> str | None:
+    """The verified caller of an API Gateway event, or ``None`` if nobody is authenticated.
+
+    The one rule: the authorizer context's ``userId``, else its ``principalId`` (which
+    API Gateway adds to a REST authorizer's context), and only if it is a non-empty string.
+    """
+    authorizer = authorizer_context(event)
+    return None if authorizer is None else _caller(authorizer)
+
+
+def _caller(authorizer: Mapping[str, Any]) -> str | None:
+    user_id = authorizer.get("userId") or authorizer.get("principalId")
+    return user_id if isinstance(user_id, str) and user_id else None
 
 
 def current_tenant() -> TenantContext:

@@ -18,7 +18,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from tenantkit.context import (
     TenantContext,
-    authorizer_context,
+    caller_id,
     current_tenant_or_none,
     tenant_scope,
 )
@@ -86,8 +86,7 @@ def refusal(error: TenantKitError, event: object) -> TenantKitError:
     401 when nobody is authenticated, 403 otherwise. The message is fixed, so the
     answer never echoes what the caller sent.
     """
-    authorizer = authorizer_context(event) or {}
-    if not (authorizer.get("userId") or authorizer.get("principalId")):
+    if caller_id(event) is None:
         return UnauthorizedError("no authenticated user in the authorizer context")
     if isinstance(error, NoTenantContextError):
         return NoTenantContextError("No active tenant; switch to a tenant first")

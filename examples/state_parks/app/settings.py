@@ -31,7 +31,7 @@ def caller() -> UserRecord:
     """The caller's record, created from the token's claims on their first call."""
     event = app.current_event.raw_event
     users = config.user_directory()
-    user_id = web.caller_id(event)
+    user_id = web.verified_caller(event)
     record = users.get_user(user_id)
     if record is None:
         with suppress(ConflictError):  # a concurrent first call may have created it

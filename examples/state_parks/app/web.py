@@ -24,7 +24,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError as Rout
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from tenantkit import install_tenant_log_filter
-from tenantkit.context import authorizer_context
+from tenantkit.context import authorizer_context, caller_id
 from tenantkit.errors import TenantKitError, UnauthorizedError
 from tenantkit.handlers import error_response
 from tenantkit.integrations.powertools import TenantMiddleware
@@ -100,13 +100,12 @@ def no_such_route(error: RouteNotFound) -> Response[str]:
     return json_answer(HTTPStatus.NOT_FOUND, {"message": "No such route"})
 
 
-def caller_id(event: Mapping[str, Any]) -> str:
-    """The verified caller, as the authorizer put it in the request context; nothing else."""
-    authorizer = authorizer_context(event) or {}
-    user_id = authorizer.get("userId") or authorizer.get("principalId")
-    if isinstance(user_id, str) and user_id:
-        return user_id
-    raise UnauthorizedError("no authenticated user in the authorizer context")
+def verified_caller(event: Mapping[str, Any]) -> str:
+    """The verified caller, as the authorizer put it in the request context; else a 401."""
+    user_id = caller_id(event)
+    if user_id is None:
+        raise UnauthorizedError("no authenticated user in the authorizer context")
+    return user_id
 
 
 def authorizer_value(event: Mapping[str, Any], key: str) -> str | None:

@@ -17,7 +17,13 @@ from tenantkit.dynamo.keys import (
     strip,
     verifies,
 )
-from tenantkit.errors import InvalidKeyError, InvalidValueError, TenantIsolationError
+from tenantkit.errors import (
+    ConfigurationError,
+    InvalidInputError,
+    InvalidKeyError,
+    InvalidValueError,
+    TenantIsolationError,
+)
 
 # The tenant-id grammar, written here rather than imported: ^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$.
 tenants = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", fullmatch=True)
@@ -222,3 +228,67 @@ def test_identity_treats_bytearray_as_bytes() -> None:
     assert codec.identity({"pk": "p", "sk": bytearray(b"x")}) == ("p", b"x")
     assert codec.identity({"pk": "p", "sk": Decimal(2)}) == ("p", 2)
     assert KeyCodec("flat", "id", None, {}).identity({"id": "a"}) == ("a", None)
+
+
+@pytest.mark.parametrize(
+    ("args", "indexes"),
+    [
+        (("t", 5, "sk"), {}),  # a truthy non-string partition key
+        (("t", "pk", b"sk"), {}),
+        ((7, "pk", "sk"), {}),
+        (("t", "pk", "sk"), {"GSI1": 3}),
+        (("t", "pk", "sk"), {4: "GSI1PK"}),
+        (("", "pk", "sk"), {}),
+        (("t", "pk", ""), {}),
+        (("t", "pk", "sk"), {"GSI1": ""}),
+    ],
+)
+def test_table_and_attribute_names_must_be_non_empty_strings(
+    args: tuple[Any, Any, Any], indexes: dict[Any, Any]
+) -> None:
+    with pytest.raises(ConfigurationError, match="non-empty strings"):
+        KeyCodec(*args, indexes)
+
+
+@pytest.mark.parametrize(
+    ("sort_key", "indexes"),
+    [("pk", {}), ("GSI1PK", {"GSI1": "GSI1PK"}), ("GSI2PK", {"GSI1": "pk", "GSI2": "GSI2PK"})],
+)
+def test_a_sort_key_that_is_also_a_partition_key_is_refused(
+    sort_key: str, indexes: dict[str, str]
+) -> None:
+    """A sort key is stored as given, a partition key prefixed: one attribute cannot be both."""
+    with pytest.raises(ConfigurationError, match="cannot also be a partition key"):
+        KeyCodec("t", "pk", sort_key, indexes)
+    assert KeyCodec("t", "pk", None, indexes).sort_key is None
+
+
+def test_errors_name_the_table_and_the_attribute_at_fault() -> None:
+    """The operator reading a refusal learns which table and which attribute it was."""
+    assert codec.table_name == "t"
+    with pytest.raises(TenantIsolationError, match="table 't' returned an item outside"):
+        codec.load({"pk": {"S": "utah#p"}, "sk": {"S": "s"}}, "texas")
+    with pytest.raises(InvalidKeyError, match=r"exactly the attributes \['pk', 'sk'\]"):
+        codec.key({"pk": "p"}, "texas")
+    with pytest.raises(InvalidKeyError, match=r"table 'flat' .* exactly the attributes \['id'\]"):
+        KeyCodec("flat", "id", None, {}).key({"id": "a", "x": "b"}, "texas")
+    for bad_key in ({"pk": "", "sk": "s"}, {"pk": "p", "sk": ""}):
+        attribute = "pk" if bad_key["pk"] == "" else "sk"
+        with pytest.raises(InvalidKeyError, match=f"key '{attribute}'"):
+            codec.key(bad_key, "texas")
+        with pytest.raises(InvalidKeyError, match=f"key '{attribute}'"):
+            codec.item(bad_key, "texas")
+    with pytest.raises(InvalidKeyError, match="partition key 'GSI1PK'"):
+        codec.item({"pk": "p", "sk": "s", "GSI1PK": ""}, "texas")
+
+
+def test_a_key_with_the_partition_key_and_another_attribute_is_refused() -> None:
+    """Two attributes, the partition key among them, but not the sort key."""
+    with pytest.raises(InvalidKeyError, match=r"exactly the attributes \['pk', 'sk'\]"):
+        codec.key({"pk": "p", "x": "s"}, "texas")
+
+
+@pytest.mark.parametrize("value", [1.5, 0.0, float("nan")])
+def test_a_float_sort_key_gets_the_float_message(value: float) -> None:
+    with pytest.raises(InvalidInputError, match="float values are not supported"):
+        codec.sort(value, "sk")

@@ -29,7 +29,7 @@ from tenantkit.errors import (
     TenantKitError,
     UnauthorizedError,
 )
-from tenantkit.integrations.powertools import TenantMiddleware
+from tenantkit.integrations.powertools import TenantMiddleware, register_error_handler
 from tests.conftest import load_event
 
 ALICE = {"principalId": "alice", "userId": "alice", "tenantId": "texas", "roles": '["admin"]'}
@@ -294,3 +294,53 @@ def test_logger_keys_only_during_invocation() -> None:
     inside, after = (json.loads(line) for line in stream.getvalue().splitlines())
     assert (inside["tenant_id"], inside["user_id"]) == ("texas", "alice")
     assert "tenant_id" not in after
+
+
+def plain_routes(app: ApiGatewayResolver) -> ApiGatewayResolver:
+    """Routes that need no tenant, on a resolver without TenantMiddleware."""
+    register_error_handler(app)
+
+    @app.get("/conflict")
+    def conflict() -> dict[str, Any]:
+        raise ConflictError("park exists")
+
+    @app.get("/outage")
+    def outage() -> dict[str, Any]:
+        raise KeySourceError("secret arn:aws:secretsmanager:us-east-1:1:secret:k unreachable")
+
+    @app.get("/unauthenticated")
+    def unauthenticated() -> dict[str, Any]:
+        raise UnauthorizedError("token expired at 12:00 for alice")
+
+    @app.get("/tenant")
+    def tenant() -> dict[str, Any]:
+        return {"tenant": current_tenant().tenant_id}  # no tenant in scope here
+
+    @app.get("/bug")
+    def bug() -> dict[str, Any]:
+        raise KeyError("not a tenantkit error")
+
+    return app
+
+
+@pytest.mark.parametrize(("kind", "validate"), [(k, v) for k in RESOLVERS for v in (False, True)])
+def test_without_the_middleware_the_registered_handler_answers_tenantkit_errors(
+    kind: str, validate: bool
+) -> None:
+    resolver, event = RESOLVERS[kind]
+    app = plain_routes(resolver(enable_validation=validate))
+    assert call(app, event(ALICE, "/conflict")) == (409, {"message": "park exists"})
+    assert call(app, event(ALICE, "/outage")) == (503, {"message": "Internal error"})
+    assert call(app, event(ALICE, "/unauthenticated")) == (401, {"message": "Unauthorized"})
+    status, _ = call(app, event(ALICE, "/tenant"))
+    assert status == 403  # NoTenantContextError, answered like any other
+    with pytest.raises(KeyError):  # not ours: left to Powertools
+        call(app, event(ALICE, "/bug"))
+
+
+def test_the_registered_handler_and_the_middleware_answer_alike() -> None:
+    with_middleware = add_routes(APIGatewayRestResolver())
+    both = add_routes(register_error_handler(APIGatewayRestResolver()))
+    for path in ("/conflict", "/outage", "/unauthenticated", "/admin"):
+        for who in (ALICE, CAROL):
+            assert call(both, rest_event(who, path)) == call(with_middleware, rest_event(who, path))

@@ -25,9 +25,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 
 from tenantkit import install_tenant_log_filter
 from tenantkit.context import authorizer_context, caller_id
-from tenantkit.errors import TenantKitError, UnauthorizedError
-from tenantkit.handlers import error_response
-from tenantkit.integrations.powertools import TenantMiddleware
+from tenantkit.errors import UnauthorizedError
+from tenantkit.integrations.powertools import TenantMiddleware, register_error_handler
 
 JSON = "application/json"
 
@@ -39,15 +38,14 @@ install_tenant_log_filter()
 def resolver(*, tenant_scoped: bool) -> APIGatewayRestResolver:
     """A validating REST resolver; ``tenant_scoped`` puts the caller's tenant in scope.
 
-    The handlers below are registered for tenantkit's errors and for everything else,
-    so ``TenantMiddleware`` leaves tenantkit's errors to ``tenantkit_error``, which
-    answers them the same way (``tenantkit.handlers.error_response``).
+    tenantkit's errors are answered by the handler ``register_error_handler`` registers,
+    on the resolvers without ``TenantMiddleware`` too; a catch-all handler answers the rest.
     """
     app = APIGatewayRestResolver(enable_validation=True)
     if tenant_scoped:
         app.use(middlewares=[TenantMiddleware()])
     app.exception_handler(RequestValidationError)(invalid_request)
-    app.exception_handler(TenantKitError)(tenantkit_error)
+    register_error_handler(app)
     app.exception_handler(Exception)(server_error)
     app.not_found(no_such_route)
     return app
@@ -84,11 +82,6 @@ def invalid_request(error: RequestValidationError) -> Response[str]:
     what = "invalid request body" if in_body else "invalid request"
     body = {"message": f"{what}: {summary}", "errors": problems}
     return json_answer(HTTPStatus.BAD_REQUEST, body)
-
-
-def tenantkit_error(error: TenantKitError) -> Response[str]:
-    answer = error_response(error)
-    return Response(status_code=answer["statusCode"], content_type=JSON, body=answer["body"])
 
 
 def server_error(error: Exception) -> Response[str]:

@@ -4,13 +4,14 @@
 ``APIGatewayHttpResolver``: it reads the tenant from the authorizer context, runs
 the route inside ``tenant_scope``, answers tenantkit's errors with their status and,
 given a ``Logger``, appends ``tenant_id`` and ``user_id`` to its keys for the
-invocation only.
+invocation only. ``register_error_handler(app)`` gives a resolver without the
+middleware (routes that need no tenant) the same answers to tenantkit's errors.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tenantkit.context import TenantContext, tenant_scope
 from tenantkit.errors import TenantKitError
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
-__all__ = ["TenantMiddleware"]
+__all__ = ["TenantMiddleware", "register_error_handler"]
 
 _LOG_KEYS = ("tenant_id", "user_id")
 
@@ -85,6 +86,20 @@ class TenantMiddleware(BaseMiddlewareHandler[ApiGatewayResolver]):
         finally:
             if self._logger is not None:
                 self._logger.remove_keys(_LOG_KEYS)
+
+
+_App = TypeVar("_App", bound=ApiGatewayResolver)
+
+
+def register_error_handler(app: _App) -> _App:
+    """Answer every :class:`~tenantkit.errors.TenantKitError` the app's routes raise as
+    ``TenantMiddleware`` does, for a resolver (or its routes) without the middleware.
+
+    Registered for ``TenantKitError``, so a handler for a narrower class still wins and a
+    catch-all for ``Exception`` does not take these. Returns ``app``.
+    """
+    app.exception_handler(TenantKitError)(_response)
+    return app
 
 
 def _tenantkit_error(raised: Exception, registered: Mapping[type, object]) -> TenantKitError | None:

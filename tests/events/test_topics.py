@@ -23,7 +23,7 @@ from tenantkit.errors import (
     NoTenantContextError,
     NotFoundError,
 )
-from tenantkit.events import TopicRegistry, subscription_slots, topic_name
+from tenantkit.events import Subscription, TopicRegistry, subscription_slots, topic_name
 from tests.events.conftest import TABLE, Aws, ctx
 
 HOOK = "https://hooks.example.com/parks?token=s3cret-value"
@@ -483,6 +483,37 @@ def test_subscribe_waits_for_a_deletion_in_progress_then_recreates(
         assert topics(aws) == [new.topic_arn]
         assert topic_records(aws)[0]["subs"] == {"N": "1"}
         assert registry.publish("park-updated", {}).published
+
+
+def test_concurrent_subscribes_of_one_endpoint_make_one_subscription(
+    aws: Aws, registry: TopicRegistry
+) -> None:
+    barrier = threading.Barrier(8)
+    results: list[Any] = []
+
+    def subscribe() -> None:
+        with tenant_scope(ctx("texas")):
+            barrier.wait()
+            try:
+                results.append(registry.subscribe("park-updated", HOOK, resource_id="p1"))
+            except BaseException as exc:  # reported below
+                results.append(exc)
+
+    threads = [threading.Thread(target=subscribe) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 8
+    assert all(isinstance(r, Subscription) for r in results), results
+    done: list[Subscription] = results
+    assert len({sub.id for sub in done}) == 1
+    (topic_arn,) = topics(aws)
+    assert len(aws.sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]) == 1
+    assert topic_records(aws)[0]["subs"] == {"N": "1"}
+    assert counter(aws, "_subscriptions")["count"] == {"N": "1"}
+    with tenant_scope(ctx("texas")):
+        assert registry.subscriptions() == [done[0]]
 
 
 def test_a_stale_deletion_is_taken_over(aws: Aws, registry: TopicRegistry) -> None:

@@ -225,6 +225,8 @@ def role_maps(draw: st.DrawFn) -> dict[str, Any]:
     """Random maps: literal, parameter and greedy segments, ANY, denies, authenticated,
     and sometimes an HTTP API's ``$default``."""
     keys = draw(route_keys(max_routes=6))
+    if draw(st.integers(0, 2)) == 0:
+        keys.append(DEFAULT)
     authenticated = [key for key in keys if draw(st.integers(0, 9)) == 0]
     role_lists = st.lists(st.sampled_from(ROLES), min_size=1, max_size=2, unique=True)
     routes = {key: draw(role_lists) for key in keys if key not in authenticated}
@@ -268,7 +270,8 @@ def own_patterns(keys: list[str], key: str) -> list[str]:
     if key == DEFAULT:
         return [f"{m}/*" for m in METHODS]
     method, segments = split(key)
-    taken = {m for m, s in map(split, keys) if model.shape(s) == model.shape(segments)}
+    declared = [split(k) for k in keys if k != DEFAULT]
+    taken = {m for m, s in declared if model.shape(s) == model.shape(segments)}
     methods = [m for m in METHODS if m not in taken] if method == "ANY" else [method]
     path = "/".join("*" if s.startswith("{") else s for s in segments)
     return [f"{m}/{path}" for m in methods]
@@ -400,3 +403,84 @@ def test_the_root_is_not_a_trailing_slash() -> None:
     assert policy_verdict(role_map, {"r"}, ("GET", ()))
     assert policy_verdict(role_map, {"r"}, ("GET", ("a",)))
     assert not policy_verdict(role_map, {"r"}, ("GET", ("a", "")))
+
+
+# -- HTTP API $default ----------------------------------------------------------------------
+
+
+def test_attack_allowed_wildcard_spills_into_default() -> None:
+    """``GET/parks/*`` matches ``GET/parks/a/b``, which an HTTP API sends to ``$default``."""
+    data = {
+        "roles": ["admin", "visitor"],
+        "routes": {
+            "GET /parks/{parkId}": ["admin", "visitor"],
+            "GET /admin/stats": ["admin"],
+            DEFAULT: ["admin"],
+        },
+    }
+    role_map = RoleMap.from_dict(data)
+    for request_ in [("GET", ("parks", "a", "b")), ("GET", ("parks", "x", "admin", "stats"))]:
+        assert MODELS["http"](data["routes"], request_) == DEFAULT
+        assert not policy_verdict(role_map, {"visitor"}, request_)
+        assert policy_verdict(role_map, {"admin"}, request_)
+    assert policy_verdict(role_map, {"visitor"}, ("GET", ("parks", "x")))
+    assert role_map.allows({"admin"}, DEFAULT)
+    assert not role_map.allows({"visitor"}, DEFAULT)
+    deny = role_map.policy({"visitor"}, ARN)["Statement"][1]["Resource"]
+    assert f"{PREFIX}/GET/parks/*/*" in deny
+
+
+def test_default_allowed_to_a_role_spares_nothing_it_may_not_call() -> None:
+    """``$default`` allows ``METHOD/*``; each declared route the caller may not call is
+    denied, and whatever no declared route takes stays allowed."""
+    data = {
+        "roles": ["admin", "visitor"],
+        "routes": {
+            "GET /admin/stats": ["admin"],
+            "GET /parks": ["visitor"],
+            DEFAULT: ["visitor"],
+        },
+    }
+    role_map = RoleMap.from_dict(data)
+    assert not policy_verdict(role_map, {"visitor"}, ("GET", ("admin", "stats")))
+    assert policy_verdict(role_map, {"visitor"}, ("GET", ("admin", "stats", "b")))
+    assert policy_verdict(role_map, {"visitor"}, ("POST", ("admin", "stats")))
+    assert policy_verdict(role_map, {"visitor"}, ("GET", ()))
+    assert not policy_verdict(role_map, {"admin"}, ("GET", ()))
+    assert not policy_verdict(role_map, {"visitor"}, ("GET", ("parks", "")))
+
+
+def test_default_allowed_beside_a_forbidden_parameter_route_is_refused() -> None:
+    """``$default`` takes ``GET /admin/a/b``; any Deny for ``GET /admin/<any>`` refuses it."""
+    data = {
+        "roles": ["admin", "visitor"],
+        "routes": {"GET /admin/{x}": ["admin"], DEFAULT: ["visitor", "admin"]},
+    }
+    with pytest.raises(ConfigurationError) as refused:
+        RoleMap.from_dict(data)
+    check_refusal({**data, "deny": {}, "authenticated": []}, str(refused.value))
+
+
+def test_default_that_no_deny_can_carve_out_is_refused() -> None:
+    """Any Deny for ``GET /parks/<any>/<any>`` also refuses ``/parks/<any>/favorites/<any>``."""
+    data = {
+        "roles": ["admin", "visitor"],
+        "routes": {
+            "GET /parks/{parkId}": ["admin", "visitor"],
+            "GET /parks/{parkId}/favorites/{favoriteId}": ["admin", "visitor"],
+            DEFAULT: ["admin"],
+        },
+    }
+    with pytest.raises(ConfigurationError) as refused:
+        RoleMap.from_dict(data)
+    check_refusal({**data, "deny": {}, "authenticated": []}, str(refused.value))
+
+
+@pytest.mark.parametrize("text", ["$default", " $default", "ANY $default", "GET $default"])
+def test_default_is_declared_by_its_name_alone(text: str) -> None:
+    routes = {text: ["admin"], "GET /a": ["admin"]}
+    if text == DEFAULT:
+        assert RoleMap.from_dict({"roles": ["admin"], "routes": routes}).allows({"admin"}, text)
+    else:
+        with pytest.raises(ConfigurationError):
+            RoleMap.from_dict({"roles": ["admin"], "routes": routes})

@@ -17,7 +17,8 @@ Routing (``RouteTable.route``), for a concrete method and a path of non-empty se
   differ. A walk that never backtracks routes a subset of these requests, to the same
   routes, so a policy right for this model is right for that one too.
 - **HTTP APIs** pick the most specific route: any full (non-greedy) match before any
-  greedy one, then as REST does. ``$default`` is never declared here: no route.
+  greedy one, then as REST does. A request that no route takes goes to ``$default``
+  if it is declared (``Route.parse("$default")``; HTTP APIs only), else nowhere.
 
 Eligible shapes that both match one path differ in kind at their first differing
 segment (equal literals, or they could not both match), so these orders never tie.
@@ -40,6 +41,7 @@ from tenantkit.errors import ConfigurationError
 
 __all__ = [
     "ANY",
+    "DEFAULT",
     "GREEDY",
     "MAX_PATTERNS",
     "METHODS",
@@ -58,6 +60,7 @@ __all__ = [
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 ANY = "ANY"
+DEFAULT = "$default"  # an HTTP API's route for requests that no other route takes
 PARAM, GREEDY, STAR = "{}", "{+}", "*"
 MAX_PATTERNS = 32  # per (reaching route, method, refused route); beyond it, refuse
 Shape = tuple[str, ...]
@@ -90,6 +93,10 @@ class Route:
     shape: Shape = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.method == DEFAULT:  # its requests are "any path": IAM's "*"
+            object.__setattr__(self, "key", DEFAULT)
+            object.__setattr__(self, "shape", (STAR,))
+            return
         shape = tuple(
             GREEDY if _GREEDY.match(s) else PARAM if s.startswith("{") else s
             for s in split_path(self.path)
@@ -111,9 +118,12 @@ class Route:
 
     @classmethod
     def parse(cls, text: object) -> Route:
-        """Parse ``"GET /parks/{parkId}"``; ``*`` and malformed paths are refused."""
+        """Parse ``"GET /parks/{parkId}"`` or ``"$default"``; ``*`` and malformed paths
+        are refused."""
         if not isinstance(text, str):
             raise ConfigurationError(f"a route must be a string like 'GET /parks', got {text!r}")
+        if text == DEFAULT:
+            return cls(DEFAULT, "")
         method, sep, path = text.partition(" ")
         if not sep or (method not in METHODS and method != ANY):
             raise ConfigurationError(
@@ -180,7 +190,13 @@ class RouteTable:
     def __init__(self, routes: Iterable[Route]) -> None:
         self._ahead: dict[tuple[Route, str, Api], list[Shape]] = {}
         self._at: dict[Shape, dict[str, Route]] = {}
+        self.default: Route | None = None  # an HTTP API's $default, if declared
         for route in routes:
+            if route.method == DEFAULT:
+                if self.default is not None:
+                    raise ConfigurationError("'$default' is declared twice; declare it once")
+                self.default = route
+                continue
             methods = self._at.setdefault(route.shape, {})
             if route.method in methods:
                 raise ConfigurationError(
@@ -195,6 +211,8 @@ class RouteTable:
 
     def methods(self, route: Route) -> frozenset[str]:
         """The concrete methods that reach ``route``: its own, or for ``ANY`` the rest."""
+        if route.method == DEFAULT:
+            return frozenset(METHODS)
         if route.method != ANY:
             return frozenset({route.method})
         return frozenset(METHODS) - set(self._at[route.shape])
@@ -215,7 +233,9 @@ class RouteTable:
                 rank = _rank(shape, api)
                 if best is None or rank > best[0]:
                     best = (rank, route)
-        return best[1] if best else None
+        if best is None:
+            return self.default if api is Api.HTTP else None
+        return best[1]
 
     def ahead_of(self, route: Route, method: str, api: Api) -> list[Shape]:
         """Shapes that take ``method`` requests matching ``route``'s shape before it."""
@@ -243,6 +263,9 @@ class RouteTable:
         on a REST or an HTTP API, unless a shape of ``also`` matches it too."""
         if method not in self.methods(route):
             return None
+        if route.method == DEFAULT:  # HTTP APIs only: what no shape serving method takes
+            taken = [shape for shape in self._at if self.at(shape, method) is not None]
+            return find_path([glob], [*taken, *also])
         for api in Api:
             path = find_path([glob, route.shape], [*self.ahead_of(route, method, api), *also])
             if path is not None:
@@ -252,11 +275,11 @@ class RouteTable:
     def reaches_only(self, route: Route) -> bool:
         """Whether ``route``'s own patterns match no request that reaches another route."""
         glob = glob_of(route.shape)
+        others = [other for shapes in self._at.values() for other in shapes.values()]
         return all(
             self.reaching(glob, other, method) is None  # () is the root: a path
             for method in self.methods(route)
-            for shapes in self._at.values()
-            for other in shapes.values()
+            for other in [*others, *([self.default] if self.default else [])]
             if other is not route
         )
 

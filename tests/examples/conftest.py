@@ -296,7 +296,7 @@ class StateParks:
                 },
             )
             records.append(record)
-        result: dict[str, Any] = self.invoke("statuses.consumer", {"Records": records})
+        result: dict[str, Any] = self.invoke("status_consumer.consumer", {"Records": records})
         result["count"] = len(records)
         return result
 

@@ -15,7 +15,8 @@ import json, sys
 sys.path.insert(0, {app!r})
 import {module}
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in
-      {{"boto3", "botocore", "jwt", "pydantic", "tenantkit", "cryptography"}})))
+      {{"boto3", "botocore", "jwt", "pydantic", "tenantkit", "cryptography",
+        "aws_lambda_powertools", "web", "models"}})))
 """
 
 # The SDK: boto3, and botocore's submodules. Powertools (parks, webhooks, settings)
@@ -29,6 +30,10 @@ FORBIDDEN = {
     "webhooks": SDK | {"jwt", "tenantkit.auth"},
     "settings": SDK | {"jwt", "tenantkit.events", "tenantkit.dynamo"},
     "statuses": {"jwt", "tenantkit.auth"},
+    # The SQS consumer: no API resolver, no request models, no SDK until a record arrives.
+    "status_consumer": SDK
+    | {"jwt", "tenantkit.auth", "pydantic", "aws_lambda_powertools"}
+    | {"web", "models", "tenantkit.dynamo"},
 }
 
 

@@ -1,11 +1,8 @@
-"""Park status changes: the API that records them, and the queue consumer that announces them.
+"""Park status changes: the API that records them.
 
 ``POST /parks/{parkId}/statuses`` updates the park, then queues the change in a signed
-tenant envelope: by the time the consumer runs, the caller may have switched tenants,
-so the tenant travels with the message. The consumer opens each envelope and publishes
-the change, inside that tenant, to the park's topic for the new status, once: SQS may
-deliver a message twice, and a copy may be replayed, so the consumer claims each
-envelope in the table's ledger before announcing it.
+tenant envelope: by the time the consumer (``status_consumer.py``) runs, the caller may
+have switched tenants, so the tenant travels with the message.
 """
 
 from __future__ import annotations
@@ -22,7 +19,7 @@ from park_records import PARK_ID_RE, park_key
 
 from tenantkit import current_tenant, requires_roles
 from tenantkit.errors import ConditionFailedError, NotFoundError
-from tenantkit.events import process_sqs_batch, send_message
+from tenantkit.events import send_message
 
 app = web.resolver(tenant_scoped=True)
 
@@ -57,20 +54,3 @@ def change_status(parkId: str, change: NewStatus) -> Response[str]:
 
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     return app.resolve(event, context)  # type: ignore[arg-type]
-
-
-def announce(payload: Any) -> None:
-    """Publish one status change to its park's topic in the envelope's tenant."""
-    config.topic_registry().publish(
-        payload["status"],
-        {"parkId": payload["parkId"], "status": payload["status"], "at": payload["changedAt"]},
-        resource_id=payload["parkId"],
-    )
-
-
-def consumer(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """SQS batch handler: failed or refused records are reported back for a retry, and
-    an envelope already announced is acknowledged without announcing it again."""
-    return process_sqs_batch(
-        event, announce, signer=config.envelope_signer(), once=config.status_ledger()
-    )

@@ -68,6 +68,7 @@ def test_input_errors_are_4xx_value_errors() -> None:
     ("name", "parent"),
     [
         ("InvalidKeyError", "InvalidInputError"),
+        ("InvalidValueError", "InvalidInputError"),
         ("InvalidCursorError", "InvalidInputError"),
         ("EndpointRefusedError", "InvalidInputError"),
         ("InvalidLimitError", "InvalidInputError"),
@@ -76,6 +77,12 @@ def test_input_errors_are_4xx_value_errors() -> None:
 )
 def test_the_input_errors_the_issue_names(name: str, parent: str) -> None:
     assert issubclass(getattr(errors, name), getattr(errors, parent))
+
+
+def test_a_bad_value_is_not_a_bad_key() -> None:
+    # ``except InvalidKeyError`` must not catch a float in a non-key attribute.
+    assert errors.InvalidValueError.__bases__ == (errors.InvalidInputError,)
+    assert not issubclass(errors.InvalidValueError, errors.InvalidKeyError)
 
 
 def test_a_key_source_outage_is_a_503() -> None:

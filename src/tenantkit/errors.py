@@ -12,7 +12,7 @@ caller's mistakes. The tree (a test checks that it matches the classes)::
     ├── KeySourceError 503
     ├── InvalidInputError 400
     │   ├── InvalidKeyError 400
-    │   │   └── InvalidValueError 400
+    │   ├── InvalidValueError 400
     │   ├── InvalidExpressionError 400
     │   ├── InvalidCursorError 400
     │   ├── InvalidLimitError 400
@@ -99,16 +99,19 @@ class InvalidInputError(TenantKitError, ValueError):
 
 
 class InvalidKeyError(InvalidInputError):
-    """A DynamoDB key or item is empty, too large, of a refused type, or malformed."""
+    """A DynamoDB key is missing, empty, too large, of the wrong type or malformed, or an
+    item or key is not a mapping of string attribute names."""
 
 
-class InvalidValueError(InvalidKeyError):
-    """A string or number that DynamoDB cannot store (HTTP 400).
+class InvalidValueError(InvalidInputError):
+    """A value that DynamoDB cannot store (HTTP 400), in a key or any other attribute.
 
-    A lone surrogate (text that is not encodable as UTF-8), or a number outside DynamoDB's
-    range: more than 38 significant digits, a magnitude outside 1E-130 to
-    9.9999999999999999999999999999999999999E+125, NaN or Infinity. An
-    :class:`InvalidKeyError`, since keys are values too.
+    A float (use ``Decimal``), an empty or mixed set, a type DynamoDB has no form for, a
+    lone surrogate (text that is not encodable as UTF-8), lists and maps nested over 32
+    deep, an item over 400 KB, or a number outside DynamoDB's range: more than 38
+    significant digits, a magnitude outside 1E-130 to
+    9.9999999999999999999999999999999999999E+125, NaN or Infinity. Not an
+    :class:`InvalidKeyError`: ``except InvalidKeyError`` catches key problems only.
     """
 
 
@@ -123,7 +126,7 @@ class InvalidCursorError(InvalidInputError):
 
 class InvalidLimitError(InvalidInputError):
     """A count is outside its range: a page ``limit`` that is not a positive integer, a
-    transaction of no operations or more than DynamoDB allows."""
+    transaction of more operations than DynamoDB allows."""
 
 
 class InvalidEventTypeError(InvalidInputError):

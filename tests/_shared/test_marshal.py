@@ -17,7 +17,12 @@ from tenantkit._shared.dynamodb.marshal import (
     serialize,
     serialize_item,
 )
-from tenantkit.errors import InvalidInputError, InvalidKeyError, UnexpectedResponseError
+from tenantkit.errors import (
+    InvalidInputError,
+    InvalidKeyError,
+    InvalidValueError,
+    UnexpectedResponseError,
+)
 
 scalars = st.one_of(
     st.text(max_size=20),
@@ -91,14 +96,19 @@ def test_subclasses_and_mappings_are_accepted() -> None:
     [1.5, [1, 2.0], {"a": {"b": 0.1}}, {1.5, 2.5}, Decimal("NaN"), Decimal("Infinity")],
 )
 def test_floats_and_non_finite_numbers_are_refused(value: Any) -> None:
-    with pytest.raises(InvalidKeyError, match=r"Decimal|finite"):
+    with pytest.raises(InvalidValueError, match=r"Decimal|finite"):
         serialize(value)
 
 
-@pytest.mark.parametrize("value", [set(), {1, "a"}, object(), {1: "non-str key"}, 1j])
+@pytest.mark.parametrize("value", [set(), {1, "a"}, object(), 1j])
 def test_unsupported_values_are_refused(value: Any) -> None:
-    with pytest.raises(InvalidKeyError):
+    with pytest.raises(InvalidValueError):
         serialize(value)
+
+
+def test_a_non_string_attribute_name_is_a_key_error() -> None:
+    with pytest.raises(InvalidKeyError, match="names"):
+        serialize({1: "non-str key"})
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from tenantkit.errors import (
     ConditionFailedError,
     InvalidCursorError,
     InvalidKeyError,
+    InvalidValueError,
     ScanForbiddenError,
     TenantIsolationError,
 )
@@ -424,7 +425,7 @@ def test_empty_or_malformed_keys_fail_before_any_aws_call(
 def test_floats_are_refused_with_a_clear_message(
     offline: TenantTable, call: Callable[[TenantTable], object]
 ) -> None:
-    with pytest.raises(InvalidKeyError, match="Decimal"):
+    with pytest.raises(InvalidValueError, match="Decimal"):
         call(offline)
 
 

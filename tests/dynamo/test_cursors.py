@@ -350,3 +350,12 @@ def test_a_rotated_cursor_secret_is_read_again_at_most_once_per_cooldown(
         with pytest.raises(InvalidCursorError):
             ours.decode(forged, "texas", None, "f")
     assert secrets.reads == 2
+
+
+def test_a_cursor_key_of_the_wrong_type_is_a_cursor_error() -> None:
+    # Only a cursor signed with the secret reaches here: still the cursor's fault, a 400.
+    from tenantkit.dynamo.keys import KeyCodec
+
+    codec = KeyCodec("t", "pk", "sk", {})
+    with pytest.raises(InvalidCursorError, match="cursor"):
+        codec.prefix_key({"pk": {"N": "1"}, "sk": {"S": "1"}}, "texas")

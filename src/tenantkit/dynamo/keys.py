@@ -24,7 +24,12 @@ from tenantkit._shared.dynamodb.marshal import (
     serialize_item,
     utf8_size,
 )
-from tenantkit.errors import ConfigurationError, InvalidKeyError, TenantIsolationError
+from tenantkit.errors import (
+    ConfigurationError,
+    InvalidCursorError,
+    InvalidKeyError,
+    TenantIsolationError,
+)
 
 __all__ = [
     "MAX_PARTITION_KEY_BYTES",
@@ -245,7 +250,7 @@ class KeyCodec:
         for attribute in self._protected.intersection(key):
             value = key[attribute].get("S")
             if value is None:
-                raise InvalidKeyError("the cursor's key is malformed")
+                raise InvalidCursorError("the cursor's key is malformed")
             key[attribute] = {"S": prefix(tenant, value)}
         return key
 

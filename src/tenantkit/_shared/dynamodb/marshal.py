@@ -118,7 +118,7 @@ def _number(value: int | Decimal) -> str:
 
 def _set(value: set[Any] | frozenset[Any]) -> dict[str, Any]:
     if not value:
-        raise InvalidKeyError("DynamoDB cannot store an empty set; remove the attribute instead")
+        raise InvalidValueError("DynamoDB cannot store an empty set; remove the attribute instead")
     if all(type(v) is str for v in value):
         return {"SS": sorted(check_text(v) for v in value)}
     if all(isinstance(v, bytes | bytearray) for v in value):
@@ -126,12 +126,14 @@ def _set(value: set[Any] | frozenset[Any]) -> dict[str, Any]:
     if all(isinstance(v, int | Decimal) and not isinstance(v, bool) for v in value):
         return {"NS": sorted(_number(v) for v in value)}
     if any(isinstance(v, float) for v in value):
-        raise InvalidKeyError(_FLOAT_MESSAGE)
-    raise InvalidKeyError("a set must hold only strings, only numbers (int/Decimal) or only bytes")
+        raise InvalidValueError(_FLOAT_MESSAGE)
+    raise InvalidValueError(
+        "a set must hold only strings, only numbers (int/Decimal) or only bytes"
+    )
 
 
 def serialize(value: object, depth: int = 0) -> dict[str, Any]:
-    """The ``AttributeValue`` for ``value``; raises ``InvalidKeyError`` for refused types.
+    """The ``AttributeValue`` for ``value``; raises ``InvalidValueError`` for refused ones.
 
     ``depth`` counts the lists and maps around ``value``: DynamoDB nests at most 32 deep,
     and a deeper (or self-containing) value is refused before Python's recursion limit.
@@ -154,7 +156,7 @@ def serialize(value: object, depth: int = 0) -> dict[str, Any]:
     if t is Decimal:
         return {"N": _number(value)}  # type: ignore[arg-type]
     if t is float:
-        raise InvalidKeyError(_FLOAT_MESSAGE)
+        raise InvalidValueError(_FLOAT_MESSAGE)
     # Subclasses (str enums, OrderedDict, ...) take the slower isinstance path.
     if isinstance(value, bool):
         return {"BOOL": bool(value)}
@@ -172,8 +174,8 @@ def serialize(value: object, depth: int = 0) -> dict[str, Any]:
         inner = _nested(depth)
         return {"L": [serialize(v, inner) for v in value]}
     if isinstance(value, float):
-        raise InvalidKeyError(_FLOAT_MESSAGE)
-    raise InvalidKeyError(
+        raise InvalidValueError(_FLOAT_MESSAGE)
+    raise InvalidValueError(
         f"values of type {t.__name__} cannot be stored in DynamoDB; use str, int, Decimal, "
         "bool, None, bytes, list, dict or set"
     )

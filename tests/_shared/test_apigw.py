@@ -123,8 +123,15 @@ def test_routing_examples(method: str, path: str, rest: str | None, http: str | 
 
 
 @settings(max_examples=300, deadline=None)
-@given(keys=route_keys(), batch=st.lists(requests, min_size=1, max_size=20))
-def test_routing_equals_the_models(keys: list[str], batch: list[model.Request]) -> None:
+@given(
+    keys=route_keys(),
+    default=st.booleans(),
+    batch=st.lists(requests, min_size=1, max_size=20),
+)
+def test_routing_equals_the_models(
+    keys: list[str], default: bool, batch: list[model.Request]
+) -> None:
+    keys = [*keys, model.DEFAULT] if default else keys
     routes = table(keys)
     for method, path in batch:
         rest = routes.route(method, path, Api.REST)
@@ -172,3 +179,22 @@ def test_one_star_pattern_also_matches_the_root() -> None:
     assert find_path([(STAR,)]) == ()
     assert find_path([(GREEDY,)]) == (None,)
     assert find_path([(STAR, STAR)]) == (None, None)
+
+
+def test_default_takes_what_no_route_takes_on_http_apis_only() -> None:
+    routes = table(["GET /a/{x}", "$default"])
+    assert routes.route("GET", ("a", "b"), Api.HTTP) == Route.parse("GET /a/{x}")
+    for path in [(), ("a",), ("a", "b", "c")]:
+        assert routes.route("GET", path, Api.HTTP) == Route.parse("$default")
+        assert routes.route("GET", path, Api.REST) is None
+    assert routes.route("POST", ("a", "b"), Api.HTTP) == Route.parse("$default")
+    default = Route.parse("$default")
+    assert (default.key, default.shape, default.parameters) == ("$default", (STAR,), ())
+    assert routes.methods(default) == frozenset(
+        ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+    )
+
+
+def test_default_is_declared_once() -> None:
+    with pytest.raises(ConfigurationError, match="declared twice"):
+        table(["$default", "$default"])

@@ -44,10 +44,15 @@ Every "is there such a request" question is answered exactly by ``apigw.find_pat
 Role sets need no enumeration: whether X and A may be called while D may not is decided
 by one role granting each of X and A and at most one role denying D (see ``_together``).
 
-The model's requests have non-empty segments (no ``//``, no trailing ``/``). A request
-that API Gateway routes to no declared route is outside the invariant: it is allowed
-when an allowed route's pattern matches it and no Deny does, so **declare every route
-your API serves**.
+An HTTP API's ``$default`` is declared as ``"$default"``: its requests are all those
+that no other route takes, its patterns ``METHOD/*``, and the same analysis applies.
+
+The model's requests have non-empty segments. Those outside it (a trailing ``/``, an
+empty segment) may be routed anywhere, and IAM's ``*`` matches nothing, so
+``GET/parks/*`` matches ``GET/parks/``: every policy with an Allow also denies them
+(``OUT_OF_MODEL``). A route your API serves that the map does not declare is outside the
+invariant: it is allowed when an allowed route's pattern matches its requests and no
+Deny does, so **declare every route your API serves**, ``$default`` included.
 
 The module stays whole past 400 lines: the load-time analysis and the policy compiler
 are two halves of the invariant above (the compiler states exactly the Deny patterns

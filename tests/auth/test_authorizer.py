@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -485,3 +487,28 @@ def test_an_unusable_subject_is_still_unauthorized(
                 "isAuthorized": False
             }
     assert _decisions(caplog) == [("unauthorized", "unusable subject")] * 6
+
+
+def test_importing_the_authorizer_loads_no_write_side_of_the_directory() -> None:
+    """The authorizer reads user records; founding, memberships and transactions stay out."""
+    probe = (
+        "import json, sys\n"
+        "import tenantkit.auth.authorizer\n"
+        "from tenantkit.auth import UserRecord\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    loaded = set(
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+            ).stdout
+        )
+    )
+    assert "tenantkit.auth.records" in loaded
+    for name in (
+        "tenantkit.auth.directory",
+        "tenantkit.auth.founding",
+        "tenantkit.auth.memberships",
+        "tenantkit._shared.dynamodb.transact",
+    ):
+        assert name not in loaded

@@ -19,7 +19,8 @@ from tenantkit._shared.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from tenantkit.auth.authorizer import LambdaAuthorizer, UserSource
-    from tenantkit.auth.directory import UserDirectory, UserRecord
+    from tenantkit.auth.directory import UserDirectory
+    from tenantkit.auth.records import UserRecord
     from tenantkit.auth.rolemap import RoleMap, Route
     from tenantkit.auth.verifier import ANY_AUDIENCE, ANY_ISSUER, TokenVerifier, VerifiedToken
     from tenantkit.keys import Jwks, PublicKeys, SecretKey, SecretsManagerKey
@@ -48,7 +49,7 @@ __getattr__ = lazy_exports(
         "LambdaAuthorizer": "tenantkit.auth.authorizer",
         "UserSource": "tenantkit.auth.authorizer",
         "UserDirectory": "tenantkit.auth.directory",
-        "UserRecord": "tenantkit.auth.directory",
+        "UserRecord": "tenantkit.auth.records",
         "RoleMap": "tenantkit.auth.rolemap",
         "Route": "tenantkit.auth.rolemap",
         "ANY_AUDIENCE": "tenantkit.auth.verifier",

@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from tenantkit._shared.cache import LruCache
-from tenantkit.auth.directory import UserRecord
+from tenantkit.auth.records import UserRecord
 from tenantkit.auth.rolemap import ApiArn, RoleMap
 from tenantkit.auth.verifier import TokenVerifier
 from tenantkit.context import validate_tenant_id

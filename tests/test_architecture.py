@@ -61,3 +61,73 @@ def test_library_never_imports_the_examples() -> None:
         if (hits := {m.split(".")[0] for m in imported_modules(path)} & example_modules)
     }
     assert offenders == {}
+
+
+def tenantkit_imports(path: Path, package: str) -> set[str]:
+    """Every ``tenantkit`` module that ``path`` (a module of ``package``) imports, anywhere
+    in it (functions and ``TYPE_CHECKING`` blocks too), relative imports resolved."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[: len(base) - node.level + 1]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return {name for name in found if name == "tenantkit" or name.startswith("tenantkit.")}
+
+
+def outside(names: set[str], allowed: tuple[str, ...]) -> set[str]:
+    """The names that are neither an allowed module nor inside one."""
+    return {
+        name for name in names if not any(name == ok or name.startswith(ok + ".") for ok in allowed)
+    }
+
+
+def test_shared_imports_only_errors_and_itself() -> None:
+    """An allow-list, unlike import-linter's deny-list: a new package is refused too."""
+    offenders = {}
+    for path in (SRC / "_shared").rglob("*.py"):
+        package = ".".join(path.relative_to(SRC.parent).parts[:-1])  # __init__ too
+        if hits := outside(
+            tenantkit_imports(path, package), ("tenantkit.errors", "tenantkit._shared")
+        ):
+            offenders[str(path.relative_to(ROOT))] = hits
+    assert offenders == {}
+
+
+def test_context_imports_only_errors_and_errors_nothing_of_ours() -> None:
+    assert (
+        outside(tenantkit_imports(SRC / "context.py", "tenantkit"), ("tenantkit.errors",)) == set()
+    )
+    assert tenantkit_imports(SRC / "errors.py", "tenantkit") == set()
+
+
+def test_the_allow_list_check_sees_every_way_out(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "from tenantkit.errors import ConfigurationError\n"
+        "from . import cache\n"
+        "from .. import logs\n"
+        "if TYPE_CHECKING:\n"
+        "    from tenantkit.context import TenantContext\n"
+        "def later():\n"
+        "    import tenantkit.newpackage.thing\n"
+        "    from tenantkit import current_tenant\n",
+        encoding="utf-8",
+    )
+    found = tenantkit_imports(module, "tenantkit._shared")
+    assert outside(found, ("tenantkit.errors", "tenantkit._shared")) == {
+        "tenantkit",
+        "tenantkit.current_tenant",
+        "tenantkit.logs",
+        "tenantkit.context",
+        "tenantkit.context.TenantContext",
+        "tenantkit.newpackage.thing",
+    }

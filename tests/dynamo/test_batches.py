@@ -70,6 +70,12 @@ def test_batch_write_retries_unprocessed_items_with_backoff(client: Any) -> None
         assert table.count("p") == 30
 
 
+def test_batch_write_takes_delete_by_keyword_only(client: Any) -> None:
+    table = TenantTable(TABLE, client=client, tenant="texas")
+    with pytest.raises(TypeError):
+        table.batch_write([{"pk": "p", "sk": "1"}], [{"pk": "p", "sk": "2"}])  # type: ignore[misc]
+
+
 def test_batch_get_retries_unprocessed_keys(client: Any) -> None:
     table, wrapped, delays = _table(client, throttle=0)
     table.batch_write(put=[{"pk": "p", "sk": f"{i:03}", "n": i} for i in range(150)])

@@ -116,7 +116,7 @@ def test_envelopes_round_trip_through_a_real_queue(moto_reset: str) -> None:
     signer = EnvelopeSigner(KEY)
     for tenant in ("texas", "ohio"):
         with tenant_scope(ctx(tenant)):
-            send_message(sqs, url, {"for": tenant}, signer=signer)
+            send_message(url, {"for": tenant}, signer=signer, client=sqs)
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     event = {
         "Records": [

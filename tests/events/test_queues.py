@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tenantkit.context import current_tenant, current_tenant_or_none, tenant_scope
-from tenantkit.errors import EnvelopeError
+from tenantkit.errors import ConfigurationError, EnvelopeError
 from tenantkit.events import EnvelopeSigner, SecretsManagerKey, process_sqs_batch, send_message
 from tests.conftest import load_event
 from tests.events.conftest import KEY, Aws, ctx
@@ -203,7 +203,7 @@ def test_not_an_sqs_event() -> None:
 def test_send_message_to_a_standard_queue(aws: Aws) -> None:
     url = aws.sqs.create_queue(QueueName="work")["QueueUrl"]
     with tenant_scope(ctx("texas")):
-        message_id = send_message(aws.sqs, url, {"job": 1}, signer=SIGNER)
+        message_id = send_message(url, {"job": 1}, signer=SIGNER, client=aws.sqs)
     received = aws.sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
     assert received[0]["MessageId"] == message_id
     assert received[0]["MessageAttributes"]["tenant_id"]["StringValue"] == "texas"
@@ -211,11 +211,29 @@ def test_send_message_to_a_standard_queue(aws: Aws) -> None:
     assert (context.tenant_id, payload) == ("texas", {"job": 1})
 
 
+def test_send_message_takes_a_session_and_config_like_every_client_taker(aws: Aws) -> None:
+    import boto3
+    from botocore.config import Config
+
+    url = aws.sqs.create_queue(QueueName="work")["QueueUrl"]
+    session = boto3.session.Session(region_name="us-east-1")
+    with tenant_scope(ctx("texas")):
+        message_id = send_message(
+            url, {"job": 2}, signer=SIGNER, boto3_session=session, boto_config=Config()
+        )
+        with pytest.raises(ConfigurationError, match="not both"):
+            send_message(url, {"job": 3}, signer=SIGNER, client=aws.sqs, boto3_session=session)
+        with pytest.raises(TypeError):
+            send_message(aws.sqs, url, {"job": 4}, signer=SIGNER)  # type: ignore[call-arg]
+    received = aws.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert [m["MessageId"] for m in received] == [message_id]
+
+
 def test_send_message_to_a_fifo_queue_groups_by_tenant(aws: Aws) -> None:
     url = aws.sqs.create_queue(QueueName="work.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     for tenant in ("texas", "ohio", "texas"):
         with tenant_scope(ctx(tenant)):
-            send_message(aws.sqs, url, {"tenant": tenant}, signer=SIGNER)
+            send_message(url, {"tenant": tenant}, signer=SIGNER, client=aws.sqs)
     received = aws.sqs.receive_message(
         QueueUrl=url, MaxNumberOfMessages=10, MessageSystemAttributeNames=["MessageGroupId"]
     )["Messages"]

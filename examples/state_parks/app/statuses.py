@@ -39,7 +39,6 @@ def change_status(parkId: str, change: NewStatus) -> Response[str]:
     except ConditionFailedError:
         raise NotFoundError("park not found in your active tenant") from None
     send_message(
-        config.aws_client("sqs"),
         config.setting("QUEUE_URL"),
         {
             "parkId": parkId,
@@ -48,6 +47,7 @@ def change_status(parkId: str, change: NewStatus) -> Response[str]:
             "changedBy": current_tenant().user_id,
         },
         signer=config.envelope_signer(),
+        client=config.aws_client("sqs"),
     )
     return web.no_content()
 

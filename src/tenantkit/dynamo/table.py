@@ -281,9 +281,12 @@ class TenantTable:
     def batch_write(
         self,
         put: Iterable[Mapping[str, Any]] = (),
+        *,
         delete: Iterable[Mapping[str, Any]] = (),
     ) -> None:
-        """Put and delete many items, 25 per request, retrying what DynamoDB leaves over."""
+        """Put and delete many items, 25 per request, retrying what DynamoDB leaves over.
+
+        ``delete`` is keyword-only, so a list of keys is never written as items."""
         self._batches.write(
             put,
             delete,

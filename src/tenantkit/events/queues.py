@@ -12,10 +12,13 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from tenantkit._shared.clients import ClientOptions
 from tenantkit.context import tenant_scope
 from tenantkit.errors import EnvelopeError, TenantKitError, aws_error_code
 
 if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import SendMessageRequestTypeDef
 
@@ -32,15 +35,28 @@ _MARKER_MARGIN_SECONDS = 300
 
 
 def send_message(
-    sqs_client: SQSClient, queue_url: str, payload: object, *, signer: EnvelopeSigner
+    queue_url: str,
+    payload: object,
+    *,
+    signer: EnvelopeSigner,
+    client: SQSClient | None = None,
+    boto3_session: boto3.session.Session | None = None,
+    boto_config: Config | None = None,
 ) -> str:
     """Seal ``payload`` under the current tenant and send it; returns the SQS message id.
+
+    The SQS client is ``client``, or one built from ``boto3_session`` and ``boto_config``
+    (not both), as every client-taking API of tenantkit does. A function keeps no client
+    between calls: pass ``client=`` (built once, in module scope) when sending often.
 
     The message attribute ``tenant_id`` is set for routing and metrics (the envelope,
     not the attribute, is what consumers trust). FIFO queues get the tenant as
     ``MessageGroupId``, so one tenant's backlog does not hold up another's, and the
     envelope's message id as ``MessageDeduplicationId``.
     """
+    options = ClientOptions(
+        "sqs", client=client, boto3_session=boto3_session, boto_config=boto_config
+    )
     body = signer.seal(payload)
     envelope = json.loads(body)["env"]
     request: SendMessageRequestTypeDef = {
@@ -53,7 +69,8 @@ def send_message(
     if queue_url.endswith(".fifo"):
         request["MessageGroupId"] = envelope["tenantId"]
         request["MessageDeduplicationId"] = envelope["messageId"]
-    return sqs_client.send_message(**request)["MessageId"]
+    sqs: SQSClient = options.get()
+    return sqs.send_message(**request)["MessageId"]
 
 
 def process_sqs_batch(

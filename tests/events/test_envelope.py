@@ -266,3 +266,124 @@ class TestSecretsManager:
             with pytest.raises(EnvelopeError):
                 consumer.open(json.dumps(forged))
         assert calls == ["GetSecretValue"]
+
+
+# -- exact boundaries and strictness (issue 16's mutation gaps) ----------------------------
+
+NOW_MS = 1_800_000_000_000  # a clock reading whose seconds are exact in binary floating point
+
+
+def issued(signer: EnvelopeSigner, issued_at: int) -> str:
+    """A validly signed envelope issued at ``issued_at`` (epoch ms)."""
+    envelope = json.loads(sealed(signer))
+    envelope["env"]["issuedAt"] = issued_at
+    return resign(envelope)
+
+
+def test_max_age_defaults_to_an_hour_to_the_millisecond(monkeypatch: pytest.MonkeyPatch) -> None:
+    signer = EnvelopeSigner(KEY)
+    assert signer.max_age == 3600
+    monkeypatch.setattr(time, "time", lambda: NOW_MS / 1000)
+    assert signer.open(issued(signer, NOW_MS - 3_600_000))[0].tenant_id == "texas"
+    with pytest.raises(EnvelopeError, match="older than max_age"):
+        signer.open(issued(signer, NOW_MS - 3_600_001))
+
+
+@pytest.mark.parametrize("max_age", [10, 0.5, timedelta(seconds=10), timedelta(milliseconds=500)])
+def test_max_age_boundary_is_exact(monkeypatch: pytest.MonkeyPatch, max_age: Any) -> None:
+    """An envelope exactly ``max_age`` old is accepted, one millisecond older refused."""
+    signer = EnvelopeSigner(KEY, max_age=max_age)
+    limit_ms = round(signer.max_age * 1000)
+    assert limit_ms in (10_000, 500)
+    monkeypatch.setattr(time, "time", lambda: NOW_MS / 1000)
+    assert signer.open(issued(signer, NOW_MS - limit_ms))[0].tenant_id == "texas"
+    with pytest.raises(EnvelopeError, match="older than max_age"):
+        signer.open(issued(signer, NOW_MS - limit_ms - 1))
+
+
+def test_a_fractional_max_age_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert EnvelopeSigner(KEY, max_age=0.5).max_age == 0.5
+    assert EnvelopeSigner(KEY, max_age=timedelta(milliseconds=1500)).max_age == 1.5
+    for bad in (-0.5, float("nan"), timedelta(0)):
+        with pytest.raises(ConfigurationError, match="max_age"):
+            EnvelopeSigner(KEY, max_age=bad)
+
+
+def test_clock_skew_allowance_is_exactly_a_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    signer = EnvelopeSigner(KEY)
+    monkeypatch.setattr(time, "time", lambda: NOW_MS / 1000)
+    assert signer.open(issued(signer, NOW_MS + 60_000))[0].tenant_id == "texas"
+    assert signer.open(issued(signer, NOW_MS))[0].tenant_id == "texas"
+    with pytest.raises(EnvelopeError, match="future"):
+        signer.open(issued(signer, NOW_MS + 60_001))
+
+
+def test_seal_stamps_the_current_time_in_milliseconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(time, "time", lambda: NOW_MS / 1000 + 0.0004)
+    opened = EnvelopeSigner(KEY).open_envelope(sealed(EnvelopeSigner(KEY)))
+    assert opened.issued_at_ms == NOW_MS
+
+
+@pytest.mark.parametrize("issued_at", [NOW_MS + 0.0, str(NOW_MS), None, True])
+def test_an_issue_time_that_is_not_an_integer_is_refused(
+    monkeypatch: pytest.MonkeyPatch, issued_at: object
+) -> None:
+    signer = EnvelopeSigner(KEY)
+    monkeypatch.setattr(time, "time", lambda: NOW_MS / 1000)
+    envelope = json.loads(sealed(signer))
+    envelope["env"]["issuedAt"] = issued_at
+    with pytest.raises(EnvelopeError, match="issue time"):
+        signer.open(resign(envelope))
+
+
+@pytest.mark.parametrize("env", [5, "env", None, True, 1.5])
+def test_an_env_that_is_not_an_object_is_an_envelope_error(env: object) -> None:
+    body = json.dumps({"v": 1, "env": env, "sig": "x"})
+    with pytest.raises(EnvelopeError, match="env object"):
+        EnvelopeSigner(KEY).open(body)
+
+
+@pytest.mark.parametrize("sig", [5, None, ["x"], {"s": 1}, "sig\u00e9"])
+def test_a_signature_that_is_not_an_ascii_string_is_an_envelope_error(sig: object) -> None:
+    """Checked before any MAC: hmac.compare_digest would raise TypeError on these."""
+    signer = EnvelopeSigner(KEY)
+    envelope = json.loads(sealed(signer))
+    envelope["sig"] = sig
+    with pytest.raises(EnvelopeError, match="signature is not an ASCII string"):
+        signer.open(json.dumps(envelope))
+
+
+@pytest.mark.parametrize("roles", ["admin", "", {"admin": True}, 7, [1], ["admin", None]])
+def test_attack_signed_roles_that_are_not_a_list_of_strings(roles: object) -> None:
+    """A signed ``"roles": "admin"`` must not become the roles {'a', 'd', 'm', 'i', 'n'}."""
+    signer = EnvelopeSigner(KEY)
+    envelope = json.loads(sealed(signer))
+    envelope["env"]["roles"] = roles
+    with pytest.raises(EnvelopeError, match="roles"):
+        signer.open(resign(envelope))
+
+
+@pytest.mark.parametrize("tenant", ["", "_control", "a#b", 7, None])
+def test_a_signed_invalid_tenant_context_is_an_envelope_error(tenant: object) -> None:
+    signer = EnvelopeSigner(KEY)
+    envelope = json.loads(sealed(signer))
+    envelope["env"]["tenantId"] = tenant
+    with pytest.raises(EnvelopeError, match="tenant context is invalid"):
+        signer.open(resign(envelope))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_seal_refuses_nan_and_infinity(value: float) -> None:
+    """They are not JSON: json.dumps would write NaN, which no strict reader accepts."""
+    with tenant_scope(ctx("texas")), pytest.raises(EnvelopeError, match="JSON"):
+        EnvelopeSigner(KEY).seal({"x": value})
+
+
+def test_the_signature_is_unpadded_base64url_of_the_hmac() -> None:
+    """The documented wire format, computed independently of the signer."""
+    body = sealed(EnvelopeSigner(KEY), {"park": "zion", "note": "caf\u00e9 \U0001f600"})
+    envelope = json.loads(body)
+    assert "=" not in envelope["sig"]
+    assert json.loads(resign(dict(envelope)))["sig"] == envelope["sig"]
+    # The body itself is canonical JSON, signature included.
+    assert body == json.dumps(envelope, sort_keys=True, separators=(",", ":"), ensure_ascii=True)

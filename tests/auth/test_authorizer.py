@@ -243,7 +243,7 @@ def test_attack_tenant_from_token_headers_query_or_body_is_ignored(
 def test_switching_tenant_changes_the_context(
     authorizer: LambdaAuthorizer, users: UserDirectory, hs_token: Callable[..., str]
 ) -> None:
-    users.set_active_tenant("alice", "ohio")
+    users.set_active_tenant(user_id="alice", tenant_id="ohio")
     response = authorizer(request_event(f"Bearer {hs_token()}"), None)
     assert response["context"]["tenantId"] == "ohio"
     assert response["context"]["roles"] == '["visitor"]'

@@ -185,7 +185,7 @@ def test_admin_role_must_be_known(dynamodb: Any) -> None:
 def test_member_removes_themselves_and_the_active_tenant_is_cleared(
     texas: UserDirectory,
 ) -> None:
-    texas.set_active_tenant("bob", "texas")
+    texas.set_active_tenant(user_id="bob", tenant_id="texas")
     texas.remove_member("texas", "bob", actor_id="bob")
     bob = texas.get_user("bob")
     assert bob is not None
@@ -200,7 +200,7 @@ def test_admin_removes_a_member_keeping_their_other_active_tenant(
     texas: UserDirectory,
 ) -> None:
     texas.create_tenant("ohio", owner_id="bob")
-    texas.set_active_tenant("bob", "ohio")
+    texas.set_active_tenant(user_id="bob", tenant_id="ohio")
     texas.remove_member("texas", "bob", actor_id="alice")
     bob = texas.get_user("bob")
     assert bob is not None
@@ -219,11 +219,11 @@ def test_attack_member_removes_another_member(texas: UserDirectory) -> None:
 def test_attack_switching_to_a_non_member_tenant(texas: UserDirectory) -> None:
     texas.create_tenant("ohio", owner_id="carol")
     with pytest.raises(ForbiddenError):
-        texas.set_active_tenant("bob", "ohio")
+        texas.set_active_tenant(user_id="bob", tenant_id="ohio")
     with pytest.raises(NotFoundError):
-        texas.set_active_tenant("nobody", "texas")
+        texas.set_active_tenant(user_id="nobody", tenant_id="texas")
     with pytest.raises(InvalidTenantIdError):
-        texas.set_active_tenant("bob", "*")
+        texas.set_active_tenant(user_id="bob", tenant_id="*")
     bob = texas.get_user("bob")
     assert bob is not None
     assert bob.active_tenant is None
@@ -232,7 +232,7 @@ def test_attack_switching_to_a_non_member_tenant(texas: UserDirectory) -> None:
 def test_switching_after_removal_is_refused(texas: UserDirectory) -> None:
     texas.remove_member("texas", "bob", actor_id="alice")
     with pytest.raises(ForbiddenError):
-        texas.set_active_tenant("bob", "texas")
+        texas.set_active_tenant(user_id="bob", tenant_id="texas")
 
 
 def test_user_record_holds_everything_the_authorizer_needs(texas: UserDirectory) -> None:
@@ -249,7 +249,7 @@ def test_remove_member_retries_when_the_user_switched_meanwhile(
     texas: UserDirectory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     texas.create_tenant("ohio", owner_id="bob")
-    texas.set_active_tenant("bob", "texas")
+    texas.set_active_tenant(user_id="bob", tenant_id="texas")
     real_get_user = texas.get_user
     reads: list[str] = []
 
@@ -279,7 +279,7 @@ def test_remove_member_backs_off_between_retries_then_gives_up(
     texas: UserDirectory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     texas.create_tenant("ohio", owner_id="bob")
-    texas.set_active_tenant("bob", "texas")
+    texas.set_active_tenant(user_id="bob", tenant_id="texas")
     real_get_user = texas.get_user
 
     def always_stale(user_id: str) -> Any:
@@ -318,7 +318,7 @@ def test_provision_membership_sets_exact_roles_and_the_roster(directory: UserDir
     assert texas is not None
     assert texas.admins == {"alice"}
     # The membership counts for switching the active tenant.
-    directory.set_active_tenant("alice", "colorado")
+    directory.set_active_tenant(user_id="alice", tenant_id="colorado")
     alice = directory.get_user("alice")
     assert alice is not None
     assert alice.active_tenant == "colorado"
@@ -364,7 +364,7 @@ SURROGATE = "a\ud800"  # a lone surrogate: a str that has no UTF-8 encoding
         lambda d: d.remove_member("texas", SURROGATE, actor_id="alice"),
         lambda d: d.remove_member("texas", "bob", actor_id=SURROGATE),
         lambda d: d.provision_membership("texas", SURROGATE, ["member"]),
-        lambda d: d.set_active_tenant(SURROGATE, "texas"),
+        lambda d: d.set_active_tenant(user_id=SURROGATE, tenant_id="texas"),
     ],
 )
 def test_a_surrogate_user_id_is_a_typed_400(texas: UserDirectory, call: Any) -> None:
@@ -436,3 +436,13 @@ def test_the_directory_and_the_role_map_accept_the_same_role_names(role: str) ->
         assert not expected
     else:
         assert expected
+
+
+def test_set_active_tenant_takes_its_ids_by_name(texas: UserDirectory) -> None:
+    # Both are str: a positional swap would type-check, so positions are refused.
+    with pytest.raises(TypeError):
+        texas.set_active_tenant("bob", "texas")  # type: ignore[misc]
+    texas.set_active_tenant(user_id="bob", tenant_id="texas")
+    bob = texas.get_user("bob")
+    assert bob is not None
+    assert bob.active_tenant == "texas"

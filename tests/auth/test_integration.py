@@ -29,7 +29,7 @@ def test_authorizer_with_a_real_boto3_client_over_http(
     users.create_user("bob")
     users.create_tenant("texas", owner_id="alice")
     users.add_member("texas", "bob", ["member"], actor_id="alice")
-    users.set_active_tenant("bob", "texas")
+    users.set_active_tenant(user_id="bob", tenant_id="texas")
     authorizer = LambdaAuthorizer(
         verifier=hs_verifier, users=users, roles=RoleMap.from_dict(ROLE_MAP)
     )

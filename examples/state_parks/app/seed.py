@@ -48,7 +48,7 @@ def load(seed: Mapping[str, Any], context: object = None) -> None:
         for tenant, roles in user["memberships"].items():
             directory.provision_membership(tenant, user["id"], roles)
         if user.get("active"):
-            directory.set_active_tenant(user["id"], user["active"])
+            directory.set_active_tenant(user_id=user["id"], tenant_id=user["active"])
 
     client = config.aws_client("dynamodb")
     table_name = config.setting("TABLE_NAME")

@@ -58,7 +58,7 @@ def get_settings() -> dict[str, Any]:
 @app.put("/settings")
 def put_settings(body: ActiveTenant) -> Response[str]:
     user = caller()
-    config.user_directory().set_active_tenant(user.user_id, body.customerId)
+    config.user_directory().set_active_tenant(user_id=user.user_id, tenant_id=body.customerId)
     return web.no_content()
 
 
@@ -82,7 +82,7 @@ def create_customer(body: NewCustomer) -> Response[str]:
         # message says whether the id exists or differs from one only in letter case.
         raise ForbiddenError(str(taken)) from None
     if body.makeActive:
-        users.set_active_tenant(user.user_id, body.id)
+        users.set_active_tenant(user_id=user.user_id, tenant_id=body.id)
     return web.created(body.id)
 
 

@@ -330,8 +330,11 @@ class UserDirectory:
         except ConflictError:
             raise _raced() from None
 
-    def set_active_tenant(self, user_id: str, tenant_id: str) -> None:
-        """Switch the user's active tenant; only to a tenant they are a member of now."""
+    def set_active_tenant(self, *, user_id: str, tenant_id: str) -> None:
+        """Switch the user's active tenant; only to a tenant they are a member of now.
+
+        Both ids are named (keyword-only): they are both strings, so a swap would pass.
+        """
         from boto3.dynamodb.conditions import Attr
 
         validate_tenant_id(tenant_id)

@@ -472,3 +472,35 @@ def test_client_from_a_boto3_session_and_config(client: Any) -> None:
     assert raw_item(client, "texas#a", "1") is not None
     with pytest.raises(ConfigurationError, match="not both"):
         TenantTable(TABLE, client=client, boto3_session=session)
+
+
+def test_consistent_reads_are_asked_for_with_boto3s_own_name() -> None:
+    requests: list[tuple[str, dict[str, Any]]] = []
+
+    class Client:
+        def __getattr__(self, operation: str) -> Any:
+            def answer(**request: Any) -> dict[str, Any]:
+                requests.append((operation, request))
+                return {}
+
+            return answer
+
+    table = TenantTable(TABLE, client=Client(), tenant="texas")  # type: ignore[arg-type]
+    table.get_item({"pk": "p", "sk": "1"}, consistent_read=True)
+    table.query("p", consistent_read=True)
+    table.count("p", consistent_read=True)
+    table.batch_get([{"pk": "p", "sk": "1"}], consistent_read=True)
+    table.get_item({"pk": "p", "sk": "1"})
+    asked = [
+        request.get("ConsistentRead", False)
+        or any(r.get("ConsistentRead") for r in request.get("RequestItems", {}).values())
+        for _, request in requests
+    ]
+    assert [name for name, _ in requests] == [
+        "get_item",
+        "query",
+        "query",
+        "batch_get_item",
+        "get_item",
+    ]
+    assert asked == [True, True, True, True, False]

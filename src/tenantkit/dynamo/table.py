@@ -133,12 +133,12 @@ class TenantTable:
     # -- single items -----------------------------------------------------------------
 
     def get_item(
-        self, key: Mapping[str, Any], *, consistent: bool = False
+        self, key: Mapping[str, Any], *, consistent_read: bool = False
     ) -> dict[str, Any] | None:
         """The item with ``key`` in the current tenant, or ``None``."""
         tenant = self._tenant()
         request: dict[str, Any] = {"TableName": self._name, "Key": self._codec.key(key, tenant)}
-        if consistent:
+        if consistent_read:
             request["ConsistentRead"] = True
         raw = self._send("get_item", request).get("Item")
         return None if raw is None else self._codec.load(raw, tenant)
@@ -194,7 +194,7 @@ class TenantTable:
         limit: int | None = None,
         cursor: str | None = None,
         forward: bool = True,
-        consistent: bool = False,
+        consistent_read: bool = False,
     ) -> Page:
         """One page of the items under ``partition_value`` (of the table or of ``index``)."""
         tenant = self._tenant()
@@ -205,7 +205,7 @@ class TenantTable:
             sort=sort,
             filter=filter,
             forward=forward,
-            consistent=consistent,
+            consistent=consistent_read,
             limit=limit,
         )
         return self._queries.page(request, tenant, index, cursor)
@@ -220,7 +220,7 @@ class TenantTable:
         limit: int | None = None,
         cursor: str | None = None,
         forward: bool = True,
-        consistent: bool = False,
+        consistent_read: bool = False,
     ) -> Iterator[Page]:
         """Every page of a query, following cursors until the last page."""
         while True:
@@ -232,7 +232,7 @@ class TenantTable:
                 limit=limit,
                 cursor=cursor,
                 forward=forward,
-                consistent=consistent,
+                consistent_read=consistent_read,
             )
             yield page
             if page.cursor is None:
@@ -246,7 +246,7 @@ class TenantTable:
         index: str | None = None,
         sort: ConditionBase | None = None,
         filter: ConditionBase | None = None,
-        consistent: bool = False,
+        consistent_read: bool = False,
     ) -> int:
         """How many items a query matches, counted by DynamoDB without returning them."""
         tenant = self._tenant()
@@ -257,7 +257,7 @@ class TenantTable:
             sort=sort,
             filter=filter,
             forward=True,
-            consistent=consistent,
+            consistent=consistent_read,
         )
         return self._queries.count(request, tenant)
 
@@ -267,13 +267,13 @@ class TenantTable:
         return Backoff(self.backoff_base, self.backoff_cap, self.sleep)
 
     def batch_get(
-        self, keys: Iterable[Mapping[str, Any]], *, consistent: bool = False
+        self, keys: Iterable[Mapping[str, Any]], *, consistent_read: bool = False
     ) -> list[dict[str, Any]]:
         """The items that exist for ``keys`` (in the order of ``keys``, duplicates once)."""
         return self._batches.get(
             keys,
             self._tenant(),
-            consistent=consistent,
+            consistent=consistent_read,
             attempts=self.max_batch_attempts,
             backoff=self._backoff(),
         )

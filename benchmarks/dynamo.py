@@ -130,7 +130,7 @@ def results() -> list[dict[str, Any]]:
     for client in (raw, scoped_client, resource.meta.client):
         _canned(client, "GetItem", get_body)
         _canned(client, "Query", query_body)
-    table = TenantTable(TABLE, client=scoped_client, cursor_secret=SecretKey(b"b" * 32))
+    table = TenantTable(TABLE, client=scoped_client, cursor_key=SecretKey(b"b" * 32))
 
     raw_key = {"pk": {"S": f"{TENANT}#park#0007"}, "sk": {"S": "meta"}}
     raw_query = {

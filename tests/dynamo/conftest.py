@@ -67,7 +67,7 @@ def client() -> Iterator[Any]:
 @pytest.fixture
 def table(client: Any) -> TenantTable:
     """A TenantTable reading the tenant from the context (no pinned tenant)."""
-    return TenantTable(TABLE, client=client, cursor_secret=SECRET)
+    return TenantTable(TABLE, client=client, cursor_key=SECRET)
 
 
 @pytest.fixture(scope="module")
@@ -85,4 +85,4 @@ def module_client() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def module_table(module_client: Any) -> TenantTable:
-    return TenantTable(TABLE, client=module_client, cursor_secret=SECRET)
+    return TenantTable(TABLE, client=module_client, cursor_key=SECRET)

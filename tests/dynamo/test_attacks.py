@@ -34,7 +34,7 @@ class NoCallsClient:
 
 @pytest.fixture
 def offline() -> TenantTable:
-    return TenantTable(TABLE, client=NoCallsClient(), tenant="texas", cursor_secret=SECRET)  # type: ignore[arg-type]
+    return TenantTable(TABLE, client=NoCallsClient(), tenant="texas", cursor_key=SECRET)  # type: ignore[arg-type]
 
 
 # -- verification on read ----------------------------------------------------------------
@@ -225,9 +225,9 @@ def test_cursor_of_another_table_or_secret_is_refused(
     paged: tuple[TenantTable, str], client: Any
 ) -> None:
     _, cursor = paged
-    other_secret = TenantTable(TABLE, client=client, cursor_secret=SecretKey(b"t" * 32))
+    other_secret = TenantTable(TABLE, client=client, cursor_key=SecretKey(b"t" * 32))
     _texas(lambda: other_secret.query("p", limit=2, cursor=cursor))
-    other_table = TenantTable("other", client=client, cursor_secret=SECRET)
+    other_table = TenantTable("other", client=client, cursor_key=SECRET)
     _texas(lambda: other_table.query("p", limit=2, cursor=cursor))
 
 

@@ -53,7 +53,7 @@ class Throttled:
 
 def _table(client: Any, throttle: int) -> tuple[TenantTable, Throttled, list[float]]:
     wrapped = Throttled(client, throttle)
-    table = TenantTable(TABLE, client=wrapped, tenant="texas", cursor_secret=SECRET)  # type: ignore[arg-type]
+    table = TenantTable(TABLE, client=wrapped, tenant="texas", cursor_key=SECRET)  # type: ignore[arg-type]
     delays: list[float] = []
     table.sleep = delays.append  # type: ignore[method-assign]
     return table, wrapped, delays

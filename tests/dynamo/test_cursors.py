@@ -153,7 +153,7 @@ def _no_mac(*args: object) -> bytes:
 def test_the_largest_keys_give_cursors_under_the_cap_that_resume(module_client: Any) -> None:
     """Keys at DynamoDB's limits, in the characters that inflate an encoding most (4-byte
     characters, control characters), still page: the cap never refuses our own cursor."""
-    table = TenantTable(TABLE, client=module_client, tenant="t", cursor_secret=SECRET)
+    table = TenantTable(TABLE, client=module_client, tenant="t", cursor_key=SECRET)
     lengths = []
     for char in ("\U0001f600", "\x01", '"', "a"):
         pk = char * ((2048 - len("t#")) // len(char.encode()))
@@ -212,7 +212,7 @@ def typed_tables(module_client: Any) -> dict[str, TenantTable]:
                 }
             ],
         )
-        tables[kind] = TenantTable(name, client=module_client, cursor_secret=SECRET)
+        tables[kind] = TenantTable(name, client=module_client, cursor_key=SECRET)
         for tenant in ("texas", "utah"):  # another tenant's items sit in the same partitions
             with tenant_scope(ctx(tenant)):
                 tables[kind].batch_write(

@@ -34,7 +34,7 @@ def test_tenant_sessions_and_tables_over_http(moto_reset: str) -> None:
     sessions = TenantSessions(ROLE, tables=[TABLE_ARN], client_factory=factory)
     tables = {
         tenant: TenantTable(
-            TABLE, client=sessions.client("dynamodb", tenant), tenant=tenant, cursor_secret=SECRET
+            TABLE, client=sessions.client("dynamodb", tenant), tenant=tenant, cursor_key=SECRET
         )
         for tenant in ("texas", "utah", "ohio")
     }
@@ -92,6 +92,6 @@ def test_foreign_item_written_over_http_is_withheld(moto_reset: str) -> None:
             "GSI1SK": {"S": "1"},
         },
     )
-    table = TenantTable(TABLE, client=raw, cursor_secret=SECRET)
+    table = TenantTable(TABLE, client=raw, cursor_key=SECRET)
     with tenant_scope(ctx("texas")), pytest.raises(TenantIsolationError):
         table.query("parks", index="GSI1")

@@ -214,7 +214,7 @@ def test_cache_is_bounded(sts: FakeSTS) -> None:
         ROLE,
         tables=[TABLE_ARN],
         client_factory=lambda name, **kw: sts if name == "sts" else {"service": name, **kw},
-        max_cached_tenants=2,
+        cache_size=2,
     )
     a = sessions.client("dynamodb", "a1")
     sessions.client("dynamodb", "b1")
@@ -243,7 +243,7 @@ def test_tenant_table_works_unchanged_with_a_session_client() -> None:
             client_factory=lambda name, **kw: boto3.client(name, region_name="us-east-1", **kw),
         )
         client = sessions.client("dynamodb", "texas")
-        table = TenantTable(TABLE, client=client, tenant="texas", cursor_secret=SECRET)
+        table = TenantTable(TABLE, client=client, tenant="texas", cursor_key=SECRET)
         table.put_item({"pk": "p", "sk": "1"})
         assert table.get_item({"pk": "p", "sk": "1"}) == {"pk": "p", "sk": "1"}
         assert client._request_signer._credentials.access_key != "testing"
@@ -265,7 +265,7 @@ def test_clients_from_a_boto3_session_and_config() -> None:
         assert client.meta.region_name == "us-east-1"
         assert client.meta.config.connect_timeout == 7
         assert client._request_signer._credentials.access_key != "testing"
-        table = TenantTable(TABLE, client=client, tenant="texas", cursor_secret=SECRET)
+        table = TenantTable(TABLE, client=client, tenant="texas", cursor_key=SECRET)
         table.put_item({"pk": "p", "sk": "1"})
         assert table.get_item({"pk": "p", "sk": "1"}) == {"pk": "p", "sk": "1"}
     with pytest.raises(ConfigurationError, match="not both"):

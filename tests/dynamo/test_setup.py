@@ -43,8 +43,8 @@ def test_importing_tenantkit_dynamo_does_not_import_boto3() -> None:
         {"indexes": {"GSI1": ""}},
         {"sort_key": "pk"},
         {"sort_key": "GSI1PK"},
-        {"cursor_secret": b"s" * 32},  # the secret itself, not SecretKey(...)
-        {"cursor_secret": "x" * 31},
+        {"cursor_key": b"s" * 32},  # the secret itself, not SecretKey(...)
+        {"cursor_key": "x" * 31},
     ],
 )
 def test_bad_configuration_is_refused(kwargs: dict[str, Any]) -> None:
@@ -56,7 +56,7 @@ def test_bad_configuration_is_refused(kwargs: dict[str, Any]) -> None:
 @pytest.mark.parametrize("secret", [b"short", "x" * 31])
 def test_a_short_cursor_secret_is_refused(secret: str | bytes) -> None:
     with pytest.raises(ConfigurationError, match="32 bytes"):
-        TenantTable(TABLE, cursor_secret=SecretKey(secret))
+        TenantTable(TABLE, cursor_key=SecretKey(secret))
 
 
 def test_missing_cursor_secret_warns_once_and_cursors_work_in_process(
@@ -70,7 +70,7 @@ def test_missing_cursor_secret_warns_once_and_cursors_work_in_process(
         page = first.query("p", limit=2)
         assert page.cursor is not None
         assert [i["sk"] for i in second.query("p", limit=2, cursor=page.cursor).items] == ["2"]
-    warnings = [r for r in caplog.records if "cursor_secret" in r.getMessage()]
+    warnings = [r for r in caplog.records if "cursor_key" in r.getMessage()]
     assert len(warnings) == 1
     assert "b'" not in warnings[0].getMessage()
 

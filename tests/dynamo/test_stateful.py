@@ -57,7 +57,7 @@ class TenantTableMachine(RuleBasedStateMachine):
         self.client = _shared["client"]
         self.name = f"{TABLE}-{next(_shared['tables'])}"
         create_table(self.client, self.name)
-        self.table = TenantTable(self.name, client=self.client, cursor_secret=SECRET)
+        self.table = TenantTable(self.name, client=self.client, cursor_key=SECRET)
         self.model: dict[str, dict[Key_, dict[str, Any]]] = {t: {} for t in TENANTS}
 
     def teardown(self) -> None:

@@ -63,8 +63,8 @@ def test_no_tenant_in_scope_is_refused(table: TenantTable) -> None:
 
 
 def test_pinned_tenant_as_str_or_context(client: Any) -> None:
-    pinned = TenantTable(TABLE, client=client, tenant="utah", cursor_secret=SECRET)
-    by_ctx = TenantTable(TABLE, client=client, tenant=ctx("utah"), cursor_secret=SECRET)
+    pinned = TenantTable(TABLE, client=client, tenant="utah", cursor_key=SECRET)
+    by_ctx = TenantTable(TABLE, client=client, tenant=ctx("utah"), cursor_key=SECRET)
     pinned.put_item({"pk": "park", "sk": "arches"})
     with tenant_scope(ctx("texas")):  # the pin wins over the scope
         assert by_ctx.get_item({"pk": "park", "sk": "arches"}) == {"pk": "park", "sk": "arches"}
@@ -423,7 +423,7 @@ def test_default_client_is_created_lazily(client: Any, monkeypatch: pytest.Monke
         return real(name, region_name="us-east-1")
 
     monkeypatch.setattr(boto3, "client", spy)
-    lazy = TenantTable(TABLE, tenant="texas", cursor_secret=SECRET)
+    lazy = TenantTable(TABLE, tenant="texas", cursor_key=SECRET)
     assert created == []
     assert lazy.get_item({"pk": "a", "sk": "b"}) is None
     assert lazy.get_item({"pk": "a", "sk": "b"}) is None
@@ -465,7 +465,7 @@ def test_client_from_a_boto3_session_and_config(client: Any) -> None:
         boto3_session=session,
         boto_config=Config(retries={"max_attempts": 2}),
         tenant="texas",
-        cursor_secret=SECRET,
+        cursor_key=SECRET,
     )
     built.put_item({"pk": "a", "sk": "1", "v": 1})
     assert built.get_item({"pk": "a", "sk": "1"}) == {"pk": "a", "sk": "1", "v": 1}

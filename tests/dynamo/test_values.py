@@ -42,7 +42,7 @@ class NoCallsClient:
 
 @pytest.fixture
 def offline() -> TenantTable:
-    return TenantTable(TABLE, client=NoCallsClient(), tenant="texas", cursor_secret=SECRET)  # type: ignore[arg-type]
+    return TenantTable(TABLE, client=NoCallsClient(), tenant="texas", cursor_key=SECRET)  # type: ignore[arg-type]
 
 
 class Text(str):

@@ -107,7 +107,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
 
 @pytest.fixture
 def table(aws: Aws) -> TenantTable:
-    return TenantTable(TABLE, client=aws.dynamodb, cursor_secret=KEY)
+    return TenantTable(TABLE, client=aws.dynamodb, cursor_key=KEY)
 
 
 @pytest.fixture

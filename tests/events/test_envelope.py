@@ -26,7 +26,7 @@ def sealed(signer: EnvelopeSigner, payload: object = None, tenant: str = "texas"
 
 
 def test_seal_and_open_round_trip() -> None:
-    signer = EnvelopeSigner(KEY)
+    signer = EnvelopeSigner(key=KEY)
     body = sealed(signer)
     context, payload = signer.open(body)
     assert payload == {"park": "big-bend"}
@@ -49,7 +49,7 @@ def resign(envelope: dict[str, Any], secret: str = SECRET) -> str:
 
 
 def test_open_envelope_keeps_the_signed_id_and_issue_time() -> None:
-    signer = EnvelopeSigner(KEY)
+    signer = EnvelopeSigner(key=KEY)
     body = sealed(signer)
     opened = signer.open_envelope(body)
     env = json.loads(body)["env"]
@@ -61,7 +61,7 @@ def test_open_envelope_keeps_the_signed_id_and_issue_time() -> None:
 
 @pytest.mark.parametrize("message_id", ["", "a#b", "x" * 129, 7, None, ["a"], "\u00e9"])
 def test_a_malformed_message_id_is_refused_even_when_signed(message_id: object) -> None:
-    signer = EnvelopeSigner(KEY)
+    signer = EnvelopeSigner(key=KEY)
     envelope = json.loads(sealed(signer))
     envelope["env"]["messageId"] = message_id
     body = resign(envelope)
@@ -73,11 +73,11 @@ def test_a_malformed_message_id_is_refused_even_when_signed(message_id: object) 
 
 def test_seal_needs_a_tenant() -> None:
     with pytest.raises(NoTenantContextError):
-        EnvelopeSigner(KEY).seal({})
+        EnvelopeSigner(key=KEY).seal({})
 
 
 def test_request_id_travels_too() -> None:
-    signer = EnvelopeSigner(KEY)
+    signer = EnvelopeSigner(key=KEY)
     with tenant_scope(TenantContext("texas", "u1", request_id="req-42")):
         body = signer.seal([1, 2])
     context, payload = signer.open(body)
@@ -85,7 +85,7 @@ def test_request_id_travels_too() -> None:
 
 
 def test_flipped_tenant_id_with_signature_kept_is_refused() -> None:
-    signer = EnvelopeSigner(KEY)
+    signer = EnvelopeSigner(key=KEY)
     envelope = json.loads(sealed(signer))
     envelope["env"]["tenantId"] = "california"
     with pytest.raises(EnvelopeError, match="signature"):
@@ -103,7 +103,7 @@ def test_flipped_tenant_id_with_signature_kept_is_refused() -> None:
     ],
 )
 def test_any_edit_breaks_the_signature(edit: Any) -> None:
-    signer = EnvelopeSigner(KEY)
+    signer = EnvelopeSigner(key=KEY)
     envelope = json.loads(sealed(signer))
     edit(envelope)
     with pytest.raises(EnvelopeError):
@@ -111,7 +111,7 @@ def test_any_edit_breaks_the_signature(edit: Any) -> None:
 
 
 def test_duplicate_keys_cannot_smuggle_a_second_tenant() -> None:
-    signer = EnvelopeSigner(KEY)
+    signer = EnvelopeSigner(key=KEY)
     body = sealed(signer)
     smuggled = body.replace('"tenantId":"texas"', '"tenantId":"california","tenantId":"texas"')
     assert smuggled != body
@@ -120,13 +120,13 @@ def test_duplicate_keys_cannot_smuggle_a_second_tenant() -> None:
 
 
 def test_another_secret_does_not_verify() -> None:
-    body = sealed(EnvelopeSigner(KEY))
+    body = sealed(EnvelopeSigner(key=KEY))
     with pytest.raises(EnvelopeError, match="signature"):
-        EnvelopeSigner(SecretKey("x" * 32)).open(body)
+        EnvelopeSigner(key=SecretKey("x" * 32)).open(body)
 
 
 def test_replay_beyond_max_age_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    signer = EnvelopeSigner(KEY, max_age=timedelta(minutes=5))
+    signer = EnvelopeSigner(key=KEY, max_age=timedelta(minutes=5))
     body = sealed(signer)
     now = time.time()
     monkeypatch.setattr(time, "time", lambda: now + 299)
@@ -137,7 +137,7 @@ def test_replay_beyond_max_age_is_refused(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_max_age_in_seconds_and_from_the_future(monkeypatch: pytest.MonkeyPatch) -> None:
-    signer = EnvelopeSigner(KEY, max_age=10)
+    signer = EnvelopeSigner(key=KEY, max_age=10)
     body = sealed(signer)
     now = time.time()
     monkeypatch.setattr(time, "time", lambda: now + 11)
@@ -167,12 +167,12 @@ def test_max_age_in_seconds_and_from_the_future(monkeypatch: pytest.MonkeyPatch)
 )
 def test_bodies_that_are_not_envelopes_are_refused(body: Any) -> None:
     with pytest.raises(EnvelopeError):
-        EnvelopeSigner(KEY).open(body)
+        EnvelopeSigner(key=KEY).open(body)
 
 
 @pytest.mark.parametrize("version", [0, 2, "1", True, 1.0])
 def test_unknown_versions_are_refused(version: object) -> None:
-    signer = EnvelopeSigner(KEY)
+    signer = EnvelopeSigner(key=KEY)
     envelope = json.loads(sealed(signer))
     envelope["v"] = version
     with pytest.raises(EnvelopeError, match="version"):
@@ -181,18 +181,18 @@ def test_unknown_versions_are_refused(version: object) -> None:
 
 def test_payload_must_be_json() -> None:
     with tenant_scope(ctx("texas")), pytest.raises(EnvelopeError, match="JSON"):
-        EnvelopeSigner(KEY).seal({"when": object()})
+        EnvelopeSigner(key=KEY).seal({"when": object()})
 
 
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: EnvelopeSigner(SecretKey("too-short")), "32 bytes"),
-        (lambda: EnvelopeSigner(SecretKey(b"\x00" * 31)), "32 bytes"),
-        (lambda: EnvelopeSigner(SECRET), "SecretKey"),  # type: ignore[arg-type]
-        (lambda: EnvelopeSigner(None), "SecretKey"),  # type: ignore[arg-type]
-        (lambda: EnvelopeSigner(KEY, max_age=0), "max_age"),
-        (lambda: EnvelopeSigner(KEY, max_age=timedelta(seconds=-1)), "max_age"),
+        (lambda: EnvelopeSigner(key=SecretKey("too-short")), "32 bytes"),
+        (lambda: EnvelopeSigner(key=SecretKey(b"\x00" * 31)), "32 bytes"),
+        (lambda: EnvelopeSigner(key=SECRET), "SecretKey"),  # type: ignore[arg-type]
+        (lambda: EnvelopeSigner(key=None), "SecretKey"),  # type: ignore[arg-type]
+        (lambda: EnvelopeSigner(key=KEY, max_age=0), "max_age"),
+        (lambda: EnvelopeSigner(key=KEY, max_age=timedelta(seconds=-1)), "max_age"),
     ],
 )
 def test_configuration_errors(make: Any, message: str) -> None:
@@ -200,8 +200,13 @@ def test_configuration_errors(make: Any, message: str) -> None:
         make()
 
 
+def test_the_key_is_named_never_positional() -> None:
+    with pytest.raises(TypeError):
+        EnvelopeSigner(KEY)  # type: ignore[misc]
+
+
 def test_the_secret_never_appears_in_errors() -> None:
-    signer = EnvelopeSigner(KEY)
+    signer = EnvelopeSigner(key=KEY)
     envelope = json.loads(sealed(signer))
     envelope["env"]["tenantId"] = "california"
     with pytest.raises(EnvelopeError) as info:
@@ -227,33 +232,33 @@ class TestSecretsManager:
 
     def test_fetched_lazily_once(self, secrets: Any) -> None:
         calls = self.count_calls(secrets)
-        signer = EnvelopeSigner(SecretsManagerKey("raw", client=secrets))
+        signer = EnvelopeSigner(key=SecretsManagerKey("raw", client=secrets))
         assert calls == []
         body = sealed(signer)
         assert signer.open(body)[1] == {"park": "big-bend"}
         assert calls == ["GetSecretValue"]
-        assert EnvelopeSigner(KEY).open(body)[0].tenant_id == "texas"
+        assert EnvelopeSigner(key=KEY).open(body)[0].tenant_id == "texas"
 
     def test_json_key(self, secrets: Any) -> None:
-        signer = EnvelopeSigner(SecretsManagerKey("json", json_key="signature", client=secrets))
+        signer = EnvelopeSigner(key=SecretsManagerKey("json", json_key="signature", client=secrets))
         assert signer.open(sealed(signer))[0].tenant_id == "texas"
-        wrong = EnvelopeSigner(SecretsManagerKey("raw", json_key="signature", client=secrets))
+        wrong = EnvelopeSigner(key=SecretsManagerKey("raw", json_key="signature", client=secrets))
         with pytest.raises(ConfigurationError, match="JSON object"):
             sealed(wrong)
 
     def test_short_secret_refused_on_first_use(self, secrets: Any) -> None:
-        signer = EnvelopeSigner(SecretsManagerKey("short", client=secrets))
+        signer = EnvelopeSigner(key=SecretsManagerKey("short", client=secrets))
         with pytest.raises(ConfigurationError, match="32 bytes"):
             sealed(signer)
 
     def test_rotation_is_picked_up_after_a_failed_verification(
         self, secrets: Any, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        consumer = EnvelopeSigner(SecretsManagerKey("raw", client=secrets))
+        consumer = EnvelopeSigner(key=SecretsManagerKey("raw", client=secrets))
         sealed(consumer)  # caches the old secret
         rotated = "a-rotated-secret-that-is-32-bytes-or-more"
         secrets.put_secret_value(SecretId="raw", SecretString=rotated)
-        body = sealed(EnvelopeSigner(SecretKey(rotated)))
+        body = sealed(EnvelopeSigner(key=SecretKey(rotated)))
         calls = self.count_calls(secrets)
         later = time.monotonic() + 61
         monkeypatch.setattr(time, "monotonic", lambda: later)
@@ -281,7 +286,7 @@ def issued(signer: EnvelopeSigner, issued_at: int) -> str:
 
 
 def test_max_age_defaults_to_an_hour_to_the_millisecond(monkeypatch: pytest.MonkeyPatch) -> None:
-    signer = EnvelopeSigner(KEY)
+    signer = EnvelopeSigner(key=KEY)
     assert signer.max_age == 3600
     monkeypatch.setattr(time, "time", lambda: NOW_MS / 1000)
     assert signer.open(issued(signer, NOW_MS - 3_600_000))[0].tenant_id == "texas"
@@ -292,7 +297,7 @@ def test_max_age_defaults_to_an_hour_to_the_millisecond(monkeypatch: pytest.Monk
 @pytest.mark.parametrize("max_age", [10, 0.5, timedelta(seconds=10), timedelta(milliseconds=500)])
 def test_max_age_boundary_is_exact(monkeypatch: pytest.MonkeyPatch, max_age: Any) -> None:
     """An envelope exactly ``max_age`` old is accepted, one millisecond older refused."""
-    signer = EnvelopeSigner(KEY, max_age=max_age)
+    signer = EnvelopeSigner(key=KEY, max_age=max_age)
     limit_ms = round(signer.max_age * 1000)
     assert limit_ms in (10_000, 500)
     monkeypatch.setattr(time, "time", lambda: NOW_MS / 1000)
@@ -302,15 +307,15 @@ def test_max_age_boundary_is_exact(monkeypatch: pytest.MonkeyPatch, max_age: Any
 
 
 def test_a_fractional_max_age_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert EnvelopeSigner(KEY, max_age=0.5).max_age == 0.5
-    assert EnvelopeSigner(KEY, max_age=timedelta(milliseconds=1500)).max_age == 1.5
+    assert EnvelopeSigner(key=KEY, max_age=0.5).max_age == 0.5
+    assert EnvelopeSigner(key=KEY, max_age=timedelta(milliseconds=1500)).max_age == 1.5
     for bad in (-0.5, float("nan"), timedelta(0)):
         with pytest.raises(ConfigurationError, match="max_age"):
-            EnvelopeSigner(KEY, max_age=bad)
+            EnvelopeSigner(key=KEY, max_age=bad)
 
 
 def test_clock_skew_allowance_is_exactly_a_minute(monkeypatch: pytest.MonkeyPatch) -> None:
-    signer = EnvelopeSigner(KEY)
+    signer = EnvelopeSigner(key=KEY)
     monkeypatch.setattr(time, "time", lambda: NOW_MS / 1000)
     assert signer.open(issued(signer, NOW_MS + 60_000))[0].tenant_id == "texas"
     assert signer.open(issued(signer, NOW_MS))[0].tenant_id == "texas"
@@ -320,7 +325,7 @@ def test_clock_skew_allowance_is_exactly_a_minute(monkeypatch: pytest.MonkeyPatc
 
 def test_seal_stamps_the_current_time_in_milliseconds(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(time, "time", lambda: NOW_MS / 1000 + 0.0004)
-    opened = EnvelopeSigner(KEY).open_envelope(sealed(EnvelopeSigner(KEY)))
+    opened = EnvelopeSigner(key=KEY).open_envelope(sealed(EnvelopeSigner(key=KEY)))
     assert opened.issued_at_ms == NOW_MS
 
 
@@ -328,7 +333,7 @@ def test_seal_stamps_the_current_time_in_milliseconds(monkeypatch: pytest.Monkey
 def test_an_issue_time_that_is_not_an_integer_is_refused(
     monkeypatch: pytest.MonkeyPatch, issued_at: object
 ) -> None:
-    signer = EnvelopeSigner(KEY)
+    signer = EnvelopeSigner(key=KEY)
     monkeypatch.setattr(time, "time", lambda: NOW_MS / 1000)
     envelope = json.loads(sealed(signer))
     envelope["env"]["issuedAt"] = issued_at
@@ -340,13 +345,13 @@ def test_an_issue_time_that_is_not_an_integer_is_refused(
 def test_an_env_that_is_not_an_object_is_an_envelope_error(env: object) -> None:
     body = json.dumps({"v": 1, "env": env, "sig": "x"})
     with pytest.raises(EnvelopeError, match="env object"):
-        EnvelopeSigner(KEY).open(body)
+        EnvelopeSigner(key=KEY).open(body)
 
 
 @pytest.mark.parametrize("sig", [5, None, ["x"], {"s": 1}, "sig\u00e9"])
 def test_a_signature_that_is_not_an_ascii_string_is_an_envelope_error(sig: object) -> None:
     """Checked before any MAC: hmac.compare_digest would raise TypeError on these."""
-    signer = EnvelopeSigner(KEY)
+    signer = EnvelopeSigner(key=KEY)
     envelope = json.loads(sealed(signer))
     envelope["sig"] = sig
     with pytest.raises(EnvelopeError, match="signature is not an ASCII string"):
@@ -356,7 +361,7 @@ def test_a_signature_that_is_not_an_ascii_string_is_an_envelope_error(sig: objec
 @pytest.mark.parametrize("roles", ["admin", "", {"admin": True}, 7, [1], ["admin", None]])
 def test_attack_signed_roles_that_are_not_a_list_of_strings(roles: object) -> None:
     """A signed ``"roles": "admin"`` must not become the roles {'a', 'd', 'm', 'i', 'n'}."""
-    signer = EnvelopeSigner(KEY)
+    signer = EnvelopeSigner(key=KEY)
     envelope = json.loads(sealed(signer))
     envelope["env"]["roles"] = roles
     with pytest.raises(EnvelopeError, match="roles"):
@@ -365,7 +370,7 @@ def test_attack_signed_roles_that_are_not_a_list_of_strings(roles: object) -> No
 
 @pytest.mark.parametrize("tenant", ["", "_control", "a#b", 7, None])
 def test_a_signed_invalid_tenant_context_is_an_envelope_error(tenant: object) -> None:
-    signer = EnvelopeSigner(KEY)
+    signer = EnvelopeSigner(key=KEY)
     envelope = json.loads(sealed(signer))
     envelope["env"]["tenantId"] = tenant
     with pytest.raises(EnvelopeError, match="tenant context is invalid"):
@@ -376,12 +381,12 @@ def test_a_signed_invalid_tenant_context_is_an_envelope_error(tenant: object) ->
 def test_seal_refuses_nan_and_infinity(value: float) -> None:
     """They are not JSON: json.dumps would write NaN, which no strict reader accepts."""
     with tenant_scope(ctx("texas")), pytest.raises(EnvelopeError, match="JSON"):
-        EnvelopeSigner(KEY).seal({"x": value})
+        EnvelopeSigner(key=KEY).seal({"x": value})
 
 
 def test_the_signature_is_unpadded_base64url_of_the_hmac() -> None:
     """The documented wire format, computed independently of the signer."""
-    body = sealed(EnvelopeSigner(KEY), {"park": "zion", "note": "caf\u00e9 \U0001f600"})
+    body = sealed(EnvelopeSigner(key=KEY), {"park": "zion", "note": "caf\u00e9 \U0001f600"})
     envelope = json.loads(body)
     assert "=" not in envelope["sig"]
     assert json.loads(resign(dict(envelope)))["sig"] == envelope["sig"]

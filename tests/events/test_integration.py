@@ -113,7 +113,7 @@ def test_a_subscribed_webhook_receives_the_published_event(
 def test_envelopes_round_trip_through_a_real_queue(moto_reset: str) -> None:
     _, _, sqs = clients(moto_reset)
     url = sqs.create_queue(QueueName="work")["QueueUrl"]
-    signer = EnvelopeSigner(KEY)
+    signer = EnvelopeSigner(key=KEY)
     for tenant in ("texas", "ohio"):
         with tenant_scope(ctx(tenant)):
             send_message(url, {"for": tenant}, signer=signer, client=sqs)

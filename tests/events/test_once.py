@@ -23,7 +23,7 @@ from tenantkit.events import EnvelopeLedger, EnvelopeSigner, process_sqs_batch
 from tests.events.conftest import KEY, TABLE, Aws, ctx
 from tests.events.test_queues import seal, sqs_record
 
-SIGNER = EnvelopeSigner(KEY, max_age=900)
+SIGNER = EnvelopeSigner(key=KEY, max_age=900)
 FIFO = "arn:aws:sqs:us-east-1:123456789012:work.fifo"
 
 
@@ -215,7 +215,7 @@ def test_a_crashed_claim_is_retried_after_its_lease(aws: Aws) -> None:
 
     ledger = EnvelopeLedger(TABLE, consumer="announcer", client=aws.dynamodb, lease=30, clock=clock)
     handler = Recorder()
-    signer = EnvelopeSigner(KEY, max_age=10**10)  # the fake clock is not the signer's
+    signer = EnvelopeSigner(key=KEY, max_age=10**10)  # the fake clock is not the signer's
     within = process_sqs_batch(batch(sqs_record(body, "m1")), handler, signer=signer, once=ledger)
     assert failures(within) == ["m1"]  # still leased to the crashed consumer
     assert handler.seen == []

@@ -14,7 +14,7 @@ from tenantkit.events import EnvelopeSigner, SecretsManagerKey, process_sqs_batc
 from tests.conftest import load_event
 from tests.events.conftest import KEY, Aws, ctx
 
-SIGNER = EnvelopeSigner(KEY)
+SIGNER = EnvelopeSigner(key=KEY)
 
 
 def sqs_record(body: str, message_id: str, **extra: Any) -> dict[str, Any]:
@@ -96,7 +96,7 @@ def test_a_misconfigured_key_is_logged_with_what_to_fix(caplog: pytest.LogCaptur
             return {"SecretString": json.dumps({"other": "x" * 40})}
 
     signer = EnvelopeSigner(
-        SecretsManagerKey("env", json_key="signature", client=NoJsonKey())  # type: ignore[arg-type]
+        key=SecretsManagerKey("env", json_key="signature", client=NoJsonKey())  # type: ignore[arg-type]
     )
     event = {"Records": [sqs_record(seal("texas", {"n": 1}), "m1")]}
     with caplog.at_level(logging.WARNING, logger="tenantkit.events"):

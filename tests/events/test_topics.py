@@ -183,7 +183,7 @@ def test_publish_without_subscribers_makes_no_sns_call(aws: Aws, registry: Topic
 
 
 def test_optional_cache_includes_negative_results(aws: Aws) -> None:
-    registry = make(aws, cache_ttl=60, cache_max_entries=2)
+    registry = make(aws, cache_ttl=60, cache_size=2)
     with tenant_scope(ctx("texas")):
         for _ in range(3):
             assert not registry.publish("park-updated", {}).published
@@ -200,7 +200,7 @@ def test_optional_cache_includes_negative_results(aws: Aws) -> None:
 
 
 def test_cache_is_bounded_and_expires(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
-    registry = make(aws, cache_ttl=5, cache_max_entries=2)
+    registry = make(aws, cache_ttl=5, cache_size=2)
     with tenant_scope(ctx("texas")):
         for event in ("a", "b", "c", "a"):  # "a" was evicted by "c"
             registry.publish(event, {})
@@ -348,6 +348,7 @@ def test_a_topic_created_by_a_subscribe_that_lost_the_race_for_the_limit_is_dele
         {"admin_roles": ["admin", ""]},
         {"account_id": "12345"},
         {"cache_ttl": 0},
+        {"cache_ttl": 1, "cache_size": 0},
         {"partition_key": "k", "sort_key": "k"},
     ],
 )

@@ -79,7 +79,7 @@ def paged_table() -> TenantTable:
         setting("TABLE_NAME"),
         indexes={PARKS_INDEX: "GSI1PK"},
         client=aws_client("dynamodb"),
-        cursor_secret=SecretsManagerKey(
+        cursor_key=SecretsManagerKey(
             setting("CURSOR_SECRET_ID"), json_key="signature", client=aws_client("secretsmanager")
         ),
     )
@@ -137,7 +137,7 @@ def envelope_signer() -> EnvelopeSigner:
     secret = SecretsManagerKey(
         setting("ENVELOPE_SECRET_ID"), json_key="signature", client=aws_client("secretsmanager")
     )
-    return EnvelopeSigner(secret, max_age=ENVELOPE_MAX_AGE_SECONDS)
+    return EnvelopeSigner(key=secret, max_age=ENVELOPE_MAX_AGE_SECONDS)
 
 
 @cache

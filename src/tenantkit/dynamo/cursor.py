@@ -55,9 +55,9 @@ def _default_secret() -> bytes:
         if _process_secret is None:
             _process_secret = secrets.token_bytes(32)
             logger.warning(
-                "TenantTable has no cursor_secret: pagination cursors are signed with a random "
+                "TenantTable has no cursor_key: pagination cursors are signed with a random "
                 "per-process key and stop working across processes or Lambda instances; pass "
-                "cursor_secret=SecretsManagerKey(...) or SecretKey(...) to TenantTable"
+                "cursor_key=SecretsManagerKey(...) or SecretKey(...) to TenantTable"
             )
         return _process_secret
 
@@ -79,7 +79,7 @@ class CursorSigner:
     def __init__(self, table_name: str, secret: Secret | None) -> None:
         if secret is not None and not isinstance(secret, SecretKey | SecretsManagerKey):
             raise ConfigurationError(
-                "cursor_secret must be SecretKey(...) or SecretsManagerKey(...), 32 bytes or "
+                "cursor_key must be SecretKey(...) or SecretsManagerKey(...), 32 bytes or "
                 "more; generate one with secrets.token_bytes(32) and keep it in a secret store"
             )
         self._source: KeySource[bytes] | None = (

@@ -82,7 +82,7 @@ class TenantSessions:
     ``client_factory(service_name, **kwargs)`` creates the STS client and the tenant
     clients; inject it for tests, or give ``boto3_session`` and ``boto_config`` (region,
     endpoint, retries) to the default, ``boto3.client``.
-    ``max_cached_tenants`` clients are kept at once, the least recently used dropped first.
+    ``cache_size`` clients are kept at once, the least recently used dropped first.
     """
 
     def __init__(
@@ -94,7 +94,7 @@ class TenantSessions:
         boto3_session: boto3.session.Session | None = None,
         boto_config: Config | None = None,
         duration_seconds: int = 3600,
-        max_cached_tenants: int = 256,
+        cache_size: int = 256,
     ) -> None:
         if not isinstance(role_arn, str) or not role_arn.startswith("arn:"):
             raise ConfigurationError("role_arn must be an IAM role ARN")
@@ -120,7 +120,7 @@ class TenantSessions:
         self._duration = duration_seconds
         self._sts: Any = None
         # Clients per (service, tenant), until 5 minutes before their credentials expire.
-        self._cache: LruCache[tuple[str, str], Any] = LruCache(max_cached_tenants, clock=time.time)
+        self._cache: LruCache[tuple[str, str], Any] = LruCache(cache_size, clock=time.time)
         self._lock = threading.Lock()  # guards the dict below, never held over a call
         # A lock per (service, tenant) being created, with how many callers hold or wait.
         self._tenant_locks: dict[tuple[str, str], tuple[threading.Lock, int]] = {}

@@ -75,7 +75,7 @@ class TenantTable:
         boto3_session: boto3.session.Session | None = None,
         boto_config: Config | None = None,
         tenant: str | TenantContext | None = None,
-        cursor_secret: Secret | None = None,
+        cursor_key: Secret | None = None,
     ) -> None:
         self._codec = KeyCodec(
             table_name, partition_key, sort_key, indexes, withheld=self._log_withheld
@@ -87,7 +87,7 @@ class TenantTable:
         if isinstance(tenant, TenantContext):
             tenant = tenant.tenant_id
         self._pinned = None if tenant is None else validate_tenant_id(tenant)
-        cursors = CursorSigner(table_name, cursor_secret)
+        cursors = CursorSigner(table_name, cursor_key)
         self._queries = Queries(table_name, self._codec, indexes, cursors, self._send)
         self._batches = Batches(table_name, self._codec, self._send)
 

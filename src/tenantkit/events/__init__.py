@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 from tenantkit._shared.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from tenantkit.keys import SecretKey, SecretsManagerKey
     from tenantkit.events.endpoints import EndpointPolicy, system_resolver
     from tenantkit.events.envelope import EnvelopeSigner
     from tenantkit.events.masking import mask_endpoint
     from tenantkit.events.once import EnvelopeLedger
     from tenantkit.events.queues import process_sqs_batch, send_message
     from tenantkit.events.topics import PublishResult, Subscription, TopicRegistry, topic_name
+    from tenantkit.keys import SecretKey, SecretsManagerKey
 
 __all__ = [
     "EndpointPolicy",

@@ -100,7 +100,7 @@ class EnvelopeSigner:
     a rotated secret is picked up.
     """
 
-    def __init__(self, key: Secret, *, max_age: float | timedelta = 3600) -> None:
+    def __init__(self, *, key: Secret, max_age: float | timedelta = 3600) -> None:
         if not isinstance(key, SecretKey | SecretsManagerKey):
             raise ConfigurationError(
                 "EnvelopeSigner takes SecretKey(...) or SecretsManagerKey(...), 32 bytes or more"

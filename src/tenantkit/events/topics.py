@@ -85,7 +85,7 @@ class TopicRegistry:
     ARNs are trusted, when no ``CreateTopic`` answer told it first. ``admin_roles`` may
     remove anyone's subscription and read its full endpoint. ``topic_budget`` caps the
     topics of every registry on the table together. ``cache_ttl`` (seconds) turns on a
-    bounded cache of topic lookups for ``publish``, negative results included. The
+    cache of ``cache_size`` topic lookups for ``publish``, negative results included. The
     DynamoDB and SNS clients are ``dynamodb_client`` and ``sns_client`` (named per service,
     where other classes say ``client=``, because the registry has several), or all built
     on first use from ``boto3_session`` and ``boto_config`` (so is the one STS client, if
@@ -112,7 +112,7 @@ class TopicRegistry:
         max_subscriptions_per_tenant: int = 100,
         topic_budget: int = DEFAULT_TOPIC_BUDGET,
         cache_ttl: float | None = None,
-        cache_max_entries: int = 1024,
+        cache_size: int = 1024,
     ) -> None:
         refuse_client_and_session(
             "dynamodb_client/sns_client",
@@ -131,8 +131,8 @@ class TopicRegistry:
         roles = () if isinstance(admin_roles, str) else tuple(admin_roles)
         if isinstance(admin_roles, str) or not all(isinstance(r, str) and r for r in roles):
             raise ConfigurationError("admin_roles is a collection of role names, e.g. ('admin',)")
-        if cache_ttl is not None and (cache_ttl <= 0 or cache_max_entries < 1):
-            raise ConfigurationError("cache_ttl and cache_max_entries must be positive")
+        if cache_ttl is not None and (cache_ttl <= 0 or cache_size < 1):
+            raise ConfigurationError("cache_ttl and cache_size must be positive")
         self._store = ControlPlaneStore(
             table_name,
             namespaces=(NAMESPACE[1:-1],),
@@ -174,7 +174,7 @@ class TopicRegistry:
         )
         # Topic records (None: no such topic) for publish, each for cache_ttl seconds.
         self._cache: LruCache[str, dict[str, Any] | None] | None = (
-            None if cache_ttl is None else LruCache(cache_max_entries, ttl=cache_ttl)
+            None if cache_ttl is None else LruCache(cache_size, ttl=cache_ttl)
         )
 
     # -- public API ---------------------------------------------------------------------

@@ -15,7 +15,16 @@ from hypothesis import strategies as st
 from tenantkit._shared.iam import wildcard_match as resource_matches
 from tenantkit.auth.rolemap import ApiArn, RoleMap, Route
 from tenantkit.errors import ConfigurationError, InvalidInputError
-from tests._shared.model import METHODS, MODELS, policy_allows, split
+from tests._shared.model import (
+    METHODS,
+    MODELS,
+    Request,
+    arn_path,
+    may_call,
+    policy_allows,
+    role_sets,
+    split,
+)
 
 from .conftest import ROLE_MAP
 
@@ -461,6 +470,122 @@ def test_policy_document_fields_are_exact() -> None:
 def test_invocation_allowed(role_map: RoleMap, roles: set[str], arn: str, allowed: bool) -> None:
     assert role_map.invocation_allowed(roles, arn) is allowed
     assert role_map.invocation_allowed(roles, arn) is allowed  # memoised answer agrees
+
+
+@pytest.mark.parametrize("arn", [None, 42, b"arn:aws:execute-api:us-east-1:123456789012:a/t/GET/"])
+def test_an_arn_that_is_not_a_string_is_refused_not_crashed_on(role_map: RoleMap, arn: Any) -> None:
+    # A direct invoke may carry anything as methodArn: the authorizer answers 401 on this
+    # ValueError, and would fail with a 500 on any other error.
+    with pytest.raises(ValueError, match="ARN"):
+        ApiArn.parse(arn)
+    with pytest.raises(ValueError, match="ARN"):
+        role_map.policy({"admin"}, arn)
+
+
+def test_the_constructor_takes_one_role_or_route_as_a_bare_string_and_no_deny() -> None:
+    """A bare string names one role or route, never its letters; ``deny`` is optional."""
+    role_map = RoleMap(
+        roles=["admin", "visitor"],
+        routes={"GET /parks": "visitor", "POST /parks": ("admin", "visitor")},
+        deny={"admin": "GET /parks"},
+    )
+    assert role_map.allowed_routes({"visitor"}) == {"GET /parks", "POST /parks"}
+    assert role_map.allowed_routes({"admin"}) == {"POST /parks"}
+    assert role_map.deny == {"admin": frozenset({"GET /parks"})}
+    plain = RoleMap(roles=["a"], routes={"GET /x": ["a"]})
+    assert plain.deny == {}
+    assert plain.allows({"a"}, "GET /x")
+
+
+def model_agrees(data: dict[str, Any], requests: list[Request]) -> None:
+    """Every role set's policy allows each request exactly when the model's routing and
+    the declared intent say so (tests/_shared/model.py, not tenantkit)."""
+    role_map = RoleMap.from_dict(data)
+    keys = [*data["routes"], *data.get("authenticated", [])]
+    for request in requests:
+        targets = {MODELS[name](keys, request) for name in ("rest-backtracking", "http")}
+        assert len(targets) == 1, targets
+        [target] = targets
+        assert target is not None, request
+        for roles in role_sets(data["roles"]):
+            arn = f"{PREFIX}/{arn_path(request)}"
+            expected = may_call(data, roles, target)
+            assert policy_allows(role_map.policy(roles, ARN), arn) is expected, (roles, request)
+            assert role_map.invocation_allowed(roles, arn) is expected
+
+
+def test_a_deny_its_own_pattern_cannot_state_comes_from_the_route_that_reaches_it() -> None:
+    """The visitor's deny refuses ``GET /parks/{id}``, which the member's ``GET/*/*`` reaches.
+
+    ``GET/parks/*`` also matches ``/parks/1/photos``, so it is not stated for the deny
+    alone: the Deny must come from planning what ``GET /{kind}/{id}`` lets in, for a role
+    set that holds a denying role. ``GET /a/{id}``, which ``GET/*/*`` also reaches with
+    the same roles, needs no Deny: planning goes on past it.
+    """
+    data = {
+        "roles": ["member", "visitor"],
+        "routes": {
+            "GET /{kind}/{id}": ["member"],
+            "GET /a/{id}": ["member"],
+            "GET /parks/{id}": ["member"],
+            "GET /parks/{id}/photos": ["member"],
+        },
+        "deny": {"visitor": ["GET /parks/{id}", "GET /parks/{id}/photos"]},
+    }
+    requests: list[Request] = [
+        ("GET", ("parks", "1")),
+        ("GET", ("parks", "1", "photos")),
+        ("GET", ("a", "1")),
+        ("GET", ("x", "1")),
+    ]
+    model_agrees(data, requests)
+    both = RoleMap.from_dict(data).policy({"member", "visitor"}, ARN)
+    assert both["Statement"][1] == {
+        "Action": "execute-api:Invoke",
+        "Effect": "Deny",
+        "Resource": [f"{PREFIX}/GET/parks/*", f"{PREFIX}/GET/parks/*/photos"],
+    }
+
+
+# ``GET /a/c``: REST keeps the literal ``a`` (the greedy route), HTTP the full match.
+SPLIT = ("GET /a/{proxy+}", "GET /{x}/c")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(
+            {"roles": ["v"], "routes": {SPLIT[1]: ["v"]}, "deny": {"v": [SPLIT[1]]}}
+            | {"authenticated": [SPLIT[0]]},
+            id="open to every user on REST, to nobody on HTTP",
+        ),
+        pytest.param(
+            {"roles": ["a", "b"], "routes": {SPLIT[0]: ["a", "b"], SPLIT[1]: ["a"]}}
+            | {"deny": {"b": [SPLIT[0]]}},
+            id="the same granting role, denied by another role on one side only",
+        ),
+    ],
+)
+def test_rest_and_http_routing_apart_to_other_permissions_is_refused(data: dict[str, Any]) -> None:
+    keys = [*data["routes"], *data.get("authenticated", [])]
+    assert MODELS["rest-backtracking"](keys, ("GET", ("a", "c"))) == SPLIT[0]
+    assert MODELS["http"](keys, ("GET", ("a", "c"))) == SPLIT[1]
+    assert any(
+        may_call(data, r, SPLIT[0]) != may_call(data, r, SPLIT[1]) for r in role_sets(data["roles"])
+    )
+    with pytest.raises(ConfigurationError, match="on a REST API but"):
+        RoleMap.from_dict(data)
+
+
+def test_rest_and_http_routing_apart_to_two_routes_nobody_may_call_is_fine() -> None:
+    data = {
+        "roles": ["v", "w"],
+        "routes": {SPLIT[0]: ["v"], SPLIT[1]: ["w"]},
+        "deny": {"v": [SPLIT[0]], "w": [SPLIT[1]]},
+    }
+    assert not any(may_call(data, r, k) for r in role_sets(data["roles"]) for k in SPLIT)
+    model_agrees(data, [("GET", ("a", "b", "c")), ("GET", ("b", "c"))])
+    assert RoleMap.from_dict(data).allowed_routes({"v", "w"}) == frozenset()
 
 
 @pytest.mark.parametrize("arn", ["not an arn", f"{PREFIX}/GET/\ud800", "x" * 1601])

@@ -13,6 +13,7 @@ from tenantkit._shared.dynamodb.expressions import (
     compile_condition,
     compile_key_condition,
     compile_update,
+    conditional,
 )
 from tenantkit.errors import InvalidExpressionError
 
@@ -142,3 +143,60 @@ def test_multi_attribute_remove_and_add_are_comma_separated() -> None:
     assert ph.values == {":v0": {"N": "1"}, ":v1": {"N": "2"}}
     text = compile_update(Placeholders(), set_values={"x": 1, "y": 2}, remove=None, add=None)
     assert text == "SET #n0 = :v0, #n1 = :v1"
+
+
+@pytest.mark.parametrize("name", [5, None, ["pk"], b"pk", ""])
+def test_attribute_names_that_are_not_non_empty_strings_are_refused(name: Any) -> None:
+    """``Attr(5)`` builds; compiling it must be a 400, not an AttributeError (a 500)."""
+    with pytest.raises(InvalidExpressionError, match="non-empty strings"):
+        Placeholders().path(name)
+    with pytest.raises(InvalidExpressionError):
+        compile_condition(Attr(name).eq(1), Placeholders(), PROTECTED)
+
+
+@pytest.mark.parametrize(
+    ("compile_it", "what"),
+    [
+        (lambda c: compile_condition(c, Placeholders(), PROTECTED), "condition"),
+        (lambda c: compile_condition(c, Placeholders(), PROTECTED, what="filter"), "filter"),
+        (lambda c: compile_key_condition(c, Placeholders(), PROTECTED), "sort"),
+    ],
+)
+def test_a_refusal_names_the_argument_at_fault(compile_it: Any, what: str) -> None:
+    """The error says which argument compared a partition key, at any depth of nesting."""
+    with pytest.raises(InvalidExpressionError, match=f"^{what} compares the partition-key"):
+        compile_it(Key("pk").eq("utah#x"))
+    if what != "sort":  # a sort condition is a single comparison
+        nested = Attr("a").eq(1) & (Attr("b").eq(2) | Attr("GSI1PK").eq("utah#x"))
+        with pytest.raises(InvalidExpressionError, match=f"^{what} compares the partition-key"):
+            compile_it(nested)
+        with pytest.raises(InvalidExpressionError, match=f"raw expression strings .* {what};"):
+            compile_it("pk = :v")
+
+
+def test_conditional_joins_the_absent_check_and_the_condition() -> None:
+    """Both parts reach DynamoDB: dropping either would write over an item or skip a check."""
+    request = conditional({}, Placeholders(), Attr("n").gt(1), PROTECTED, absent="pk")
+    assert request == {
+        "ConditionExpression": "(attribute_not_exists(#n0)) AND (#n1 > :v0)",
+        "ReturnValuesOnConditionCheckFailure": "NONE",
+        "ExpressionAttributeNames": {"#n0": "pk", "#n1": "n"},
+        "ExpressionAttributeValues": {":v0": {"N": "1"}},
+    }
+    alone = conditional({}, Placeholders(), Attr("n").gt(1), PROTECTED)
+    assert alone["ConditionExpression"] == "#n0 > :v0"
+    absent = conditional({}, Placeholders(), None, PROTECTED, absent="pk")
+    assert absent["ConditionExpression"] == "attribute_not_exists(#n0)"
+    assert conditional({"x": 1}, Placeholders(), None, PROTECTED) == {"x": 1}
+
+
+def test_delete_clauses_compile_with_comma_separators() -> None:
+    ph = Placeholders()
+    text = compile_update(ph, delete={"tags": {"a"}, "ids": frozenset({1, 2})})
+    assert text == "DELETE #n0 :v0, #n1 :v1"
+    assert ph.names == {"#n0": "tags", "#n1": "ids"}
+    assert ph.values == {":v0": {"SS": ["a"]}, ":v1": {"NS": ["1", "2"]}}
+    text = compile_update(Placeholders(), set_values={"a": 1}, delete={"tags": {"a"}})
+    assert text == "SET #n0 = :v0 DELETE #n1 :v1"
+    with pytest.raises(InvalidExpressionError, match="sets"):
+        compile_update(Placeholders(), delete={"tags": ["a"]})

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tenantkit.local.functions import InvocationError, Runtime
-from tenantkit.local.gateway.context import Call, header_maps, query_maps, request_context
+from tenantkit.local.gateway.context import Call, header_maps, request_context, request_fields
 from tenantkit.local.gateway.messages import (
     Refusal,
     Request,
@@ -144,21 +144,13 @@ class Authorizers:
     def _request_event(self, call: Call, authorizer: AuthorizerSpec, arn: str) -> dict[str, Any]:
         route, request = call.route, call.request
         identity = _identity(authorizer, request) or ()
-        headers, multi_headers = header_maps(request)
-        query, multi_query = query_maps(request)
         return {
             "version": "1.0",
             "type": "REQUEST",
             "methodArn": arn,
             "identitySource": ",".join(identity),
             "authorizationToken": ",".join(identity),
-            "resource": route.path,
-            "path": request.decoded_path,
-            "httpMethod": request.method,
-            "headers": headers,
-            "multiValueHeaders": multi_headers,
-            "queryStringParameters": query,
-            "multiValueQueryStringParameters": multi_query,
+            **request_fields(call, header_maps(request)),
             "pathParameters": dict(call.params),
             "stageVariables": dict(route.api.variables) if route.api.variables else {},
             "requestContext": request_context(

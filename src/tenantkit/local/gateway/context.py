@@ -11,7 +11,7 @@ from typing import Any
 from tenantkit.local.gateway.messages import Request
 from tenantkit.local.stack import RouteSpec
 
-__all__ = ["Call", "header_maps", "query_maps", "request_context"]
+__all__ = ["Call", "header_maps", "request_context", "request_fields"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def header_maps(request: Request) -> tuple[dict[str, str], dict[str, list[str]]]
     return single, multi
 
 
-def query_maps(request: Request) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
+def _query_maps(request: Request) -> tuple[dict[str, str] | None, dict[str, list[str]] | None]:
     """As :func:`header_maps`, for the query string; both None without one."""
     if not request.query:
         return None, None
@@ -82,3 +82,21 @@ def query_maps(request: Request) -> tuple[dict[str, str] | None, dict[str, list[
         single[name] = value
         multi.setdefault(name, []).append(value)
     return single, multi
+
+
+def request_fields(
+    call: Call, headers: tuple[dict[str, str], dict[str, list[str]]]
+) -> dict[str, Any]:
+    """The fields a REST (v1) proxy event and a REQUEST authorizer's event share: the
+    resource, path, method, ``headers`` (from :func:`header_maps`) and query string."""
+    request = call.request
+    query, multi_query = _query_maps(request)
+    return {
+        "resource": call.route.path,
+        "path": request.decoded_path,
+        "httpMethod": request.method,
+        "headers": headers[0],
+        "multiValueHeaders": headers[1],
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": multi_query,
+    }

@@ -16,7 +16,7 @@ from typing import Any
 
 from tenantkit.local.functions import InvocationError, Runtime
 from tenantkit.local.gateway.authorizer import Authorization
-from tenantkit.local.gateway.context import Call, header_maps, query_maps, request_context
+from tenantkit.local.gateway.context import Call, header_maps, request_context, request_fields
 from tenantkit.local.gateway.messages import Response, bad_gateway, json_response
 from tenantkit.local.stack import Stack
 
@@ -59,7 +59,6 @@ class LambdaProxy:
         headers, multi_headers = header_maps(request)
         headers.setdefault("X-Forwarded-For", request.source_ip)
         multi_headers.setdefault("X-Forwarded-For", [request.source_ip])
-        query, multi_query = query_maps(request)
         context = request_context(self.stack.account_id, route, request, call.request_id)
         if authorization is not None:
             authorizer: dict[str, Any] = authorization.as_strings()
@@ -73,13 +72,7 @@ class LambdaProxy:
             body, encoded = base64.b64encode(request.body).decode(), True
         return {
             "version": "1.0",
-            "resource": route.path,
-            "path": request.decoded_path,
-            "httpMethod": request.method,
-            "headers": headers,
-            "multiValueHeaders": multi_headers,
-            "queryStringParameters": query,
-            "multiValueQueryStringParameters": multi_query,
+            **request_fields(call, (headers, multi_headers)),
             "pathParameters": dict(call.params) or None,
             "stageVariables": dict(route.api.variables) if route.api.variables else None,
             "requestContext": context,

@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tenantkit.local.functions import Runtime
 from tenantkit.local.gateway import Gateway, Request
 from tenantkit.local.gateway.authorizer import method_arn
-from tests.local.conftest import built_stack
+from tests.local.gateway.conftest import authorized_template, gateway_of
 
 
 def test_method_arn(gateway: Gateway) -> None:
@@ -20,41 +19,16 @@ def test_method_arn(gateway: Gateway) -> None:
     )
 
 
-TOKEN_TEMPLATE = """\
-Transform: AWS::Serverless-2016-10-31
-Resources:
-  Api:
-    Type: AWS::Serverless::Api
-    Properties:
-      StageName: dev
-      Auth:
-        DefaultAuthorizer: Tok
-        Authorizers:
-          Tok:
-            FunctionArn: !GetAtt Auth.Arn
-            Identity:
-              Header: X-Token
-              ValidationExpression: "tok-[a-z]+"
-              ReauthorizeEvery: 0
-  Auth:
-    Type: AWS::Serverless::Function
-    Properties: {Handler: tklocal_tokauth.handler, Runtime: python3.12, CodeUri: .}
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      Handler: tklocal_tokapp.handler
-      Runtime: python3.12
-      CodeUri: .
-      Events:
-        Get:
-          Type: Api
-          Properties: {RestApiId: !Ref Api, Path: /x, Method: get}
-"""
+TOKEN_TEMPLATE = authorized_template(
+    "tklocal_tokauth",
+    "tklocal_tokapp",
+    "Get:\n  Type: Api\n  Properties: {RestApiId: !Ref Api, Path: /x, Method: get}\n",
+    identity='{Header: X-Token, ValidationExpression: "tok-[a-z]+", ReauthorizeEvery: 0}',
+)
 
 
 def test_token_authorizer(tmp_path: Path) -> None:
-    (tmp_path / "template.yaml").write_text(TOKEN_TEMPLATE)
-    (tmp_path / "tklocal_tokauth.py").write_text(
+    auth = (
         "def handler(event, context):\n"
         "    assert set(event) == {'type', 'authorizationToken', 'methodArn'}\n"
         "    effect = 'Allow' if event['authorizationToken'] == 'tok-good' else 'Deny'\n"
@@ -62,15 +36,13 @@ def test_token_authorizer(tmp_path: Path) -> None:
         "    return {'principalId': 'p', 'policyDocument': {'Statement': [statement]},\n"
         "            'context': {'kind': event['type']}}\n"
     )
-    (tmp_path / "tklocal_tokapp.py").write_text(
+    app = (
         "import json\n\n\ndef handler(event, context):\n"
         "    body = json.dumps(event['requestContext']['authorizer'])\n"
         "    return {'statusCode': 200, 'body': body}\n"
     )
-    with built_stack(tmp_path / "template.yaml") as stack:
-        runtime = Runtime(stack.functions)
-        runtime.load()
-        gateway = Gateway(stack, runtime)
+    modules = {"tklocal_tokauth": auth, "tklocal_tokapp": app}
+    with gateway_of(tmp_path, TOKEN_TEMPLATE, modules) as gateway:
 
         def call(token: str | None) -> tuple[int, Any]:
             headers = [] if token is None else [("x-token", token)]

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from tenantkit.local.functions import Runtime
 from tenantkit.local.gateway import Gateway, Request
-from tests.local.conftest import built_stack
+from tests.local.gateway.conftest import authorized_template, gateway_of
 
 
 def test_handle_without_http(gateway: Gateway) -> None:
@@ -25,47 +24,28 @@ def test_handle_without_http(gateway: Gateway) -> None:
     assert event["requestContext"]["path"] == "/test/open"
 
 
-ENCODED_SLASH_TEMPLATE = """\
-Transform: AWS::Serverless-2016-10-31
-Resources:
-  Api:
-    Type: AWS::Serverless::Api
-    Properties:
-      StageName: dev
-      Auth:
-        DefaultAuthorizer: Tok
-        Authorizers:
-          Tok:
-            FunctionArn: !GetAtt Auth.Arn
-            Identity: {Header: X-Token, ReauthorizeEvery: 0}
-  Auth:
-    Type: AWS::Serverless::Function
-    Properties: {Handler: tklocal_slashauth.handler, Runtime: python3.12, CodeUri: .}
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      Handler: tklocal_slashapp.handler
-      Runtime: python3.12
-      CodeUri: .
-      Events:
-        DeletePark:
-          Type: Api
-          Properties: {RestApiId: !Ref Api, Path: "/parks/{parkId}", Method: delete}
-        DeleteFavorite:
-          Type: Api
-          Properties:
-            RestApiId: !Ref Api
-            Path: "/parks/{parkId}/favorites/{favoriteId}"
-            Method: delete
-"""
+ENCODED_SLASH_TEMPLATE = authorized_template(
+    "tklocal_slashauth",
+    "tklocal_slashapp",
+    """\
+DeletePark:
+  Type: Api
+  Properties: {RestApiId: !Ref Api, Path: "/parks/{parkId}", Method: delete}
+DeleteFavorite:
+  Type: Api
+  Properties:
+    RestApiId: !Ref Api
+    Path: "/parks/{parkId}/favorites/{favoriteId}"
+    Method: delete
+""",
+)
 
 
 @pytest.fixture
 def favorites(tmp_path: Path) -> Iterator[Gateway]:
     """A visitor may delete a favourite (``DELETE/parks/*/favorites/*``), not a park."""
-    (tmp_path / "template.yaml").write_text(ENCODED_SLASH_TEMPLATE)
     # The visitor's policy, in the shape RoleMap compiles it: path parameters become "*".
-    (tmp_path / "tklocal_slashauth.py").write_text(
+    auth = (
         "def handler(event, context):\n"
         "    prefix = event['methodArn'].split('/', 2)[:2]\n"
         "    resource = '/'.join(prefix) + '/DELETE/parks/*/favorites/*'\n"
@@ -73,14 +53,13 @@ def favorites(tmp_path: Path) -> Iterator[Gateway]:
         "                 'Resource': resource}\n"
         "    return {'principalId': 'visitor', 'policyDocument': {'Statement': [statement]}}\n"
     )
-    (tmp_path / "tklocal_slashapp.py").write_text(
+    app = (
         "import json\n\n\ndef handler(event, context):\n"
         "    return {'statusCode': 200, 'body': json.dumps(event['resource'])}\n"
     )
-    with built_stack(tmp_path / "template.yaml") as stack:
-        runtime = Runtime(stack.functions)
-        runtime.load()
-        yield Gateway(stack, runtime)
+    modules = {"tklocal_slashauth": auth, "tklocal_slashapp": app}
+    with gateway_of(tmp_path, ENCODED_SLASH_TEMPLATE, modules) as gateway:
+        yield gateway
 
 
 def test_attack_encoded_slash_reaches_an_admin_route(favorites: Gateway) -> None:

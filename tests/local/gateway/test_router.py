@@ -12,13 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tenantkit._shared.apigw import Route
-from tenantkit.local.functions import Runtime
 from tenantkit.local.gateway import Gateway, Request
 from tenantkit.local.gateway.router import Router
 from tenantkit.local.stack import ApiSpec, RouteSpec
 from tests._shared import model
 from tests._shared.strategies import REQUEST_METHODS, paths, route_keys
 from tests.local.conftest import built_stack
+from tests.local.gateway.conftest import authorized_template, gateway_of
 
 
 @pytest.mark.parametrize(
@@ -142,32 +142,14 @@ def test_router_equals_the_rest_model_on_raw_paths(
     assert "/".join(rebuilt) == "/".join(segments)
 
 
-TRAILING_TEMPLATE = """\
-Transform: AWS::Serverless-2016-10-31
-Resources:
-  Api:
-    Type: AWS::Serverless::Api
-    Properties:
-      StageName: dev
-      Auth:
-        DefaultAuthorizer: Tok
-        Authorizers:
-          Tok:
-            FunctionArn: !GetAtt Auth.Arn
-            Identity: {Header: X-Token, ReauthorizeEvery: 0}
-  Auth:
-    Type: AWS::Serverless::Function
-    Properties: {Handler: tklocal_trailauth.handler, Runtime: python3.12, CodeUri: .}
-  Fn:
-    Type: AWS::Serverless::Function
-    Properties:
-      Handler: tklocal_trailapp.handler
-      Runtime: python3.12
-      CodeUri: .
-      Events:
-        List: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /parks, Method: get}}
-        One: {Type: Api, Properties: {RestApiId: !Ref Api, Path: "/parks/{parkId}", Method: get}}
-"""
+TRAILING_TEMPLATE = authorized_template(
+    "tklocal_trailauth",
+    "tklocal_trailapp",
+    """\
+List: {Type: Api, Properties: {RestApiId: !Ref Api, Path: /parks, Method: get}}
+One: {Type: Api, Properties: {RestApiId: !Ref Api, Path: "/parks/{parkId}", Method: get}}
+""",
+)
 
 
 def test_attack_trailing_slash_reaches_a_route_the_policy_refuses(tmp_path: Path) -> None:
@@ -177,8 +159,7 @@ def test_attack_trailing_slash_reaches_a_route_the_policy_refuses(tmp_path: Path
     The local router ignores one trailing ``/`` (docs/local.md); the method ARN keeps it,
     and every RoleMap policy denies paths outside its model, wherever they route.
     """
-    (tmp_path / "template.yaml").write_text(TRAILING_TEMPLATE)
-    (tmp_path / "tklocal_trailauth.py").write_text(
+    auth = (
         "from tenantkit.auth.rolemap import RoleMap\n"
         "MAP = RoleMap.from_dict({'roles': ['admin', 'visitor'], 'routes': {\n"
         "    'GET /parks': ['admin'], 'GET /parks/{parkId}': ['admin', 'visitor']}})\n"
@@ -186,14 +167,12 @@ def test_attack_trailing_slash_reaches_a_route_the_policy_refuses(tmp_path: Path
         "    roles = event['authorizationToken'].split(',')\n"
         "    return {'principalId': 'u', 'policyDocument': MAP.policy(roles, event['methodArn'])}\n"
     )
-    (tmp_path / "tklocal_trailapp.py").write_text(
+    app = (
         "import json\n\n\ndef handler(event, context):\n"
         "    return {'statusCode': 200, 'body': json.dumps(event['resource'])}\n"
     )
-    with built_stack(tmp_path / "template.yaml") as stack:
-        runtime = Runtime(stack.functions)
-        runtime.load()
-        gateway = Gateway(stack, runtime)
+    modules = {"tklocal_trailauth": auth, "tklocal_trailapp": app}
+    with gateway_of(tmp_path, TRAILING_TEMPLATE, modules) as gateway:
 
         def call(roles: str, path: str) -> tuple[int, Any]:
             response = gateway.handle(Request("GET", path, [], [("X-Token", roles)], b""))

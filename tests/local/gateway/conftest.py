@@ -36,6 +36,12 @@ Resources:
       Events:
 {events}"""
 
+#: A function that answers 200 with the API resource that reached it.
+RESOURCE_APP = (
+    "import json\n\n\ndef handler(event, context):\n"
+    "    return {'statusCode': 200, 'body': json.dumps(event['resource'])}\n"
+)
+
 
 def authorized_template(
     auth: str, app: str, events: str, identity: str = "{Header: X-Token, ReauthorizeEvery: 0}"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tenantkit.local.gateway import Gateway, Request
-from tests.local.gateway.conftest import authorized_template, gateway_of
+from tests.local.gateway.conftest import RESOURCE_APP, authorized_template, gateway_of
 
 
 def test_handle_without_http(gateway: Gateway) -> None:
@@ -53,11 +53,7 @@ def favorites(tmp_path: Path) -> Iterator[Gateway]:
         "                 'Resource': resource}\n"
         "    return {'principalId': 'visitor', 'policyDocument': {'Statement': [statement]}}\n"
     )
-    app = (
-        "import json\n\n\ndef handler(event, context):\n"
-        "    return {'statusCode': 200, 'body': json.dumps(event['resource'])}\n"
-    )
-    modules = {"tklocal_slashauth": auth, "tklocal_slashapp": app}
+    modules = {"tklocal_slashauth": auth, "tklocal_slashapp": RESOURCE_APP}
     with gateway_of(tmp_path, ENCODED_SLASH_TEMPLATE, modules) as gateway:
         yield gateway
 

@@ -18,7 +18,7 @@ from tenantkit.local.stack import ApiSpec, RouteSpec
 from tests._shared import model
 from tests._shared.strategies import REQUEST_METHODS, paths, route_keys
 from tests.local.conftest import built_stack
-from tests.local.gateway.conftest import authorized_template, gateway_of
+from tests.local.gateway.conftest import RESOURCE_APP, authorized_template, gateway_of
 
 
 @pytest.mark.parametrize(
@@ -167,11 +167,7 @@ def test_attack_trailing_slash_reaches_a_route_the_policy_refuses(tmp_path: Path
         "    roles = event['authorizationToken'].split(',')\n"
         "    return {'principalId': 'u', 'policyDocument': MAP.policy(roles, event['methodArn'])}\n"
     )
-    app = (
-        "import json\n\n\ndef handler(event, context):\n"
-        "    return {'statusCode': 200, 'body': json.dumps(event['resource'])}\n"
-    )
-    modules = {"tklocal_trailauth": auth, "tklocal_trailapp": app}
+    modules = {"tklocal_trailauth": auth, "tklocal_trailapp": RESOURCE_APP}
     with gateway_of(tmp_path, TRAILING_TEMPLATE, modules) as gateway:
 
         def call(roles: str, path: str) -> tuple[int, Any]:

@@ -411,3 +411,63 @@ def test_property_public_names_and_names_of_public_addresses_pass(
     host = f"{form}.{suffix}" if embed else f"{'.'.join(labels)}.{word}.{suffix}"
     url = f"https://{host}/hook"
     assert STRICT.check(url) == url
+
+
+# --- issue 16: boundaries found by mutation testing -----------------------------------
+
+# 253 characters: the longest name DNS can carry (four labels of up to 63).
+LONGEST_NAME = ".".join(["a" * 63, "b" * 63, "c" * 63, "d" * 57 + ".com"])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://134744072/",  # 8.8.8.8 as one decimal number
+        "https://0x08080808/",
+        "https://0x8.0x8.0x8.0x8/",
+        "https://010.010.010.010/",  # octal
+        "https://8.8.2056/",  # the last part fills the remaining bytes
+        "https://8.526344/",
+        "https://8.0x.8.8/",  # WHATWG reads a bare 0x as 0
+        "https://8.255.8.8/",
+        "https://8.8.8.8./",  # a trailing dot names the same address
+        "https://[64:ff9b::808:808]/",  # NAT64 of 8.8.8.8
+        "https://[2A01:4F8::1]/",
+        "https://[2a01:4f8::1]/",
+        "https://hooks-10-0-0-256.example.com/",  # 256 is no octet
+        f"https://{LONGEST_NAME}/",
+        "https://hooks.example.com/" + "a" * (2048 - len("https://hooks.example.com/")),
+    ],
+)
+def test_every_notation_of_a_public_address_is_read_as_that_address(url: str) -> None:
+    assert STRICT.check(url) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://1.2.3.4.0/",  # five parts, though the last would fit in none
+        "https://8.256.8.8/",  # a leading part over 255 would carry into the one before
+        "https://8.8.8.256/",  # the last part one past its bytes
+        "https://4294967296/",  # 2**32
+        "https://8.8.8.08/",  # 08 is no octal number
+        "https://0x7f000001/",
+        "https://127.0.0.1./",
+        "https://[4000::1]/",  # reserved, though not in ipaddress' private list
+        "https://[fec0::1]/",  # deprecated site-local
+        "https://hooks.app-10-0-0-1/",  # four octets at the very end of the name
+        "https://xn----1.sslip.io/",  # after the xn-- prefix, --1 reads ::1
+        "https://fe80-1-2-3-4-5-6-7-app.sslip.io/",  # an address ending at a dash
+        f"https://e{LONGEST_NAME[1:]}x/",
+        f"https://{LONGEST_NAME}/" + "a" * (2049 - len(f"https://{LONGEST_NAME}/")),
+    ],
+)
+def test_boundaries_of_each_notation_are_refused(url: str) -> None:
+    with pytest.raises(EndpointRefusedError):
+        STRICT.check(url)
+
+
+@pytest.mark.parametrize("url", [5, b"https://hooks.example.com/", ["https://hooks.example.com/"]])
+def test_an_endpoint_that_is_not_a_string_is_refused_not_crashed_on(url: object) -> None:
+    with pytest.raises(EndpointRefusedError):
+        STRICT.check(url)  # type: ignore[arg-type]

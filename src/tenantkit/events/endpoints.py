@@ -264,7 +264,7 @@ def _parse_ip_literal(host: str, *, bracketed: bool) -> IPAddress | None:
             return ipaddress.IPv6Address(host)
         except ValueError:
             raise EndpointRefusedError("the endpoint's IPv6 address is malformed") from None
-    labels = host.rstrip(".").split(".") if host != "." else [""]
+    labels = host.rstrip(".").split(".")
     if not _NUMERIC_LABEL.match(labels[-1]):
         return None
     # WHATWG/inet_aton rules: 1-4 parts, each decimal, 0x-hex or 0-octal; the last

@@ -4,7 +4,11 @@ resumable through every key type DynamoDB has (S, N, B) and keys of any length."
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import itertools
+import json
+import logging
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -359,3 +363,89 @@ def test_a_cursor_key_of_the_wrong_type_is_a_cursor_error() -> None:
     codec = KeyCodec("t", "pk", "sk", {})
     with pytest.raises(InvalidCursorError, match="cursor"):
         codec.prefix_key({"pk": {"N": "1"}, "sk": {"S": "1"}}, "texas")
+
+
+# -- the wire format, and signing without a configured secret ------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _signed(payload: str, index: str | None, secret: bytes = b"s" * 32) -> str:
+    """``payload`` with the documented MAC, for tenant texas, table t, fingerprint f."""
+    message = "\n".join(("texas", "t", index or "", "f", payload)).encode()
+    return payload + "." + _b64(hmac.new(secret, message, hashlib.sha256).digest())
+
+
+@pytest.mark.parametrize("index", [None, "GSI1"])
+def test_a_cursor_is_the_documented_payload_and_hmac(index: str | None) -> None:
+    """Computed here from the module's documented format, not with its code: instances
+    of one deployment (and the next version) must verify each other's cursors."""
+    secret = b"s" * 32
+    key = {"pk": {"S": "p\u00e9"}, "sk": {"N": "-1.5"}, "bin": {"B": b"\x00\xff"}}
+    made = CursorSigner("t", SecretKey(secret)).encode(key, "texas", index, "f")
+    entries = '[["pk","S","' + _b64("p\u00e9".encode()) + '"],["sk","N","-1.5"],'
+    entries += '["bin","B","' + _b64(b"\x00\xff") + '"]]'
+    assert made == _signed(_b64(entries.encode()), index, secret)
+
+
+def test_without_a_secret_cursors_use_one_random_key_per_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(cursor, "_process_secret", None)
+    key = {"k": {"S": "v"}}
+    with caplog.at_level(logging.WARNING, logger="tenantkit.dynamo"):
+        made = CursorSigner("t", None).encode(key, "texas", None, "f")
+        assert CursorSigner("t", None).decode(made, "texas", None, "f") == key
+        # A cursor that does not verify is refused: there is no secret to read again.
+        forged = CursorSigner("t", SecretKey(b"f" * 32)).encode(key, "texas", None, "f")
+        with pytest.raises(InvalidCursorError):
+            CursorSigner("t", None).decode(forged, "texas", None, "f")
+    warnings = [r for r in caplog.records if "cursor_key" in r.getMessage()]
+    assert len(warnings) == 1
+    assert warnings[0].levelno == logging.WARNING
+    # Another process draws another key: this one's cursors do not verify there.
+    monkeypatch.setattr(cursor, "_process_secret", None)
+    with pytest.raises(InvalidCursorError):
+        CursorSigner("t", None).decode(made, "texas", None, "f")
+
+
+def test_after_a_rotation_a_cursor_stays_bound_to_its_index(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The MAC computed with the re-read secret binds the index just as the first one does."""
+    secrets = RotatingSecrets("o" * 32)
+    ours = CursorSigner("t", SecretsManagerKey("cursor", client=secrets, cooldown=60))  # type: ignore[arg-type]
+    key = {"k": {"S": "v"}}
+    ours.encode(key, "texas", None, "f")  # reads the old secret
+    secrets.value = "n" * 32
+    theirs = CursorSigner("t", SecretKey("n" * 32))
+    later = time.monotonic() + 61
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    assert ours.decode(theirs.encode(key, "texas", "GSI1", "f"), "texas", "GSI1", "f") == key
+    for given, index in ((None, "GSI1"), ("GSI1", None), ("GSI1", "GSI2")):
+        with pytest.raises(InvalidCursorError):
+            ours.decode(theirs.encode(key, "texas", given, "f"), "texas", index, "f")
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [[5, "S", "dg"]],
+        [["k", "N", 5]],
+        [["k", "S", None]],
+        [["k", "X", "1"]],
+        [["k", "S"]],
+        [["k", "S", "dg=="]],
+        {"k": "v"},
+        [["k", "S", _b64(b"\xff")]],
+    ],
+)
+def test_a_signed_cursor_with_a_malformed_payload_is_refused(entries: object) -> None:
+    """Only a holder of the secret can sign one; still a 400, never a bad key sent on."""
+    signer = CursorSigner("t", SECRET)
+    well_formed = _signed(_b64(json.dumps([["k", "S", "dg"]]).encode()), None)
+    assert signer.decode(well_formed, "texas", None, "f") == {"k": {"S": "v"}}
+    with pytest.raises(InvalidCursorError):
+        signer.decode(_signed(_b64(json.dumps(entries).encode()), None), "texas", None, "f")

@@ -160,13 +160,11 @@ class KeyCodec:
                     f"the sort key {attribute!r} is over {MAX_SORT_KEY_BYTES} bytes; "
                     "use a shorter value"
                 )
-        elif isinstance(value, float):
-            serialize(value)  # raises the float message
-        elif isinstance(value, bool) or not isinstance(value, int | Decimal):
+        elif isinstance(value, bool) or not isinstance(value, int | float | Decimal):
             raise InvalidKeyError(
                 f"the sort key {attribute!r} must be a non-empty string, bytes or a number"
             )
-        return serialize(value)
+        return serialize(value)  # a float: serialize's InvalidValueError says to use Decimal
 
     # -- keys and items going out ------------------------------------------------------------
 

@@ -40,6 +40,9 @@ def test_matching_equals_the_model(pattern: str, value: str) -> None:
         ("a.c", "abc", False),  # no regular-expression syntax leaks through
         ("a[b]c", "abc", False),
         ("a+", "aa", False),
+        ("*b*a*", "ab", False),  # middle pieces in the pattern's order, after each other
+        ("*ab*b*", "ab", False),  # ... and never overlapping
+        ("*b*a*", "bba", True),
     ],
 )
 def test_matching_boundaries(pattern: str, value: str, matches: bool) -> None:
@@ -65,6 +68,12 @@ INVOKE = "execute-api:Invoke"
         ([("Deny", ["*"], ["r/b"]), ("Allow", ["*"], ["r/*"])], Decision.ALLOW),
         ([("Deny", ["s3:*"], ["r/a"]), ("Allow", [INVOKE], ["r/a"])], Decision.ALLOW),
         ([("Allow", ["s3:*"], ["r/a"])], Decision.IMPLICIT_DENY),
+        # Actions compare case-insensitively: a Deny spelled in lower case still wins.
+        ([("Allow", ["EXECUTE-API:invoke"], ["r/a"])], Decision.ALLOW),
+        (
+            [("Allow", ["*"], ["r/*"]), ("Deny", ["execute-api:invoke"], ["r/a"])],
+            Decision.EXPLICIT_DENY,
+        ),
         ([], Decision.IMPLICIT_DENY),
     ],
 )

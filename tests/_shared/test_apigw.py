@@ -190,6 +190,7 @@ def test_default_takes_what_no_route_takes_on_http_apis_only() -> None:
     assert routes.route("POST", ("a", "b"), Api.HTTP) == Route.parse("$default")
     default = Route.parse("$default")
     assert (default.key, default.shape, default.parameters) == ("$default", (STAR,), ())
+    assert (default.method, default.path) == ("$default", "")
     assert routes.methods(default) == frozenset(
         ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
     )
@@ -198,3 +199,72 @@ def test_default_takes_what_no_route_takes_on_http_apis_only() -> None:
 def test_default_is_declared_once() -> None:
     with pytest.raises(ConfigurationError, match="declared twice"):
         table(["$default", "$default"])
+
+
+# -- issue 16: gaps found by mutation testing ----------------------------------------------
+
+
+def test_a_request_may_reach_a_route_on_http_apis_only() -> None:
+    """``GET /a/b``: REST takes the literal ``a`` (greedy route), HTTP the full match."""
+    routes = table(["GET /{x}/{y}", "GET /a/{proxy+}"])
+    full = routes.shapes[(PARAM, PARAM)]["GET"]
+    assert model.rest_backtracking(["GET /{x}/{y}", "GET /a/{proxy+}"], ("GET", ("a", "b"))) == (
+        "GET /a/{proxy+}"
+    )
+    assert model.http_api(["GET /{x}/{y}", "GET /a/{proxy+}"], ("GET", ("a", "b"))) == (
+        "GET /{x}/{y}"
+    )
+    assert routes.reaching(("a", STAR), full, "GET") == ("a", None)
+
+
+def test_a_pattern_that_reaches_default_reaches_another_route() -> None:
+    """``GET/parks/*`` also matches ``GET /parks/1/2``, which only ``$default`` takes."""
+    for keys, only in [(["GET /parks/{id}"], True), (["GET /parks/{id}", "$default"], False)]:
+        routes = table(keys)
+        assert routes.reaches_only(routes.shapes[("parks", PARAM)]["GET"]) is only
+
+
+def test_separating_may_use_exactly_max_patterns(monkeypatch: pytest.MonkeyPatch) -> None:
+    routes = table(["GET /{x}/b/{y}", "GET /{proxy+}"])
+    reaching, refused = routes.shapes[(PARAM, "b", PARAM)]["GET"], routes.shapes[(GREEDY,)]["GET"]
+    monkeypatch.setattr("tenantkit._shared.apigw.MAX_PATTERNS", 2)
+    assert routes.separating(reaching, refused, "GET", [reaching]) == [
+        (STAR, STAR, "b", STAR),
+        (STAR, "b", STAR, STAR),
+    ]
+    monkeypatch.setattr("tenantkit._shared.apigw.MAX_PATTERNS", 1)
+    with pytest.raises(ConfigurationError, match="more ways than 1"):
+        routes.separating(reaching, refused, "GET", [reaching])
+
+
+def test_split_by_api_looks_past_shapes_that_cannot_split_or_do_not_differ() -> None:
+    """REST routes ``GET /a/b/c`` to the greedy route (literals first), HTTP to the full
+    match; the shapes ahead of it (non-greedy, or greedy but alike) do not stop the search."""
+    keys = ["GET /b/{y}/c", "GET /c/{proxy+}", "GET /a/b/{proxy+}", "GET /{x}/{y}/c"]
+    routes = table(keys)
+    greedy, full = Route.parse("GET /a/b/{proxy+}"), Route.parse("GET /{x}/{y}/c")
+    assert model.rest_backtracking(keys, ("GET", ("a", "b", "c"))) == greedy.key
+    assert model.http_api(keys, ("GET", ("a", "b", "c"))) == full.key
+    assert routes.split_by_api(lambda rest, http: rest == greedy) == (
+        "GET",
+        ("a", "b", "c"),
+        greedy,
+        full,
+    )
+
+
+def test_split_by_api_counts_only_the_method_s_routes_ahead_on_rest() -> None:
+    """``GET /a/{y}/{proxy+}`` takes every request REST would give ``GET /a/{proxy+}``
+    that HTTP gives ``GET /{x}/{y}/c``: those two never split."""
+    keys = ["GET /a/{proxy+}", "GET /a/{y}/{proxy+}", "GET /{x}/{y}/c"]
+    routes = table(keys)
+    outer = Route.parse("GET /a/{proxy+}")
+    for path in [("a", "b", "c"), ("a", "x", "c")]:
+        assert model.rest_backtracking(keys, ("GET", path)) == "GET /a/{y}/{proxy+}"
+    assert routes.split_by_api(lambda rest, http: rest == outer) is None
+    assert routes.split_by_api(lambda rest, http: True) is not None
+
+
+def test_find_path_goes_on_past_a_state_that_accepts() -> None:
+    """After ``a/b/c/x`` the greedy shape both accepts and may take more segments."""
+    assert find_path([("a", "b", "c", GREEDY), (PARAM,) * 5]) == ("a", "b", "c", None, None)

@@ -16,8 +16,9 @@ from typing import Any
 import boto3
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from moto import mock_aws
 
 from tenantkit.auth import Jwks, PublicKeys, SecretKey, SecretsManagerKey
@@ -851,3 +852,143 @@ def test_concurrent_verification_is_safe(hs_token: Callable[..., str]) -> None:
         thread.join()
     assert errors == []
     assert len(verifier._cache._entries) <= 8
+
+
+# -- defaults and exact boundaries (issue 16's mutation gaps) ------------------------------
+
+T0 = 1_800_000_000.0  # a clock reading; every offset below is exact in binary floating point
+
+
+def test_the_default_leeway_is_30_seconds(hs_token: Callable[..., str]) -> None:
+    exp = int(T0)
+    token = hs_token(aud=..., iat=exp - 600, exp=exp)
+    for now, accepted in ((T0 + 29.5, True), (T0 + 30, False)):
+        verifier = TokenVerifier(
+            issuer=ANY_ISSUER,
+            audience=ANY_AUDIENCE,
+            algorithm="HS256",
+            keys=SecretKey(SECRET),
+            clock=lambda now=now: now,
+        )
+        if accepted:
+            assert verifier.verify(f"Bearer {token}").subject == "alice"
+        else:
+            rejected(verifier, token)
+
+
+def _counting(verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record each token that is verified for real (not served from the cache)."""
+    calls: list[str] = []
+    uncached = verifier._verify_uncached
+
+    def counted(token: str, now: float) -> Any:
+        calls.append(token)
+        return uncached(token, now)
+
+    monkeypatch.setattr(verifier, "_verify_uncached", counted)
+    return calls
+
+
+def test_a_verified_token_is_cached_for_300_seconds_by_default(
+    hs_token: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [T0]
+    verifier = TokenVerifier(
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
+        algorithm="HS256",
+        keys=SecretKey(SECRET),
+        clock=lambda: now[0],
+    )
+    calls = _counting(verifier, monkeypatch)
+    token = hs_token(aud=..., iat=int(T0), exp=int(T0) + 3600)
+    verifier.verify(f"Bearer {token}")
+    now[0] = T0 + 299.5
+    verifier.verify(f"Bearer {token}")
+    assert len(calls) == 1
+    now[0] = T0 + 300
+    verifier.verify(f"Bearer {token}")
+    assert len(calls) == 2
+
+
+def test_the_cache_holds_1024_tokens_by_default(hs_token: Callable[..., str]) -> None:
+    verifier = TokenVerifier(
+        issuer=ANY_ISSUER, audience=ANY_AUDIENCE, algorithm="HS256", keys=SecretKey(SECRET)
+    )
+    for index in range(1025):
+        verifier.verify(f"Bearer {hs_token(aud=..., n=index)}")
+    assert len(verifier._cache) == 1024
+
+
+def test_the_size_limit_is_exact(hs_token: Callable[..., str]) -> None:
+    """A token of exactly ``max_token_bytes`` passes both checks; one byte more fails both."""
+    token = hs_token()
+    exact = TokenVerifier(
+        algorithm="HS256",
+        keys=SecretKey(SECRET),
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        max_token_bytes=len(token),
+    )
+    assert exact.verify(f"Bearer {token}").subject == "alice"
+    assert exact.verify_token(token).subject == "alice"
+    small = TokenVerifier(
+        algorithm="HS256",
+        keys=SecretKey(SECRET),
+        issuer=ISSUER,
+        audience=AUDIENCE,
+        max_token_bytes=len(token) - 1,
+    )
+    with pytest.raises(UnauthorizedError, match="too large"):
+        small.verify(f"Bearer {token}")
+    with pytest.raises(UnauthorizedError, match="too large"):
+        small.verify_token(token)
+
+
+@pytest.mark.parametrize("alg", ["HS256", "RS384", "none", "ES256"])
+def test_attack_a_refused_algorithm_never_reaches_the_key_set(
+    rsa_key: rsa.RSAPrivateKey, alg: str
+) -> None:
+    """An algorithm outside the configured ones is refused first: no key is looked up,
+    so a token cannot make the verifier fetch the JWKS by naming an unknown kid."""
+    fetches: list[str] = []
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(rsa_key.public_key()))
+
+    def fetcher(url: str) -> dict[str, Any]:
+        fetches.append(url)
+        return {"keys": [{**jwk, "kid": "k1"}]}
+
+    verifier = TokenVerifier(
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
+        algorithm="RS256",
+        keys=Jwks("https://issuer.example/jwks.json", fetcher=fetcher),
+    )
+    token = raw_token({"alg": alg, "kid": "unknown"}, claims(aud=...), b"x" * 64)
+    with pytest.raises(UnauthorizedError, match="algorithm is not the one"):
+        verifier.verify(f"Bearer {token}")
+    assert fetches == []
+
+
+def test_attack_es256_signed_by_a_p384_key_over_sha256() -> None:
+    """ES256 means P-256. A P-384 key signing SHA-256 makes a signature that PyJWT's ES256
+    would check against that key and accept: the verifier must not try the key at all."""
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    verifier = TokenVerifier(
+        issuer=ANY_ISSUER,
+        audience=ANY_AUDIENCE,
+        algorithm=["ES256", "ES384"],
+        keys=PublicKeys([p384.public_key()]),
+    )
+    head = b64(json.dumps({"alg": "ES256"}).encode())
+    body = b64(json.dumps(claims(aud=...)).encode())
+    der = p384.sign(f"{head}.{body}".encode(), ec.ECDSA(hashes.SHA256()))
+    r, s = decode_dss_signature(der)
+    token = f"{head}.{body}.{b64(r.to_bytes(48, 'big') + s.to_bytes(48, 'big'))}"
+    es256 = jwt.get_algorithm_by_name("ES256")
+    assert es256.verify(
+        f"{head}.{body}".encode(),
+        p384.public_key(),
+        base64.urlsafe_b64decode(token.rsplit(".", 1)[1] + "=="),
+    )  # the premise: PyJWT alone would accept it
+    rejected(verifier, token)

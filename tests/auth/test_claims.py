@@ -13,6 +13,7 @@ import pytest
 from tenantkit.auth import ANY_AUDIENCE as EXPORTED_ANY_AUDIENCE
 from tenantkit.auth import ANY_ISSUER as EXPORTED_ANY_ISSUER
 from tenantkit.auth import SecretKey
+from tenantkit.auth.claims import ClaimRules
 from tenantkit.auth.verifier import ANY_AUDIENCE, ANY_ISSUER, TokenVerifier
 from tenantkit.errors import ConfigurationError, UnauthorizedError
 
@@ -139,3 +140,78 @@ def test_leeway_applies_to_every_time(hs_token: Callable[..., str]) -> None:
         assert verifier.verify(f"Bearer {hs_token(**claims)}").subject == "alice"
     for claims in ({"exp": int(now) - 70}, {"nbf": int(now) + 70}, {"iat": int(now) + 70}):
         refused(verifier, hs_token(**claims))
+
+
+# -- exact boundaries (issue 16's mutation gaps), on ClaimRules and a fixed clock -----------
+
+NOW = 1_800_000_000.0
+
+
+def rules(**options: Any) -> ClaimRules:
+    settings: dict[str, Any] = {
+        "issuer": ISSUER,
+        "audience": AUDIENCE,
+        "required_claims": None,
+        "subject_claim": "sub",
+        "leeway": 0,
+        **options,
+    }
+    return ClaimRules(**settings)
+
+
+def token_claims(**overrides: Any) -> dict[str, Any]:
+    body = {"sub": "alice", "iss": ISSUER, "aud": AUDIENCE, "exp": NOW + 600, **overrides}
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+@pytest.mark.parametrize("leeway", [0, 30])
+def test_exp_is_exclusive_to_the_second_with_leeway(leeway: int) -> None:
+    checker = rules(leeway=leeway)
+    assert checker.check(token_claims(exp=NOW - leeway + 0.5), NOW).subject == "alice"
+    with pytest.raises(UnauthorizedError, match="expired"):
+        checker.check(token_claims(exp=NOW - leeway), NOW)
+
+
+@pytest.mark.parametrize("claim", ["nbf", "iat"])
+@pytest.mark.parametrize("leeway", [0, 30])
+def test_nbf_and_iat_may_be_exactly_now_plus_leeway(claim: str, leeway: int) -> None:
+    checker = rules(leeway=leeway)
+    assert checker.check(token_claims(**{claim: NOW + leeway}), NOW).subject == "alice"
+    with pytest.raises(UnauthorizedError, match="not valid yet"):
+        checker.check(token_claims(**{claim: NOW + leeway + 0.5}), NOW)
+
+
+def test_finite_fractional_times_are_numbers() -> None:
+    """JSON has one number type: 1800000600.5 is as valid an exp as 1800000600."""
+    verified = rules().check(token_claims(exp=NOW + 600.5, nbf=NOW - 0.5, iat=NOW - 0.5), NOW)
+    assert verified.expires_at == NOW + 600.5
+    for bad in (float("inf"), float("nan")):
+        with pytest.raises(UnauthorizedError):
+            rules().check(token_claims(exp=bad), NOW)
+        with pytest.raises(UnauthorizedError):
+            rules().check(token_claims(nbf=bad), NOW)
+
+
+def test_a_subject_of_512_characters_is_the_longest_accepted() -> None:
+    assert rules().check(token_claims(sub="s" * 512), NOW).subject == "s" * 512
+    with pytest.raises(UnauthorizedError, match="no subject"):
+        rules().check(token_claims(sub="s" * 513), NOW)
+
+
+@pytest.mark.parametrize("leeway", [0, 0.5, 299.5, 300])
+def test_leeway_from_0_to_300_seconds_is_accepted(leeway: float) -> None:
+    assert rules(leeway=leeway).check(token_claims(exp=NOW + 1), NOW).subject == "alice"
+
+
+@pytest.mark.parametrize("leeway", [-0.5, 300.5])
+def test_leeway_outside_0_to_300_seconds_is_refused(leeway: float) -> None:
+    with pytest.raises(ConfigurationError, match="leeway"):
+        rules(leeway=leeway)
+
+
+@pytest.mark.parametrize("path", ["", ".sub", "sub.", "data..sub"])
+def test_a_subject_claim_path_with_an_empty_part_is_refused(path: str) -> None:
+    """It could never name a claim: every token would be refused, as if signed out."""
+    with pytest.raises(ConfigurationError, match="subject_claim"):
+        rules(subject_claim=path)
+    assert rules(subject_claim="data.sub").check(token_claims(sub=..., data={"sub": "x"}), NOW)

@@ -59,3 +59,16 @@ def test_the_decoder_accepts_exactly_the_canonical_texts(text: str) -> None:
 def test_padding_whitespace_and_other_alphabets_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="base64url"):
         b64url_decode(text)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_every_final_character_is_encoded_as_the_standard_library_does(size: int) -> None:
+    """The encoder strips padding and nothing else, whatever character ends the text
+    (a trailing ``X`` or ``-`` is data, never padding)."""
+    for last in range(256):
+        data = b"\x00" * (size - 1) + bytes([last])
+        expected = base64.urlsafe_b64encode(data).decode().rstrip("=")
+        assert b64url_encode(data) == expected
+        assert b64url_decode(expected) == data
+    assert b64url_encode(b"\x00\x00\x17") == "AAAX"
+    assert b64url_encode(b"\x5d\x75\xd7" * 2) == "XXXXXXXX"

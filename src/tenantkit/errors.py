@@ -23,9 +23,11 @@ caller's mistakes. The tree (a test checks that it matches the classes)::
     ├── NoTenantContextError 403
     ├── TenantMismatchError 403
     ├── ForbiddenError 403
+    │   └── TenantNotActiveError 403
     ├── NotFoundError 404
     ├── ConflictError 409
     ├── ConditionFailedError 409
+    ├── TenantReadOnlyError 423
     ├── LimitExceededError 429
     ├── EnvelopeError 400
     ├── ScanForbiddenError 500
@@ -59,6 +61,8 @@ __all__ = [
     "TenantIsolationError",
     "TenantKitError",
     "TenantMismatchError",
+    "TenantNotActiveError",
+    "TenantReadOnlyError",
     "UnauthorizedError",
     "UnexpectedResponseError",
     "UnprocessedItemsError",
@@ -171,6 +175,13 @@ class ForbiddenError(TenantKitError):
     status_code = 403
 
 
+class TenantNotActiveError(ForbiddenError):
+    """The tenant is suspended, offboarding or deleted: its members get no tenant routes,
+    and queued work for it is refused (HTTP 403)."""
+
+    status_code = 403
+
+
 class NotFoundError(TenantKitError):
     """The thing does not exist in the current tenant (HTTP 404)."""
 
@@ -195,6 +206,12 @@ class ConditionFailedError(TenantKitError):
     def __init__(self, message: str, *, failed_indexes: tuple[int, ...] = ()) -> None:
         super().__init__(message)
         self.failed_indexes = failed_indexes
+
+
+class TenantReadOnlyError(TenantKitError):
+    """The tenant is being moved to another table; reads work, writes wait (HTTP 423)."""
+
+    status_code = 423
 
 
 class LimitExceededError(TenantKitError):

@@ -4,8 +4,10 @@
 ``APIGatewayHttpResolver``: it reads the tenant from the authorizer context, runs
 the route inside ``tenant_scope``, answers tenantkit's errors with their status and,
 given a ``Logger``, appends ``tenant_id`` and ``user_id`` to its keys for the
-invocation only. ``register_error_handler(app)`` gives a resolver without the
-middleware (routes that need no tenant) the same answers to tenantkit's errors.
+invocation only. With a metered ``TenantTable`` it prints the invocation's EMF record
+of usage, as ``@tenant_handler`` does (``tenantkit.metering``).
+``register_error_handler(app)`` gives a resolver without the middleware (routes that
+need no tenant) the same answers to tenantkit's errors.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tenantkit.context import TenantContext, tenant_scope
+from tenantkit.context import TenantContext, authorizer_context, tenant_scope
 from tenantkit.errors import TenantKitError
 from tenantkit.handlers import error_response, refusal
+from tenantkit.metering import metered_invocation
 
 try:
     from aws_lambda_powertools.event_handler import Response
@@ -70,8 +73,9 @@ class TenantMiddleware(BaseMiddlewareHandler[ApiGatewayResolver]):
             return _response(refusal(refused, event))
         if self._logger is not None:
             self._logger.append_keys(tenant_id=ctx.tenant_id, user_id=ctx.user_id)
+        tier = (authorizer_context(event) or {}).get("tier")
         try:
-            with tenant_scope(ctx):
+            with tenant_scope(ctx), metered_invocation(ctx.tenant_id, tier):
                 return next_middleware(app)
         except Exception as raised:
             # exception_handler_manager: Powertools 3.11+, hence the extra's floor

@@ -29,6 +29,7 @@ from tenantkit.dynamo.keys import KeyCodec
 from tenantkit.dynamo.queries import Page, Queries
 from tenantkit.dynamo.transactions import TenantWrites
 from tenantkit.errors import ScanForbiddenError
+from tenantkit.metering import emf_metrics_class, metered_call
 
 if TYPE_CHECKING:
     import boto3
@@ -56,6 +57,8 @@ class TenantTable:
     ``<tenant>#``; scans and PartiQL are refused; conditions are
     ``boto3.dynamodb.conditions`` objects compiled and checked here. The client is
     ``client``, or one built on first use from ``boto3_session`` and ``boto_config``.
+    ``metering`` adds each request's consumed capacity to the invocation's meter
+    (``tenantkit.metering``); it needs the ``powertools`` extra.
     """
 
     #: Attempts for batch requests that leave items unprocessed, and the backoff between them.
@@ -76,6 +79,7 @@ class TenantTable:
         boto_config: Config | None = None,
         tenant: str | TenantContext | None = None,
         cursor_key: Secret | None = None,
+        metering: bool = False,
     ) -> None:
         self._codec = KeyCodec(
             table_name, partition_key, sort_key, indexes, withheld=self._log_withheld
@@ -87,6 +91,9 @@ class TenantTable:
         if isinstance(tenant, TenantContext):
             tenant = tenant.tenant_id
         self._pinned = None if tenant is None else validate_tenant_id(tenant)
+        if metering:
+            emf_metrics_class()  # a ConfigurationError now, without the extra
+        self._metered = metering
         cursors = CursorSigner(table_name, cursor_key)
         self._queries = Queries(table_name, self._codec, indexes, cursors, self._send)
         self._batches = Batches(table_name, self._codec, self._send)
@@ -125,6 +132,8 @@ class TenantTable:
         return self._pinned if self._pinned is not None else current_tenant().tenant_id
 
     def _send(self, operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
+        if self._metered:
+            return metered_call(call, self._client.get(), operation, request, self._tenant())
         return call(self._client.get(), operation, request)
 
     def _writes(self, tenant: str) -> TenantWrites:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from tenantkit._shared.backoff import Backoff
 from tenantkit._shared.clients import ClientOptions
 from tenantkit._shared.dynamodb.control_plane import ControlPlaneStore
+from tenantkit._shared.dynamodb.tenant_status import DEFAULT_TIER
 from tenantkit.auth.founding import add_founding, add_provisioning, founding_refusal
 from tenantkit.auth.memberships import (
     MembershipChange,
@@ -38,18 +39,20 @@ from tenantkit.auth.records import (
     ControlKeys,
     TenantRecord,
     UserRecord,
+    checked_roles,
     tenant_record,
     user_record,
     valid_role,
+    validate_tier,
     validate_user_id,
 )
+from tenantkit.auth.usage_plans import UsagePlans, record_usage_key
 from tenantkit.context import validate_tenant_id
 from tenantkit.errors import (
     ConditionFailedError,
     ConfigurationError,
     ConflictError,
     ForbiddenError,
-    InvalidInputError,
     LimitExceededError,
     NotFoundError,
     TenantKitError,
@@ -89,6 +92,9 @@ class UserDirectory:
     * Roles must be in ``known_roles`` (or match ``ROLE_PATTERN`` when it is ``None``).
     * One user founds at most ``max_founded_tenants_per_user`` tenants (``None``: no cap),
       and tenant ids that differ only in letter case are one id (see ``founding``).
+    * Tenants are founded active, in ``default_tier`` unless told; with ``usage_plans``,
+      each gets its API key in its tier's plan (``tenantkit.auth.usage_plans``). Status
+      and tier then change through ``TenantAdmin``.
 
     The DynamoDB client is ``client``, or one built on first use from ``boto3_session``
     and ``boto_config``. Records are written through the control-plane store, which
@@ -111,6 +117,8 @@ class UserDirectory:
         sort_key: str = "sk",
         consistent_read: bool = True,
         max_founded_tenants_per_user: int | None = DEFAULT_MAX_FOUNDED_TENANTS_PER_USER,
+        default_tier: str = DEFAULT_TIER,
+        usage_plans: UsagePlans | None = None,
     ) -> None:
         if not table_name:
             raise ConfigurationError("UserDirectory needs the table name")
@@ -127,6 +135,8 @@ class UserDirectory:
                 "max_founded_tenants_per_user must be a whole number >= 0, or None for no cap"
             )
         self.max_founded_tenants_per_user = cap
+        self.default_tier = validate_tier(default_tier)
+        self.usage_plans = usage_plans
         self._keys = ControlKeys(partition_key, sort_key)
         self._consistent = consistent_read
         self._backoff = Backoff(0.01, 0.5, sleep=lambda seconds: self.sleep(seconds))
@@ -147,22 +157,7 @@ class UserDirectory:
         return client
 
     def _roles(self, roles: Iterable[str]) -> list[str]:
-        if isinstance(roles, str):
-            roles = [roles]
-        given = list(roles)
-        if not all(valid_role(role) for role in given):
-            raise InvalidInputError(f"role names must be strings matching {ROLE_PATTERN}")
-        result = sorted(set(given))
-        if not result:
-            raise InvalidInputError("give at least one role; use remove_member to end a membership")
-        unknown = [
-            role for role in result if self.known_roles is not None and role not in self.known_roles
-        ]
-        if unknown:
-            raise InvalidInputError(
-                f"unknown role {unknown[0]!r}; known roles are {sorted(self.known_roles or ())}"
-            )
-        return result
+        return checked_roles(roles, self.known_roles)
 
     # -- users -------------------------------------------------------------------------
 
@@ -198,16 +193,22 @@ class UserDirectory:
 
     # -- tenants -----------------------------------------------------------------------
 
-    def create_tenant(self, tenant_id: str, *, owner_id: str) -> None:
-        """Found a tenant: its owner becomes a member holding ``admin_role``.
+    def create_tenant(self, tenant_id: str, *, owner_id: str, tier: str | None = None) -> None:
+        """Found a tenant, active in ``tier``: its owner becomes a member holding ``admin_role``.
 
         The owner's active tenant is set to it if they had none. One transaction checks
         everything (see ``founding``): ``ConflictError`` if the id is taken in any letter
-        case, ``LimitExceededError`` if the owner has founded the most tenants one user
-        may, ``NotFoundError`` if the owner is not a user.
+        case or was ever offboarded, ``LimitExceededError`` if the owner has founded the
+        most tenants one user may, ``NotFoundError`` if the owner is not a user. With
+        ``usage_plans``, the tenant's API key is created after the founding; if that
+        fails the error is raised, the tenant stays founded, and ``TenantAdmin.set_tier``
+        with its tier creates the key.
         """
         validate_tenant_id(tenant_id)
         validate_user_id(owner_id)
+        tier = self.default_tier if tier is None else validate_tier(tier)
+        if self.usage_plans is not None:
+            self.usage_plans.check_tier(tier)
         if self.max_founded_tenants_per_user == 0:  # a user with no count passes "< cap"
             raise self._founder_refusal(owner_id)
         try:
@@ -219,12 +220,16 @@ class UserDirectory:
                     owner_id,
                     admin_role=self.admin_role,
                     cap=self.max_founded_tenants_per_user,
+                    tier=tier,
                 )
         except ConditionFailedError as refused:
             failed = refused.failed_indexes
             raise founding_refusal(failed, lambda: self._founder_refusal(owner_id)) from None
         except ConflictError:
             raise _raced() from None
+        if self.usage_plans is not None:
+            key = self.usage_plans.create_key(tenant_id, tier)
+            record_usage_key(self._store, self._keys, tenant_id, key)
 
     def _founder_refusal(self, owner_id: str) -> TenantKitError:
         """Read the owner once to say why their user item refused a founding."""
@@ -312,7 +317,9 @@ class UserDirectory:
         back-office tools. Never call it with a caller's request from an API handler;
         use :meth:`add_member` and :meth:`set_roles` there. ``NotFoundError`` if the
         user does not exist, ``ConflictError`` if a tenant whose id differs only in letter
-        case exists. It claims the id as founding does, and counts against no cap.
+        case exists or the tenant is offboarding or deleted. It claims the id as founding
+        does, counts against no cap, and creates no usage key (``TenantAdmin.set_tier``
+        does).
         """
         validate_tenant_id(tenant_id)
         validate_user_id(user_id)
@@ -320,7 +327,13 @@ class UserDirectory:
         try:
             with self._store.transaction() as tx:
                 add_provisioning(
-                    tx, self._keys, tenant_id, user_id, role_list, admin_role=self.admin_role
+                    tx,
+                    self._keys,
+                    tenant_id,
+                    user_id,
+                    role_list,
+                    admin_role=self.admin_role,
+                    tier=self.default_tier,
                 )
         except ConditionFailedError as refused:
             raise founding_refusal(

@@ -17,6 +17,11 @@ Trusted provisioning creates tenants too; it writes the same claim and check (2,
 it never makes a case-variant either, and re-provisioning a tenant from before claims
 existed claims its id.
 
+A tenant is founded ``active`` in a tier. An offboarded tenant leaves its record behind
+as a ``deleted`` tombstone, with its claim: (0) and (2) then refuse the id and every
+look-alike of it for good, and provisioning refuses a tenant that is offboarding or
+deleted, so nothing written for the old owner is ever inherited by a new one.
+
 The count covers foundings, not current memberships: leaving a founded tenant does not
 give the allowance back, so found-hand-over-leave cannot mint tenants without limit.
 """
@@ -28,6 +33,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tenantkit._shared.dynamodb.expressions import IfNotExists
+from tenantkit._shared.dynamodb.tenant_status import ACTIVE, SUSPENDED
 from tenantkit._shared.dynamodb.transact import Transaction
 from tenantkit.auth.records import ControlKeys, folded_tenant_id
 from tenantkit.errors import ConflictError, TenantKitError
@@ -41,6 +47,7 @@ __all__ = [
     "add_founding",
     "add_provisioning",
     "founding_refusal",
+    "open_for_members",
 ]
 
 FOUNDED_COUNT = "foundedTenants"
@@ -55,8 +62,10 @@ def add_founding(
     *,
     admin_role: str,
     cap: int | None,
+    tier: str,
 ) -> None:
-    """Add to ``tx`` the writes that found ``tenant_id`` with ``owner_id`` as its admin."""
+    """Add to ``tx`` the writes that found ``tenant_id``, active in ``tier``, with
+    ``owner_id`` as its admin."""
     from boto3.dynamodb.conditions import Attr
 
     owner = {owner_id}
@@ -68,6 +77,8 @@ def add_founding(
             "admins": owner,
             "createdBy": owner_id,
             "createdAt": int(time.time()),
+            "status": ACTIVE,
+            "tier": tier,
         },
         if_not_exists=True,
     )
@@ -91,9 +102,10 @@ def add_provisioning(
     roles: list[str],
     *,
     admin_role: str,
+    tier: str,
 ) -> None:
     """Add to ``tx`` the writes that give ``user_id`` exactly ``roles`` in ``tenant_id``,
-    creating the tenant if it does not exist."""
+    creating the tenant (active, in ``tier``) if it does not exist."""
     from boto3.dynamodb.conditions import Attr
 
     user = {user_id}
@@ -104,9 +116,11 @@ def add_provisioning(
             "tenantId": tenant_id,
             "createdBy": IfNotExists("provisioning"),
             "createdAt": IfNotExists(int(time.time())),
+            "tier": IfNotExists(tier),
         },
         add={"members": user, "admins": user} if admin else {"members": user},
         delete=None if admin else {"admins": user},
+        condition=open_for_members(),
     )
     tx.update(
         keys.user(user_id),
@@ -114,6 +128,14 @@ def add_provisioning(
         condition=Attr(keys.partition_key).exists(),
     )
     add_claim(tx, keys, tenant_id)
+
+
+def open_for_members() -> ConditionBase:
+    """The tenant record's condition for any new membership: the tenant is not being
+    offboarded or deleted (a missing record, or one without a status, is open)."""
+    from boto3.dynamodb.conditions import Attr
+
+    return Attr("status").not_exists() | Attr("status").is_in([ACTIVE, SUSPENDED])
 
 
 def add_claim(tx: Transaction, keys: ControlKeys, tenant_id: str) -> None:
@@ -141,7 +163,8 @@ def founding_refusal(
     """
     if 0 in failed:
         return ConflictError(
-            "this tenant already exists; choose another id, or ask one of its admins to add you"
+            "this tenant already exists, or existed and was offboarded (such ids are never "
+            "reused); choose another id, or ask one of its admins to add you"
         )
     if any(position > _OWNER for position in failed):
         return ConflictError(

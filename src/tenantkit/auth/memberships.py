@@ -15,9 +15,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from tenantkit._shared.dynamodb.expressions import UpdatePath
+from tenantkit._shared.dynamodb.tenant_status import DELETED, OFFBOARDING
 from tenantkit._shared.dynamodb.transact import Transaction
+from tenantkit.auth.founding import open_for_members
 from tenantkit.auth.records import ControlKeys, TenantRecord
-from tenantkit.errors import ConflictError, ForbiddenError, NotFoundError, TenantKitError
+from tenantkit.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    TenantKitError,
+    TenantNotActiveError,
+)
 
 if TYPE_CHECKING:
     from boto3.dynamodb.conditions import ConditionBase
@@ -59,13 +67,16 @@ def _membership(tenant_id: str) -> str:
 def joining(
     keys: ControlKeys, tenant_id: str, actor_id: str, roles: list[str], *, admin_role: str
 ) -> MembershipChange:
-    """``add_member``: the actor is an admin; the user exists and is not a member yet."""
+    """``add_member``: the actor is an admin of a tenant that is not being offboarded or
+    deleted; the user exists and is not a member yet."""
     from boto3.dynamodb.conditions import Attr
 
     return MembershipChange(
         roster_add=("members", "admins") if admin_role in roles else ("members",),
         roster_delete=(),
-        roster_condition=Attr(keys.partition_key).exists() & Attr("admins").contains(actor_id),
+        roster_condition=Attr(keys.partition_key).exists()
+        & Attr("admins").contains(actor_id)
+        & open_for_members(),
         user_set={(_MEMBERSHIPS, tenant_id): set(roles)},
         user_remove=(),
         user_condition=Attr(keys.partition_key).exists()
@@ -154,6 +165,8 @@ def roster_refusal(
     """Why the tenant's roster refused a membership change, from the roster read after."""
     if tenant is None:
         return NotFoundError("no such tenant")
+    if tenant.status in (OFFBOARDING, DELETED):
+        return TenantNotActiveError(f"the tenant is {tenant.status}; it takes no new members")
     admins, roster = tenant.admins, tenant.members
     if actor_id not in admins and not (self_allowed and actor_id == user_id):
         return ForbiddenError(f"only a tenant {admin_role} can change its members; ask one of them")

@@ -26,10 +26,13 @@ from tenantkit import (
 from tenantkit.errors import (
     ConfigurationError,
     ConflictError,
+    EnvelopeError,
     TenantKitError,
+    TenantMismatchError,
     UnauthorizedError,
     UnprocessedItemsError,
 )
+from tenantkit.events import EnvelopeSigner, SecretKey
 from tenantkit.handlers import error_response, is_api_gateway_event, json_response, refusal
 from tests.conftest import load_event
 
@@ -380,3 +383,73 @@ def test_shapes_that_are_not_http_events(event: object) -> None:
 )
 def test_each_http_marker_alone_makes_an_http_event(event: dict[str, Any]) -> None:
     assert is_api_gateway_event(event) is True
+
+
+# --- direct invocations of tenant-isolated functions (round-2 decision 4) ---------------
+
+SIGNER = EnvelopeSigner(key=SecretKey("an-envelope-secret-of-at-least-32-bytes!"))
+
+
+@tenant_handler(signer=SIGNER)
+def isolated(event: Any, context: object = None) -> dict[str, Any]:
+    ctx = current_tenant()
+    return {"tenant": ctx.tenant_id, "user": ctx.user_id, "event": event}
+
+
+def carried(tenant: str, payload: object, signer: EnvelopeSigner = SIGNER) -> dict[str, str]:
+    with tenant_scope(TenantContext(tenant_id=tenant, user_id="alice")):
+        return {"tenantId": tenant, "envelope": signer.seal(payload)}
+
+
+class Isolated:
+    def __init__(self, tenant_id: str | None) -> None:
+        self.tenant_id = tenant_id
+
+
+@pytest.mark.parametrize(
+    "event",
+    [{"parkId": "alamo"}, {"tenantId": "texas"}, {}, None, {"envelope": "{}"}],
+    ids=["payload", "tenantId-field", "empty", "none", "junk-envelope"],
+)
+def test_a_direct_invoke_with_only_a_tenant_id_is_refused(event: object) -> None:
+    with pytest.raises((EnvelopeError, NoTenantContextError)):
+        isolated(event, Isolated("texas"))
+    with pytest.raises(NoTenantContextError):
+        whoami(event, Isolated("texas"))  # type: ignore[arg-type]
+    assert current_tenant_or_none() is None
+
+
+def test_a_forged_envelope_is_refused_on_a_direct_invoke(caplog: pytest.LogCaptureFixture) -> None:
+    other = EnvelopeSigner(key=SecretKey("a-different-secret-of-at-least-32-bytes"))
+    with (
+        caplog.at_level(logging.WARNING, logger="tenantkit.handlers"),
+        pytest.raises(EnvelopeError, match="signature"),
+    ):
+        isolated(carried("texas", 1, other), Isolated("texas"))
+    assert "direct invocation refused" in caplog.text
+    assert "an-envelope-secret" not in caplog.text
+
+
+def test_another_tenants_envelope_under_a_mismatching_tenant_id_is_refused() -> None:
+    with pytest.raises(TenantMismatchError):
+        isolated(carried("ohio", 1), Isolated("texas"))
+
+
+def test_a_direct_invoke_with_a_matching_envelope_runs_with_its_payload() -> None:
+    assert isolated(carried("texas", {"n": 1}), Isolated("texas")) == {
+        "tenant": "texas",
+        "user": "alice",
+        "event": {"n": 1},
+    }
+    # A pool function (no isolation tenant) trusts the signed envelope alone.
+    assert isolated(carried("ohio", 2), Isolated(None))["tenant"] == "ohio"
+    assert isolated(event=carried("ohio", 3))["event"] == 3
+    assert current_tenant_or_none() is None
+
+
+def test_api_events_still_take_the_authorizer_with_a_signer_configured() -> None:
+    result = isolated(api_event(ALICE), Isolated("texas"))
+    assert (result["tenant"], result["user"]) == ("texas", "alice")
+    assert result["event"] == api_event(ALICE)  # the event is passed on unchanged
+    assert isolated(api_event(ALICE), Isolated("washington"))["statusCode"] == 403
+    assert isolated(api_event(None))["statusCode"] == 401

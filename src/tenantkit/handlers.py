@@ -14,7 +14,7 @@ import json
 import logging
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from tenantkit.context import (
     TenantContext,
@@ -27,9 +27,13 @@ from tenantkit.errors import (
     ForbiddenError,
     NoTenantContextError,
     TenantKitError,
+    TenantMismatchError,
     UnauthorizedError,
 )
 from tenantkit.metering import metered_invocation
+
+if TYPE_CHECKING:
+    from tenantkit.events.envelope import EnvelopeSigner
 
 __all__ = [
     "error_response",
@@ -95,7 +99,19 @@ def refusal(error: TenantKitError, event: object) -> TenantKitError:
     return ForbiddenError("Forbidden")
 
 
-def tenant_handler(fn: Callable[P, R]) -> Callable[P, R | dict[str, Any]]:
+@typing.overload
+def tenant_handler(fn: Callable[P, R], /) -> Callable[P, R | dict[str, Any]]: ...
+
+
+@typing.overload
+def tenant_handler(
+    *, signer: EnvelopeSigner | None = None
+) -> Callable[[Callable[P, R]], Callable[P, R | dict[str, Any]]]: ...
+
+
+def tenant_handler(
+    fn: Callable[P, R] | None = None, /, *, signer: EnvelopeSigner | None = None
+) -> Callable[P, R | dict[str, Any]] | Callable[[Callable[P, R]], Callable[P, R | dict[str, Any]]]:
     """Run a Lambda handler with the tenant from the authorizer context in scope.
 
     The tenant is reset when the handler returns or raises, so a warm container
@@ -108,32 +124,72 @@ def tenant_handler(fn: Callable[P, R]) -> Callable[P, R | dict[str, Any]]:
     retries as configured, which a 4xx dict returned as a success would prevent.
     Other exceptions always propagate unchanged. With a metered ``TenantTable`` the
     invocation prints one EMF record of its tenant's usage (``tenantkit.metering``).
+
+    ``@tenant_handler(signer=...)`` also takes direct invocations (no authorizer
+    context), such as ``TenantFunction``'s of a tenant-isolated function: the payload
+    must carry a tenant envelope that ``signer`` verifies, naming the same tenant as
+    Lambda's ``context.tenant_id`` when that is set, and the handler receives the
+    envelope's payload as its event. ``context.tenant_id`` alone is never a tenant:
+    whoever may invoke the function chooses it.
     """
 
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | dict[str, Any]:
-        event = args[0] if args else kwargs.get("event")
-        lambda_context = args[1] if len(args) > 1 else kwargs.get("context")
-        answers = is_api_gateway_event(event)
-        try:
-            ctx = TenantContext.from_event(
-                event if isinstance(event, Mapping) else {}, lambda_context
-            )
-        except TenantKitError as error:
-            if not answers:
-                raise
-            logger.warning("tenant refused: %s", type(error).__name__)
-            return error_response(refusal(error, event))
-        tier = (authorizer_context(event) or {}).get("tier")
-        try:
-            with tenant_scope(ctx), metered_invocation(ctx.tenant_id, tier):
-                return fn(*args, **kwargs)
-        except TenantKitError as error:
-            if not answers:
-                raise
-            return error_response(error)
+    def decorate(fn: Callable[P, R]) -> Callable[P, R | dict[str, Any]]:
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | dict[str, Any]:
+            event = args[0] if args else kwargs.get("event")
+            lambda_context = args[1] if len(args) > 1 else kwargs.get("context")
+            answers = is_api_gateway_event(event)
+            # No authorizer context and not over HTTP: a direct Invoke, if envelopes are on.
+            direct = None if answers or authorizer_context(event) else signer
+            call_args: Any = args
+            try:
+                if direct is not None:
+                    ctx, payload = _direct_invocation(event, lambda_context, direct)
+                    if args:
+                        call_args = (payload, *args[1:])
+                    else:
+                        kwargs["event"] = payload
+                else:
+                    ctx = TenantContext.from_event(
+                        event if isinstance(event, Mapping) else {}, lambda_context
+                    )
+            except TenantKitError as error:
+                if not answers:
+                    raise
+                logger.warning("tenant refused: %s", type(error).__name__)
+                return error_response(refusal(error, event))
+            tier = (authorizer_context(event) or {}).get("tier")
+            try:
+                with tenant_scope(ctx), metered_invocation(ctx.tenant_id, tier):
+                    return fn(*call_args, **kwargs)
+            except TenantKitError as error:
+                if not answers:
+                    raise
+                return error_response(error)
 
-    return wrapper
+        return wrapper
+
+    return decorate if fn is None else decorate(fn)
+
+
+def _direct_invocation(
+    event: object, lambda_context: object, signer: EnvelopeSigner
+) -> tuple[TenantContext, Any]:
+    """The tenant and payload of a direct ``Invoke``, from the envelope it must carry."""
+    from tenantkit.events.carried import open_carried
+
+    try:
+        opened = open_carried(signer, event)
+        isolated = getattr(lambda_context, "tenant_id", None)
+        if isolated is not None and isolated != opened.context.tenant_id:
+            raise TenantMismatchError(
+                "the Lambda tenant-isolation tenant differs from the envelope's tenant; "
+                "invoke the function with TenantFunction under the envelope's tenant"
+            )
+    except TenantKitError as error:
+        logger.warning("direct invocation refused: %s", error)
+        raise
+    return opened.context, opened.payload
 
 
 def requires_roles(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tenantkit.context import current_tenant, current_tenant_or_none, tenant_scope
-from tenantkit.errors import ConfigurationError, EnvelopeError
+from tenantkit.errors import ConfigurationError, EnvelopeError, TenantNotActiveError
 from tenantkit.events import EnvelopeSigner, SecretsManagerKey, process_sqs_batch, send_message
 from tests.conftest import load_event
 from tests.events.conftest import KEY, Aws, ctx
@@ -252,3 +252,52 @@ def test_send_message_to_a_fifo_queue_groups_by_tenant(aws: Aws) -> None:
         ("texas", {"tenant": "texas"}),
         ("texas", {"tenant": "texas"}),
     ]
+
+
+def test_a_tenant_that_is_not_active_is_dropped_not_retried(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Acknowledged without running: a retry would carry the tenant's data to the DLQ."""
+    checked: list[str] = []
+
+    def require_active(tenant_id: str) -> None:
+        checked.append(tenant_id)
+        if tenant_id == "ohio":
+            raise TenantNotActiveError("ohio is suspended")
+
+    event = {
+        "Records": [
+            sqs_record(seal("ohio", {"secret": "ohio-data"}), "o1"),
+            sqs_record(seal("texas", 1), "t1"),
+        ]
+    }
+    handler = Recorder()
+    with caplog.at_level(logging.WARNING, logger="tenantkit.events"):
+        result = process_sqs_batch(event, handler, signer=SIGNER, require_active=require_active)
+    assert result == {"batchItemFailures": []}
+    assert handler.seen == [("texas", 1)]
+    assert checked == ["ohio", "texas"]
+    assert "dropped SQS message o1: tenant ohio is not active" in caplog.text
+    assert "ohio-data" not in caplog.text
+
+
+def test_a_failing_status_check_fails_the_record_so_sqs_retries() -> None:
+    def unreachable(tenant_id: str) -> None:
+        raise ConnectionError("status table unreachable")
+
+    event = {"Records": [sqs_record(seal("texas", 1), "t1")]}
+    handler = Recorder()
+    result = process_sqs_batch(event, handler, signer=SIGNER, require_active=unreachable)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "t1"}]}
+    assert handler.seen == []
+
+
+def test_the_status_check_never_sees_a_forged_tenant() -> None:
+    """Refused envelopes fail before the check, so it is asked only about signed tenants."""
+    forged = json.loads(seal("texas", 1))
+    forged["env"]["tenantId"] = "ohio"
+    checked: list[str] = []
+    event = {"Records": [sqs_record(json.dumps(forged), "f1")]}
+    result = process_sqs_batch(event, Recorder(), signer=SIGNER, require_active=checked.append)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "f1"}]}
+    assert checked == []

@@ -1,4 +1,4 @@
-"""Per-tenant SNS topics for webhooks, and tenant envelopes for queued work.
+"""Per-tenant SNS topics for webhooks, and tenant envelopes for queued and evented work.
 
 Names are imported on first use, so a function that only opens envelopes does not
 load the DynamoDB and SNS parts (or boto3) at cold start. ``SecretKey`` and
@@ -14,9 +14,12 @@ from tenantkit._shared.lazy import lazy_exports
 if TYPE_CHECKING:
     from tenantkit.events.endpoints import EndpointPolicy, system_resolver
     from tenantkit.events.envelope import EnvelopeSigner
+    from tenantkit.events.eventbridge import EventEntry, eventbridge_handler, put_events
+    from tenantkit.events.invoke import InvokedFunctionError, TenantFunction
     from tenantkit.events.masking import mask_endpoint
     from tenantkit.events.once import EnvelopeLedger
     from tenantkit.events.queues import process_sqs_batch, send_message
+    from tenantkit.events.tasks import step_functions_task
     from tenantkit.events.topics import PublishResult, Subscription, TopicRegistry, topic_name
     from tenantkit.keys import SecretKey, SecretsManagerKey
 
@@ -24,14 +27,20 @@ __all__ = [
     "EndpointPolicy",
     "EnvelopeLedger",
     "EnvelopeSigner",
+    "EventEntry",
+    "InvokedFunctionError",
     "PublishResult",
     "SecretKey",
     "SecretsManagerKey",
     "Subscription",
+    "TenantFunction",
     "TopicRegistry",
+    "eventbridge_handler",
     "mask_endpoint",
     "process_sqs_batch",
+    "put_events",
     "send_message",
+    "step_functions_task",
     "system_resolver",
     "topic_name",
 ]
@@ -45,6 +54,12 @@ __getattr__ = lazy_exports(
         "mask_endpoint": "tenantkit.events.masking",
         "EnvelopeSigner": "tenantkit.events.envelope",
         "EnvelopeLedger": "tenantkit.events.once",
+        "EventEntry": "tenantkit.events.eventbridge",
+        "eventbridge_handler": "tenantkit.events.eventbridge",
+        "put_events": "tenantkit.events.eventbridge",
+        "InvokedFunctionError": "tenantkit.events.invoke",
+        "TenantFunction": "tenantkit.events.invoke",
+        "step_functions_task": "tenantkit.events.tasks",
         "process_sqs_batch": "tenantkit.events.queues",
         "send_message": "tenantkit.events.queues",
         "PublishResult": "tenantkit.events.topics",

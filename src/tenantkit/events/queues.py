@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tenantkit._shared.clients import ClientOptions
 from tenantkit.context import tenant_scope
-from tenantkit.errors import EnvelopeError, TenantKitError, aws_error_code
+from tenantkit.errors import EnvelopeError, TenantKitError, TenantNotActiveError, aws_error_code
 
 if TYPE_CHECKING:
     import boto3
@@ -79,6 +79,7 @@ def process_sqs_batch(
     *,
     signer: EnvelopeSigner,
     once: EnvelopeLedger | None = None,
+    require_active: Callable[[str], None] | None = None,
 ) -> dict[str, list[dict[str, str]]]:
     """Run ``record_handler(payload)`` for each record, inside the record's own tenant.
 
@@ -98,6 +99,14 @@ def process_sqs_batch(
     so SQS delivers it again later; a handler that raises gives its claim back, so the
     retry runs it. A record the ledger cannot claim (DynamoDB unreachable) fails without
     running.
+
+    With ``require_active``, it is called with each record's tenant before the ledger
+    and the handler. A record it refuses with ``TenantNotActiveError`` is dropped:
+    acknowledged without running, and logged with its tenant and ids (never its
+    payload). Reporting it as a failure would send it round until the dead-letter queue,
+    which would keep a suspended or offboarded tenant's data past its erasure; a resumed
+    tenant asks again. Any other error of ``require_active`` (its table unreachable) fails
+    the record, so SQS retries it.
     """
     records = event.get("Records")
     if not isinstance(records, list):
@@ -112,7 +121,7 @@ def process_sqs_batch(
         if group is not None and group in failed_groups:
             failures.append({"itemIdentifier": message_id})
             continue
-        if not _process_record(record, message_id, record_handler, signer, once):
+        if not _process_record(record, message_id, record_handler, signer, once, require_active):
             failures.append({"itemIdentifier": message_id})
             if group is not None:
                 failed_groups.add(group)
@@ -125,6 +134,7 @@ def _process_record(
     record_handler: Callable[[Any], object],
     signer: EnvelopeSigner,
     once: EnvelopeLedger | None,
+    require_active: Callable[[str], None] | None,
 ) -> bool:
     try:
         envelope = signer.open_envelope(_envelope_body(record.get("body")))
@@ -158,6 +168,10 @@ def _process_record(
             extra={"message_id": message_id, "refusal_reason": reason},
         )
         return False
+    if require_active is not None:
+        active = _is_active(require_active, envelope, message_id)
+        if active is not None:
+            return active
     if once is None:
         return _run(record_handler, envelope, message_id)
     claim = _claim(once, envelope, message_id, signer.max_age)
@@ -200,6 +214,32 @@ def _run(
             )
             return False
     return True
+
+
+def _is_active(
+    require_active: Callable[[str], None], envelope: OpenedEnvelope, message_id: str
+) -> bool | None:
+    """``None`` to go on; else the record's outcome: ``True`` (dropped) for a tenant that
+    is not active, ``False`` (retry) when the check itself failed."""
+    tenant_id = envelope.context.tenant_id
+    ids = {"message_id": message_id, "envelope_id": envelope.message_id, "tenant_id": tenant_id}
+    try:
+        require_active(tenant_id)
+    except TenantNotActiveError:
+        logger.warning(
+            "dropped SQS message %s: tenant %s is not active", message_id, tenant_id, extra=ids
+        )
+        return True
+    except Exception as exc:
+        reason = aws_error_code(exc) or type(exc).__name__
+        logger.error(
+            "SQS message %s was not run: its tenant's status could not be checked (%s)",
+            message_id,
+            reason,
+            extra={**ids, "refusal_reason": reason},
+        )
+        return False
+    return None
 
 
 def _claim(

@@ -25,10 +25,12 @@ from tenantkit._shared.keys import Secret
 from tenantkit.context import TenantContext, current_tenant, validate_tenant_id
 from tenantkit.dynamo.batch import Batches
 from tenantkit.dynamo.cursor import CursorSigner
+from tenantkit.dynamo.enumeration import EnumeratingCodec, Enumeration, Enumerator
 from tenantkit.dynamo.keys import KeyCodec
+from tenantkit.dynamo.placement import Placement
 from tenantkit.dynamo.queries import Page, Queries
 from tenantkit.dynamo.transactions import TenantWrites
-from tenantkit.errors import ScanForbiddenError
+from tenantkit.errors import ConfigurationError, ScanForbiddenError
 from tenantkit.metering import emf_metrics_class, metered_call
 
 if TYPE_CHECKING:
@@ -57,6 +59,9 @@ class TenantTable:
     ``<tenant>#``; scans and PartiQL are refused; conditions are
     ``boto3.dynamodb.conditions`` objects compiled and checked here. The client is
     ``client``, or one built on first use from ``boto3_session`` and ``boto_config``.
+    ``enumeration`` turns on the tenant-enumeration index (``dynamo.enumeration``);
+    ``placement`` sends each tenant's requests to its own table (``dynamo.placement``),
+    ``table_name`` being the pool.
     ``metering`` adds each request's consumed capacity to the invocation's meter
     (``tenantkit.metering``); it needs the ``powertools`` extra.
     """
@@ -79,11 +84,18 @@ class TenantTable:
         boto_config: Config | None = None,
         tenant: str | TenantContext | None = None,
         cursor_key: Secret | None = None,
+        enumeration: Enumeration | None = None,
+        placement: Placement | None = None,
         metering: bool = False,
     ) -> None:
-        self._codec = KeyCodec(
-            table_name, partition_key, sort_key, indexes, withheld=self._log_withheld
+        shape = (table_name, partition_key, sort_key, indexes)
+        self._codec = (
+            KeyCodec(*shape, withheld=self._log_withheld)
+            if enumeration is None
+            else EnumeratingCodec(enumeration, *shape, withheld=self._log_withheld)
         )
+        self._placement = placement
+        self._indexes = dict(indexes)
         self._name = table_name
         self._client = ClientOptions(
             "dynamodb", client=client, boto3_session=boto3_session, boto_config=boto_config
@@ -94,9 +106,9 @@ class TenantTable:
         if metering:
             emf_metrics_class()  # a ConfigurationError now, without the extra
         self._metered = metering
-        cursors = CursorSigner(table_name, cursor_key)
-        self._queries = Queries(table_name, self._codec, indexes, cursors, self._send)
-        self._batches = Batches(table_name, self._codec, self._send)
+        # Cursors are bound to the pool's name, so they stay valid when a tenant moves.
+        self._cursors = CursorSigner(table_name, cursor_key)
+        self._placed: dict[str, tuple[Queries, Batches]] = {}
 
     def __repr__(self) -> str:
         pinned = f", tenant={self._pinned!r}" if self._pinned else ""
@@ -136,8 +148,22 @@ class TenantTable:
             return metered_call(call, self._client.get(), operation, request, self._tenant())
         return call(self._client.get(), operation, request)
 
+    def _table_for(self, tenant: str) -> str:
+        """The table that holds ``tenant``'s items: the pool unless placed elsewhere."""
+        placement = self._placement
+        return self._name if placement is None else placement.table_for(tenant, self._name)
+
+    def _requests(self, tenant: str) -> tuple[Queries, Batches]:
+        """The query and batch builders of ``tenant``'s table, one pair per table."""
+        name = self._table_for(tenant)
+        built = self._placed.get(name)
+        if built is None:
+            queries = Queries(name, self._codec, self._indexes, self._cursors, self._send)
+            built = self._placed[name] = (queries, Batches(name, self._codec, self._send))
+        return built
+
     def _writes(self, tenant: str) -> TenantWrites:
-        return TenantWrites(self._name, self._codec, tenant, self._send)
+        return TenantWrites(self._table_for(tenant), self._codec, tenant, self._send)
 
     # -- single items -----------------------------------------------------------------
 
@@ -146,7 +172,10 @@ class TenantTable:
     ) -> dict[str, Any] | None:
         """The item with ``key`` in the current tenant, or ``None``."""
         tenant = self._tenant()
-        request: dict[str, Any] = {"TableName": self._name, "Key": self._codec.key(key, tenant)}
+        request: dict[str, Any] = {
+            "TableName": self._table_for(tenant),
+            "Key": self._codec.key(key, tenant),
+        }
         if consistent_read:
             request["ConsistentRead"] = True
         raw = self._send("get_item", request).get("Item")
@@ -207,7 +236,8 @@ class TenantTable:
     ) -> Page:
         """One page of the items under ``partition_value`` (of the table or of ``index``)."""
         tenant = self._tenant()
-        request = self._queries.request(
+        queries = self._requests(tenant)[0]
+        request = queries.request(
             partition_value,
             tenant,
             index=index,
@@ -217,7 +247,7 @@ class TenantTable:
             consistent=consistent_read,
             limit=limit,
         )
-        return self._queries.page(request, tenant, index, cursor)
+        return queries.page(request, tenant, index, cursor)
 
     def query_all(
         self,
@@ -259,7 +289,8 @@ class TenantTable:
     ) -> int:
         """How many items a query matches, counted by DynamoDB without returning them."""
         tenant = self._tenant()
-        request = self._queries.request(
+        queries = self._requests(tenant)[0]
+        request = queries.request(
             partition_value,
             tenant,
             index=index,
@@ -268,7 +299,7 @@ class TenantTable:
             forward=True,
             consistent=consistent_read,
         )
-        return self._queries.count(request, tenant)
+        return queries.count(request, tenant)
 
     # -- batches and transactions -----------------------------------------------------
 
@@ -279,9 +310,10 @@ class TenantTable:
         self, keys: Iterable[Mapping[str, Any]], *, consistent_read: bool = False
     ) -> list[dict[str, Any]]:
         """The items that exist for ``keys`` (in the order of ``keys``, duplicates once)."""
-        return self._batches.get(
+        tenant = self._tenant()
+        return self._requests(tenant)[1].get(
             keys,
-            self._tenant(),
+            tenant,
             consistent=consistent_read,
             attempts=self.max_batch_attempts,
             backoff=self._backoff(),
@@ -296,10 +328,11 @@ class TenantTable:
         """Put and delete many items, 25 per request, retrying what DynamoDB leaves over.
 
         ``delete`` is keyword-only, so a list of keys is never written as items."""
-        self._batches.write(
+        tenant = self._tenant()
+        self._requests(tenant)[1].write(
             put,
             delete,
-            self._tenant(),
+            tenant,
             attempts=self.max_batch_attempts,
             backoff=self._backoff(),
         )
@@ -316,6 +349,34 @@ class TenantTable:
     def transact_get(self, keys: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
         """Read up to 100 items in one consistent snapshot; ``None`` where there is none."""
         return self._writes(self._tenant()).snapshot(keys)
+
+    # -- the enumeration index --------------------------------------------------------
+
+    def _enumerator(self, tenant: str) -> Enumerator:
+        if not isinstance(self._codec, EnumeratingCodec):
+            raise ConfigurationError("this TenantTable has no enumeration= index")
+        return Enumerator(self._table_for(tenant), self._codec, self._send)
+
+    @property
+    def enumeration(self) -> Enumeration | None:
+        """The enumeration index this table maintains, or ``None``."""
+        codec = self._codec
+        return codec.enumeration if isinstance(codec, EnumeratingCodec) else None
+
+    def enumerate_keys(self, *, shards: Iterable[int] | None = None) -> Iterator[dict[str, Any]]:
+        """The key of every item of the current tenant: ``Query`` pages of each shard of
+        the enumeration index (or of ``shards``), never a ``Scan``."""
+        tenant = self._tenant()
+        enumerator = self._enumerator(tenant)
+        for shard in range(enumerator.shards) if shards is None else shards:
+            for page in enumerator.pages(tenant, shard):
+                yield from page
+
+    def count_items(self) -> int:
+        """How many items of the current tenant the enumeration index lists."""
+        tenant = self._tenant()
+        enumerator = self._enumerator(tenant)
+        return sum(enumerator.count(tenant, shard) for shard in range(enumerator.shards))
 
     # -- refused ----------------------------------------------------------------------
 

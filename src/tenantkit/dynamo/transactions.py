@@ -23,6 +23,7 @@ from tenantkit._shared.dynamodb.expressions import (
     top_name,
 )
 from tenantkit._shared.dynamodb.transact import TRANSACTION_LIMIT, Transaction
+from tenantkit.dynamo.enumeration import ATTRIBUTE, EnumeratingCodec
 from tenantkit.dynamo.keys import KeyCodec
 from tenantkit.errors import InvalidExpressionError, InvalidKeyError, InvalidLimitError
 
@@ -99,6 +100,9 @@ class TenantWrites:
                 path: self._partition(path, value) if top_name(path) in protected else value
                 for path, value in set_values.items()
             }
+        if isinstance(codec, EnumeratingCodec):  # an update may create the item
+            shard = codec.shard_update(request["Key"], self._tenant, touched)
+            set_values = {**(set_values or {}), ATTRIBUTE: shard}
         placeholders = Placeholders()
         request["UpdateExpression"] = compile_update(
             placeholders, set_values=set_values, remove=removed, add=add, delete=delete

@@ -1,0 +1,79 @@
+"""Table placement: which table holds a tenant's items, pool or silo (decision 24).
+
+Most tenants share the pool table; a big one may be moved to a table of its own (a
+silo, ``tenantkit tenant move``). The authorizer puts the tenant's table in its context
+(``table``, contract 2), so handlers learn it with no extra read, and a ``TenantTable``
+built with ``placement=Placement(...)`` sends each request to the current tenant's
+table: handler code does not change when a tenant moves.
+
+The table name is read from the context of the request, through ``table_of`` (by
+default the current ``TenantContext``'s ``table``, for the tenant it belongs to only).
+A name outside ``silos``, when given, is refused rather than used: a context that
+names some other table is a misconfigured authorizer, never a place to write.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection
+
+from tenantkit.context import current_tenant_or_none
+from tenantkit.errors import ConfigurationError
+
+__all__ = ["Placement", "context_table"]
+
+#: DynamoDB's table-name grammar.
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}\Z", re.ASCII)
+
+
+def context_table(tenant: str) -> str | None:
+    """The table the current request's context places ``tenant`` in, or ``None``.
+
+    Only the context of ``tenant`` itself counts: a table pinned to another tenant
+    never takes the current caller's placement.
+    """
+    ctx = current_tenant_or_none()
+    if ctx is None or ctx.tenant_id != tenant:
+        return None
+    table = getattr(ctx, "table", None)
+    return table if isinstance(table, str) and table else None
+
+
+class Placement:
+    """Maps a tenant to its table: the pool unless ``table_of(tenant)`` names a silo.
+
+    ``silos`` lists the silo tables this code may use (``None``: any table the
+    authorizer names). ``table_of`` returns the placement of a tenant, or ``None`` for
+    the pool; it defaults to :func:`context_table`.
+    """
+
+    __slots__ = ("_silos", "_table_of")
+
+    def __init__(
+        self,
+        *,
+        silos: Collection[str] | None = None,
+        table_of: Callable[[str], str | None] = context_table,
+    ) -> None:
+        if isinstance(silos, str):
+            raise ConfigurationError("silos is a collection of table names, not one name")
+        if silos is not None and not all(
+            isinstance(name, str) and _TABLE_NAME.match(name) for name in silos
+        ):
+            raise ConfigurationError("every silo must be a DynamoDB table name")
+        self._silos = None if silos is None else frozenset(silos)
+        self._table_of = table_of
+
+    def table_for(self, tenant: str, pool: str) -> str:
+        """The name of the table that holds ``tenant``'s items; ``pool`` unless placed."""
+        table = self._table_of(tenant)
+        if table is None or table == pool:
+            return pool
+        if not isinstance(table, str) or not _TABLE_NAME.match(table):
+            raise ConfigurationError("the tenant's placement is not a DynamoDB table name")
+        if self._silos is not None and table not in self._silos:
+            raise ConfigurationError(
+                f"the tenant is placed in table {table!r}, which is not among this "
+                "TenantTable's silos; add it to Placement(silos=...) or fix the placement"
+            )
+        return table

@@ -1,0 +1,91 @@
+"""Placement: a TenantTable sends each tenant's requests to its table (pool or silo)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from tenantkit.context import tenant_scope
+from tenantkit.dynamo import TenantTable
+from tenantkit.dynamo import placement as placement_module
+from tenantkit.dynamo.placement import Placement, context_table
+from tenantkit.errors import ConfigurationError
+
+from .conftest import SECRET, TABLE, create_table, ctx
+
+SILO = "tenantkit-silo-texas"
+
+
+def placed_in(placements: dict[str, str]) -> Placement:
+    return Placement(silos=[SILO], table_of=placements.get)
+
+
+def stored(client: Any, table: str, pk: str) -> bool:
+    key = {"pk": {"S": pk}, "sk": {"S": "meta"}}
+    return "Item" in client.get_item(TableName=table, Key=key)
+
+
+def test_a_silo_tenant_reads_and_writes_its_own_table(client: Any) -> None:
+    create_table(client, SILO)
+    placements = {"texas": SILO}
+    table = TenantTable(TABLE, client=client, cursor_key=SECRET, placement=placed_in(placements))
+    for tenant in ("texas", "utah"):
+        with tenant_scope(ctx(tenant)):
+            table.put_item({"pk": "p", "sk": "meta", "GSI1PK": "all", "GSI1SK": "1"})
+            table.batch_write(put=[{"pk": "q", "sk": "meta"}])
+            with table.transaction() as tx:
+                tx.update({"pk": "r", "sk": "meta"}, set={"v": 1})
+    assert [stored(client, SILO, f"texas#{pk}") for pk in "pqr"] == [True] * 3
+    assert not stored(client, TABLE, "texas#p")
+    assert stored(client, TABLE, "utah#p")
+    assert not stored(client, SILO, "utah#p")
+    with tenant_scope(ctx("texas")):
+        assert table.get_item({"pk": "p", "sk": "meta"}) is not None
+        assert [i["pk"] for i in table.query("all", index="GSI1").items] == ["p"]
+        assert len(table.batch_get([{"pk": "q", "sk": "meta"}])) == 1
+    # The same handler code, once texas moves back to the pool: the pool's items.
+    del placements["texas"]
+    with tenant_scope(ctx("texas")):
+        assert table.get_item({"pk": "p", "sk": "meta"}) is None
+
+
+def test_a_placement_outside_the_silos_is_refused_before_any_request(client: Any) -> None:
+    table = TenantTable(
+        TABLE, client=client, tenant="texas", placement=placed_in({"texas": "someone-elses"})
+    )
+    with pytest.raises(ConfigurationError):
+        table.put_item({"pk": "p", "sk": "meta"})
+    assert not stored(client, TABLE, "texas#p")
+
+
+@pytest.mark.parametrize("name", ["", "ab", "bad name", "x" * 256, 7])
+def test_a_placement_that_is_no_table_name_is_refused(name: Any) -> None:
+    placement = Placement(table_of=lambda tenant: name)
+    with pytest.raises(ConfigurationError):
+        placement.table_for("texas", TABLE)
+
+
+def test_silos_are_table_names() -> None:
+    with pytest.raises(ConfigurationError):
+        Placement(silos="one-table")
+    with pytest.raises(ConfigurationError):
+        Placement(silos=["no"])
+
+
+def test_the_context_places_only_its_own_tenant(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table pinned to utah, used while texas's request is in scope, stays in the pool."""
+    caller = SimpleNamespace(tenant_id="texas", table=SILO)
+    monkeypatch.setattr(placement_module, "current_tenant_or_none", lambda: caller)
+    assert context_table("texas") == SILO
+    assert context_table("utah") is None
+    assert Placement().table_for("utah", TABLE) == TABLE
+    assert Placement().table_for("texas", TABLE) == SILO
+    caller.table = ""
+    assert context_table("texas") is None
+
+
+def test_without_a_context_every_tenant_is_in_the_pool() -> None:
+    assert context_table("texas") is None
+    assert Placement().table_for("texas", TABLE) == TABLE

@@ -10,6 +10,7 @@ import io
 import json
 from typing import Annotated, Any
 
+import boto3
 import pytest
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import (
@@ -19,9 +20,11 @@ from aws_lambda_powertools.event_handler import (
     Response,
 )
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from moto import mock_aws
 from pydantic import BaseModel, Field
 
 from tenantkit import current_tenant, current_tenant_or_none, requires_roles
+from tenantkit.dynamo import TenantTable
 from tenantkit.errors import (
     ConflictError,
     KeySourceError,
@@ -31,6 +34,7 @@ from tenantkit.errors import (
 )
 from tenantkit.integrations.powertools import TenantMiddleware, register_error_handler
 from tests.conftest import load_event
+from tests.dynamo.conftest import TABLE, create_table
 
 ALICE = {"principalId": "alice", "userId": "alice", "tenantId": "texas", "roles": '["admin"]'}
 CAROL = {"principalId": "carol", "userId": "carol", "tenantId": "texas", "roles": '["visitor"]'}
@@ -344,3 +348,36 @@ def test_the_registered_handler_and_the_middleware_answer_alike() -> None:
     for path in ("/conflict", "/outage", "/unauthenticated", "/admin"):
         for who in (ALICE, CAROL):
             assert call(both, rest_event(who, path)) == call(with_middleware, rest_event(who, path))
+
+
+@pytest.mark.parametrize("kind", list(RESOLVERS))
+def test_the_middleware_prints_one_metering_record_per_request(
+    kind: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a metered table: the tenant as a property, the authorizer's tier as the only
+    dimension; a route that leaves the table alone prints nothing."""
+    for name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"):
+        monkeypatch.delenv(name, raising=False)
+    resolver, event = RESOLVERS[kind]
+    app = resolver()
+    app.use(middlewares=[TenantMiddleware()])
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client)
+        table = TenantTable(TABLE, client=client, metering=True)
+
+        @app.get("/parks")
+        def parks() -> dict[str, Any]:
+            table.put_item({"pk": "park#1", "sk": "meta"})
+            return {"park": table.get_item({"pk": "park#1", "sk": "meta"})}
+
+        @app.get("/my/path")
+        def whoami() -> dict[str, Any]:
+            return {"tenant": current_tenant().tenant_id}
+
+        assert call(app, event({**ALICE, "tier": "premium"}, "/parks"))[0] == 200
+        assert call(app, event({**ALICE, "tier": "premium"}, "/my/path"))[0] == 200
+    (record,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert record["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["tier"]]
+    assert (record["tier"], record["tenant_id"]) == ("premium", "texas")
+    assert (record["Requests"], record["RCU"], record["WCU"]) == ([2.0], [0.5], [1.0])

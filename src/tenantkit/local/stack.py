@@ -18,7 +18,13 @@ from typing import Any
 from tenantkit._shared.apigw import Route
 from tenantkit.errors import ConfigurationError
 from tenantkit.local.backend import Backend
+from tenantkit.local.events import RelayTarget, create_event_buses, create_rules
 from tenantkit.local.functions import FunctionSpec
+from tenantkit.local.stepfunctions import (
+    STATE_MACHINE_TYPES,
+    create_state_machines,
+    enable_execution,
+)
 from tenantkit.local.template import (
     Attributes,
     Resolver,
@@ -109,6 +115,7 @@ class Stack:
     apis: dict[str, ApiSpec] = field(default_factory=dict)
     routes: list[RouteSpec] = field(default_factory=list)
     sqs_sources: list[SqsSourceSpec] = field(default_factory=list)
+    event_relays: list[RelayTarget] = field(default_factory=list)
 
     def ref_values(self) -> dict[str, Any]:
         return {logical_id: attrs.ref for logical_id, attrs in self.attributes.items()}
@@ -150,6 +157,7 @@ def build_stack(
         stack.attributes[resource.logical_id] = backend.create(
             resource, props, f"{stack_name}-{resource.logical_id}"
         )
+    _orchestration(template, resolver, backend, stack, stack_name)
     for function in template.of_type("AWS::Serverless::Function"):
         stack.functions[function.logical_id] = _function(template, resolver, stack, function)
     authorizers = {
@@ -160,6 +168,32 @@ def build_stack(
         _events(resolver, stack, function, authorizers)
     _check_routes(stack.routes)
     return stack
+
+
+def _orchestration(
+    template: Template, resolver: Resolver, backend: Backend, stack: Stack, stack_name: str
+) -> None:
+    """Event buses, then state machines (a definition may name a bus), then rules."""
+    create_event_buses(
+        template, resolver, backend.client("events"), stack.attributes, stack_name=stack_name
+    )
+    if any(template.of_type(kind) for kind in STATE_MACHINE_TYPES):
+        enable_execution(backend.endpoint_url)
+        create_state_machines(
+            template,
+            resolver,
+            backend.client("stepfunctions"),
+            stack.attributes,
+            stack_name=stack_name,
+            account_id=stack.account_id,
+        )
+    functions = {
+        str(stack.attributes[f.logical_id].atts["Arn"]): f.logical_id
+        for f in template.of_type("AWS::Serverless::Function")
+    }
+    stack.event_relays = create_rules(
+        template, resolver, backend.client, stack.attributes, functions, stack_name=stack_name
+    )
 
 
 def _strings(value: Any) -> dict[str, str] | None:

@@ -149,6 +149,33 @@ PROPERTIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         ),
     ),
     "AWS::ApiGateway::Account": (frozenset(), frozenset({"CloudWatchRoleArn"})),
+    # State machines run on moto's interpreter with every permission: roles and policies
+    # have no local effect (local/stepfunctions.py).
+    "AWS::Serverless::StateMachine": (
+        frozenset({"Definition", "DefinitionUri", "DefinitionSubstitutions", "Name", "Type"}),
+        frozenset(
+            {"Logging", "PermissionsBoundary", "Policies", "Role", "RolePath", "Tags", "Tracing"}
+        ),
+    ),
+    "AWS::StepFunctions::StateMachine": (
+        frozenset(
+            {"Definition", "DefinitionString", "DefinitionSubstitutions"}
+            | {"StateMachineName", "StateMachineType"}
+        ),
+        frozenset(
+            {"EncryptionConfiguration", "LoggingConfiguration", "RoleArn", "Tags"}
+            | {"TracingConfiguration"}
+        ),
+    ),
+    # Rules match on moto's events backend and deliver through local/events.py.
+    "AWS::Events::EventBus": (
+        frozenset({"Name"}),
+        frozenset({"DeadLetterConfig", "Description", "KmsKeyIdentifier", "Policy", "Tags"}),
+    ),
+    "AWS::Events::Rule": (
+        frozenset({"EventBusName", "EventPattern", "Name", "State", "Targets"}),
+        frozenset({"Description", "RoleArn"}),
+    ),
 }
 
 # type -> attributes Fn::GetAtt may read
@@ -161,6 +188,10 @@ GETATT: dict[str, frozenset[str]] = {
     # only from properties with no local effect (AccessLogSetting, CloudWatchRoleArn)
     "AWS::Logs::LogGroup": frozenset({"Arn"}),
     "AWS::IAM::Role": frozenset({"Arn"}),
+    "AWS::Serverless::StateMachine": frozenset({"Arn", "Name"}),
+    "AWS::StepFunctions::StateMachine": frozenset({"Arn", "Name"}),
+    "AWS::Events::EventBus": frozenset({"Arn", "Name"}),
+    "AWS::Events::Rule": frozenset({"Arn"}),
 }
 BACKEND_TYPES = (
     "AWS::DynamoDB::Table",

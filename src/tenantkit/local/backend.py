@@ -1,29 +1,37 @@
-"""The AWS emulation behind ``tenantkit local``: moto in-process, or any endpoint URL.
+"""The AWS emulation behind ``tenantkit local``: a loopback moto server, fronted.
 
-In-process mode starts ``moto.mock_aws()`` for the life of the server. Its patches are
-process-wide, so every boto3 client (the gateway's, the queue pollers', and the ones the
-handlers create) reaches the same in-memory account from any thread. With
-``endpoint_url`` the process instead sets ``AWS_ENDPOINT_URL`` so every client, again
-including the handlers', talks to that endpoint (a moto server, for instance).
+By default a moto ``ThreadedMotoServer`` runs on a free loopback port, with Step
+Functions execution turned on (``POST /moto-api/config``). With ``endpoint_url`` an
+existing AWS-compatible endpoint (a moto server, for instance) takes its place.
+Either way an :class:`~tenantkit.local.aws_endpoint.AwsEndpoint` on another free
+loopback port answers Lambda's ``Invoke`` from the runtime (once :meth:`Backend.serve_lambda`
+attaches it) and forwards every other call there. ``AWS_ENDPOINT_URL`` names that front
+endpoint while the backend runs, so every client (the gateway's, the pollers', and the
+handlers' in their own worker processes, which inherit it) reaches one account over HTTP.
 
-Either way the backend never reaches real AWS by accident: in-process mode removes any
-``AWS_ENDPOINT_URL*`` and profile settings first, and endpoint mode supplies fake
-credentials when none are set.
+The backend never reaches real AWS by accident: it removes any ``AWS_ENDPOINT_URL_*``
+and profile settings, supplies fake credentials when none are set, and puts back the
+previous environment when it stops.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from tenantkit.local.aws_endpoint import AwsEndpoint, LambdaService
 from tenantkit.local.template import Attributes, Resource, TemplateError
 
 __all__ = ["Backend"]
 
 DEFAULT_REGION = "us-east-1"
+LOOPBACK = "127.0.0.1"
 
 
 def _tags(value: Any) -> list[dict[str, str]]:
@@ -34,49 +42,104 @@ def _flag(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def _configure_moto(url: str, *, required: bool) -> None:
+    """Turn on moto's Step Functions interpreter; an external endpoint may not be moto."""
+    request = urllib.request.Request(  # noqa: S310 - a loopback or user-chosen http:// URL
+        f"{url}/moto-api/config",
+        data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+    except (urllib.error.URLError, OSError) as error:
+        if required:
+            raise
+        print(
+            f"tenantkit local: note: {url} did not take moto's config ({error}); "
+            "state machines may not execute",
+            file=sys.stderr,
+        )
+
+
 class Backend:
     """Creates the template's tables, queues, topics and secrets, and hands out clients."""
 
     def __init__(self, *, endpoint_url: str | None = None) -> None:
-        self.endpoint_url = endpoint_url
+        self.upstream_url = endpoint_url
+        self.endpoint_url: str | None = None  # the front endpoint, once started
         self.region = os.environ.get("AWS_REGION") or os.environ.get(
             "AWS_DEFAULT_REGION", DEFAULT_REGION
         )
-        self._mock: Any = None
+        self._moto: Any = None
+        self._front: AwsEndpoint | None = None
+        self._saved: dict[str, str] | None = None
         self._account_id: str | None = None
 
     @property
     def description(self) -> str:
-        return self.endpoint_url or "moto (in-process)"
+        where = self.upstream_url or "moto server"
+        return f"{where} behind {self.endpoint_url}" if self.endpoint_url else where
 
     def start(self) -> None:
+        self._saved = dict(os.environ)
         for key in list(os.environ):
             if key.startswith("AWS_ENDPOINT_URL") or key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
                 del os.environ[key]
         os.environ["AWS_REGION"] = self.region
         os.environ["AWS_DEFAULT_REGION"] = self.region
         os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
-        if self.endpoint_url is not None:
-            os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
-            if not os.environ.get("AWS_ACCESS_KEY_ID"):
-                os.environ["AWS_ACCESS_KEY_ID"] = "local"
-                os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105 - not a secret
-                os.environ.pop("AWS_SESSION_TOKEN", None)
-            return
-        from moto import mock_aws
+        if not os.environ.get("AWS_ACCESS_KEY_ID"):
+            os.environ["AWS_ACCESS_KEY_ID"] = "local"
+            os.environ["AWS_SECRET_ACCESS_KEY"] = "local"  # noqa: S105 - not a secret
+            os.environ.pop("AWS_SESSION_TOKEN", None)
+        try:
+            upstream = self.upstream_url
+            if upstream is None:
+                from moto.server import ThreadedMotoServer
 
-        self._mock = mock_aws()
-        self._mock.start()
+                self._moto = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
+                self._moto.start()
+                host, port = self._moto.get_host_and_port()
+                upstream = f"http://{host}:{port}"
+            _configure_moto(upstream, required=self.upstream_url is None)
+            self._front = AwsEndpoint(upstream)
+            self.endpoint_url = self._front.start(LOOPBACK)
+        except BaseException:
+            self.stop()
+            raise
+        os.environ["AWS_ENDPOINT_URL"] = self.endpoint_url
+
+    def serve_lambda(self, service: LambdaService) -> None:
+        """Answer Lambda's ``Invoke`` on the front endpoint from ``service``."""
+        if self._front is None:
+            raise RuntimeError("start the backend first")
+        self._front.lambda_service = service
 
     def stop(self) -> None:
-        if self._mock is not None:
-            self._mock.stop()
-            self._mock = None
+        """Stop the endpoint and the moto server this backend started; restore the
+        environment. Idempotent."""
+        if self._front is not None:
+            self._front.stop()
+            self._front = None
+        if self._moto is not None:
+            self._moto.stop()
+            server = getattr(self._moto, "_server", None)  # stop() leaves its socket open
+            if server is not None:
+                server.server_close()
+            self._moto = None
+        if self._saved is not None:
+            for key in set(os.environ) - set(self._saved):
+                del os.environ[key]
+            os.environ.update(self._saved)
+            self._saved = None
 
     def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(service, region_name=self.region)  # type: ignore[call-overload]
+        return boto3.client(  # type: ignore[call-overload]
+            service, region_name=self.region, endpoint_url=self.endpoint_url
+        )
 
     @property
     def account_id(self) -> str:

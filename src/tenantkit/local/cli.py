@@ -34,6 +34,17 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
         help="use this AWS-compatible endpoint (a moto server...) instead of in-process moto",
     )
     parser.add_argument(
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="execution environments per function at most (4)",
+    )
+    parser.add_argument(
+        "--serial",
+        action="store_true",
+        help="run one invocation at a time, across all functions (for comparisons)",
+    )
+    parser.add_argument(
         "--print-tokens",
         action="store_true",
         help="print 'token <userId> <jwt>' for each seeded user, signed with JwtSecret",
@@ -65,11 +76,14 @@ def run(name: str, args: argparse.Namespace) -> int:
         overrides = _overrides(args.parameter_overrides)
     except ValueError as error:
         return _error(str(error))
+    if args.concurrency is not None and args.concurrency < 1:
+        return _error("--concurrency must be at least 1")
     # Like Lambda's runtime: a root handler, level WARNING; loggers the app sets lower
     # (from LOG_LEVEL, say) still show their records.
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs each request
     return _run(args, overrides)
 
 
@@ -78,7 +92,7 @@ def _run(args: argparse.Namespace, overrides: dict[str, str]) -> int:
 
     from tenantkit.errors import ConfigurationError
     from tenantkit.local.backend import Backend
-    from tenantkit.local.functions import Runtime
+    from tenantkit.local.functions import DEFAULT_CONCURRENCY, Runtime
     from tenantkit.local.gateway import Gateway, serve
     from tenantkit.local.queues import QueuePoller
     from tenantkit.local.seed import load_seed, seed_backend, tokens
@@ -96,11 +110,15 @@ def _run(args: argparse.Namespace, overrides: dict[str, str]) -> int:
         backend.start()
         stack = build_stack(template, backend)
         if args.seed:
-            # Before the handlers are imported: modules the loader imports from a CodeUri
-            # leave sys.modules before any function runs, so none sees the loader's state.
+            # In this process: each function imports its own modules in its own workers.
             seed_backend(seed, args.seed, stack, backend)
-        runtime = Runtime(stack.functions)
+        runtime = Runtime(
+            stack.functions,
+            concurrency=args.concurrency or DEFAULT_CONCURRENCY,
+            serial=args.serial,
+        )
         runtime.load()
+        backend.serve_lambda(runtime)
         here = f"python{sys.version_info.major}.{sys.version_info.minor}"
         others = sorted({spec.runtime for spec in stack.functions.values()} - {here})
         if others:
@@ -154,6 +172,7 @@ def _run(args: argparse.Namespace, overrides: dict[str, str]) -> int:
         server.shutdown()
         server.server_close()
         serving.join()
+        runtime.close()  # invocations still running fail now, rather than delay the stop
         for poller in pollers:
             poller.join(timeout=5)
         backend.stop()

@@ -1,212 +1,205 @@
-"""Import the template's Lambda handlers and invoke them one at a time.
+"""The template's functions, run as Lambda runs them: in warm, reused execution environments.
 
-Each function's ``CodeUri`` directory goes on ``sys.path`` and its ``Handler``
-(``module.function``) is imported at start, under that function's environment
-variables, so import-time mistakes fail before the server listens. While a handler
-runs, ``os.environ`` holds exactly what Lambda would add for it: the function's
-``Environment.Variables`` plus the ``AWS_LAMBDA_*`` variables. Invocations are
-serialised by one lock because the environment is process-wide; locally that costs
-nothing that matters.
+:class:`Runtime` keeps one :class:`~tenantkit.local.runtime.pool.EnvironmentPool` per
+function. Each environment is a worker process (:mod:`tenantkit.local.runtime.worker`),
+started on the first invocation that finds none idle (a cold start: the log says so,
+with the handler's import time) and reused while it lives. So functions run
+concurrently, each with its own environment variables, modules and globals, and a
+``PER_TENANT`` function (``TenancyConfig.TenantIsolationMode``) never serves two tenants
+from one process: its module-level caches are safe by construction, as in Lambda.
 
-Each function has its own copy of the modules under its ``CodeUri``, as separate
-Lambda functions do, so state one function caches (a client built from its
-environment) never leaks into another and hides a missing variable.
+Invocations follow Lambda's rules: a ``PER_TENANT`` function needs a tenant id and any
+other function refuses one (``InvalidParameterValueException``); reserved concurrency
+throttles (``TooManyRequestsException``); a timeout kills the environment; a worker that
+exits without answering has crashed (``Runtime.ExitError``).
 """
 
 from __future__ import annotations
 
-import importlib
+import contextlib
+import importlib.machinery
 import json
 import os
+import re
 import sys
 import threading
-import time
-import traceback
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+from tenantkit.local.runtime.environment import EnvironmentDied, ExecutionEnvironment
+from tenantkit.local.runtime.errors import InvocationError, InvokeRefused
+from tenantkit.local.runtime.pool import EnvironmentPool, PoolClosed, Throttled
+from tenantkit.local.runtime.spec import PER_TENANT, FunctionSpec
 from tenantkit.local.template import TemplateError
 
-__all__ = ["FunctionSpec", "InvocationError", "LambdaContext", "Runtime"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "PER_TENANT",
+    "FunctionSpec",
+    "InvocationError",
+    "InvokeRefused",
+    "Runtime",
+    "environment",
+]
+
+DEFAULT_CONCURRENCY = 4
+_TENANT_ID = re.compile(r"[a-zA-Z0-9._:/=+\-@ ]{1,256}")  # botocore's TenantId shape
 
 
-@dataclass(frozen=True)
-class FunctionSpec:
-    """One ``AWS::Serverless::Function`` with its properties resolved."""
-
-    logical_id: str
-    name: str
-    arn: str
-    handler: str
-    code_dir: Path
-    runtime: str
-    timeout: float = 3.0
-    memory: int = 128
-    environment: Mapping[str, str] = field(default_factory=dict)
-
-
-class InvocationError(Exception):
-    """The handler raised, or returned something Lambda could not serialise."""
-
-    def __init__(self, function: str, cause: BaseException) -> None:
-        super().__init__(f"{function}: {type(cause).__name__}: {cause}")
-        self.function = function
-        self.cause = cause
-
-
-class LambdaContext:
-    """The attributes and method of the Python runtime's context object."""
-
-    def __init__(self, spec: FunctionSpec) -> None:
-        self.function_name = spec.name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = spec.arn
-        self.memory_limit_in_mb = spec.memory
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{spec.name}"
-        self.log_stream_name = f"local/[$LATEST]{uuid.uuid4().hex}"
-        self.identity: Any = None
-        self.client_context: Any = None
-        self._deadline = time.monotonic() + spec.timeout
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+def _log(message: str) -> None:
+    print(f"tenantkit local: {message}", file=sys.stderr, flush=True)
 
 
 class Runtime:
-    """Holds the imported handlers; :meth:`invoke` runs one with its environment.
+    """Invokes the stack's functions by logical id (or, for the Invoke API, by name or ARN).
 
-    Like separate Lambda functions, each function gets its own copy of the modules
-    under its ``CodeUri`` (a settings module caching a client, say): before a function
-    runs, the other functions' copies leave ``sys.modules`` and its own come back, and
-    only its ``CodeUri`` is on ``sys.path``. Installed packages, tenantkit included,
-    are shared, as a layer would be.
+    ``concurrency`` caps each function's environments on this machine; ``serial`` runs
+    one invocation at a time across all functions, as ``tenantkit local`` did before it
+    had execution environments (for comparisons; a handler that invokes another function
+    synchronously would wait for itself).
     """
 
-    def __init__(self, functions: Mapping[str, FunctionSpec]) -> None:
+    def __init__(
+        self,
+        functions: Mapping[str, FunctionSpec],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        serial: bool = False,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         self.functions = dict(functions)
-        self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
-        self._lock = threading.RLock()
-        self._code_dirs = {spec.code_dir.resolve() for spec in self.functions.values()}
-        self._installed = _installed_dirs()
-        self._own: dict[str, dict[str, ModuleType]] = {name: {} for name in self.functions}
-        self._is_code: dict[str, bool] = {}
+        self._pools = {
+            logical_id: EnvironmentPool(spec, 1 if serial else concurrency, self._spawn)
+            for logical_id, spec in self.functions.items()
+        }
+        self._serial = threading.Lock() if serial else None
+        self._names = {spec.name: logical_id for logical_id, spec in self.functions.items()}
+        self._names.update({spec.arn: logical_id for logical_id, spec in self.functions.items()})
 
     def load(self) -> None:
+        """Check every ``Handler`` names a module under its ``CodeUri``, without importing
+        it: imports happen in each environment's init phase, as in Lambda."""
         for spec in self.functions.values():
-            self._handlers[spec.logical_id] = self._import(spec)
+            where = f"Resources.{spec.logical_id}.Properties.Handler"
+            module_name, _, attribute = spec.handler.rpartition(".")
+            if not module_name or not attribute:
+                raise TemplateError(f"{where}: {spec.handler!r} is not of the form module.function")
+            top = module_name.split(".")[0]
+            if importlib.machinery.PathFinder.find_spec(top, [str(spec.code_dir)]) is None:
+                raise TemplateError(f"{where}: no module {top!r} in {spec.code_dir}")
 
-    def _import(self, spec: FunctionSpec) -> Callable[[Any, Any], Any]:
-        where = f"Resources.{spec.logical_id}.Properties.Handler"
-        module_name, _, attribute = spec.handler.rpartition(".")
-        if not module_name or not attribute:
-            raise TemplateError(f"{where}: {spec.handler!r} is not of the form module.function")
-        with self._running(spec):
-            try:
-                module = importlib.import_module(module_name)
-            except Exception as error:
-                traceback.print_exc(file=sys.stderr)
-                raise TemplateError(
-                    f"{where}: importing {module_name!r} from {spec.code_dir} failed: "
-                    f"{type(error).__name__}: {error}"
-                ) from None
-        handler = getattr(module, attribute, None)
-        if not callable(handler):
-            raise TemplateError(f"{where}: {module_name}.{attribute} is not a function")
-        return handler  # type: ignore[no-any-return]
+    def close(self) -> None:
+        """Stop every environment, by PID; invocations still running fail."""
+        for pool in self._pools.values():
+            pool.close()
 
-    def _under(self, module: ModuleType, directories: set[Path]) -> bool:
-        file = getattr(module, "__file__", None)
-        if not isinstance(file, str):
-            return False
-        path = Path(file).resolve()
-        if any(path.is_relative_to(d) for d in self._installed):
-            return False
-        return any(path.is_relative_to(d) for d in directories)
+    def environments(self, logical_id: str) -> int:
+        return self._pools[logical_id].environments
 
-    def _code_module(self, name: str, module: ModuleType) -> bool:
-        known = self._is_code.get(name)
-        if known is None:
-            known = self._is_code[name] = self._under(module, self._code_dirs)
-        return known
+    def resolve(self, name: str, tenant_id: str | None) -> str:
+        """The logical id of the function an Invoke API call names (name, ARN or partial
+        ARN, unqualified or ``$LATEST``), after Lambda's tenancy checks."""
+        unqualified = name.removesuffix(":$LATEST")
+        logical_id = self._names.get(unqualified)
+        if logical_id is None and ":function:" in unqualified:
+            logical_id = self._names.get(unqualified.rpartition(":function:")[2])
+        if logical_id is None:
+            raise InvokeRefused(
+                name, 404, "ResourceNotFoundException", f"Function not found: {name}"
+            )
+        self._check_tenancy(logical_id, tenant_id)
+        return logical_id
 
-    @contextmanager
-    def _running(self, spec: FunctionSpec) -> Iterator[None]:
-        """Hold the lock with this function's modules, ``sys.path`` and environment."""
-        with self._lock:
-            for name, module in list(sys.modules.items()):
-                if self._code_module(name, module):
-                    del sys.modules[name]
-            sys.modules.update(self._own[spec.logical_id])
-            code_dirs = {str(d) for d in self._code_dirs}
-            sys.path[:] = [str(spec.code_dir), *(p for p in sys.path if p not in code_dirs)]
-            try:
-                with self._environment(spec):
-                    yield
-            finally:
-                own = self._own[spec.logical_id]
-                for name, module in list(sys.modules.items()):
-                    if self._code_module(name, module) and self._under(module, {spec.code_dir}):
-                        own[name] = module
+    def _check_tenancy(self, logical_id: str, tenant_id: str | None) -> None:
+        spec = self.functions[logical_id]
+        if spec.per_tenant and tenant_id is None:
+            message = f"{spec.name} has tenant isolation mode {PER_TENANT}: a tenant id is required"
+        elif not spec.per_tenant and tenant_id is not None:
+            message = f"{spec.name} does not have tenant isolation enabled: remove the tenant id"
+        elif tenant_id is not None and not _TENANT_ID.fullmatch(tenant_id):
+            message = "the tenant id must be 1 to 256 of [a-zA-Z0-9._:/=+-@ ]"
+        else:
+            return
+        raise InvokeRefused(logical_id, 400, "InvalidParameterValueException", message)
 
-    @contextmanager
-    def _environment(self, spec: FunctionSpec) -> Iterator[None]:
-        variables = {
-            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
-            "LAMBDA_TASK_ROOT": str(spec.code_dir),
-            "_HANDLER": spec.handler,
-            **spec.environment,
-        }
-        with environment(variables):
-            yield
+    def invoke(
+        self,
+        logical_id: str,
+        event: Any,
+        *,
+        tenant_id: str | None = None,
+        quiet: bool = False,
+    ) -> Any:
+        """Run the function on ``event`` in one of its environments; its JSON result.
 
-    def invoke(self, logical_id: str, event: Mapping[str, Any], *, quiet: bool = False) -> Any:
-        """Run the handler on a JSON copy of ``event``; return its JSON-normalised result.
-
-        Raises :class:`InvocationError` when the handler raises (its traceback goes to
-        stderr unless ``quiet``), returns something that is not JSON, or runs past its
-        ``Timeout``: a thread cannot be stopped, so the late result is discarded, which is
-        what the caller would see from Lambda.
+        Raises :class:`InvokeRefused` when Lambda would refuse the invocation, and
+        :class:`InvocationError` when the function fails (its traceback goes to stderr
+        unless ``quiet``).
         """
         spec = self.functions[logical_id]
-        handler = self._handlers[logical_id]
-        payload = json.loads(json.dumps(event))
-        with self._running(spec):
-            context = LambdaContext(spec)
-            try:
-                result = handler(payload, context)
-            except (Exception, SystemExit) as error:
-                if not quiet:
-                    print(f"tenantkit local: {logical_id} raised:", file=sys.stderr)
-                    traceback.print_exc(file=sys.stderr)
-                raise InvocationError(logical_id, error) from error
-        if context.get_remaining_time_in_millis() <= 0:
-            message = f"Task timed out after {spec.timeout:.2f} seconds"
-            print(f"tenantkit local: {logical_id}: {message}", file=sys.stderr)
-            raise InvocationError(logical_id, TimeoutError(message))
+        self._check_tenancy(logical_id, tenant_id)
         try:
-            return json.loads(json.dumps(result))
+            event_json = json.dumps(event)
         except (TypeError, ValueError) as error:
-            raise InvocationError(logical_id, error) from error
+            raise InvokeRefused(
+                logical_id, 400, "InvalidRequestContentException", f"not JSON: {error}"
+            ) from None
+        with self._serial or contextlib.nullcontext():
+            return self._run(spec, event_json, tenant_id, quiet)
+
+    def _run(self, spec: FunctionSpec, event_json: str, tenant_id: str | None, quiet: bool) -> Any:
+        pool = self._pools[spec.logical_id]
+        try:
+            environment, cold = pool.acquire(tenant_id)
+        except Throttled:
+            _log(f"{spec.logical_id}: throttled (ReservedConcurrentExecutions)")
+            raise InvokeRefused(
+                spec.logical_id, 429, "TooManyRequestsException", "Rate Exceeded."
+            ) from None
+        except PoolClosed:
+            raise InvokeRefused(
+                spec.logical_id, 503, "ServiceException", "tenantkit local is stopping"
+            ) from None
+        request_id = str(uuid.uuid4())
+        try:
+            if cold:
+                init_ms = environment.start()
+                _log(
+                    f"{spec.logical_id}{_tenant(tenant_id)}: cold start, init {init_ms:.1f} ms "
+                    f"(pid {environment.pid}, {pool.environments} environment(s))"
+                )
+            context = {
+                "aws_request_id": request_id,
+                "invoked_function_arn": spec.arn,
+                "tenant_id": tenant_id,
+            }
+            response = environment.invoke(event_json, context, quiet=quiet)
+        except EnvironmentDied as died:
+            _log(f"{spec.logical_id}{_tenant(tenant_id)}: {died} (pid {environment.pid})")
+            raise InvocationError(
+                spec.logical_id, died.error_type, f"RequestId: {request_id} Error: {died}"
+            ) from None
+        finally:
+            pool.release(environment)
+        if "error" in response:
+            error = response["error"]
+            raise InvocationError(
+                spec.logical_id,
+                str(error["errorType"]),
+                str(error["errorMessage"]),
+                [str(line) for line in error.get("stackTrace") or []],
+            )
+        return response["result"]
+
+    def _spawn(self, spec: FunctionSpec, tenant_id: str | None) -> ExecutionEnvironment:
+        return ExecutionEnvironment(spec, tenant_id, dict(os.environ))
 
 
-def _installed_dirs() -> set[Path]:
-    """Where installed packages live: never a function's own code, even inside CodeUri."""
-    import site
-    import sysconfig
-
-    candidates = {sys.prefix, sys.base_prefix, *site.getsitepackages()}
-    candidates |= {sysconfig.get_path(key) for key in ("stdlib", "platstdlib", "purelib")}
-    return {Path(c).resolve() for c in candidates if c}
+def _tenant(tenant_id: str | None) -> str:
+    return "" if tenant_id is None else f" [tenant {tenant_id!r}]"
 
 
 @contextmanager

@@ -33,6 +33,12 @@ from tenantkit.local.template import (
     TemplateError,
     backend_order,
 )
+from tenantkit.local.template.openapi import (
+    Integration,
+    Validation,
+    definition_authorizers,
+    operations,
+)
 
 __all__ = [
     "ApiSpec",
@@ -78,9 +84,11 @@ class ApiSpec:
 class RouteSpec:
     api: ApiSpec
     route: Route
-    function: str
+    function: str  # the Lambda proxy's function (logical id); "" for other integrations
     authorizer: AuthorizerSpec | None
     where: str
+    integration: Integration | None = None  # from a DefinitionBody; None: an Api event's
+    validation: Validation | None = None
 
     @property
     def method(self) -> str:
@@ -164,6 +172,9 @@ def build_stack(
         api.logical_id: _authorizers(resolver, stack, api)
         for api in template.of_type("AWS::Serverless::Api")
     }
+    for api in template.of_type("AWS::Serverless::Api"):
+        if "DefinitionBody" in api.properties:
+            _definition_routes(resolver, stack, api, authorizers[api.logical_id])
     for function in template.of_type("AWS::Serverless::Function"):
         _events(resolver, stack, function, authorizers)
     _check_routes(stack.routes)
@@ -399,3 +410,51 @@ def _sqs_source(
 def code_dirs(stack: Stack) -> list[Path]:
     """The distinct ``CodeUri`` directories, in template order."""
     return list(dict.fromkeys(spec.code_dir for spec in stack.functions.values()))
+
+
+def _definition_routes(
+    resolver: Resolver, stack: Stack, api: Resource, authorizers: dict[str, AuthorizerSpec]
+) -> None:
+    """The routes of the API's OpenAPI document (template/openapi.py); its security
+    schemes join the API's ``Auth.Authorizers``, and ``DefaultAuthorizer`` applies to
+    operations the document secures no other way, as SAM adds it to each method."""
+    where = f"{api.where}.Properties.DefinitionBody"
+    body = resolver.resolve(api.properties["DefinitionBody"], where)
+    for name, found in definition_authorizers(body, where).items():
+        function = _function_by_arn(stack, found.function_arn, f"{where}: authorizer {name}")
+        authorizers[name] = AuthorizerSpec(
+            name,
+            function,
+            found.payload_type,
+            found.headers,
+            found.query_strings,
+            found.ttl,
+            found.validation_expression,
+        )
+    default = (api.properties.get("Auth") or {}).get("DefaultAuthorizer")
+    for operation in operations(body, where):
+        chosen = default if operation.security == "" else operation.security
+        if chosen not in (None, "NONE") and chosen not in authorizers:
+            raise TemplateError(f"{operation.where}.security: no authorizer {chosen!r}")
+        function = ""
+        if operation.integration.type == "aws_proxy":
+            function = _function_by_arn(
+                stack,
+                operation.integration.target,
+                f"{operation.where}.x-amazon-apigateway-integration.uri",
+            )
+        try:
+            route = Route.parse(f"{operation.method} {operation.path}")
+        except ConfigurationError as error:
+            raise TemplateError(f"{operation.where}: not an API Gateway route: {error}") from None
+        stack.routes.append(
+            RouteSpec(
+                stack.apis[api.logical_id],
+                route,
+                function,
+                None if chosen in (None, "NONE") else authorizers[chosen],
+                operation.where,
+                operation.integration,
+                operation.validation,
+            )
+        )

@@ -4,25 +4,49 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from tenantkit.local.gateway.messages import Request
 from tenantkit.local.stack import RouteSpec
 
-__all__ = ["Call", "header_maps", "request_context", "request_fields"]
+__all__ = [
+    "Call",
+    "IntegrationRequest",
+    "header_maps",
+    "method_params",
+    "request_context",
+    "request_fields",
+    "template_context",
+]
+
+
+@dataclass(frozen=True)
+class IntegrationRequest:
+    """What the integration's ``requestParameters`` mapped (gateway/request_parameters.py)."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    querystring: Mapping[str, str] = field(default_factory=dict)
+    path: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        """A mapped header by name, in any case (``X-Amz-Tenant-Id``)."""
+        lowered = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == lowered), None)
 
 
 @dataclass(frozen=True)
 class Call:
-    """A routed request: the route it reached, its path parameters and its request id."""
+    """A routed request: the route it reached, its path parameters and its request id;
+    once authorized, the integration request its ``requestParameters`` mapped."""
 
     route: RouteSpec
     request: Request
     params: Mapping[str, str]
     request_id: str
     started: float  # time.monotonic() when the gateway received it
+    integration_request: IntegrationRequest = field(default_factory=IntegrationRequest)
 
 
 def request_context(
@@ -100,3 +124,28 @@ def request_fields(
         "queryStringParameters": query,
         "multiValueQueryStringParameters": multi_query,
     }
+
+
+def method_params(call: Call) -> dict[str, dict[str, str]]:
+    """``$input.params()``: the method request's ``path``, ``querystring`` and ``header``
+    values (the last of a repeated name)."""
+    query, _ = _query_maps(call.request)
+    return {
+        "path": dict(call.params),
+        "querystring": query or {},
+        "header": header_maps(call.request)[0],
+    }
+
+
+def template_context(
+    account_id: str, call: Call, authorizer: Mapping[str, str] | None
+) -> dict[str, Any]:
+    """``$context`` for mapping templates and ``requestParameters``: the request context,
+    ``authorizer`` (``principalId`` and the context values, as strings), and the
+    ``requestOverride``/``responseOverride`` maps a template may set."""
+    context = request_context(account_id, call.route, call.request, call.request_id)
+    if authorizer is not None:
+        context["authorizer"] = dict(authorizer)
+    context["requestOverride"] = {"header": {}, "path": {}, "querystring": {}}
+    context["responseOverride"] = {"status": None, "header": {}}
+    return context

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from tenantkit.local.functions import Runtime
 from tenantkit.local.gateway.authorizer import Authorization, Authorizers
-from tenantkit.local.gateway.context import Call
+from tenantkit.local.gateway.context import Call, method_params, template_context
+from tenantkit.local.gateway.integrations.aws_service import AwsService
 from tenantkit.local.gateway.integrations.lambda_proxy import LambdaProxy
+from tenantkit.local.gateway.integrations.mock import mock
 from tenantkit.local.gateway.messages import (
     Refusal,
     Request,
@@ -17,22 +22,48 @@ from tenantkit.local.gateway.messages import (
     json_response,
     missing_token,
 )
+from tenantkit.local.gateway.request_parameters import (
+    check_request_parameters,
+    map_request_parameters,
+)
 from tenantkit.local.gateway.router import Router, has_encoded_separator
-from tenantkit.local.stack import Stack
+from tenantkit.local.gateway.validation import check_models, validate_request
+from tenantkit.local.stack import RouteSpec, Stack
+from tenantkit.local.template import TemplateError
 
 __all__ = ["HEALTH_PATH", "Gateway"]
 
 HEALTH_PATH = "/_local/health"
 
 
-class Gateway:
-    """Routes requests, runs authorizers (with their cache) and the integration."""
+def _check(route: RouteSpec) -> None:
+    """Refuse at start what no request could run: a bad mapping or model."""
+    problem = None
+    if route.integration is not None:
+        problem = check_request_parameters(route.integration.request_parameters)
+    if problem is None and route.validation is not None:
+        problem = check_models(route.validation)
+    if problem is not None:
+        raise TemplateError(f"{route.where}: {problem}")
 
-    def __init__(self, stack: Stack, runtime: Runtime) -> None:
+
+class Gateway:
+    """Routes requests, runs authorizers (with their cache), validators and the integration.
+
+    ``clients`` makes the boto3 client of a service for ``aws`` integrations (default: one
+    for the stack's region, reaching the backend through the environment).
+    """
+
+    def __init__(
+        self, stack: Stack, runtime: Runtime, *, clients: Callable[[str], Any] | None = None
+    ) -> None:
+        for route in stack.routes:
+            _check(route)
         self.stack = stack
         self.router = Router(stack.routes)
         self.authorizers = Authorizers(stack, runtime)
         self.lambda_proxy = LambdaProxy(stack, runtime)
+        self.aws_service = AwsService(stack.region, clients)
 
     def health(self) -> Response:
         apis = {
@@ -52,13 +83,39 @@ class Gateway:
         route, params = found
         call = Call(route, request, params, str(uuid.uuid4()), time.monotonic())
         authorization: Authorization | None = None
-        if route.authorizer is not None:
-            try:
+        try:
+            if route.authorizer is not None:
                 authorization = self.authorizers.authorize(call, route.authorizer)
-            except Refusal as refusal:
-                return refusal.response
-        response = self.lambda_proxy(call, authorization)
+            response = self._integrate(call, authorization)
+        except Refusal as refusal:
+            response = refusal.response
         response.headers.append(("x-amzn-RequestId", call.request_id))
         if authorization is not None:
             response.user, response.tenant = authorization.principal_id, authorization.tenant
         return response
+
+    def _integrate(self, call: Call, authorization: Authorization | None) -> Response:
+        """Validate the request, map its parameters, and run the route's integration."""
+        route = call.route
+        params = method_params(call)
+        if route.validation is not None:
+            validate_request(route.validation, params, call.request.body)
+        authorizer = None
+        if authorization is not None:
+            authorizer = {**authorization.as_strings(), "principalId": authorization.principal_id}
+        context = template_context(self.stack.account_id, call, authorizer)
+        integration = route.integration
+        if integration is not None:
+            mapped = map_request_parameters(
+                integration.request_parameters,
+                params=params,
+                body=call.request.body.decode("utf-8", "replace"),
+                context=context,
+                stage_variables=route.api.variables,
+            )
+            call = dataclasses.replace(call, integration_request=mapped)
+        if integration is None or integration.type == "aws_proxy":
+            return self.lambda_proxy(call, authorization)
+        if integration.type == "aws":
+            return self.aws_service(call, integration, context, params)
+        return mock(call, integration, context, params)

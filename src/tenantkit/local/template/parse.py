@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from tenantkit.local.template.definition_body import load_definition
 from tenantkit.local.template.intrinsics import check_intrinsics
 from tenantkit.local.template.loader import line_numbers, load_template
 from tenantkit.local.template.model import Resource, Template, TemplateError
@@ -118,6 +119,8 @@ def _parse(template: Template, data: dict[str, Any], overrides: Mapping[str, str
         )
     template.resources = resources
     _add_implicit_api(template, globals_section.get("Api", {}))
+    for api in template.of_type("AWS::Serverless::Api"):
+        load_definition(api, template.directory)
     for resource in template.resources.values():
         check_intrinsics(template, resource.properties, f"{resource.where}.Properties")
         if resource.type == "AWS::Serverless::Function":

@@ -68,7 +68,7 @@ PROPERTIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         ),
     ),
     "AWS::Serverless::Api": (
-        frozenset({"StageName", "Auth", "Variables"}),
+        frozenset({"StageName", "Auth", "Variables", "DefinitionBody", "DefinitionUri"}),
         frozenset(
             {
                 "AccessLogSetting",

@@ -1,0 +1,324 @@
+"""An API's resolved OpenAPI document, read into what the gateway runs.
+
+Each path and method (``x-amazon-apigateway-any-method`` is ``ANY``) becomes an
+:class:`Operation`: its ``x-amazon-apigateway-integration`` (``aws_proxy`` to a Lambda
+function, ``aws`` to a service action, or ``mock``), its authorizer (``security``, then
+the document's), and its request validation (``x-amazon-apigateway-request-validator``
+with the document's ``x-amazon-apigateway-request-validators``; body schemas from
+``requestBody`` (OpenAPI 3) or a ``body`` parameter (Swagger 2), ``$ref``s into
+``components.schemas`` or ``definitions`` kept resolvable). Lambda authorizers come from
+``securitySchemes`` (or ``securityDefinitions``) with ``x-amazon-apigateway-authorizer``.
+
+What cannot run locally (``http`` integrations, Cognito authorizers, ``path/`` service
+URIs) fails at start naming its place in the document.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tenantkit.local.template.model import TemplateError
+
+__all__ = [
+    "DefinitionAuthorizer",
+    "Integration",
+    "IntegrationResponse",
+    "Operation",
+    "Validation",
+    "definition_authorizers",
+    "operations",
+]
+
+METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+ANY_METHOD = "x-amazon-apigateway-any-method"
+_LAMBDA_URI = re.compile(
+    r"arn:aws[\w-]*:apigateway:[\w-]+:lambda:path/2015-03-31/functions/(?P<arn>.+)/invocations"
+)
+_ACTION_URI = re.compile(
+    r"arn:aws[\w-]*:apigateway:[\w-]+:(?P<service>[\w-]+):action/(?P<action>\w+)"
+)
+_PASSTHROUGH = {"WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"}
+_IDENTITY = re.compile(r"method\.request\.(header|querystring)\.(\S+)")
+
+
+@dataclass(frozen=True)
+class IntegrationResponse:
+    """One of ``responses``: chosen when ``pattern`` fully matches (None: ``default``)."""
+
+    pattern: str | None
+    status: int
+    templates: Mapping[str, str]
+    parameters: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Integration:
+    type: str  # "aws_proxy", "aws" or "mock"
+    uri: str
+    target: str  # aws_proxy: the function's ARN; aws: "<service>:<Action>"; mock: ""
+    request_templates: Mapping[str, str]
+    request_parameters: Mapping[str, str]
+    passthrough: str
+    responses: tuple[IntegrationResponse, ...]
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What a request validator checks before any template runs."""
+
+    body: bool
+    parameters: bool
+    schemas: Mapping[str, Any]  # content type -> JSON schema (``$ref``s resolvable)
+    required: tuple[tuple[str, str], ...]  # ("header" | "querystring" | "path", name)
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    integration: Integration
+    security: str | None  # the authorizer's name; None: open; "" : the API's default
+    validation: Validation | None
+    where: str
+
+
+@dataclass(frozen=True)
+class DefinitionAuthorizer:
+    name: str
+    function_arn: str
+    payload_type: str  # "TOKEN" or "REQUEST"
+    headers: tuple[str, ...]
+    query_strings: tuple[str, ...]
+    ttl: int
+    validation_expression: str | None
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TemplateError(f"{where}: must be a mapping")
+    return value
+
+
+def _strings(value: Any, where: str) -> dict[str, str]:
+    found = _mapping(value, where)
+    for key, item in found.items():
+        if not isinstance(item, str):
+            raise TemplateError(f"{where}.{key}: must be a string")
+    return found
+
+
+def definition_authorizers(body: Mapping[str, Any], where: str) -> dict[str, DefinitionAuthorizer]:
+    """The Lambda authorizers of the document's security schemes, by name."""
+    components = _mapping(body.get("components"), f"{where}.components")
+    if "securitySchemes" in components:
+        schemes_where = f"{where}.components.securitySchemes"
+        schemes = _mapping(components["securitySchemes"], schemes_where)
+    else:
+        schemes_where = f"{where}.securityDefinitions"
+        schemes = _mapping(body.get("securityDefinitions"), schemes_where)
+    found: dict[str, DefinitionAuthorizer] = {}
+    for name, scheme in schemes.items():
+        spec = _mapping(scheme, f"{schemes_where}.{name}").get("x-amazon-apigateway-authorizer")
+        if spec is None:
+            continue  # an API key scheme, say: nothing to run
+        spec_where = f"{schemes_where}.{name}.x-amazon-apigateway-authorizer"
+        spec = _mapping(spec, spec_where)
+        kind = str(spec.get("type", "")).lower()
+        if kind not in ("token", "request"):
+            raise TemplateError(f"{spec_where}.type: only Lambda authorizers (token, request)")
+        uri = _LAMBDA_URI.fullmatch(str(spec.get("authorizerUri", "")))
+        if uri is None:
+            raise TemplateError(f"{spec_where}.authorizerUri: not a Lambda invocation URI")
+        headers: list[str] = []
+        queries: list[str] = []
+        sources = str(spec.get("identitySource", "method.request.header.Authorization"))
+        for source in filter(None, (s.strip() for s in sources.split(","))):
+            matched = _IDENTITY.fullmatch(source)
+            if matched is None:
+                raise TemplateError(f"{spec_where}.identitySource: {source!r} is not supported")
+            (headers if matched[1] == "header" else queries).append(matched[2])
+        if kind == "token" and (queries or len(headers) != 1):
+            raise TemplateError(f"{spec_where}.identitySource: a token authorizer reads one header")
+        ttl = spec.get("authorizerResultTtlInSeconds", 300)
+        if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= 3600:
+            raise TemplateError(f"{spec_where}.authorizerResultTtlInSeconds: 0 to 3600")
+        expression = spec.get("identityValidationExpression")
+        found[name] = DefinitionAuthorizer(
+            name,
+            uri["arn"],
+            kind.upper(),
+            tuple(headers),
+            tuple(queries),
+            ttl,
+            None if expression is None else str(expression),
+        )
+    return found
+
+
+def operations(body: Mapping[str, Any], where: str) -> list[Operation]:
+    """Every operation of the document's ``paths``, in document order."""
+    validators = _mapping(
+        body.get("x-amazon-apigateway-request-validators"),
+        f"{where}.x-amazon-apigateway-request-validators",
+    )
+    default_validator = body.get("x-amazon-apigateway-request-validator")
+    default_security = _security(body.get("security"), f"{where}.security", "")
+    found: list[Operation] = []
+    for path, item in _mapping(body.get("paths"), f"{where}.paths").items():
+        item_where = f"{where}.paths.{path}"
+        item = _mapping(item, item_where)
+        shared = item.get("parameters") or []
+        for key, operation in item.items():
+            method = "ANY" if key == ANY_METHOD else key.upper() if key in METHODS else None
+            if method is None:
+                continue
+            op_where = f"{item_where}.{key}"
+            operation = _mapping(operation, op_where)
+            raw = operation.get("x-amazon-apigateway-integration")
+            if raw is None:
+                raise TemplateError(f"{op_where}: x-amazon-apigateway-integration is required")
+            name = operation.get("x-amazon-apigateway-request-validator", default_validator)
+            validation = None
+            if name is not None:
+                if name not in validators:
+                    raise TemplateError(f"{op_where}: no request validator named {name!r}")
+                flags = _mapping(
+                    validators[name], f"{where}.x-amazon-apigateway-request-validators"
+                )
+                validation = _validation(body, operation, shared, flags, op_where)
+            found.append(
+                Operation(
+                    method,
+                    str(path),
+                    _integration(raw, f"{op_where}.x-amazon-apigateway-integration"),
+                    _security(operation.get("security"), f"{op_where}.security", default_security),
+                    validation,
+                    op_where,
+                )
+            )
+    return found
+
+
+def _security(value: Any, where: str, default: str | None) -> str | None:
+    """The authorizer a ``security`` list names: ``[]`` is none; absent, ``default``."""
+    if value is None:
+        return default
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise TemplateError(f"{where}: a list of security requirements")
+    names = [name for requirement in value for name in requirement]
+    if len(names) > 1:
+        raise TemplateError(f"{where}: one authorizer per method locally, not {names}")
+    return names[0] if names else None
+
+
+def _integration(raw: Any, where: str) -> Integration:
+    raw = _mapping(raw, where)
+    kind = str(raw.get("type", "")).lower()
+    uri = str(raw.get("uri", ""))
+    if kind == "aws_proxy":
+        matched = _LAMBDA_URI.fullmatch(uri)
+        if matched is None:
+            raise TemplateError(f"{where}.uri: aws_proxy runs a Lambda function's invocation URI")
+        target = matched["arn"]
+    elif kind == "aws":
+        action = _ACTION_URI.fullmatch(uri)
+        if action is None:
+            raise TemplateError(
+                f"{where}.uri: arn:aws:apigateway:<region>:<service>:action/<Action> locally"
+            )
+        target = f"{action['service']}:{action['action']}"
+    elif kind == "mock":
+        target = ""
+    else:
+        raise TemplateError(
+            f"{where}.type: {kind or None!r} does not run locally (aws_proxy, aws, mock)"
+        )
+    passthrough = str(raw.get("passthroughBehavior", "WHEN_NO_MATCH")).upper()
+    if passthrough not in _PASSTHROUGH:
+        raise TemplateError(f"{where}.passthroughBehavior: one of {sorted(_PASSTHROUGH)}")
+    responses: list[IntegrationResponse] = []
+    for pattern, response in _mapping(raw.get("responses"), f"{where}.responses").items():
+        response_where = f"{where}.responses.{pattern}"
+        response = _mapping(response, response_where)
+        status = str(response.get("statusCode", ""))
+        if not (status.isdigit() and 100 <= int(status) <= 599):
+            raise TemplateError(f"{response_where}.statusCode: an HTTP status code")
+        if pattern != "default":
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise TemplateError(
+                    f"{response_where}: not a regular expression: {error}"
+                ) from None
+        responses.append(
+            IntegrationResponse(
+                None if pattern == "default" else str(pattern),
+                int(status),
+                _strings(response.get("responseTemplates"), f"{response_where}.responseTemplates"),
+                _strings(
+                    response.get("responseParameters"), f"{response_where}.responseParameters"
+                ),
+            )
+        )
+    return Integration(
+        kind,
+        uri,
+        target,
+        {
+            k.lower(): v
+            for k, v in _strings(raw.get("requestTemplates"), f"{where}.requestTemplates").items()
+        },
+        _strings(raw.get("requestParameters"), f"{where}.requestParameters"),
+        passthrough,
+        tuple(responses),
+    )
+
+
+def _validation(
+    body: Mapping[str, Any],
+    operation: Mapping[str, Any],
+    shared: Any,
+    flags: Mapping[str, Any],
+    where: str,
+) -> Validation:
+    definitions = {
+        "components": body.get("components") or {},
+        "definitions": body.get("definitions") or {},
+    }
+    schemas: dict[str, Any] = {}
+    content = _mapping(
+        _mapping(operation.get("requestBody"), f"{where}.requestBody").get("content"),
+        f"{where}.requestBody.content",
+    )
+    for media_type, media in content.items():
+        schema = _mapping(media, f"{where}.requestBody.content.{media_type}").get("schema")
+        if schema is not None:
+            schemas[media_type.lower()] = {"allOf": [schema], **definitions}
+    required: list[tuple[str, str]] = []
+    parameters = [
+        *(shared if isinstance(shared, list) else []),
+        *(operation.get("parameters") or []),
+    ]
+    for index, parameter in enumerate(parameters):
+        parameter = _mapping(parameter, f"{where}.parameters[{index}]")
+        location = parameter.get("in")
+        if location == "body" and "schema" in parameter:
+            for media_type in (
+                operation.get("consumes") or body.get("consumes") or ["application/json"]
+            ):
+                schemas[str(media_type).lower()] = {"allOf": [parameter["schema"]], **definitions}
+        elif parameter.get("required") and location in ("header", "query", "path"):
+            required.append(
+                ("querystring" if location == "query" else str(location), str(parameter["name"]))
+            )
+    return Validation(
+        bool(flags.get("validateRequestBody", False)),
+        bool(flags.get("validateRequestParameters", False)),
+        schemas,
+        tuple(required),
+    )

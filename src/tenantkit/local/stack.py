@@ -19,7 +19,7 @@ from tenantkit._shared.apigw import Route
 from tenantkit.errors import ConfigurationError
 from tenantkit.local.backend import Backend
 from tenantkit.local.events import RelayTarget, create_event_buses, create_rules
-from tenantkit.local.functions import FunctionSpec
+from tenantkit.local.functions import PER_TENANT, FunctionSpec
 from tenantkit.local.stepfunctions import (
     STATE_MACHINE_TYPES,
     create_state_machines,
@@ -239,6 +239,11 @@ def _function(
         except TemplateError as error:
             raise TemplateError(f"{where}.Environment.Variables.{key}: {error}") from None
     attrs = stack.attributes[function.logical_id]
+    reserved = resolver.resolve(
+        props.get("ReservedConcurrentExecutions"), f"{where}.ReservedConcurrentExecutions"
+    )
+    if reserved is not None and not (str(reserved).isdigit() and int(reserved) <= 1000):
+        raise TemplateError(f"{where}.ReservedConcurrentExecutions: an integer, 0 to 1000")
     return FunctionSpec(
         logical_id=function.logical_id,
         name=str(attrs.ref),
@@ -249,7 +254,20 @@ def _function(
         timeout=float(resolver.resolve(props.get("Timeout", 3), f"{where}.Timeout")),
         memory=int(resolver.resolve(props.get("MemorySize", 128), f"{where}.MemorySize")),
         environment=environment,
+        tenant_isolation=_tenant_isolation(props.get("TenancyConfig"), f"{where}.TenancyConfig"),
+        reserved_concurrency=None if reserved is None else int(reserved),
     )
+
+
+def _tenant_isolation(config: Any, where: str) -> str | None:
+    """``TenancyConfig: {TenantIsolationMode: PER_TENANT}``, its one valid form."""
+    if config is None:
+        return None
+    if not isinstance(config, dict) or set(config) != {"TenantIsolationMode"}:
+        raise TemplateError(f"{where}: must be {{TenantIsolationMode: {PER_TENANT}}}")
+    if config["TenantIsolationMode"] != PER_TENANT:
+        raise TemplateError(f"{where}.TenantIsolationMode: the only mode is {PER_TENANT}")
+    return PER_TENANT
 
 
 def _function_by_arn(stack: Stack, arn: Any, where: str) -> str:
@@ -387,6 +405,8 @@ def _sqs_source(
     )
     if queue is None:
         raise TemplateError(f"{where}.Properties.Queue: must be the Arn of a template queue")
+    if stack.functions[function.logical_id].per_tenant:
+        raise TemplateError(f"{where}: a {PER_TENANT} function takes no SQS event source")
     batch_size = int(props.get("BatchSize", 10))
     if not 1 <= batch_size <= 10000:
         raise TemplateError(f"{where}.Properties.BatchSize: between 1 and 10000")

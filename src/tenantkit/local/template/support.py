@@ -50,7 +50,7 @@ PROPERTIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "AWS::Serverless::Function": (
         frozenset(
             {"Handler", "Runtime", "CodeUri", "Environment", "Events", "FunctionName"}
-            | {"Timeout", "MemorySize"}
+            | {"Timeout", "MemorySize", "ReservedConcurrentExecutions", "TenancyConfig"}
         ),
         frozenset(
             {
@@ -60,7 +60,6 @@ PROPERTIES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
                 "EphemeralStorage",
                 "LoggingConfig",
                 "Policies",
-                "ReservedConcurrentExecutions",
                 "Role",
                 "Tags",
                 "Tracing",

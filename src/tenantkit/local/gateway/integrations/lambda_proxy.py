@@ -1,9 +1,13 @@
 """The Lambda proxy integration (``aws_proxy``): a v1 proxy event in, a proxy response out.
 
 The function gets API Gateway's REST proxy event, whose ``requestContext.authorizer``
-holds the authorizer's context values as strings plus ``principalId``. Its response is
-mapped back; a handler error or a malformed response is 502, and an invocation longer
-than API Gateway's integration limit is 504.
+holds the authorizer's context values as strings plus ``principalId``. The integration
+request's ``X-Amz-Tenant-Id`` header, when ``requestParameters`` maps one (say from
+``context.authorizer.tenantId``), is the invocation's tenant id: the only way a REST API
+reaches a ``PER_TENANT`` function. Its response is mapped back; a function error (it
+raised, timed out or crashed) or a malformed response is 502, an invocation Lambda
+refuses (throttled, a tenant id missing or not expected) is 500, as API Gateway answers
+both, and an invocation longer than API Gateway's integration limit is 504.
 """
 
 from __future__ import annotations
@@ -14,14 +18,15 @@ import sys
 import time
 from typing import Any
 
-from tenantkit.local.functions import InvocationError, Runtime
+from tenantkit.local.functions import InvocationError, InvokeRefused, Runtime
 from tenantkit.local.gateway.authorizer import Authorization
 from tenantkit.local.gateway.context import Call, header_maps, request_context, request_fields
 from tenantkit.local.gateway.messages import Response, bad_gateway, json_response
 from tenantkit.local.stack import Stack
 
-__all__ = ["INTEGRATION_TIMEOUT", "LambdaProxy", "proxy_response"]
+__all__ = ["INTEGRATION_TIMEOUT", "TENANT_HEADER", "LambdaProxy", "proxy_response"]
 
+TENANT_HEADER = "X-Amz-Tenant-Id"  # the integration header Lambda reads the tenant from
 INTEGRATION_TIMEOUT = 29.0  # seconds; API Gateway's limit for a REST integration
 _RESPONSE_KEYS = {"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"}
 
@@ -36,8 +41,12 @@ class LambdaProxy:
     def __call__(self, call: Call, authorization: Authorization | None) -> Response:
         event = self.event(call, authorization)
         invoked = time.monotonic()
+        tenant_id = call.integration_request.header(TENANT_HEADER)
         try:
-            result = self.runtime.invoke(call.route.function, event)
+            result = self.runtime.invoke(call.route.function, event, tenant_id=tenant_id)
+        except InvokeRefused as refused:
+            print(f"tenantkit local: {call.route.function}: {refused}", file=sys.stderr)
+            response = json_response(500, {"message": "Internal server error"})
         except InvocationError:
             response = bad_gateway()
         else:

@@ -297,3 +297,20 @@ def test_a_failing_status_check_propagates_so_lambda_retries() -> None:
 
     with pytest.raises(ConnectionError):
         handler(delivered(carried(SIGNER, "texas", 1)), None)
+
+
+def test_the_consumers_do_not_import_boto3() -> None:
+    """Cold start: an EventBridge, task or isolated-function handler loads no boto3."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from tenantkit.events import eventbridge_handler, step_functions_task, TenantFunction\n"
+        "from tenantkit import tenant_handler\n"
+        "print(sorted(m for m in ('boto3', 'botocore') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

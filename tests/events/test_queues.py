@@ -12,7 +12,7 @@ from tenantkit.context import current_tenant, current_tenant_or_none, tenant_sco
 from tenantkit.errors import ConfigurationError, EnvelopeError, TenantNotActiveError
 from tenantkit.events import EnvelopeSigner, SecretsManagerKey, process_sqs_batch, send_message
 from tests.conftest import load_event
-from tests.events.conftest import KEY, Aws, ctx
+from tests.events.conftest import KEY, TABLE, Aws, ctx
 
 SIGNER = EnvelopeSigner(key=KEY)
 
@@ -301,3 +301,36 @@ def test_the_status_check_never_sees_a_forged_tenant() -> None:
     result = process_sqs_batch(event, Recorder(), signer=SIGNER, require_active=checked.append)
     assert result == {"batchItemFailures": [{"itemIdentifier": "f1"}]}
     assert checked == []
+
+
+def test_the_status_cache_gates_a_batch_before_the_ledger(aws: Aws) -> None:
+    """Contract 3 end to end: TenantStatusCache.require_active over the tenant records."""
+    from tenantkit._shared.dynamodb.tenant_status import TenantStatusCache
+    from tenantkit.events import EnvelopeLedger
+
+    for tenant, status in (("texas", "active"), ("ohio", "suspended")):
+        aws.dynamodb.put_item(
+            TableName=TABLE,
+            Item={
+                "pk": {"S": f"_tenant#{tenant}"},
+                "sk": {"S": "_tenant"},
+                "status": {"S": status},
+            },
+        )
+    statuses = TenantStatusCache(TABLE, client=aws.dynamodb)
+    ledger = EnvelopeLedger(TABLE, consumer="gated", client=aws.dynamodb)
+    event = {
+        "Records": [
+            sqs_record(seal("ohio", 1), "o1"),
+            sqs_record(seal("texas", 2), "t1"),
+            sqs_record(seal("utah", 3), "u1"),  # no tenant record: not active either
+        ]
+    }
+    handler = Recorder()
+    result = process_sqs_batch(
+        event, handler, signer=SIGNER, once=ledger, require_active=statuses.require_active
+    )
+    assert result == {"batchItemFailures": []}
+    assert handler.seen == [("texas", 2)]
+    markers = aws.dynamodb.scan(TableName=TABLE)["Items"]
+    assert sum(item["pk"]["S"].startswith("_once#gated#") for item in markers) == 1

@@ -250,15 +250,16 @@ def test_switching_tenant_changes_the_context(
     assert not allows(response, f"{PREFIX}/POST/parks")  # visitor's explicit deny
 
 
-def test_exactly_one_get_item_per_authorization(
+def test_one_get_item_on_first_sight_of_a_user_then_none_within_the_ttl(
     authorizer: LambdaAuthorizer, hs_token: Callable[..., str], dynamodb_requests: list[str]
 ) -> None:
     token = f"Bearer {hs_token()}"
     authorizer(request_event(token), None)
     assert dynamodb_requests == ["GetItem"]
-    authorizer(request_event(token, "/parks/p1"), None)  # cached token: still one GetItem
+    authorizer(request_event(token, "/parks/p1"), None)  # cached token and user record
     authorizer(v2_event(token), None)
-    assert dynamodb_requests == ["GetItem", "GetItem", "GetItem"]
+    authorizer(request_event(f"Bearer {hs_token(n=2)}"), None)  # a new token, same user
+    assert dynamodb_requests == ["GetItem"]
 
 
 def test_bad_token_makes_no_dynamodb_request(

@@ -1,10 +1,13 @@
 """The API Gateway Lambda authorizer: token in, user record loaded, policy and context out.
 
 One authorization is: verify the bearer token (cached per token), read the caller's user
-record with exactly one DynamoDB ``GetItem``, take the roles of their *active* tenant
-from it, and compile those roles into a policy (memoised). The tenant comes only from
-the user record: tenant claims in the token, ``X-Tenant-Id`` headers, query strings and
-bodies are never read.
+record (one DynamoDB ``GetItem``, then cached ``user_ttl`` seconds per container), take
+the roles of their *active* tenant from it, read that tenant's status, tier and
+placement (with ``tenants``, a cache such as ``TenantStatusCache``: one ``GetItem`` per
+tenant per its TTL), and compile the roles into a policy (memoised). The tenant comes
+only from the user record: tenant claims in the token, ``X-Tenant-Id`` headers, query
+strings and bodies are never read. A membership revoked, a tenant switched or suspended
+takes effect within API Gateway's result TTL plus these caches' TTL (docs/lifecycle.md).
 
 Responses:
 
@@ -13,14 +16,20 @@ Responses:
   as a JSON array string, ``email``, ``firstName``, ``lastName``; empty keys omitted;
   the names come from the user record, or for a user with no record yet from the token's
   ``email``, ``given_name`` and ``family_name`` claims), which is what
-  :meth:`tenantkit.TenantContext.from_event` reads. A bad or missing token raises
+  :meth:`tenantkit.TenantContext.from_event` reads. With ``tenants``, the context also
+  carries ``tier``, ``table`` (the pool table unless the tenant has a silo) and, while
+  the tenant moves, ``readOnly`` (``"true"``); a caller whose tenant is not active gets
+  ``tenantStatus`` instead of ``tenantId``. When the tenant has an API key, the response
+  carries it as ``usageIdentifierKey`` (usage plans per tier). A bad or missing token raises
   ``Exception("Unauthorized")``, which API Gateway answers with 401.
 * HTTP API v2 events: ``{"isAuthorized": bool, "context": {...}}`` decided for the
   ``routeKey`` (API Gateway answers ``False`` with 403; a v2 authorizer cannot ask for
   401), or with ``simple_responses=False`` the IAM-policy response built from ``routeArn``.
 
-A verified user with no record, no active tenant, or an active tenant that is not among
-their memberships gets only the role map's ``authenticated`` routes and no ``tenantId``.
+A verified user with no record, no active tenant, an active tenant that is not among
+their memberships, or one that is not active (:mod:`tenantkit.auth.access`) gets only
+the role map's ``authenticated`` routes and no ``tenantId``; a tenant being moved keeps
+its read routes only.
 A DynamoDB failure, or any error that is not the caller's (a bad token, a subject that is
 no user id, an unusable ARN), is logged and re-raised: API Gateway answers 500 and caches
 nothing, so access fails closed.
@@ -33,23 +42,32 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from tenantkit._shared.cache import LruCache
+from tenantkit.auth.access import (
+    READ_METHODS,
+    Access,
+    TenantStatusSource,
+    deny_writes,
+    resolve_access,
+)
 from tenantkit.auth.records import UserRecord
 from tenantkit.auth.rolemap import ApiArn, RoleMap
 from tenantkit.auth.verifier import TokenVerifier
-from tenantkit.context import validate_tenant_id
-from tenantkit.errors import InvalidInputError, InvalidTenantIdError, UnauthorizedError
+from tenantkit.errors import ConfigurationError, InvalidInputError, UnauthorizedError
 
-__all__ = ["LambdaAuthorizer", "UserSource"]
+__all__ = ["DEFAULT_USER_TTL", "LambdaAuthorizer", "UserSource"]
 
 decision_log = logging.getLogger("tenantkit.auth.decisions")
 
 
 _json_string = json.encoder.encode_basestring_ascii
 _MAX_PROFILE_CHARS = 256
+#: Seconds a user record is kept per container; see the module docstring.
+DEFAULT_USER_TTL = 60.0
+DEFAULT_USER_CACHE_SIZE = 10_000
 _ROLES_JSON: LruCache[frozenset[str], str] = LruCache(1024)
 
 
@@ -60,6 +78,39 @@ def _roles_json(roles: frozenset[str]) -> str:
         text = json.dumps(sorted(roles))
         _ROLES_JSON.put(roles, text)
     return text
+
+
+def _tenant_context(user_id: str, access: Access) -> dict[str, str]:
+    """The context's user and tenant keys (contract: ``tenantId``, ``roles``, ``tier``,
+    ``table``; ``readOnly`` while the tenant moves; ``tenantStatus`` when it is not active)."""
+    context = {"userId": user_id}
+    status = access.status
+    if access.tenant_id is not None:
+        context["tenantId"] = access.tenant_id
+        context["roles"] = _roles_json(access.roles)
+        if status is not None:
+            context["tier"] = status.tier
+            context["table"] = status.table
+            if status.read_only:
+                context["readOnly"] = "true"
+    elif access.named_tenant is not None and status is not None:
+        context["tenantStatus"] = status.status
+    return context
+
+
+def _arn_method(arn: str) -> str:
+    """The HTTP method of a ``methodArn``/``routeArn`` (already parsed by the policy)."""
+    parts = arn.split(":", 5)[-1].split("/")
+    return parts[2] if len(parts) > 2 else ""
+
+
+def _v2_method(event: Mapping[str, Any], route_key: str) -> str:
+    """The request's method: HTTP API's ``requestContext.http.method`` (``$default`` and
+    ``ANY`` routes name none), else the route key's."""
+    http = event.get("requestContext")
+    http = http.get("http") if isinstance(http, Mapping) else None
+    method = http.get("method") if isinstance(http, Mapping) else None
+    return method.upper() if isinstance(method, str) else route_key.split(" ", 1)[0]
 
 
 class UserSource(Protocol):
@@ -108,7 +159,12 @@ def authorization_value(event: Mapping[str, Any]) -> str | None:
 
 
 class LambdaAuthorizer:
-    """API Gateway Lambda authorizer; construct once at module level, call per event."""
+    """API Gateway Lambda authorizer; construct once at module level, call per event.
+
+    ``tenants`` reads tenant statuses (a ``TenantStatusCache``); without it every tenant
+    counts as active and the context has no ``tier`` or ``table``. User records are kept
+    ``user_ttl`` seconds, at most ``user_cache_size`` of them, on ``clock``.
+    """
 
     def __init__(
         self,
@@ -116,12 +172,22 @@ class LambdaAuthorizer:
         verifier: TokenVerifier,
         users: UserSource,
         roles: RoleMap,
+        tenants: TenantStatusSource | None = None,
         simple_responses: bool = True,
+        user_ttl: float = DEFAULT_USER_TTL,
+        user_cache_size: int = DEFAULT_USER_CACHE_SIZE,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        if not (user_ttl >= 0 and user_cache_size >= 0):
+            raise ConfigurationError("user_ttl and user_cache_size must be >= 0 (0: no cache)")
         self.verifier = verifier
         self.users = users
         self.roles = roles
+        self.tenants = tenants
         self.simple_responses = simple_responses
+        self._users: LruCache[str, tuple[UserRecord | None]] = LruCache(
+            user_cache_size if user_ttl > 0 else 0, ttl=user_ttl, clock=clock
+        )
         if decision_log.level == logging.NOTSET:
             decision_log.setLevel(logging.INFO)  # every decision is logged, allows too
 
@@ -134,7 +200,7 @@ class LambdaAuthorizer:
         try:
             verified = self.verifier.verify(authorization_value(event))
             user_id = verified.subject
-            user = self.users.get_user(user_id)
+            user = self._user(user_id)
         except (UnauthorizedError, InvalidInputError) as error:  # the token's fault: 401
             reason = str(error) if isinstance(error, UnauthorizedError) else "unusable subject"
             self._log("unauthorized", None, None, reason)
@@ -145,11 +211,14 @@ class LambdaAuthorizer:
             self._log("error", user_id, None, f"user lookup failed: {type(error).__name__}")
             raise
 
-        tenant_id, held, reason = self._tenant_of(user)
-        response_context: dict[str, str] = {"userId": user_id}
-        if tenant_id is not None:
-            response_context["tenantId"] = tenant_id
-            response_context["roles"] = _roles_json(held)
+        try:
+            access = resolve_access(user, self.tenants)
+        except Exception as error:
+            self._log("error", user_id, None, f"tenant lookup failed: {type(error).__name__}")
+            raise
+        tenant_id, held, reason = access.tenant_id, access.roles, access.reason
+        logged_tenant = access.named_tenant
+        response_context = _tenant_context(user_id, access)
         # Names come from the user record; a user without one yet gets them from the
         # verified token, so the app can create their record on the first call.
         claims = verified.claims
@@ -165,12 +234,20 @@ class LambdaAuthorizer:
         if is_v2 and self.simple_responses:
             route_key = event.get("routeKey")
             allowed = isinstance(route_key, str) and self.roles.allows(held, route_key)
-            self._log("allow" if allowed else "deny", user_id, tenant_id, reason)
+            if (
+                allowed
+                and access.read_only
+                and _v2_method(event, str(route_key)) not in READ_METHODS
+            ):
+                allowed, reason = False, "writes wait while the tenant moves"
+            self._log("allow" if allowed else "deny", user_id, logged_tenant, reason)
             return {"isAuthorized": allowed, "context": response_context}
 
         arn = event.get("routeArn") if is_v2 else event.get("methodArn")
         try:
             policy = self.roles.policy(held, arn)  # type: ignore[arg-type]
+            if access.read_only:
+                policy = deny_writes(policy, ApiArn.parse(arn).prefix)
         except InvalidInputError:
             self._log("unauthorized", user_id, tenant_id, "the event has no usable ARN")
             if is_v2:
@@ -179,25 +256,23 @@ class LambdaAuthorizer:
         except Exception as error:
             self._log("error", user_id, tenant_id, f"policy failed: {type(error).__name__}")
             raise
-        outcome = "allow" if self.roles.invocation_allowed(held, str(arn)) else "deny"
-        self._log(outcome, user_id, tenant_id, reason)
-        return {"principalId": user_id, "policyDocument": policy, "context": response_context}
+        allowed = self.roles.invocation_allowed(held, str(arn))
+        if allowed and access.read_only and _arn_method(str(arn)) not in READ_METHODS:
+            allowed, reason = False, "writes wait while the tenant moves"
+        self._log("allow" if allowed else "deny", user_id, logged_tenant, reason)
+        response = {"principalId": user_id, "policyDocument": policy, "context": response_context}
+        usage_key = access.status.usage_key if access.status is not None else None
+        if usage_key is not None and not is_v2:  # HTTP APIs have no usage plans
+            response["usageIdentifierKey"] = usage_key
+        return response
 
-    @staticmethod
-    def _tenant_of(user: UserRecord | None) -> tuple[str | None, frozenset[str], str]:
-        if user is None:
-            return None, frozenset(), "no user record: authenticated routes only"
-        active = user.active_tenant
-        if active is None:
-            return None, frozenset(), "no active tenant: authenticated routes only"
-        roles = user.memberships.get(active)
-        if roles is None:
-            return None, frozenset(), "active tenant is not a membership: authenticated only"
-        try:
-            validate_tenant_id(active)
-        except InvalidTenantIdError:
-            return None, frozenset(), "active tenant id is invalid: authenticated only"
-        return active, roles, "member of the active tenant"
+    def _user(self, user_id: str) -> UserRecord | None:
+        """The user's record, from this container's cache or one ``GetItem``."""
+        cached = self._users.get(user_id)
+        if cached is None:
+            cached = (self.users.get_user(user_id),)
+            self._users.put(user_id, cached)
+        return cached[0]
 
     def _refuse_v2(self, event: Mapping[str, Any]) -> dict[str, Any]:
         if self.simple_responses:

@@ -90,11 +90,13 @@ class Meter:
         if usage is None:
             usage = self.usage[tenant] = Usage()
         usage.requests += 1
-        if consumed is None:
+        # dict and list, not the Mapping ABC: botocore parses into them, and this runs
+        # on every request.
+        entries = (consumed,) if isinstance(consumed, dict) else consumed
+        if not isinstance(entries, tuple | list):
             return
-        entries = consumed if isinstance(consumed, list) else [consumed]
         for entry in entries:
-            if not isinstance(entry, Mapping):
+            if not isinstance(entry, dict):
                 continue
             read, write = entry.get("ReadCapacityUnits"), entry.get("WriteCapacityUnits")
             if read is None and write is None:

@@ -20,14 +20,16 @@ from tenantkit.errors import (
     UnprocessedItemsError,
 )
 from tenantkit.events import (
+    EnvelopeLedger,
     EnvelopeSigner,
     EventEntry,
     SecretKey,
     eventbridge_handler,
+    process_sqs_batch,
     put_events,
 )
 from tests.conftest import load_event
-from tests.events.conftest import KEY, SECRET, Aws, ctx
+from tests.events.conftest import KEY, SECRET, TABLE, Aws, ctx
 
 SIGNER = EnvelopeSigner(key=KEY, max_age=900)
 OTHER_SIGNER = EnvelopeSigner(key=SecretKey("another-secret-of-at-least-32-bytes!!"))
@@ -314,3 +316,38 @@ def test_the_consumers_do_not_import_boto3() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_a_rule_to_a_queue_is_consumed_by_process_sqs_batch_once(aws: Aws) -> None:
+    """EventBridge delivers at least once too: behind a queue, the ledger runs it once."""
+    events = boto3.client("events", region_name="us-east-1")
+    queue = aws.sqs.create_queue(QueueName="park-events")["QueueUrl"]
+    arn = aws.sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    events.put_rule(Name="parks", EventPattern=json.dumps({"source": ["parks"]}))
+    events.put_targets(Rule="parks", Targets=[{"Id": "q", "Arn": arn["Attributes"]["QueueArn"]}])
+    entry: EventEntry = {
+        "Source": "parks",
+        "DetailType": "park-closed",
+        "Detail": {"park": "alamo"},
+    }
+    with tenant_scope(ctx("texas")):
+        put_events([entry], signer=SIGNER, client=events)
+    [message] = aws.sqs.receive_message(QueueUrl=queue)["Messages"]
+    relabelled = json.loads(message["Body"])
+    relabelled["detail"]["tenantId"] = "ohio"
+    ledger = EnvelopeLedger(TABLE, consumer="closures", client=aws.dynamodb)
+    batch = {
+        "Records": [
+            {"messageId": "m1", "body": message["Body"]},
+            {"messageId": "m1-again", "body": message["Body"]},
+            {"messageId": "relabelled", "body": json.dumps(relabelled)},
+        ]
+    }
+    runs: list[tuple[str, object]] = []
+
+    def handler(payload: object) -> None:
+        runs.append((current_tenant().tenant_id, payload))
+
+    result = process_sqs_batch(batch, handler, signer=SIGNER, once=ledger)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "relabelled"}]}
+    assert runs == [("texas", {"park": "alamo"})]

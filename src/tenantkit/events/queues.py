@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from tenantkit._shared.clients import ClientOptions
 from tenantkit.context import tenant_scope
 from tenantkit.errors import EnvelopeError, TenantKitError, TenantNotActiveError, aws_error_code
+from tenantkit.events.carried import open_carried
 
 if TYPE_CHECKING:
     import boto3
@@ -86,8 +87,9 @@ def process_sqs_batch(
     Returns the partial batch response ``{"batchItemFailures": [...]}`` listing exactly
     the records that were refused (not a valid envelope: forged, edited, too old) or
     whose handler raised. Refusals are logged with the reason and never reach the
-    handler. Bodies may be envelopes, or SNS notifications delivered to SQS that carry
-    an envelope (raw message delivery or the SNS JSON wrapper). Enable
+    handler. Bodies may be envelopes, SNS notifications delivered to SQS that carry
+    an envelope (raw message delivery or the SNS JSON wrapper), or EventBridge events
+    sealed by ``put_events`` that a rule delivered to the queue. Enable
     ``ReportBatchItemFailures`` on the event source mapping.
 
     On FIFO queues, once a record of a message group fails, the later records of that
@@ -137,7 +139,7 @@ def _process_record(
     require_active: Callable[[str], None] | None,
 ) -> bool:
     try:
-        envelope = signer.open_envelope(_envelope_body(record.get("body")))
+        envelope = _open_body(record.get("body"), signer)
         attribute = _tenant_attribute(record)
         if attribute is not None and attribute != envelope.context.tenant_id:
             raise EnvelopeError("the tenant_id message attribute differs from the envelope")
@@ -282,14 +284,17 @@ def _settle(action: Callable[[Claim], None], claim: Claim, message_id: str, what
         )
 
 
-def _envelope_body(body: object) -> str:
-    """The envelope in an SQS body: the body itself, or the Message of an SNS wrapper."""
+def _open_body(body: object, signer: EnvelopeSigner) -> OpenedEnvelope:
+    """The envelope in an SQS body: the body itself, the Message of an SNS wrapper, or
+    the detail of an EventBridge event that a rule put on the queue (``put_events``)."""
     if not isinstance(body, str):
         raise EnvelopeError("the SQS record has no string body")
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
-        return body  # not JSON at all; open() refuses it with the reason
+        return signer.open_envelope(body)  # not JSON at all; refused with the reason
+    if isinstance(document, dict) and {"detail-type", "source", "detail"} <= set(document):
+        return open_carried(signer, document["detail"])
     if (
         isinstance(document, dict)
         and document.get("Type") == "Notification"
@@ -299,8 +304,8 @@ def _envelope_body(body: object) -> str:
         message = document.get("Message")
         if not isinstance(message, str):
             raise EnvelopeError("the SNS notification has no string Message")
-        return message
-    return body
+        return signer.open_envelope(message)
+    return signer.open_envelope(body)
 
 
 def _tenant_attribute(record: Mapping[str, Any]) -> str | None:

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tenantkit.local.stack import Stack
+from tenantkit.local.backend import Backend
+from tenantkit.local.functions import Runtime
+from tenantkit.local.stack import Stack, build_stack
 from tenantkit.local.stepfunctions import start_sync_execution, wire_response
-from tenantkit.local.template import TemplateError
-from tests.local.conftest import FIXTURES, built_stack
+from tenantkit.local.template import TemplateError, parse_template
+from tests.local.conftest import FIXTURES
 
 TEMPLATE = FIXTURES / "orchestration" / "template.yaml"
 SYNC_KEYS = {
@@ -31,9 +33,21 @@ SYNC_KEYS = {
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    with built_stack(TEMPLATE) as built:
-        yield built
+def backend() -> Iterator[Backend]:
+    """One backend for the module: every template below builds on it, under its own name."""
+    backend = Backend()
+    backend.start()
+    yield backend
+    backend.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(backend: Backend) -> Stack:
+    return build_stack(parse_template(TEMPLATE), backend)
+
+
+def _build(backend: Backend, template: Path, stack_name: str) -> Stack:
+    return build_stack(parse_template(template), backend, stack_name=stack_name)
 
 
 def _client(service: str) -> Any:
@@ -202,7 +216,7 @@ DONE = "{StartAt: Done, States: {Done: {Type: Succeed}}}"
         ("DefinitionUri: {Bucket: b, Key: k}", "DefinitionUri: must be a local file path"),
         ("DefinitionUri: missing.json", "DefinitionUri: cannot read"),
         (
-            "Definition: {StartAt: Done, States: {Done: {Type: Pass, Result: '${Nope}', End: true}}}",
+            "Definition: {StartAt: P, States: {P: {Type: Pass, Result: '${Nope}', End: true}}}",
             r"DefinitionSubstitutions: no substitution for \$\{Nope\}",
         ),
         (f"Definition: {DONE}\nType: FAST", "Type: STANDARD or EXPRESS"),
@@ -211,10 +225,30 @@ DONE = "{StartAt: Done, States: {Done: {Type: Succeed}}}"
     ],
 )
 def test_unsupported_or_invalid_machines_fail_at_start(
-    tmp_path: Path, properties: str, message: str
+    backend: Backend, tmp_path: Path, properties: str, message: str
 ) -> None:
-    with (
-        pytest.raises(TemplateError, match=message),
-        built_stack(_machine_template(tmp_path, properties)),
-    ):
-        pass
+    with pytest.raises(TemplateError, match=message):
+        _build(backend, _machine_template(tmp_path, properties), tmp_path.name)
+
+
+@pytest.fixture(scope="module")
+def runtime(backend: Backend, stack: Stack) -> Iterator[Runtime]:
+    runtime = Runtime(stack.functions)
+    runtime.load()
+    backend.serve_lambda(runtime)
+    yield runtime
+    runtime.close()
+
+
+@pytest.mark.usefixtures("runtime")
+def test_a_lambda_task_runs_the_function_in_tenantkits_runtime(stack: Stack) -> None:
+    response = _run(stack, "RecordThroughLambda", {"id": "from-a-task"})
+    assert response["status"] == "SUCCEEDED"
+    assert json.loads(response["output"]) == {"recorded": "from-a-task"}
+    assert _stored(stack, "event#from-a-task") is not None
+
+
+@pytest.mark.usefixtures("runtime")
+def test_a_failing_lambda_task_fails_with_the_functions_error_type(stack: Stack) -> None:
+    response = _run(stack, "RecordThroughLambda", {"no": "id"})
+    assert (response["status"], response["error"]) == ("FAILED", "KeyError")

@@ -1,0 +1,227 @@
+"""EventBridge rules: moto matches PutEvents; SQS, state machine and Lambda targets receive."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from tenantkit.local.backend import Backend
+from tenantkit.local.events import EventRelay, RelayTarget, target_input
+from tenantkit.local.functions import Runtime
+from tenantkit.local.stack import Stack, build_stack
+from tenantkit.local.template import TemplateError, parse_template
+from tests.local.conftest import FIXTURES
+
+TEMPLATE = FIXTURES / "orchestration" / "template.yaml"
+T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[Backend]:
+    """One backend for the module: every template below builds on it, under its own name."""
+    backend = Backend()
+    backend.start()
+    yield backend
+    backend.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(backend: Backend) -> Stack:
+    return build_stack(parse_template(TEMPLATE), backend)
+
+
+def _build(backend: Backend, template: Path, stack_name: str) -> Stack:
+    return build_stack(parse_template(template), backend, stack_name=stack_name)
+
+
+@pytest.fixture(scope="module")
+def runtime(stack: Stack) -> Iterator[Runtime]:
+    runtime = Runtime(stack.functions)
+    runtime.load()
+    yield runtime
+    runtime.close()
+
+
+def _client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
+
+
+def _relays(stack: Stack, runtime: Runtime, stop: threading.Event) -> list[EventRelay]:
+    return [EventRelay(target, runtime, _client, stop) for target in stack.event_relays]
+
+
+def _put(detail: dict[str, Any], *, source: str = "tenantkit.test") -> str:
+    response = _client("events").put_events(
+        Entries=[
+            {
+                "Source": source,
+                "DetailType": "ParkStatusChanged",
+                "Detail": json.dumps(detail),
+                "EventBusName": "parks",
+            }
+        ]
+    )
+    assert response["FailedEntryCount"] == 0
+    return str(response["Entries"][0]["EventId"])
+
+
+def _drain(stack: Stack, queue: str) -> list[Any]:
+    url = stack.attributes[queue].atts["QueueUrl"]
+    messages = _client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in messages.get("Messages") or []]
+
+
+def _item(stack: Stack, key: str) -> dict[str, Any] | None:
+    item = _client("dynamodb").get_item(
+        TableName=stack.attributes["Table"].ref, Key={"pk": {"S": key}}, ConsistentRead=True
+    )
+    return item.get("Item")
+
+
+def _eventually(probe: Callable[[], T | None], seconds: float = 10.0) -> T:
+    """Wait (bounded) for work another thread or process does; not a timing assertion."""
+    deadline = time.monotonic() + seconds
+    while (found := probe()) is None:
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.05)
+    return found
+
+
+def _status(stack: Stack, key: str) -> str | None:
+    item = _item(stack, key) or {}
+    return item.get("parkStatus", {}).get("S")
+
+
+def test_a_matching_event_reaches_every_target(stack: Stack, runtime: Runtime) -> None:
+    _client("dynamodb").put_item(
+        TableName=stack.attributes["Table"].ref,
+        Item={"pk": {"S": "t1#park#p1"}, "parkStatus": {"S": "open"}},
+    )
+    detail = {"tenantId": "t1", "parkId": "p1", "status": "closed"}
+    event_id = _put(detail)
+
+    (delivered,) = _drain(stack, "Deliveries")  # moto delivers plain SQS targets itself
+    assert (delivered["id"], delivered["detail"]) == (event_id, detail)
+    assert delivered["detail-type"] == "ParkStatusChanged"
+    relays = _relays(stack, runtime, threading.Event())
+    assert sorted(relay.pump() for relay in relays) == [1, 1, 1]
+
+    recorded = _eventually(lambda: _item(stack, f"event#{event_id}"))
+    assert json.loads(recorded["event"]["S"])["detail"] == detail
+    assert _eventually(lambda: _status(stack, "t1#park#p1") == "closed" or None)
+    assert _drain(stack, "Constants") == [{"constant": True}]
+
+
+def test_an_event_the_pattern_refuses_reaches_no_target(stack: Stack, runtime: Runtime) -> None:
+    _put({"tenantId": "t1", "parkId": "p1", "status": "open"})  # the prefix filter refuses
+    _put({"status": "closed"}, source="someone.else")
+    assert _drain(stack, "Deliveries") == []
+    assert [relay.pump() for relay in _relays(stack, runtime, threading.Event())] == [0, 0, 0]
+
+
+def test_a_disabled_rule_delivers_nothing(stack: Stack) -> None:
+    _put({"tenantId": "t1", "parkId": "p1", "status": "closing"})
+    assert _drain(stack, "Unreached") == []
+    assert {relay.rule for relay in stack.event_relays} == {"ParkStatusChanged"}
+    _drain(stack, "Deliveries")
+
+
+def test_relay_threads_deliver_until_stopped(stack: Stack, runtime: Runtime) -> None:
+    stop = threading.Event()
+    relays = _relays(stack, runtime, stop)
+    for relay in relays:
+        relay.start()
+    try:
+        event_id = _put({"tenantId": "t3", "parkId": "p", "status": "closed"})
+        _eventually(lambda: _item(stack, f"event#{event_id}"))
+    finally:
+        stop.set()
+        for relay in relays:
+            relay.join(timeout=5)
+    assert not any(relay.is_alive() for relay in relays)
+    _drain(stack, "Deliveries")
+    _drain(stack, "Constants")
+
+
+EVENT = {"id": "1", "detail": {"a": {"b": 2}}}
+
+
+@pytest.mark.parametrize(
+    ("given", "path", "expected"),
+    [
+        (None, None, EVENT),
+        ('{"k": [1]}', None, {"k": [1]}),
+        (None, "$", EVENT),
+        (None, "$.detail.a", {"b": 2}),
+        (None, "$.detail.missing.b", None),
+    ],
+)
+def test_a_target_receives_the_event_its_input_or_its_input_path(
+    given: str | None, path: str | None, expected: Any
+) -> None:
+    target = RelayTarget("Rule", "t", "sqs", "url", "relay", input=given, input_path=path)
+    assert target_input(target, EVENT) == expected
+
+
+def _rule_template(tmp_path: Path, rule: str) -> Path:
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return None\n")
+    (tmp_path / "template.yaml").write_text(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n"
+        "  Fn:\n    Type: AWS::Serverless::Function\n"
+        "    Properties: {Handler: app.handler, Runtime: python3.12, CodeUri: .}\n"
+        "  Queue:\n    Type: AWS::SQS::Queue\n"
+        "  Rule:\n    Type: AWS::Events::Rule\n    Properties:\n"
+        + "".join(f"      {line}\n" for line in rule.strip().splitlines())
+    )
+    return tmp_path / "template.yaml"
+
+
+PATTERN = "EventPattern: {source: [a]}"
+QUEUE = "{Id: q, Arn: !GetAtt Queue.Arn"
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("ScheduleExpression: rate(1 minute)", "ScheduleExpression: property not supported"),
+        ("Targets: []", "EventPattern: required"),
+        (f"{PATTERN}\nState: SOMETIMES", "State: ENABLED or DISABLED"),
+        (
+            f"{PATTERN}\nTargets: [{{Id: f, Arn: 'arn:aws:lambda:us-east-1:1:function:other'}}]",
+            r"Targets\[0\].Arn: .* this template's functions",
+        ),
+        (
+            f"{PATTERN}\nTargets: [{QUEUE}, InputTransformer: {{InputTemplate: x}}}}]",
+            r"Targets\[0\].InputTransformer: target property not supported",
+        ),
+        (f"{PATTERN}\nTargets: [{QUEUE}, InputPath: '$.a[0]'}}]", "InputPath: only"),
+        (f"{PATTERN}\nTargets: [{QUEUE}, Input: 'not json'}}]", "Input: must be JSON"),
+        (
+            f"{PATTERN}\nTargets: [{QUEUE}, Input: '{{}}', InputPath: $}}]",
+            "mutually exclusive",
+        ),
+        (f"{PATTERN}\nTargets: [{{Arn: !GetAtt Queue.Arn}}]", r"Targets\[0\].Id: required"),
+    ],
+)
+def test_unsupported_or_invalid_rules_fail_at_start(
+    backend: Backend, tmp_path: Path, rule: str, message: str
+) -> None:
+    with pytest.raises(TemplateError, match=message):
+        _build(backend, _rule_template(tmp_path, rule), tmp_path.name)
+
+
+def test_a_lambda_target_of_a_template_function_is_relayed(
+    backend: Backend, tmp_path: Path
+) -> None:
+    rule = f"{PATTERN}\nTargets: [{{Id: fn, Arn: !GetAtt Fn.Arn}}]"
+    (relay,) = _build(backend, _rule_template(tmp_path, rule), "relayed").event_relays
+    assert (relay.kind, relay.destination, relay.target_id) == ("lambda", "Fn", "fn")
+    assert relay.relay_queue_url.endswith("/relayed-relay-Rule-fn")

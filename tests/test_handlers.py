@@ -453,3 +453,10 @@ def test_api_events_still_take_the_authorizer_with_a_signer_configured() -> None
     assert result["event"] == api_event(ALICE)  # the event is passed on unchanged
     assert isolated(api_event(ALICE), Isolated("washington"))["statusCode"] == 403
     assert isolated(api_event(None))["statusCode"] == 401
+
+
+def test_an_event_with_an_authorizer_context_is_never_read_as_an_envelope() -> None:
+    """Either source, never a mix: an (empty) authorizer context takes the authorizer path."""
+    event = {**carried("texas", 1), "requestContext": {"authorizer": {}}}
+    with pytest.raises(NoTenantContextError):
+        isolated(event, Isolated("texas"))

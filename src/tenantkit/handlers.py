@@ -140,7 +140,7 @@ def tenant_handler(
             lambda_context = args[1] if len(args) > 1 else kwargs.get("context")
             answers = is_api_gateway_event(event)
             # No authorizer context and not over HTTP: a direct Invoke, if envelopes are on.
-            direct = None if answers or authorizer_context(event) else signer
+            direct = None if answers or authorizer_context(event) is not None else signer
             call_args: Any = args
             try:
                 if direct is not None:

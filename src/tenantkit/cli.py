@@ -12,6 +12,8 @@ _COMMANDS = {
     "token": ("tenantkit.auth.cli", "print a signed HS256 development token"),
     "policy": ("tenantkit.auth.cli", "print the IAM policy compiled from a role map"),
     "local": ("tenantkit.local.cli", "serve a SAM template's API locally, no Docker needed"),
+    "openapi": ("tenantkit.direct.cli", "render a direct-integration route spec as OpenAPI"),
+    "tenant": ("tenantkit.lifecycle.cli", "export, import, offboard, move, suspend a tenant"),
 }
 
 

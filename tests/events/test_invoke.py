@@ -19,6 +19,8 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tenantkit import current_tenant, current_tenant_or_none, tenant_handler, tenant_scope
 from tenantkit.errors import (
@@ -284,3 +286,29 @@ def test_the_function_name_is_required() -> None:
     with pytest.raises(ConfigurationError):
         TenantFunction("", signer=SIGNER)
     assert repr(TenantFunction("reports", signer=SIGNER)) == "TenantFunction('reports')"
+
+
+TENANTS = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", fullmatch=True).filter(str.isascii)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=60)
+@given(sealed_for=TENANTS, other=TENANTS, same=st.booleans(), payload=JSON)
+def test_an_envelope_runs_only_under_its_own_tenant(
+    sealed_for: str, other: str, same: bool, payload: object
+) -> None:
+    """The model: a direct invocation runs iff the envelope's tenant is the TenantId."""
+    invoked_as = sealed_for if same else other
+    with tenant_scope(ctx(sealed_for)):
+        carried = {"tenantId": sealed_for, "envelope": SIGNER.seal(payload)}
+    if sealed_for == invoked_as:
+        result = isolated(carried, SimpleNamespace(tenant_id=invoked_as))
+        assert (result["tenant"], result["got"]) == (sealed_for, payload)
+    else:
+        with pytest.raises(TenantMismatchError):
+            isolated(carried, SimpleNamespace(tenant_id=invoked_as))
+    assert current_tenant_or_none() is None

@@ -154,6 +154,41 @@ def test_a_standard_machine_refuses_sync_executions_as_aws_does(stack: Stack) ->
     assert raised.value.response["Error"]["Code"] == "StateMachineTypeNotSupported"
 
 
+@pytest.mark.parametrize(
+    ("execution_input", "name", "code"),
+    [
+        ("not json", None, "InvalidExecutionInput"),
+        ('{"a": 1', None, "InvalidExecutionInput"),
+        (json.dumps("x" * 262_143), None, "InvalidExecutionInput"),  # 262,145 bytes
+        ("{}", "", "InvalidName"),
+        ("{}", "n" * 81, "InvalidName"),
+        ("{}", "a/b", "InvalidName"),
+        ("{}", "a b", "InvalidName"),
+        ("{}", "a\x00", "InvalidName"),
+    ],
+)
+def test_requests_the_service_refuses_are_its_400s(
+    stack: Stack, execution_input: str, name: str | None, code: str
+) -> None:
+    with pytest.raises(ClientError) as raised:
+        start_sync_execution(
+            _client("stepfunctions"),
+            state_machine_arn=_arn(stack, "RawUpdate"),
+            input=execution_input,
+            name=name,
+        )
+    assert raised.value.response["Error"]["Code"] == code
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_an_input_at_the_size_limit_runs(stack: Stack) -> None:
+    padding = "x" * (262_144 - len(json.dumps({"tenantId": "t9", "parkId": "p", "pad": ""})))
+    document = {"tenantId": "t9", "parkId": "p", "pad": padding}
+    assert len(json.dumps(document).encode()) == 262_144
+    response = _run(stack, "RawUpdate", document, name="n" * 80)
+    assert (response["status"], response["name"]) == ("FAILED", "n" * 80)
+
+
 def test_an_unknown_machine_is_the_backends_client_error(stack: Stack) -> None:
     missing = _arn(stack, "Standard").replace("Standard", "Missing")
     with pytest.raises(ClientError) as raised:

@@ -32,6 +32,7 @@ from tenantkit.local.template import Attributes, Resolver, Resource, Template, T
 
 __all__ = [
     "EXPRESS_TIMEOUT_SECONDS",
+    "MAX_INPUT_BYTES",
     "STATE_MACHINE_TYPES",
     "create_state_machines",
     "enable_execution",
@@ -43,6 +44,9 @@ STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::Sta
 EXPRESS_TIMEOUT_SECONDS = 300  # an Express execution runs at most five minutes
 MOTO_API = "http://motoapi.amazonaws.com"  # in-process, the mock answers this host
 _NAME_LIMIT = 80
+MAX_INPUT_BYTES = 262_144
+# 1 to 80 characters; no whitespace, brackets, wildcards, control or special characters
+_EXECUTION_NAME = re.compile(r"[^\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]{1,80}")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 _POLL_FIRST, _POLL_MAX = 0.005, 0.05
@@ -240,11 +244,13 @@ def start_sync_execution(
 
     The result has boto3's shape (dates as ``datetime``; :func:`wire_response` gives the
     JSON API's). Errors are :class:`botocore.exceptions.ClientError` with the service's
-    codes: the backend's own (``StateMachineDoesNotExist``, ``InvalidArn``...) and
+    codes: the backend's own (``StateMachineDoesNotExist``, ``InvalidArn``...),
+    ``InvalidExecutionInput`` and ``InvalidName`` (400s that moto gets wrong), and
     ``StateMachineTypeNotSupported`` for a STANDARD machine, as AWS refuses it. An
     execution still running at the machine's ``TimeoutSeconds`` (five minutes for
     Express) is stopped and answered ``TIMED_OUT``.
     """
+    _check_request(input, name)
     machine = client.describe_state_machine(stateMachineArn=state_machine_arn)
     if machine.get("type") != "EXPRESS":
         raise _client_error(
@@ -256,6 +262,20 @@ def start_sync_execution(
     )
     execution = _wait(client, started["executionArn"], _timeout_of(machine["definition"]))
     return _sync_response(execution, name)
+
+
+def _check_request(execution_input: str, name: str | None) -> None:
+    """The service's own 400s, which moto would answer with a 500 or not at all."""
+    if len(execution_input.encode()) > MAX_INPUT_BYTES:
+        raise _client_error("InvalidExecutionInput", "Input exceeds the 262144 byte limit")
+    try:
+        json.loads(execution_input)
+    except (ValueError, RecursionError):
+        raise _client_error(
+            "InvalidExecutionInput", "Invalid State Machine Execution Input: not JSON"
+        ) from None
+    if name is not None and not _EXECUTION_NAME.fullmatch(name):
+        raise _client_error("InvalidName", f"Invalid Name: '{name[:100]}'")
 
 
 def _client_error(code: str, message: str) -> Exception:

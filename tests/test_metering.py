@@ -113,8 +113,13 @@ def sent(client: Any) -> list[dict[str, Any]]:
 
 @pytest.fixture(autouse=True)
 def plain_powertools_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No service dimension or namespace from the environment unless a test sets one."""
-    for name in ("POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"):
+    """No service dimension, namespace or switch from the environment unless a test sets one."""
+    for name in (
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_METRICS_DISABLED",
+        "POWERTOOLS_DEV",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -388,6 +393,16 @@ def test_the_namespace_follows_powertools_setting(
         table.get_item({"pk": "p", "sk": "s"})
     (emf,) = records(capsys.readouterr().out)
     assert emf["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "parks"
+
+
+def test_powertools_switch_turns_the_records_off(
+    client: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    table = TenantTable(TABLE, client=client, metering=True)
+    with tenant_scope(TenantContext("texas", "alice")), metered_invocation("texas", "basic"):
+        table.get_item({"pk": "p", "sk": "s"})
+    assert capsys.readouterr().out == ""
 
 
 def test_the_tier_never_reaches_the_apps_own_metrics(

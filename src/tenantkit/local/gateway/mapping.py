@@ -114,7 +114,7 @@ class Util:
     def parseJson(self, text: Any) -> Any:
         try:
             return json.loads(str(text))
-        except ValueError:
+        except (ValueError, RecursionError):
             raise InputFault("Invalid JSON in $util.parseJson") from None
 
     def urlEncode(self, text: Any) -> str:

@@ -14,8 +14,8 @@ fixes, in that copy only:
   ``.replaceAll("\\\\'", "'")`` (AWS's idiom after ``$util.escapeJavaScript``) receives
   the regular expression ``\\\\'`` and turns ``\\'`` back into ``'``.
 - Java's string and map methods templates rely on (``toLowerCase``, ``trim``,
-  ``matches`` on the whole string, ``replaceAll`` with ``$1`` groups, ``containsKey``,
-  ``entrySet``...).
+  ``matches`` on the whole string, ``replaceAll`` with ``$1`` groups, ``split`` on a
+  regular expression, ``containsKey``, ``entrySet``...), ahead of Python's own.
 
 :func:`render` tells a broken template (:class:`TemplateFault`, the API's configuration:
 a 500) from input the template could not use (:class:`InputFault`, the caller's: a 400).
@@ -155,6 +155,16 @@ def _airspeed() -> ModuleType:
         stream.write(java_text(value))
 
     module.FormalReference.evaluate_raw = evaluate_raw
+    lookup = module.NameOrCall.calculate
+
+    def calculate(self: Any, current: Any, loader: Any, top_namespace: Any) -> Any:
+        # A Java method call wins over Python's own attribute (str.split is not Java's).
+        java = module.__additional_methods__.get(type(current), {}).get(self.name)
+        if java is not None and self.parameters is not None:
+            return java(current, *self.parameters.calculate(top_namespace, loader))
+        return lookup(self, current, loader, top_namespace)
+
+    module.NameOrCall.calculate = calculate
     methods = module.__additional_methods__
     methods[str] = dict(_STRING_METHODS)
     methods[dict] = dict(_MAP_METHODS)

@@ -1,0 +1,187 @@
+"""An API whose DefinitionBody runs DynamoDB from mapping templates, end to end in-process:
+the fixture ``tests/local/fixtures/direct`` (included OpenAPI, Lambda authorizer whose
+``X-Tenant`` header is the tenant, request validator, one ``PER_TENANT`` proxy route).
+
+The attacks try to leave the JSON string a body field or path parameter is written into;
+the escaping template must hold, and an unescaped one must be shown to break, so the
+engine is known to be faithful rather than accidentally safe.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tenantkit.local.functions import Runtime
+from tenantkit.local.gateway import Gateway, Request
+from tests.local.conftest import FIXTURES, built_stack
+
+ATTACKS = [
+    'quote " inside',
+    "back\\slash\\",
+    "brace } and ]",
+    "hash # and #$x and $context.authorizer.tenantId",
+    "dollar $util.escapeJavaScript('x') ${x}",
+    "nul \u0000 here",
+    "new\nline\r\n",
+    "single ' quote \\'",
+    'x"}, "pk": {"S": "tenant-b#item"}, "y": {"S": "',
+    'x"},"sk":{"S":"stolen"},"pk":{"S":"tenant-b#item"},"z":{"S":"',
+    "#set($context.authorizer.tenantId = 'tenant-b')",
+]
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[Gateway]:
+    with built_stack(FIXTURES / "direct" / "template.yaml") as stack:
+        runtime = Runtime(stack.functions)
+        runtime.load()
+        try:
+            yield Gateway(stack, runtime)
+        finally:
+            runtime.close()
+
+
+def call(
+    gateway: Gateway,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    tenant: str | None = "tenant-a",
+    headers: tuple[tuple[str, str], ...] = (),
+    query: tuple[tuple[str, str], ...] = (),
+) -> tuple[int, dict[str, str], Any]:
+    sent = [*headers]
+    if tenant is not None:
+        sent.append(("X-Tenant", tenant))
+    raw = b""
+    if body is not None:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if not any(name.lower() == "content-type" for name, _ in sent):
+            sent.append(("Content-Type", "application/json"))
+    response = gateway.handle(Request(method, path, list(query), sent, raw))
+    text = response.body.decode()
+    return response.status, dict(response.headers), json.loads(text) if text.strip() else None
+
+
+def items(gateway: Gateway, tenant: str) -> list[dict[str, str]]:
+    status, _, body = call(gateway, "GET", "/items", tenant=tenant)
+    assert status == 200
+    return list(body["items"])
+
+
+def test_put_get_query_with_the_tenant_from_the_authorizer(gateway: Gateway) -> None:
+    status, headers, body = call(gateway, "PUT", "/items/first", {"name": "First"})
+    assert (status, body) == (201, {"id": "first"})
+    assert headers["X-Item-Tenant"] == "tenant-a"  # responseParameters from the context
+    assert call(gateway, "GET", "/items/first")[::2] == (200, {"id": "first", "name": "First"})
+    assert call(gateway, "GET", "/items/first", tenant="tenant-c")[::2] == (
+        404,
+        {"message": "not found"},
+    )
+    assert {"id": "first", "name": "First"} in items(gateway, "tenant-a")
+    assert items(gateway, "tenant-c") == []
+    # The conditional failure is selected by "4\d{2}" and overridden to 409.
+    assert call(gateway, "PUT", "/items/first", {"name": "Again"})[::2] == (
+        409,
+        {"message": "the item exists"},
+    )
+
+
+def test_the_validator_runs_before_any_template(gateway: Gateway) -> None:
+    invalid = {"message": "Invalid request body"}
+    for body in ({}, {"name": ""}, {"name": 5}, {"name": "x" * 201}, {"name": "x", "pk": "y"}):
+        assert call(gateway, "PUT", "/items/v1", body)[::2] == (400, invalid), body
+    assert call(gateway, "PUT", "/items/v1", b"{not json")[::2] == (400, invalid)
+    assert call(gateway, "PUT", "/items/v1", b"")[::2] == (400, invalid)
+    assert call(gateway, "GET", "/items/v1")[0] == 404  # nothing was written
+    # No model and no template for text/plain: passthroughBehavior NEVER refuses it.
+    plain = (("Content-Type", "text/plain"),)
+    assert call(gateway, "PUT", "/items/v1", b"name", headers=plain)[0] == 415
+
+
+def test_the_authorizer_guards_direct_routes(gateway: Gateway) -> None:
+    assert call(gateway, "GET", "/items", tenant=None)[0] == 401
+    assert call(gateway, "GET", "/items", tenant="deny")[0] == 401
+    status, _, body = call(gateway, "GET", "/open", tenant=None)  # security: [] (mock)
+    assert (status, body) == (200, {"open": True, "tenant": ""})
+
+
+def test_the_mapped_tenant_header_reaches_a_per_tenant_function(gateway: Gateway) -> None:
+    spoof = (("X-Amz-Tenant-Id", "tenant-b"),)
+    status, _, body = call(gateway, "POST", "/whoami", headers=spoof, query=(("t", "tenant-b"),))
+    assert status == 200
+    assert body["tenant_id"] == "tenant-a"
+    assert body["authorizer"]["tenantId"] == "tenant-a"
+    assert body["resource"] == "/whoami"
+
+
+@pytest.mark.parametrize("name", ATTACKS)
+def test_attack_body_fields_stay_inside_their_string(gateway: Gateway, name: str) -> None:
+    item_id = f"attack-{ATTACKS.index(name)}"
+    status, _, _ = call(gateway, "PUT", f"/items/{item_id}", {"name": name})
+    assert status == 201
+    assert call(gateway, "GET", f"/items/{item_id}")[::2] == (200, {"id": item_id, "name": name})
+    assert all(item["id"] != "stolen" for item in items(gateway, "tenant-a"))
+    assert items(gateway, "tenant-b") == []
+
+
+@pytest.mark.parametrize(
+    "item_id", ['a"b', "a}b", "a#b", "a$b", "a\u0000b", "a\nb", "a'b", '"},"pk":{"S":"x']
+)
+def test_attack_path_parameters_stay_inside_their_string(gateway: Gateway, item_id: str) -> None:
+    from urllib.parse import quote
+
+    path = "/items/" + quote(item_id, safe="")
+    status, _, body = call(gateway, "PUT", path, {"name": "n"})
+    assert (status, body) == (201, {"id": item_id})
+    assert call(gateway, "GET", path)[::2] == (200, {"id": item_id, "name": "n"})
+    assert items(gateway, "tenant-b") == []
+
+
+def test_an_encoded_backslash_in_a_path_parameter_is_refused_before_routing(
+    gateway: Gateway,
+) -> None:
+    assert call(gateway, "PUT", "/items/a%5Cb", {"name": "n"})[0] == 400  # decision 15
+
+
+def test_attack_a_tenant_in_the_body_query_or_headers_is_ignored(gateway: Gateway) -> None:
+    headers = (("X-Amz-Tenant-Id", "tenant-b"), ("tenantId", "tenant-b"))
+    query = (("tenantId", "tenant-b"),)
+    body = {"name": "mine", "tenantId": "tenant-b"}
+    assert call(gateway, "PUT", "/items/t1", body, headers=headers, query=query)[0] == 400
+    status, _, _ = call(gateway, "PUT", "/items/t1", {"name": "mine"}, headers=headers, query=query)
+    assert status == 201
+    assert items(gateway, "tenant-b") == []
+    assert call(gateway, "GET", "/items/t1", tenant="tenant-b")[0] == 404
+
+
+def test_an_unescaped_template_breaks_out_so_the_engine_is_faithful(gateway: Gateway) -> None:
+    """The same fragment through a template that does not escape: the string ends early
+    and the fragment's ``pk`` (the last one wins in JSON) writes into tenant-b."""
+    fragment = 'x"}, "pk": {"S": "tenant-b#item"}, "y": {"S": "'
+    status, _, _ = call(gateway, "PUT", "/unescaped/leak", {"name": fragment})
+    assert status == 200
+    assert {"id": "leak", "name": "x"} in items(gateway, "tenant-b")
+    # A quote alone breaks the JSON: DynamoDB answers 400 SerializationException, which
+    # this template's only (default) response maps to 200; nothing is written.
+    status, _, body = call(gateway, "PUT", "/unescaped/broken", {"name": 'a"b'})
+    assert (status, body["__type"]) == (200, "com.amazon.coral.service#SerializationException")
+    assert call(gateway, "GET", "/items/broken")[0] == 404
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(name=st.text(min_size=1, max_size=200))
+def test_any_name_round_trips_and_never_is_a_5xx(gateway: Gateway, name: str) -> None:
+    item = uuid.uuid4()  # a fresh item each time: hypothesis replays examples
+    assert call(gateway, "PUT", f"/items/{item}", {"name": name})[0] == 201
+    assert call(gateway, "GET", f"/items/{item}")[::2] == (200, {"id": str(item), "name": name})

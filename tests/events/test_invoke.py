@@ -312,3 +312,18 @@ def test_an_envelope_runs_only_under_its_own_tenant(
         with pytest.raises(TenantMismatchError):
             isolated(carried, SimpleNamespace(tenant_id=invoked_as))
     assert current_tenant_or_none() is None
+
+
+def test_fan_out_from_an_eventbridge_consumer(reports: TenantFunction, fake: FakeLambda) -> None:
+    """The consumer runs in the event's tenant, so invoking from it targets that tenant."""
+    from tenantkit.events import eventbridge_handler
+
+    @eventbridge_handler(signer=SIGNER)
+    def consumer(event: dict[str, Any], context: Any) -> Any:
+        return reports.invoke(event["detail"])
+
+    with tenant_scope(ctx("ohio")):
+        detail = {"tenantId": "ohio", "envelope": SIGNER.seal({"report": "closures"})}
+    event = {"id": "ev-1", "source": "parks", "detail-type": "park-closed", "detail": detail}
+    assert consumer(event, None)["tenant"] == "ohio"
+    assert fake.requests[0]["tenant"] == "ohio"

@@ -78,7 +78,9 @@ def put_events(
     times in all. Whatever is still refused then raises ``UnprocessedItemsError``: its
     ``unprocessed`` lists ``{"index", "entry", "errorCode", "errorMessage"}`` for each
     failed entry, and its ``processed`` the event ids, ``None`` where an entry failed.
-    Nothing is dropped silently.
+    Nothing is dropped silently. The client is ``client`` (an ``events`` client), or one
+    built from ``boto3_session`` and ``boto_config``, as every client-taking API of
+    tenantkit does.
     """
     options = ClientOptions(
         "events", client=client, boto3_session=boto3_session, boto_config=boto_config

@@ -119,7 +119,7 @@ def _row(measure: str, ab: tuple[float, float, list[float]], target: str) -> dic
     deciles = statistics.quantiles(ratios, n=10)
     spread = f"p10-p90 {deciles[0]:.3f}-{deciles[-1]:.3f}x over {len(ratios)} rounds"
     return {
-        "measure": f"{measure} (µs; median ratio, {spread})",
+        "measure": f"{measure} (µs; median ratio {statistics.median(ratios):.3f}x, {spread})",
         "tenantkit": ours,
         "baseline": baseline,
         "ratio": statistics.median(ratios),

@@ -29,6 +29,7 @@ from tenantkit.dynamo import TenantTable
 from tenantkit.errors import ConditionFailedError, ConfigurationError
 from tenantkit.metering import Meter, metered_invocation, record
 from tests.dynamo.conftest import TABLE, create_table
+from tests.test_architecture import SRC, outside, tenantkit_imports
 
 READS = ["get_item", "query", "batch_get_item", "transact_get_items"]
 WRITES = ["put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items"]
@@ -86,8 +87,9 @@ class Reported:
         return expected_usage(self.calls)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
+    """One moto table for the module: every test's totals come from its own hooks."""
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
         create_table(ddb)
@@ -95,20 +97,24 @@ def client() -> Iterator[Any]:
 
 
 @pytest.fixture
-def reported(client: Any) -> Reported:
+def reported(client: Any) -> Iterator[Reported]:
     seen = Reported()
     client.meta.events.register("after-call.dynamodb", seen)
-    return seen
+    yield seen
+    client.meta.events.unregister("after-call.dynamodb", seen)
 
 
 @pytest.fixture
-def sent(client: Any) -> list[dict[str, Any]]:
+def sent(client: Any) -> Iterator[list[dict[str, Any]]]:
     """The parameters of every request the client sends."""
     sent_params: list[dict[str, Any]] = []
-    client.meta.events.register(
-        "provide-client-params.dynamodb", lambda params, **_: sent_params.append(dict(params))
-    )
-    return sent_params
+
+    def keep(params: dict[str, Any], **_: Any) -> None:
+        sent_params.append(dict(params))
+
+    client.meta.events.register("provide-client-params.dynamodb", keep)
+    yield sent_params
+    client.meta.events.unregister("provide-client-params.dynamodb", keep)
 
 
 @pytest.fixture(autouse=True)
@@ -210,6 +216,12 @@ def test_a_nested_invocation_has_its_own_meter_and_restores_the_outer(
     assert (inner.usage["texas"].wcu, inner.usage["texas"].requests) == (2.0, 1)
     assert (outer.usage["texas"].rcu, outer.usage["texas"].requests) == (1.5, 2)
     assert [value(r, "Requests") for r in records(capsys.readouterr().out)] == [1.0, 2.0]
+
+
+def test_metering_imports_nothing_of_tenantkit_but_errors() -> None:
+    """It sits on the bottom floor beside context, so TenantTable can feed it."""
+    found = tenantkit_imports(SRC / "metering.py", "tenantkit")
+    assert outside(found, ("tenantkit.errors",)) == set()
 
 
 # -- TenantTable(metering=True) -----------------------------------------------------------

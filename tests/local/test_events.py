@@ -131,6 +131,8 @@ def test_a_disabled_rule_delivers_nothing(stack: Stack) -> None:
     _put({"tenantId": "t1", "parkId": "p1", "status": "closing"})
     assert _drain(stack, "Unreached") == []
     assert {relay.rule for relay in stack.event_relays} == {"ParkStatusChanged"}
+    relay_queues = _client("sqs").list_queues(QueueNamePrefix="tenantkit-local-relay-Disabled")
+    assert relay_queues.get("QueueUrls", []) == []
     _drain(stack, "Deliveries")
 
 

@@ -22,7 +22,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from tenantkit.local.template import Attributes, Resolver, Resource, Template, TemplateError
@@ -163,24 +163,28 @@ def _rule(
     targets = rule.properties.get("Targets") or []
     if not isinstance(targets, list):
         raise TemplateError(f"{where}.Targets: must be a list")
-    registered: list[dict[str, Any]] = []
-    relays: list[RelayTarget] = []
+    checked: list[dict[str, Any] | RelayTarget] = []
+    sqs = clients("sqs")
     for index, raw in enumerate(targets):
         target_where = f"{where}.Targets[{index}]"
         if not isinstance(raw, dict):
             raise TemplateError(f"{target_where}: a target is a mapping")
         effective = {k: v for k, v in raw.items() if k not in _INERT_TARGET_KEYS}
         target = resolver.resolve(effective, target_where)
-        moto_target, relay = _target(
-            rule, {**raw, **target}, target_where, clients("sqs"), functions, stack_name
-        )
-        registered.append(moto_target)
-        if relay is not None:
+        checked.append(_target(rule, {**raw, **target}, target_where, sqs, functions))
+    if state == "DISABLED" or not checked:  # moto would deliver to a disabled rule's targets
+        return []
+    registered: list[dict[str, Any]] = []
+    relays: list[RelayTarget] = []
+    for item in checked:
+        if isinstance(item, RelayTarget):
+            relay, relay_arn = _with_queue(item, sqs, stack_name)
             relays.append(relay)
-    if state == "ENABLED" and registered:
-        events.put_targets(Rule=name, EventBusName=bus, Targets=registered)
-        return relays
-    return []
+            registered.append({"Id": relay.target_id, "Arn": relay_arn})
+        else:
+            registered.append(item)
+    events.put_targets(Rule=name, EventBusName=bus, Targets=registered)
+    return relays
 
 
 def _target(
@@ -189,9 +193,8 @@ def _target(
     where: str,
     sqs: Any,
     functions: Mapping[str, str],
-    stack_name: str,
-) -> tuple[dict[str, Any], RelayTarget | None]:
-    """The target as moto gets it and, unless moto delivers it itself, its relay."""
+) -> dict[str, Any] | RelayTarget:
+    """The target as moto gets it if moto delivers it itself, else its relay (no queue yet)."""
     for key in target:
         if key not in _TARGET_KEYS:
             raise TemplateError(f"{where}.{key}: target property not supported locally")
@@ -211,10 +214,10 @@ def _target(
     if input_path is not None and not _INPUT_PATH.fullmatch(str(input_path)):
         raise TemplateError(f"{where}.InputPath: only $ or $.name.name... paths run locally")
     group = (target.get("SqsParameters") or {}).get("MessageGroupId")
-    service, _, resource = _arn_parts(arn)
+    service, resource = _arn_parts(arn)
     if service == "sqs":
         if given_input is None and input_path is None:  # moto delivers these itself
-            return {k: v for k, v in target.items() if k in ("Id", "Arn", "SqsParameters")}, None
+            return {k: v for k, v in target.items() if k in ("Id", "Arn", "SqsParameters")}
         kind = "sqs"
         owner = arn.split(":")[4]
         destination = str(
@@ -229,30 +232,34 @@ def _target(
             f"{where}.Arn: {arn!r}: local targets are SQS queues, state machines and "
             "this template's functions"
         )
-    queue_name = _QUEUE_NAME.sub("-", f"{stack_name}-relay-{rule.logical_id}-{target_id}")
-    if len(queue_name) > 80:
-        queue_name = f"{queue_name[:71]}-{uuid.uuid5(uuid.NAMESPACE_URL, queue_name).hex[:8]}"
-    relay_url = str(sqs.create_queue(QueueName=queue_name)["QueueUrl"])
-    relay_arn = sqs.get_queue_attributes(QueueUrl=relay_url, AttributeNames=["QueueArn"])
-    relay = RelayTarget(
+    return RelayTarget(
         rule=rule.logical_id,
         target_id=target_id,
         kind=kind,
         destination=destination,
-        relay_queue_url=relay_url,
+        relay_queue_url="",
         input=None if given_input is None else str(given_input),
         input_path=None if input_path is None else str(input_path),
         message_group_id=None if group is None else str(group),
     )
-    return {"Id": target_id, "Arn": relay_arn["Attributes"]["QueueArn"]}, relay
 
 
-def _arn_parts(arn: str) -> tuple[str, str, str]:
-    """(service, region, resource) of an ARN; empty strings if it is not one."""
+def _with_queue(relay: RelayTarget, sqs: Any, stack_name: str) -> tuple[RelayTarget, str]:
+    """The relay with its queue (``<stack>-relay-<Rule>-<TargetId>``), and that queue's ARN."""
+    name = _QUEUE_NAME.sub("-", f"{stack_name}-relay-{relay.rule}-{relay.target_id}")
+    if len(name) > 80:
+        name = f"{name[:71]}-{uuid.uuid5(uuid.NAMESPACE_URL, name).hex[:8]}"
+    url = str(sqs.create_queue(QueueName=name)["QueueUrl"])
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    return replace(relay, relay_queue_url=url), str(arn["Attributes"]["QueueArn"])
+
+
+def _arn_parts(arn: str) -> tuple[str, str]:
+    """(service, resource) of an ARN; empty strings if it is not one."""
     parts = arn.split(":", 5)
     if len(parts) != 6 or parts[0] != "arn":
-        return "", "", ""
-    return parts[2], parts[3], parts[5]
+        return "", ""
+    return parts[2], parts[5]
 
 
 def target_input(target: RelayTarget, event: Any) -> Any:

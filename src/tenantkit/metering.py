@@ -150,8 +150,11 @@ def emf_metrics_class() -> type[EphemeralMetrics]:
 
     ``TenantTable(metering=True)`` calls this when it is built, so a missing extra is a
     :class:`ConfigurationError` at setup (cold start), not a failure after a request.
-    Metering needs Powertools: writing the EMF format by hand would be a second writer
-    to keep in line with CloudWatch's schema, which Powertools already validates.
+    Metering needs Powertools rather than falling back to a line written here: that
+    would be a second EMF writer to keep in line with CloudWatch's schema, which
+    Powertools validates, and with its switches (``POWERTOOLS_METRICS_DISABLED``, the
+    ``service`` dimension). Powertools' validation is most of a record's cost
+    (``benchmarks/metering.py`` measures it per invocation).
     """
     try:
         from aws_lambda_powertools.metrics import EphemeralMetrics

@@ -42,16 +42,20 @@ def _flag(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _configure_moto(url: str, *, required: bool) -> None:
-    """Turn on moto's Step Functions interpreter; an external endpoint may not be moto."""
+def _moto_api(url: str, action: str, body: Any) -> None:
     request = urllib.request.Request(  # noqa: S310 - a loopback or user-chosen http:// URL
-        f"{url}/moto-api/config",
-        data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+        f"{url}/moto-api/{action}",
+        data=json.dumps(body).encode() if body is not None else b"",
         headers={"Content-Type": "application/json"},
         method="POST",
     )
+    urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+
+
+def _configure_moto(url: str, *, required: bool) -> None:
+    """Turn on moto's Step Functions interpreter; an external endpoint may not be moto."""
     try:
-        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+        _moto_api(url, "config", {"stepfunctions": {"execute_state_machine": True}})
     except (urllib.error.URLError, OSError) as error:
         if required:
             raise
@@ -72,6 +76,7 @@ class Backend:
             "AWS_DEFAULT_REGION", DEFAULT_REGION
         )
         self._moto: Any = None
+        self._moto_config: dict[str, Any] = {}
         self._front: AwsEndpoint | None = None
         self._saved: dict[str, str] | None = None
         self._account_id: str | None = None
@@ -96,8 +101,10 @@ class Backend:
         try:
             upstream = self.upstream_url
             if upstream is None:
+                from moto.core.config import default_user_config
                 from moto.server import ThreadedMotoServer
 
+                self._moto_config = dict(default_user_config.get("stepfunctions") or {})
                 self._moto = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
                 self._moto.start()
                 host, port = self._moto.get_host_and_port()
@@ -123,6 +130,11 @@ class Backend:
             self._front.stop()
             self._front = None
         if self._moto is not None:
+            # Its accounts and config live in moto's process-wide state: leave them as
+            # they were, as mock_aws does when it stops.
+            host, port = self._moto.get_host_and_port()
+            _moto_api(f"http://{host}:{port}", "reset", None)
+            _moto_api(f"http://{host}:{port}", "config", {"stepfunctions": self._moto_config})
             self._moto.stop()
             server = getattr(self._moto, "_server", None)  # stop() leaves its socket open
             if server is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import airspeed  # type: ignore[import-untyped]
 import pytest
 
 from tenantkit.local.gateway.vtl import InputFault, TemplateFault, java_text, render
@@ -11,8 +12,6 @@ from tenantkit.local.gateway.vtl import InputFault, TemplateFault, java_text, re
 
 def test_hash_before_a_reference_is_text_and_the_reference_renders() -> None:
     """Stock airspeed leaves ``#$id`` unrendered; Velocity writes ``#`` then the value."""
-    import airspeed  # type: ignore[import-untyped]
-
     stock = airspeed.Template("$tenant#park#$id").merge({"tenant": "t1", "id": "p1"})
     assert stock == "t1#park#$id"  # the quirk this engine fixes
     assert render("$tenant#park#$id", {"tenant": "t1", "id": "p1"}) == "t1#park#p1"
@@ -21,8 +20,6 @@ def test_hash_before_a_reference_is_text_and_the_reference_renders() -> None:
 
 
 def test_the_private_engine_leaves_stock_airspeed_alone() -> None:
-    import airspeed  # type: ignore[import-untyped]
-
     render("$a#$b", {"a": 1, "b": 2})
     assert airspeed.Template("#$b").merge({"b": 2}) == "#$b"
     assert airspeed.Template("$b").merge({"b": True}) == "True"

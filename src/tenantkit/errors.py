@@ -34,6 +34,7 @@ caller's mistakes. The tree (a test checks that it matches the classes)::
     ├── TenantIsolationError 500
     ├── UnprocessedItemsError 503
     └── UnexpectedResponseError 502
+        └── InvokedFunctionError 502
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ __all__ = [
     "InvalidLimitError",
     "InvalidTenantIdError",
     "InvalidValueError",
+    "InvokedFunctionError",
     "KeySourceError",
     "LimitExceededError",
     "NoTenantContextError",
@@ -255,6 +257,21 @@ class UnexpectedResponseError(TenantKitError):
     type newer than this version: the upstream's fault, never the caller's (HTTP 502)."""
 
     status_code = 502
+
+
+class InvokedFunctionError(UnexpectedResponseError):
+    """The invoked function raised (Lambda's ``FunctionError``): an upstream failure, 502.
+
+    ``error_type`` and ``error_message`` are what the function reported (``errorType``,
+    ``errorMessage``); the message names the function and the type only, since the
+    function's own message may hold its data.
+    """
+
+    def __init__(self, function_name: str, error_type: str, error_message: str) -> None:
+        super().__init__(f"{function_name} failed with {error_type}")
+        self.function_name = function_name
+        self.error_type = error_type
+        self.error_message = error_message
 
 
 def aws_error_code(error: BaseException) -> str | None:

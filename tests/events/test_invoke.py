@@ -25,13 +25,13 @@ from hypothesis import strategies as st
 from tenantkit import current_tenant, current_tenant_or_none, tenant_handler, tenant_scope
 from tenantkit.errors import (
     EnvelopeError,
+    InvokedFunctionError,
     NoTenantContextError,
     TenantMismatchError,
     UnexpectedResponseError,
 )
 from tenantkit.events import (
     EnvelopeSigner,
-    InvokedFunctionError,
     SecretKey,
     TenantFunction,
     process_sqs_batch,

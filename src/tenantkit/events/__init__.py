@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from tenantkit.events.endpoints import EndpointPolicy, system_resolver
     from tenantkit.events.envelope import EnvelopeSigner
     from tenantkit.events.eventbridge import EventEntry, eventbridge_handler, put_events
-    from tenantkit.events.invoke import InvokedFunctionError, TenantFunction
+    from tenantkit.events.invoke import TenantFunction
     from tenantkit.events.masking import mask_endpoint
     from tenantkit.events.once import EnvelopeLedger
     from tenantkit.events.queues import process_sqs_batch, send_message
@@ -28,7 +28,6 @@ __all__ = [
     "EnvelopeLedger",
     "EnvelopeSigner",
     "EventEntry",
-    "InvokedFunctionError",
     "PublishResult",
     "SecretKey",
     "SecretsManagerKey",
@@ -57,7 +56,6 @@ __getattr__ = lazy_exports(
         "EventEntry": "tenantkit.events.eventbridge",
         "eventbridge_handler": "tenantkit.events.eventbridge",
         "put_events": "tenantkit.events.eventbridge",
-        "InvokedFunctionError": "tenantkit.events.invoke",
         "TenantFunction": "tenantkit.events.invoke",
         "step_functions_task": "tenantkit.events.tasks",
         "process_sqs_batch": "tenantkit.events.queues",

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from tenantkit._shared.clients import ClientOptions
 from tenantkit.context import current_tenant
-from tenantkit.errors import ConfigurationError, UnexpectedResponseError
+from tenantkit.errors import ConfigurationError, InvokedFunctionError, UnexpectedResponseError
 from tenantkit.events.carried import carry
 
 if TYPE_CHECKING:
@@ -31,22 +31,7 @@ if TYPE_CHECKING:
 
     from tenantkit.events.envelope import EnvelopeSigner
 
-__all__ = ["InvokedFunctionError", "TenantFunction"]
-
-
-class InvokedFunctionError(UnexpectedResponseError):
-    """The invoked function raised (Lambda's ``FunctionError``): an upstream failure, 502.
-
-    ``error_type`` and ``error_message`` are what the function reported (``errorType``,
-    ``errorMessage``); the message names the function and the type only, since the
-    function's own message may hold its data.
-    """
-
-    def __init__(self, function_name: str, error_type: str, error_message: str) -> None:
-        super().__init__(f"{function_name} failed with {error_type}")
-        self.function_name = function_name
-        self.error_type = error_type
-        self.error_message = error_message
+__all__ = ["TenantFunction"]
 
 
 class TenantFunction:

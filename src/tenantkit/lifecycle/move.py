@@ -1,0 +1,111 @@
+"""Moving a tenant between tables: pool to silo, or back (decision 24).
+
+1. The tenant becomes read-only: the authorizer keeps its read routes, consumers that
+   write refuse with ``TenantReadOnlyError`` (423). After ``settle`` seconds (the
+   authorizer's and the status caches' TTLs) nothing writes to it any more.
+2. Its items are copied to the new table (through the enumeration index), and keys the
+   new table holds for it that the old one does not (an earlier, abandoned move) are
+   deleted there.
+3. Both sides are verified: the same count and the same order-independent checksum.
+4. The placement switches: the authorizer puts the new table in its context, and every
+   ``TenantTable`` with a ``Placement`` follows, with no change to handler code.
+5. After ``settle`` seconds more (readers with the old placement cached are gone), the
+   items are deleted from the old table, and the tenant is writable again.
+
+A run killed anywhere can be started again: before the switch it copies and verifies
+again (puts of the same items), after it (the placement is the new table) it goes on
+deleting from the old one, which is the pool unless ``from_table`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tenantkit._shared.dynamodb.tenant_status import ACTIVE, SUSPENDED
+from tenantkit.auth.tenant_admin import Operator, TenantAdmin
+from tenantkit.context import validate_tenant_id
+from tenantkit.dynamo.table import TenantTable
+from tenantkit.errors import ConflictError, NotFoundError
+from tenantkit.lifecycle.offboard import delete_items
+from tenantkit.lifecycle.runs import Run, TableSpec
+from tenantkit.lifecycle.transfer import checksum_of, tenant_items
+
+__all__ = ["Move"]
+
+_BATCH_WRITE = 25
+
+
+@dataclass
+class Move:
+    """Move tenants of one app; ``spec`` is its pool table, where the control plane lives."""
+
+    spec: TableSpec
+    admin: TenantAdmin
+    operator: Operator
+    settle: float = 0.0
+    sleep: Callable[[float], None] = field(default=time.sleep)
+
+    def _copy(self, source: TenantTable, target: TenantTable, run: Run) -> int:
+        shards = self.spec.enumeration.shards
+        run.stage(f"copy to {target.table_name}")
+        copied = 0
+        wanted: set[tuple[Any, ...]] = set()
+        for shard in range(shards):
+            for items in tenant_items(source, shard):
+                target.batch_write(put=items)
+                wanted.update(self._identity(item) for item in items)
+                copied += len(items)
+                run.advance(len(items))
+        stale = [key for key in target.enumerate_keys() if self._identity(key) not in wanted]
+        for begin in range(0, len(stale), _BATCH_WRITE):
+            target.batch_write(delete=stale[begin : begin + _BATCH_WRITE])
+        run.summary["staleDeleted"] = len(stale)
+        return copied
+
+    def _identity(self, item: dict[str, Any]) -> tuple[Any, ...]:
+        spec = self.spec
+        sort = None if spec.sort_key is None else item[spec.sort_key]
+        return item[spec.partition_key], bytes(sort) if isinstance(sort, bytearray) else sort
+
+    def run(
+        self, tenant: str, to_table: str, run: Run, *, from_table: str | None = None
+    ) -> dict[str, Any]:
+        """Move ``tenant``'s items to ``to_table`` (steps 1-5 above); returns the summary."""
+        validate_tenant_id(tenant)
+        status = self.admin.get(tenant)
+        if status is None:
+            raise NotFoundError(f"no tenant {tenant!r}")
+        if status.status not in (ACTIVE, SUSPENDED):
+            raise ConflictError(f"the tenant is {status.status}; only a live tenant moves")
+        if status.table != to_table:
+            source_name = from_table or status.table
+            source = self.spec.tenant_table(tenant, source_name)
+            target = self.spec.tenant_table(tenant, to_table)
+            self.admin.set_read_only(tenant, True, actor=self.operator)
+            self.sleep(self.settle)
+            copied = self._copy(source, target, run)
+            run.stage("verify")
+            shards = self.spec.enumeration.shards
+            before, after = checksum_of(source, shards), checksum_of(target, shards)
+            run.summary.update(copied=copied, sourceItems=before.count, checksum=before.hexdigest)
+            if before != after:
+                raise ConflictError(
+                    f"the copy does not match ({after.count} items in {to_table}, "
+                    f"{before.count} in {source_name}); the tenant stays read-only and in "
+                    "its old table: run the move again"
+                )
+            self.admin.set_placement(tenant, to_table, actor=self.operator)
+            self.sleep(self.settle)
+        else:
+            source_name = from_table or self.spec.name
+        deleted = 0
+        if source_name != to_table:
+            run.stage(f"clean up {source_name}")
+            old = self.spec.tenant_table(tenant, source_name)
+            deleted = delete_items(old, self.spec.enumeration.shards, run)
+        self.admin.set_read_only(tenant, False, actor=self.operator)
+        run.summary.update(fromTable=source_name, toTable=to_table, deletedFromSource=deleted)
+        return run.summary

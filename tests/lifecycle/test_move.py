@@ -1,0 +1,137 @@
+"""Moving a tenant to a silo: read-only, copy, verify, switch, clean up; resumable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tenantkit.context import TenantContext, tenant_scope
+from tenantkit.dynamo.placement import Placement
+from tenantkit.dynamo.table import TenantTable
+from tenantkit.errors import ConflictError
+from tenantkit.lifecycle import move as move_module
+from tenantkit.lifecycle.move import Move
+from tenantkit.lifecycle.offboard import Offboarding
+from tenantkit.lifecycle.records import Checksum
+
+from .conftest import OPERATOR, SILO, TABLE, App, create_table, run
+
+
+@pytest.fixture
+def pool(app: App) -> App:
+    app.seed("texas", 100)
+    app.seed("utah", 30)
+    create_table(app.dynamodb, SILO)
+    return app
+
+
+def mover(app: App, waits: list[tuple[float, Any]] | None = None) -> Move:
+    def sleep(seconds: float) -> None:
+        if waits is not None:
+            waits.append((seconds, app.admin.get("texas")))
+
+    return Move(app.spec, app.admin, OPERATOR, settle=360, sleep=sleep)
+
+
+def contents(app: App, tenant: str, table: str) -> list[dict[str, Any]]:
+    t = app.table(tenant, table)
+    return sorted(t.batch_get(list(t.enumerate_keys())), key=lambda i: i["pk"])
+
+
+def test_a_move_copies_verifies_switches_and_cleans_up(pool: App) -> None:
+    before = contents(pool, "texas", TABLE)
+    utah = contents(pool, "utah", TABLE)
+    waits: list[tuple[float, Any]] = []
+
+    summary = mover(pool, waits).run("texas", SILO, run("move", "texas"))
+
+    assert contents(pool, "texas", SILO) == before
+    assert contents(pool, "texas", TABLE) == []
+    assert contents(pool, "utah", TABLE) == utah
+    assert contents(pool, "utah", SILO) == []
+    status = pool.admin.get("texas")
+    assert status is not None
+    assert (status.table, status.read_only, status.status) == (SILO, False, "active")
+    assert summary["copied"] == summary["sourceItems"] == summary["deletedFromSource"] == 100
+    # Read-only through both waits; the second after the switch.
+    assert [(seconds, s.read_only, s.table) for seconds, s in waits] == [
+        (360, True, TABLE),
+        (360, True, SILO),
+    ]
+
+
+def test_handler_code_follows_the_tenant_to_its_silo(pool: App) -> None:
+    """The same TenantTable, placed by the tenant's record (as the authorizer would)."""
+
+    def table_of(tenant: str) -> str | None:
+        status = pool.admin.get(tenant)
+        return None if status is None else status.table
+
+    handler_table = TenantTable(
+        TABLE, client=pool.dynamodb, placement=Placement(silos=[SILO], table_of=table_of)
+    )
+    key = {"pk": "park#00007", "sk": "meta"}
+    with tenant_scope(TenantContext("texas", "owner-texas")):
+        before = handler_table.get_item(key)
+        mover(pool).run("texas", SILO, run("move", "texas"))
+        assert handler_table.get_item(key) == before
+        handler_table.put_item({"pk": "new", "sk": "meta"})
+    assert pool.table("texas", SILO).get_item({"pk": "new", "sk": "meta"}) is not None
+
+
+def test_a_move_killed_after_the_switch_is_finished_by_the_next(
+    pool: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def killed(*args: Any) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(move_module, "delete_items", killed)
+    with pytest.raises(KeyboardInterrupt):
+        mover(pool).run("texas", SILO, run("move", "texas"))
+    status = pool.admin.get("texas")
+    assert status is not None
+    assert (status.table, status.read_only) == (SILO, True)
+    monkeypatch.undo()
+
+    summary = mover(pool).run("texas", SILO, run("move", "texas"))
+
+    assert summary["deletedFromSource"] == 100
+    assert len(contents(pool, "texas", SILO)) == 100
+    assert contents(pool, "texas", TABLE) == []
+    assert pool.admin.get("texas").read_only is False  # type: ignore[union-attr]
+
+
+def test_a_copy_that_does_not_verify_switches_nothing(
+    pool: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sums = iter([Checksum(100, 1), Checksum(99, 1)])
+    monkeypatch.setattr(move_module, "checksum_of", lambda table, shards: next(sums))
+    with pytest.raises(ConflictError):
+        mover(pool).run("texas", SILO, run("move", "texas"))
+    status = pool.admin.get("texas")
+    assert status is not None
+    assert (status.table, status.read_only) == (TABLE, True)
+    assert len(contents(pool, "texas", TABLE)) == 100
+
+
+def test_an_abandoned_copy_leaves_no_stale_items_behind(pool: App) -> None:
+    pool.table("texas", SILO).put_item({"pk": "deleted-since", "sk": "meta"})
+    summary = mover(pool).run("texas", SILO, run("move", "texas"))
+    assert summary["staleDeleted"] == 1
+    assert len(contents(pool, "texas", SILO)) == 100
+
+
+def test_an_offboarded_tenant_does_not_move(pool: App) -> None:
+    pool.admin.mark_offboarding("texas", actor=OPERATOR)
+    with pytest.raises(ConflictError):
+        mover(pool).run("texas", SILO, run("move", "texas"))
+
+
+def test_offboarding_a_silo_tenant_erases_its_silo(pool: App) -> None:
+    mover(pool).run("texas", SILO, run("move", "texas"))
+    Offboarding(pool.spec, pool.admin, OPERATOR, pool.registry).run(
+        "texas", run("offboard", "texas"), sweep_after=0
+    )
+    assert contents(pool, "texas", SILO) == []
+    assert len(contents(pool, "utah", TABLE)) == 30

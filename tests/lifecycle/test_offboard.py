@@ -1,0 +1,163 @@
+"""Offboarding: items, webhooks, memberships and status, for one tenant and no other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tenantkit.context import TenantContext, tenant_scope
+from tenantkit.dynamo.table import TenantTable
+from tenantkit.errors import ConflictError, NotFoundError, UnprocessedItemsError
+from tenantkit.lifecycle.offboard import Offboarding
+
+from .conftest import OPERATOR, TABLE, App, Calls, park, run
+
+
+def subscribe(app: App, tenant: str, event_type: str, url: str) -> None:
+    admin = TenantContext(tenant, f"owner-{tenant}", roles=frozenset({"admin"}))
+    with tenant_scope(admin):
+        app.registry.subscribe(event_type, url)
+
+
+def raw_items(app: App, tenant: str) -> list[dict[str, Any]]:
+    table = app.table(tenant)
+    return sorted(table.batch_get(list(table.enumerate_keys())), key=lambda i: i["pk"])
+
+
+def seed(app: App, items: int) -> App:
+    """texas (``items``, two webhooks, three members) beside utah (bob's, one webhook)."""
+    app.seed("texas", items)
+    app.seed("utah", 40, owner="bob")
+    directory = app.directory
+    directory.add_member("texas", "bob", ["member"], actor_id="owner-texas")
+    directory.create_user("carol")
+    directory.add_member("texas", "carol", ["member"], actor_id="owner-texas")
+    directory.set_active_tenant(user_id="carol", tenant_id="texas")
+    subscribe(app, "texas", "park-updated", "https://hooks.example.com/a")
+    subscribe(app, "texas", "park-closed", "https://hooks.example.com/b")
+    subscribe(app, "utah", "park-updated", "https://hooks.example.com/u")
+    return app
+
+
+@pytest.fixture
+def seeded(app: App) -> App:
+    """The full size (decision 29): 1,000 items in texas."""
+    return seed(app, 1000)
+
+
+@pytest.fixture
+def small(app: App) -> App:
+    return seed(app, 120)
+
+
+def offboarding(app: App, **kwargs: Any) -> Offboarding:
+    return Offboarding(app.spec, app.admin, OPERATOR, app.registry, **kwargs)
+
+
+def topics(app: App) -> list[str]:
+    return [t["TopicArn"].rsplit(":", 1)[1] for t in app.sns.list_topics()["Topics"]]
+
+
+def test_a_dry_run_counts_and_changes_nothing(small: App) -> None:
+    before = raw_items(small, "texas")
+    plan = offboarding(small).plan("texas", run("offboard", "texas"))
+    assert plan == {
+        "dryRun": True,
+        "status": "active",
+        "table": TABLE,
+        "items": 120,
+        "subscriptions": 2,
+        "members": 3,
+    }
+    assert raw_items(small, "texas") == before
+    assert small.admin.get("texas").status == "active"  # type: ignore[union-attr]
+
+
+def test_offboarding_erases_one_tenant_and_leaves_a_tombstone(seeded: App) -> None:
+    utah_before = raw_items(seeded, "utah")
+    utah_topics = [t for t in topics(seeded) if "5_utah" in t]
+    calls = Calls(seeded.dynamodb)
+
+    summary = offboarding(seeded).run("texas", run("offboard", "texas"), sweep_after=0)
+
+    assert summary["items"] == 1000
+    assert summary["subscriptions"] == 2
+    assert summary["members"] == 3
+    assert seeded.table("texas").count_items() == 0
+    assert calls.seen["Scan"] == calls.seen["ExecuteStatement"] == 0
+    # Nothing of utah's was touched: items, topics, its owner's membership.
+    assert raw_items(seeded, "utah") == utah_before
+    assert [t for t in topics(seeded) if "5_texas" in t] == []
+    assert [t for t in topics(seeded) if "5_utah" in t] == utah_topics
+    directory = seeded.directory
+    bob, carol = directory.get_user("bob"), directory.get_user("carol")
+    owner = directory.get_user("owner-texas")
+    assert bob is not None
+    assert carol is not None
+    assert owner is not None
+    assert dict(bob.memberships) == {"utah": frozenset({"admin"})}
+    assert bob.active_tenant == "utah"
+    assert carol.active_tenant is None
+    assert dict(carol.memberships) == {}
+    assert owner.active_tenant is None
+    roster = directory.get_tenant("texas")
+    assert roster is not None
+    assert roster.members == frozenset()
+    assert seeded.admin.get("texas").status == "deleted"  # type: ignore[union-attr]
+
+
+def test_the_tombstone_keeps_the_id_from_being_founded_again(small: App) -> None:
+    offboarding(small).run("texas", run("offboard", "texas"), sweep_after=0)
+    small.directory.create_user("mallory")
+    for tenant_id in ("texas", "Texas", "TEXAS"):
+        with pytest.raises(ConflictError):
+            small.directory.create_tenant(tenant_id, owner_id="mallory")
+
+
+def test_the_second_sweep_deletes_what_in_flight_work_wrote(small: App) -> None:
+    """An item written after the first sweep (a request the caches still let through)."""
+    waited: list[float] = []
+
+    def in_flight_write(seconds: float) -> None:
+        waited.append(seconds)
+        small.table("texas").put_item(park(5000))
+
+    summary = offboarding(small, sleep=in_flight_write).run(
+        "texas", run("offboard", "texas"), sweep_after=360
+    )
+    assert waited == [360]
+    assert summary["sweptItems"] == 1
+    assert small.table("texas").count_items() == 0
+
+
+def test_a_run_killed_halfway_is_finished_by_the_next(
+    small: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = TenantTable.batch_write
+    calls: list[int] = []
+
+    def dies_on_the_tenth(self: TenantTable, *args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise UnprocessedItemsError("throttled for good", [])
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(TenantTable, "batch_write", dies_on_the_tenth)
+    with pytest.raises(UnprocessedItemsError):
+        offboarding(small).run("texas", run("offboard", "texas"), sweep_after=0)
+    assert small.admin.get("texas").status == "offboarding"  # type: ignore[union-attr]
+    assert 0 < small.table("texas").count_items() < 120
+    monkeypatch.setattr(TenantTable, "batch_write", real)
+
+    offboarding(small).run("texas", run("offboard", "texas"), sweep_after=0)
+    offboarding(small).run("texas", run("offboard", "texas"), sweep_after=0)  # and again
+
+    assert small.table("texas").count_items() == 0
+    assert small.admin.get("texas").status == "deleted"  # type: ignore[union-attr]
+    assert len(raw_items(small, "utah")) == 40
+
+
+def test_an_unknown_tenant_is_not_found(app: App) -> None:
+    with pytest.raises(NotFoundError):
+        offboarding(app).run("nobody", run("offboard", "nobody"), sweep_after=0)

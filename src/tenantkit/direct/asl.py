@@ -66,7 +66,7 @@ def states_format(template: str, *, tenant_path: str = TENANT_PATH, prefixed: bo
     Placeholders are paths in the state's input (``{detail.status}`` is ``$.detail.status``).
     With ``prefixed=False`` there is no tenant (a sort key); a lone placeholder is its path.
     """
-    parts = parse_value(template)
+    parts = _parts(template)
     pattern = "{}" + SEPARATOR if prefixed else ""
     arguments = [tenant_path] if prefixed else []
     for part in parts:
@@ -88,7 +88,7 @@ def task_key(
     """A DynamoDB task's ``Key`` (or ``Item`` part): partition keys tenant-prefixed."""
     out: dict[str, Any] = {}
     for attribute, template in key.items():
-        parts = parse_value(template)
+        parts = _parts(template)
         if attribute in partition_keys:
             out[attribute] = {"S.$": states_format(template, tenant_path=tenant_path)}
         elif all(isinstance(p, str) for p in parts):
@@ -96,6 +96,13 @@ def task_key(
         else:
             out[attribute] = {"S.$": states_format(template, prefixed=False)}
     return out
+
+
+def _parts(template: str) -> tuple[str | Placeholder, ...]:
+    try:
+        return parse_value(template)
+    except ValueError as error:
+        raise ConfigurationError(f"key template {template!r}: {error}") from None
 
 
 def check_state_machine(

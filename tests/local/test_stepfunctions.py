@@ -287,3 +287,33 @@ def test_a_lambda_task_runs_the_function_in_tenantkits_runtime(stack: Stack) -> 
 def test_a_failing_lambda_task_fails_with_the_functions_error_type(stack: Stack) -> None:
     response = _run(stack, "RecordThroughLambda", {"no": "id"})
     assert (response["status"], response["error"]) == ("FAILED", "KeyError")
+
+
+def test_a_substituted_quote_stays_inside_its_json_string(backend: Backend, tmp_path: Path) -> None:
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  Machine:\n    Type: AWS::StepFunctions::StateMachine\n    Properties:\n"
+        "      StateMachineType: EXPRESS\n"
+        '      DefinitionSubstitutions: {Value: \'a", "End": false, "x": "\'}\n'
+        "      DefinitionString: !Sub\n"
+        "        - |\n"
+        '          {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "${!Value}",'
+        ' "End": true}}, "Comment": "${Note}"}\n'
+        "        - {Note: made by Fn::Sub}\n"
+    )
+    built = _build(backend, tmp_path / "template.yaml", "quoted")
+    response = start_sync_execution(
+        _client("stepfunctions"), state_machine_arn=_arn(built, "Machine")
+    )
+    assert response["status"] == "SUCCEEDED"
+    assert json.loads(response["output"]) == 'a", "End": false, "x": "'
+
+
+def test_a_definition_string_that_is_not_json_fails_at_start(
+    backend: Backend, tmp_path: Path
+) -> None:
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n  Machine:\n    Type: AWS::StepFunctions::StateMachine\n    Properties:\n"
+        "      DefinitionString: '{\"StartAt\": '\n"
+    )
+    with pytest.raises(TemplateError, match="DefinitionString: not JSON"):
+        _build(backend, tmp_path / "template.yaml", tmp_path.name)

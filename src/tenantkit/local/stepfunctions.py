@@ -20,7 +20,9 @@ import json
 import math
 import os
 import re
+import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -42,7 +44,6 @@ __all__ = [
 
 STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
 EXPRESS_TIMEOUT_SECONDS = 300  # an Express execution runs at most five minutes
-MOTO_API = "http://motoapi.amazonaws.com"  # in-process, the mock answers this host
 _NAME_LIMIT = 80
 MAX_INPUT_BYTES = 262_144
 # 1 to 80 characters; no whitespace, brackets, wildcards, control or special characters
@@ -54,32 +55,39 @@ _TIMEOUT_GRACE = 2.0  # moto stops a timed-out execution itself; this is the bac
 
 
 def enable_execution(endpoint_url: str | None) -> None:
-    """Turn on moto's interpreter: in-process with ``None``, else behind ``endpoint_url``.
+    """Turn on moto's interpreter behind ``endpoint_url`` and point its tasks there.
+
+    ``None`` is moto in-process, whose switch is ``mock_aws(config={"stepfunctions":
+    {"execute_state_machine": True}})``: the caller's, nothing to do here.
 
     The interpreter builds its task clients itself
-    (``moto/stepfunctions/parser/asl/utils/boto_client.py``): under ``mock_aws`` they
-    go through the mock; otherwise to ``http://localhost:$MOTO_PORT`` (5000 unless set),
-    an explicit endpoint that ``AWS_ENDPOINT_URL`` cannot override. So for a loopback
-    endpoint its port becomes ``MOTO_PORT``: DynamoDB, SNS and Lambda tasks then reach
-    that endpoint (and Lambda tasks tenantkit's runtime behind it). Called by the
-    stack build whenever the template has a state machine; idempotent.
+    (``moto/stepfunctions/parser/asl/utils/boto_client.py``): outside ``mock_aws``
+    they call ``http://localhost:$MOTO_PORT`` (5000 unless set), an explicit endpoint
+    that ``AWS_ENDPOINT_URL`` cannot override. So a loopback endpoint's port becomes
+    ``MOTO_PORT`` (moto runs in this process): DynamoDB, SNS and Lambda tasks then reach
+    the endpoint, and Lambda tasks tenantkit's runtime behind it. An endpoint that is
+    not moto (it refuses the config) may run state machines its own way: a note, not an
+    error. Called by the stack build when the template has a state machine; idempotent.
     """
-    import requests
-
-    response = requests.post(
-        f"{(endpoint_url or MOTO_API).rstrip('/')}/moto-api/config",
-        json={"stepfunctions": {"execute_state_machine": True}},
-        timeout=10,
+    if endpoint_url is None:
+        return
+    request = urllib.request.Request(  # noqa: S310 - the backend's own http:// endpoint
+        f"{endpoint_url.rstrip('/')}/moto-api/config",
+        data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
     )
-    if response.status_code >= 300:
-        raise TemplateError(
-            f"the backend refused to run state machines ({response.status_code}): "
-            f"{response.text[:200]}"
+    try:
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+    except OSError as error:  # URLError and HTTPError are OSErrors
+        print(
+            f"tenantkit local: note: {endpoint_url} did not take moto's Step Functions "
+            f"config ({error}); state machines may not execute",
+            file=sys.stderr,
         )
-    if endpoint_url is not None:
-        url = urlsplit(endpoint_url)
-        if url.hostname in _LOOPBACK and url.port is not None:
-            os.environ["MOTO_PORT"] = str(url.port)
+    url = urlsplit(endpoint_url)
+    if url.hostname in _LOOPBACK and url.port is not None:
+        os.environ["MOTO_PORT"] = str(url.port)
 
 
 # ---------------------------------------------------------------------- creation
@@ -261,6 +269,8 @@ def start_sync_execution(
         stateMachineArn=state_machine_arn, name=str(uuid.uuid4()), input=input
     )
     execution = _wait(client, started["executionArn"], _timeout_of(machine["definition"]))
+    if execution["status"] == "SUCCEEDED":
+        execution = {**execution, "output": _output(client, started["executionArn"])}
     return _sync_response(execution, name)
 
 
@@ -312,6 +322,16 @@ def _wait(client: Any, execution_arn: str, timeout: float) -> dict[str, Any]:
         pause = min(pause * 2, _POLL_MAX)
 
 
+def _output(client: Any, execution_arn: str) -> str:
+    """The output as JSON text, from the history: ``DescribeExecution`` on moto returns a
+    string result unencoded (``a"b`` for ``"a\\"b"``), which no caller could parse."""
+    for page in client.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+        for event in page["events"]:
+            if event["type"] == "ExecutionSucceeded":
+                return str(event["executionSucceededEventDetails"].get("output", "null"))
+    return "null"
+
+
 def _sync_response(execution: Mapping[str, Any], name: str | None) -> dict[str, Any]:
     start: datetime = execution["startDate"]
     stop: datetime = execution.get("stopDate") or start
@@ -334,7 +354,7 @@ def _sync_response(execution: Mapping[str, Any], name: str | None) -> dict[str, 
         },
     }
     if status == "SUCCEEDED":
-        response["output"] = execution.get("output", "null")
+        response["output"] = execution["output"]
         response["outputDetails"] = {"included": True}
     for key in ("error", "cause"):
         if execution.get(key) is not None:

@@ -6,6 +6,10 @@
 * :class:`UserDirectory` stores users, tenants and memberships under the admin rules.
 * :class:`RoleMap` declares which roles may call which routes and compiles IAM policies.
 * :class:`LambdaAuthorizer` ties them together as a Lambda handler.
+* :class:`TenantAdmin` suspends, resumes and re-tiers tenants (as an :class:`Operator` or
+  a tenant admin :class:`Member`); :class:`TenantStatusCache` reads their status for the
+  authorizer and for consumers; :class:`UsagePlans` gives each tenant an API key in its
+  tier's usage plan.
 
 Names are imported on first use, so ``from tenantkit.auth import UserDirectory`` does not
 load PyJWT, and nothing here imports boto3 until a client is needed.
@@ -18,10 +22,13 @@ from typing import TYPE_CHECKING
 from tenantkit._shared.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from tenantkit._shared.dynamodb.tenant_status import TenantStatus, TenantStatusCache
     from tenantkit.auth.authorizer import LambdaAuthorizer, UserSource
     from tenantkit.auth.directory import UserDirectory
     from tenantkit.auth.records import UserRecord
     from tenantkit.auth.rolemap import RoleMap, Route
+    from tenantkit.auth.tenant_admin import Member, Operator, TenantAdmin
+    from tenantkit.auth.usage_plans import UsagePlans
     from tenantkit.auth.verifier import ANY_AUDIENCE, ANY_ISSUER, TokenVerifier, VerifiedToken
     from tenantkit.keys import Jwks, PublicKeys, SecretKey, SecretsManagerKey
 
@@ -30,12 +37,18 @@ __all__ = [
     "ANY_ISSUER",
     "Jwks",
     "LambdaAuthorizer",
+    "Member",
+    "Operator",
     "PublicKeys",
     "RoleMap",
     "Route",
     "SecretKey",
     "SecretsManagerKey",
+    "TenantAdmin",
+    "TenantStatus",
+    "TenantStatusCache",
     "TokenVerifier",
+    "UsagePlans",
     "UserDirectory",
     "UserRecord",
     "UserSource",
@@ -52,6 +65,12 @@ __getattr__ = lazy_exports(
         "UserRecord": "tenantkit.auth.records",
         "RoleMap": "tenantkit.auth.rolemap",
         "Route": "tenantkit.auth.rolemap",
+        "Member": "tenantkit.auth.tenant_admin",
+        "Operator": "tenantkit.auth.tenant_admin",
+        "TenantAdmin": "tenantkit.auth.tenant_admin",
+        "TenantStatus": "tenantkit._shared.dynamodb.tenant_status",
+        "TenantStatusCache": "tenantkit._shared.dynamodb.tenant_status",
+        "UsagePlans": "tenantkit.auth.usage_plans",
         "ANY_AUDIENCE": "tenantkit.auth.verifier",
         "ANY_ISSUER": "tenantkit.auth.verifier",
         "TokenVerifier": "tenantkit.auth.verifier",

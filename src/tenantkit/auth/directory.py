@@ -156,9 +156,6 @@ class UserDirectory:
         client: DynamoDBClient = self._store.client
         return client
 
-    def _roles(self, roles: Iterable[str]) -> list[str]:
-        return checked_roles(roles, self.known_roles)
-
     # -- users -------------------------------------------------------------------------
 
     def create_user(
@@ -200,9 +197,8 @@ class UserDirectory:
         everything (see ``founding``): ``ConflictError`` if the id is taken in any letter
         case or was ever offboarded, ``LimitExceededError`` if the owner has founded the
         most tenants one user may, ``NotFoundError`` if the owner is not a user. With
-        ``usage_plans``, the tenant's API key is created after the founding; if that
-        fails the error is raised, the tenant stays founded, and ``TenantAdmin.set_tier``
-        with its tier creates the key.
+        ``usage_plans``, its API key is created next; should that fail, the error is
+        raised and ``TenantAdmin.set_tier`` to its tier creates the key later.
         """
         validate_tenant_id(tenant_id)
         validate_user_id(owner_id)
@@ -259,7 +255,11 @@ class UserDirectory:
         validate_user_id(user_id)
         validate_user_id(actor_id)
         change = joining(
-            self._keys, tenant_id, actor_id, self._roles(roles), admin_role=self.admin_role
+            self._keys,
+            tenant_id,
+            actor_id,
+            checked_roles(roles, self.known_roles),
+            admin_role=self.admin_role,
         )
         self._change_membership(
             tenant_id,
@@ -276,7 +276,7 @@ class UserDirectory:
         validate_tenant_id(tenant_id)
         validate_user_id(user_id)
         validate_user_id(actor_id)
-        role_list = self._roles(roles)
+        role_list = checked_roles(roles, self.known_roles)
         if actor_id == user_id:
             raise ForbiddenError("nobody changes their own roles; ask another admin")
         change = roles_changing(tenant_id, user_id, actor_id, role_list, admin_role=self.admin_role)
@@ -323,7 +323,7 @@ class UserDirectory:
         """
         validate_tenant_id(tenant_id)
         validate_user_id(user_id)
-        role_list = self._roles(roles)
+        role_list = checked_roles(roles, self.known_roles)
         try:
             with self._store.transaction() as tx:
                 add_provisioning(

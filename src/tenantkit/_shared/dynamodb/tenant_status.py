@@ -71,6 +71,8 @@ def tenant_partition(tenant_id: str) -> str:
 class TenantStatus:
     """What a request or a message needs to know about its tenant."""
 
+    __module__ = "tenantkit.auth"  # its public home
+
     tenant_id: str
     status: str
     tier: str
@@ -121,6 +123,7 @@ class TenantStatusCache:
     A failed read raises (the caller fails closed) and is not cached.
     """
 
+    __module__ = "tenantkit.auth"  # its public home
     __slots__ = ("_cache", "_default_tier", "_pool", "_store")
     _store: ControlPlaneStore
 

@@ -83,6 +83,9 @@ def test_set_writes_into_nested_maps_in_place() -> None:
         {"context": context},
     )
     assert context["responseOverride"] == {"status": 409, "header": {"X": "y"}}
+    render("#set($context.responseOverride.header.X-Trace-Id = 'z')", {"context": context})
+    assert context["responseOverride"]["header"]["X-Trace-Id"] == "z"
+    assert render("$a-$b", {"a": 1, "b": 2}) == "1-2"  # reading is unchanged
 
 
 def test_a_broken_template_is_a_template_fault() -> None:

@@ -13,6 +13,8 @@ fixes, in that copy only:
 - String literals: Velocity does not interpret backslashes in ``"..."`` or ``'...'``, so
   ``.replaceAll("\\\\'", "'")`` (AWS's idiom after ``$util.escapeJavaScript``) receives
   the regular expression ``\\\\'`` and turns ``\\'`` back into ``'``.
+- ``#set($context.responseOverride.header.X-Trace = ...)``: a ``#set`` place may name
+  a header with ``-``, as Velocity 1.7 names may.
 - Java's string and map methods templates rely on (``toLowerCase``, ``trim``,
   ``matches`` on the whole string, ``replaceAll`` with ``$1`` groups, ``split`` on a
   regular expression, ``containsKey``, ``entrySet``...), ahead of Python's own.
@@ -140,6 +142,11 @@ def _airspeed() -> ModuleType:
     text.PLAIN = re.compile(
         r"((?:[^\\\$#]+|\\[\$#])+|\$[^!\{a-z0-9_]|\$$|#$|#(?=\$)|#[^\{\}a-zA-Z0-9#\*\$]+|\\.)",
         re.S | re.I,
+    )
+    # "#set($context.responseOverride.header.X-Trace = ...)": Velocity 1.7 names may
+    # hold "-"; airspeed's #set place may not (only there: reading "$a-$b" is unchanged).
+    module.SetDirective.PLACE = re.compile(
+        r"\s*\$([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_-]*)*)", re.S | re.I
     )
     never = re.compile(r"(?!)")
     module.StringLiteral.ESCAPED_CHAR = never

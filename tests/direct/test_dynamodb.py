@@ -110,7 +110,7 @@ def test_path_parameters_are_escaped_into_the_key(parks: dict[str, Route], hosti
         assert out["Key"] == {"pk": {"S": "texas#park#" + hostile}, "sk": {"S": "park"}}
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(park_id=TEXT)
 def test_any_path_parameter_lands_in_the_key_and_nowhere_else(
     parks: dict[str, Route], park_id: str
@@ -179,7 +179,7 @@ def _query(parks: dict[str, Route], query: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(limit=st.one_of(st.integers(-5, 150).map(str), TEXT))
 @example(limit="0100")
 @example(limit="1\n")

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from tenantkit.direct.limits import range_pattern
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(maximum=st.integers(1, 5000), candidate=st.integers(-10, 6000))
 def test_matches_exactly_one_to_maximum(maximum: int, candidate: int) -> None:
     pattern = range_pattern(maximum)
@@ -18,7 +18,7 @@ def test_matches_exactly_one_to_maximum(maximum: int, candidate: int) -> None:
 
 
 @given(maximum=st.integers(1, 5000), text=st.text(max_size=6))
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 def test_matches_no_other_spelling(maximum: int, text: str) -> None:
     canonical = re.fullmatch(r"[1-9][0-9]*", text) is not None and int(text) <= maximum
     assert (re.fullmatch(range_pattern(maximum), text) is not None) == canonical

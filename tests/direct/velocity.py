@@ -73,7 +73,6 @@ def _engine() -> ModuleType:
     module.InterpolatedStringLiteral.ESCAPED_CHAR = never
     module.__additional_methods__[str] = {
         "replaceAll": lambda s, p, r: re.sub(p, _java_replacement(r), s),
-        "replaceFirst": lambda s, p, r: re.sub(p, _java_replacement(r), s, count=1),
         "startsWith": str.startswith,
         "contains": lambda s, part: part in s,
         "matches": lambda s, p: re.fullmatch(p, s) is not None,

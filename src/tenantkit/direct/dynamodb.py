@@ -281,7 +281,7 @@ class _Renderer:
             vtl.quiet(
                 vtl.escaped(
                     f"$lek.get('{a}').S"
-                    + (".replaceFirst($strip, '')" if a in self.prefixed else "")
+                    + (".replaceAll($strip, '')" if a in self.prefixed else "")
                     + ".replaceAll('~', '~t')"
                 )
             )

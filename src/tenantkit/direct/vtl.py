@@ -70,9 +70,7 @@ def _read(source: Source) -> str:
         return f"$input.params().querystring.get('{source.name}')"
     if source.kind == "context":
         return CONTEXT_VALUES[source.name]
-    if source.type in {"integer", "number"}:
-        return f"$input.json('$.{source.name}')"
-    return f"$input.path('$.{source.name}')"
+    return f"$input.path('$.{source.name}')"  # a number prints as its digits; absent, null
 
 
 def bindings(sources: Iterable[Source]) -> list[str]:
@@ -154,7 +152,7 @@ def returned_value(item: str, attribute: str, kind: str, *, prefixed: bool) -> s
         return f'#if("{quiet(value)}.N" != ""){value}.N#{{else}}null#end'
     if kind == "boolean":
         return f'#if("{quiet(value)}.BOOL" == "")null#elseif({value}.BOOL)true#{{else}}false#end'
-    raw = f"{value}.S.replaceFirst($strip, '')" if prefixed else f"{value}.S"
+    raw = f"{value}.S.replaceAll($strip, '')" if prefixed else f"{value}.S"
     return f'#if({value})"{quiet(escaped(raw))}"#{{else}}null#end'
 
 

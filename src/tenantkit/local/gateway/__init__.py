@@ -1,4 +1,5 @@
-"""An HTTP server that behaves like an API Gateway REST API with Lambda proxy integration.
+"""An HTTP server that behaves like an API Gateway REST API: Lambda proxy integrations,
+and the ``aws`` and ``mock`` integrations of an OpenAPI ``DefinitionBody``.
 
 For each request, in API Gateway's order:
 
@@ -18,7 +19,14 @@ For each request, in API Gateway's order:
    context value that is not a string, number or boolean is 500 ``{"message":null}``.
 3. The policy is evaluated against the method ARN (:mod:`tenantkit.local.policy`);
    a deny is 403.
-4. The integration runs (:mod:`~tenantkit.local.gateway.integrations.lambda_proxy`).
+4. For a route from an API's ``DefinitionBody``: its request validator
+   (:mod:`~tenantkit.local.gateway.validation`, 400 before any template), then its
+   ``requestParameters`` (:mod:`~tenantkit.local.gateway.request_parameters`).
+5. The integration runs: the Lambda proxy
+   (:mod:`~tenantkit.local.gateway.integrations.lambda_proxy`), or a mapping-template
+   integration (:mod:`~tenantkit.local.gateway.integrations.transform` with
+   :mod:`~tenantkit.local.gateway.vtl`): ``aws`` (a service action on the backend,
+   :mod:`~tenantkit.local.gateway.integrations.aws_service`) or ``mock``.
 """
 
 from tenantkit.local.gateway.core import Gateway

@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any
 
 from tenantkit.local.functions import Runtime
 from tenantkit.local.gateway.authorizer import Authorization, Authorizers
@@ -48,22 +46,16 @@ def _check(route: RouteSpec) -> None:
 
 
 class Gateway:
-    """Routes requests, runs authorizers (with their cache), validators and the integration.
+    """Routes requests, runs authorizers (with their cache), validators and the integration."""
 
-    ``clients`` makes the boto3 client of a service for ``aws`` integrations (default: one
-    for the stack's region, reaching the backend through the environment).
-    """
-
-    def __init__(
-        self, stack: Stack, runtime: Runtime, *, clients: Callable[[str], Any] | None = None
-    ) -> None:
+    def __init__(self, stack: Stack, runtime: Runtime) -> None:
         for route in stack.routes:
             _check(route)
         self.stack = stack
         self.router = Router(stack.routes)
         self.authorizers = Authorizers(stack, runtime)
         self.lambda_proxy = LambdaProxy(stack, runtime)
-        self.aws_service = AwsService(stack.region, clients)
+        self.aws_service = AwsService(stack.region)
 
     def health(self) -> Response:
         apis = {

@@ -11,7 +11,8 @@ sees the service's wire format (``{"Item": {"pk": {"S": ...}}}``; errors as 400
 as the service itself would answer: moto would otherwise fail on shapes it never expects.
 
 ``states:StartSyncExecution``, which moto lacks, runs through
-:func:`tenantkit.local.stepfunctions.start_sync_execution`.
+:func:`tenantkit.local.stepfunctions.start_sync_execution`. A call longer than API
+Gateway's integration limit (29 s) is 504, as for a Lambda proxy.
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from tenantkit.local.gateway.context import Call
+from tenantkit.local.gateway.integrations.lambda_proxy import INTEGRATION_TIMEOUT
 from tenantkit.local.gateway.integrations.transform import (
     Backend,
     integration_response,
     request_payload,
 )
-from tenantkit.local.gateway.messages import Response
+from tenantkit.local.gateway.messages import Response, json_response
 from tenantkit.local.template.openapi import Integration
 
 __all__ = ["AwsService", "service_client"]
@@ -89,9 +92,8 @@ def _error(status: int, kind: str, message: str) -> Backend:
 class AwsService:
     """Runs ``aws`` integrations against the local backend's services."""
 
-    def __init__(self, region: str, clients: Callable[[str], Any] | None = None) -> None:
+    def __init__(self, region: str) -> None:
         self.region = region
-        self._make = clients or (lambda service: service_client(service, region))
         self._clients: dict[str, Any] = {}
         self._wire = _Wire()
         self._lock = threading.Lock()
@@ -99,7 +101,7 @@ class AwsService:
     def client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                client = self._make(service)
+                client = service_client(service, self.region)
                 self._wire.attach(client)
                 self._clients[service] = client
             return self._clients[service]
@@ -108,7 +110,10 @@ class AwsService:
         self, call: Call, integration: Integration, context: dict[str, Any], params: dict[str, Any]
     ) -> Response:
         mapped = request_payload(call, integration, context, params)
+        sent = time.monotonic()
         backend = self.send(integration, mapped.body)
+        if time.monotonic() - sent > INTEGRATION_TIMEOUT:
+            return json_response(504, {"message": "Endpoint request timed out"})
         return integration_response(call, integration, mapped, backend)
 
     def send(self, integration: Integration, payload: str) -> Backend:

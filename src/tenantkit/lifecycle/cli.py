@@ -116,7 +116,7 @@ def run(name: str, args: argparse.Namespace) -> int:
     except ConfigurationError as error:
         print(f"tenantkit tenant {args.action}: {error}", file=sys.stderr)
         return 2
-    except TenantKitError as error:
+    except (TenantKitError, OSError) as error:
         print(f"tenantkit tenant {args.action}: {error}", file=sys.stderr)
         return 1
     print(json.dumps(summary, indent=2, default=str))

@@ -76,6 +76,8 @@ class Run:
         self._bar: Any = None
         self._started = time.monotonic()
         self.items = 0
+        if audit_log.level == logging.NOTSET:
+            audit_log.setLevel(logging.INFO)  # every operator action is logged
 
     def __enter__(self) -> Run:
         return self
@@ -98,7 +100,7 @@ class Run:
             "message": "tenant lifecycle action",
             "action": self.action,
             "tenant": self.tenant,
-            "actor": self.actor,
+            "actor": f"operator:{self.actor}",
             "actorKind": "operator",
             "outcome": outcome,
             "detail": detail,

@@ -41,9 +41,11 @@ def _build(backend: Backend, template: Path, stack_name: str) -> Stack:
 
 
 @pytest.fixture(scope="module")
-def runtime(stack: Stack) -> Iterator[Runtime]:
+def runtime(backend: Backend, stack: Stack) -> Iterator[Runtime]:
+    """The functions, answering the backend's Lambda Invoke (as ``tenantkit local`` does)."""
     runtime = Runtime(stack.functions)
     runtime.load()
+    backend.serve_lambda(runtime)
     yield runtime
     runtime.close()
 
@@ -54,8 +56,8 @@ def _client(service: str) -> Any:
     return boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
 
 
-def _relays(stack: Stack, runtime: Runtime, stop: threading.Event) -> list[EventRelay]:
-    return [EventRelay(target, runtime, _client, stop) for target in stack.event_relays]
+def _relays(stack: Stack, stop: threading.Event) -> list[EventRelay]:
+    return [EventRelay(target, _client, stop) for target in stack.event_relays]
 
 
 def _put(detail: dict[str, Any], *, source: str = "tenantkit.test") -> str:
@@ -100,7 +102,8 @@ def _status(stack: Stack, key: str) -> str | None:
     return item.get("parkStatus", {}).get("S")
 
 
-def test_a_matching_event_reaches_every_target(stack: Stack, runtime: Runtime) -> None:
+@pytest.mark.usefixtures("runtime")
+def test_a_matching_event_reaches_every_target(stack: Stack) -> None:
     _client("dynamodb").put_item(
         TableName=stack.attributes["Table"].ref,
         Item={"pk": {"S": "t1#park#p1"}, "parkStatus": {"S": "open"}},
@@ -111,7 +114,7 @@ def test_a_matching_event_reaches_every_target(stack: Stack, runtime: Runtime) -
     (delivered,) = _drain(stack, "Deliveries")  # moto delivers plain SQS targets itself
     assert (delivered["id"], delivered["detail"]) == (event_id, detail)
     assert delivered["detail-type"] == "ParkStatusChanged"
-    relays = _relays(stack, runtime, threading.Event())
+    relays = _relays(stack, threading.Event())
     assert sorted(relay.pump() for relay in relays) == [1, 1, 1]
 
     recorded = _eventually(lambda: _item(stack, f"event#{event_id}"))
@@ -120,11 +123,11 @@ def test_a_matching_event_reaches_every_target(stack: Stack, runtime: Runtime) -
     assert _drain(stack, "Constants") == [{"constant": True}]
 
 
-def test_an_event_the_pattern_refuses_reaches_no_target(stack: Stack, runtime: Runtime) -> None:
+def test_an_event_the_pattern_refuses_reaches_no_target(stack: Stack) -> None:
     _put({"tenantId": "t1", "parkId": "p1", "status": "open"})  # the prefix filter refuses
     _put({"status": "closed"}, source="someone.else")
     assert _drain(stack, "Deliveries") == []
-    assert [relay.pump() for relay in _relays(stack, runtime, threading.Event())] == [0, 0, 0]
+    assert [relay.pump() for relay in _relays(stack, threading.Event())] == [0, 0, 0]
 
 
 def test_a_disabled_rule_delivers_nothing(stack: Stack) -> None:
@@ -136,9 +139,10 @@ def test_a_disabled_rule_delivers_nothing(stack: Stack) -> None:
     _drain(stack, "Deliveries")
 
 
-def test_relay_threads_deliver_until_stopped(stack: Stack, runtime: Runtime) -> None:
+@pytest.mark.usefixtures("runtime")
+def test_relay_threads_deliver_until_stopped(stack: Stack) -> None:
     stop = threading.Event()
-    relays = _relays(stack, runtime, stop)
+    relays = _relays(stack, stop)
     for relay in relays:
         relay.start()
     try:
@@ -225,5 +229,22 @@ def test_a_lambda_target_of_a_template_function_is_relayed(
 ) -> None:
     rule = f"{PATTERN}\nTargets: [{{Id: fn, Arn: !GetAtt Fn.Arn}}]"
     (relay,) = _build(backend, _rule_template(tmp_path, rule), "relayed").event_relays
-    assert (relay.kind, relay.destination, relay.target_id) == ("lambda", "Fn", "fn")
+    assert (relay.kind, relay.target_id) == ("lambda", "fn")
+    assert relay.destination.endswith(":function:relayed-Fn")
     assert relay.relay_queue_url.endswith("/relayed-relay-Rule-fn")
+
+
+def test_a_refused_delivery_is_reported_and_the_relay_goes_on(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sqs = _client("sqs")
+    relay_queue = sqs.create_queue(QueueName="refused-relay")["QueueUrl"]
+    missing = str(stack.attributes["UpdateParkStatus"].ref) + "-missing"
+    relay = EventRelay(
+        RelayTarget("Rule", "gone", "states", missing, relay_queue), _client, threading.Event()
+    )
+    for index in range(2):
+        sqs.send_message(QueueUrl=relay_queue, MessageBody=json.dumps({"id": str(index)}))
+    assert relay.pump() == 2
+    assert relay.pump() == 0  # both were dropped, not left to come back
+    assert capsys.readouterr().err.count(f"delivery to {missing} failed") == 2

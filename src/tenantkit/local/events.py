@@ -6,8 +6,10 @@ targets, but raises on Lambda and Step Functions targets (and ignores a rule's
 ``State``). So each target moto cannot deliver, or cannot deliver right (an SQS target
 with ``Input`` or ``InputPath``), is registered in moto as a *relay queue*: a private
 SQS queue, one per target. An :class:`EventRelay` thread drains it and delivers each
-event as EventBridge would: an asynchronous Lambda invocation through tenantkit's
-runtime, a ``StartExecution``, or a ``SendMessage``.
+event as EventBridge would, through the backend's API: an asynchronous ``Invoke``
+(``InvocationType=Event``: the backend's endpoint runs the function in tenantkit's
+runtime, in the background, and retries a failure twice as Lambda does), a
+``StartExecution``, or a ``SendMessage``.
 
 A DISABLED rule is created without targets, so it delivers nothing. A target's
 ``InputTransformer`` is refused: moto's renders some templates wrongly and fails the
@@ -21,19 +23,17 @@ import re
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 from tenantkit.local.template import Attributes, Resolver, Resource, Template, TemplateError
 
 __all__ = [
     "EventRelay",
-    "FunctionInvoker",
     "RelayTarget",
     "create_event_buses",
     "create_rules",
-    "invoke_function",
     "target_input",
 ]
 
@@ -47,17 +47,6 @@ _INPUT_PATH = re.compile(r"\$(\.[A-Za-z0-9_-]+)*")
 _QUEUE_NAME = re.compile(r"[^A-Za-z0-9_-]")
 
 
-class FunctionInvoker(Protocol):
-    """What the relay needs of tenantkit's Lambda runtime."""
-
-    def invoke(self, logical_id: str, event: Mapping[str, Any]) -> Any: ...
-
-
-def invoke_function(runtime: FunctionInvoker, function: str, event: Any) -> None:
-    """The relay's one call into the runtime: an event-type invocation, result unused."""
-    runtime.invoke(function, event)
-
-
 @dataclass(frozen=True)
 class RelayTarget:
     """One rule target that tenantkit delivers from its relay queue."""
@@ -65,7 +54,7 @@ class RelayTarget:
     rule: str  # the rule's logical id
     target_id: str
     kind: str  # "lambda", "states" or "sqs"
-    destination: str  # the function's logical id, the state machine's ARN, the queue's URL
+    destination: str  # the function's or state machine's ARN, or the queue's URL
     relay_queue_url: str
     input: str | None = None
     input_path: str | None = None
@@ -106,14 +95,14 @@ def create_rules(
     resolver: Resolver,
     clients: Callable[[str], Any],
     attributes: dict[str, Attributes],
-    functions: Mapping[str, str],
+    functions: Collection[str],
     *,
     stack_name: str,
 ) -> list[RelayTarget]:
     """Create each ``AWS::Events::Rule`` and its targets; return the relayed targets.
 
-    ``functions`` maps each template function's ARN to its logical id: a Lambda target
-    must be one of them, since only they run locally.
+    ``functions`` are the template functions' ARNs: a Lambda target must be one of them,
+    since only they run locally.
     """
     from botocore.exceptions import ClientError
 
@@ -131,7 +120,7 @@ def _rule(
     resolver: Resolver,
     clients: Callable[[str], Any],
     attributes: dict[str, Attributes],
-    functions: Mapping[str, str],
+    functions: Collection[str],
     stack_name: str,
 ) -> list[RelayTarget]:
     where = f"{rule.where}.Properties"
@@ -192,7 +181,7 @@ def _target(
     target: Mapping[str, Any],
     where: str,
     sqs: Any,
-    functions: Mapping[str, str],
+    functions: Collection[str],
 ) -> dict[str, Any] | RelayTarget:
     """The target as moto gets it if moto delivers it itself, else its relay (no queue yet)."""
     for key in target:
@@ -224,7 +213,7 @@ def _target(
             sqs.get_queue_url(QueueName=resource, QueueOwnerAWSAccountId=owner)["QueueUrl"]
         )
     elif service == "lambda" and arn in functions:
-        kind, destination = "lambda", functions[arn]
+        kind, destination = "lambda", arn
     elif service == "states" and resource.startswith("stateMachine:"):
         kind, destination = "states", arn
     else:
@@ -277,20 +266,16 @@ def target_input(target: RelayTarget, event: Any) -> Any:
 class EventRelay(threading.Thread):
     """Delivers one relayed target's events until ``stop`` is set.
 
-    A delivery that fails is reported and dropped: tenantkit does not reproduce
-    EventBridge's retries and dead-letter queues (see ``docs/local.md``).
+    A delivery the backend refuses is reported and dropped: tenantkit does not reproduce
+    EventBridge's own retries and dead-letter queues (see ``docs/local.md``).
     """
 
     def __init__(
-        self,
-        target: RelayTarget,
-        runtime: FunctionInvoker,
-        clients: Callable[[str], Any],
-        stop: threading.Event,
+        self, target: RelayTarget, clients: Callable[[str], Any], stop: threading.Event
     ) -> None:
         super().__init__(name=f"events-{target.rule}-{target.target_id}", daemon=True)
         self.target = target
-        self.runtime = runtime
+        self.lambda_client = clients("lambda")
         self.sqs = clients("sqs")
         self.stepfunctions = clients("stepfunctions")
         self.stop = stop
@@ -327,7 +312,11 @@ class EventRelay(threading.Thread):
         payload = target_input(target, json.loads(message["Body"]))
         try:
             if target.kind == "lambda":
-                invoke_function(self.runtime, target.destination, payload)
+                self.lambda_client.invoke(
+                    FunctionName=target.destination,
+                    InvocationType="Event",
+                    Payload=json.dumps(payload).encode(),
+                )
             elif target.kind == "states":
                 self.stepfunctions.start_execution(
                     stateMachineArn=target.destination,

@@ -199,7 +199,7 @@ def _orchestration(
             account_id=stack.account_id,
         )
     functions = {
-        str(stack.attributes[f.logical_id].atts["Arn"]): f.logical_id
+        str(stack.attributes[f.logical_id].atts["Arn"])
         for f in template.of_type("AWS::Serverless::Function")
     }
     stack.event_relays = create_rules(

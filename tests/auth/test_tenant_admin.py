@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tenantkit.auth.directory import UserDirectory
 from tenantkit.auth.tenant_admin import Member, Operator, TenantAdmin
@@ -265,3 +268,84 @@ def test_every_attempt_is_one_audit_line(
     ]
     assert [x["actorKind"] for x in lines] == ["operator", "member", "operator"]
     assert all(x["detail"] for x in lines)
+
+
+# -- the rules as a model, against random sequences of actions ------------------------
+
+ACTIONS = ("suspend", "resume", "mark_offboarding", "tombstone", "set_tier")
+ACTORS = {"operator": OPS, "admin": Member("alice"), "member": Member("bob")}
+#: The model's own reading of the docs: the statuses each action may start from.
+STARTS = {
+    "suspend": {"active", "suspended"},
+    "resume": {"active", "suspended"},
+    "mark_offboarding": {"active", "suspended", "offboarding"},
+    "tombstone": {"offboarding", "deleted"},
+    "set_tier": {"active", "suspended"},
+}
+ENDS = {"suspend": "suspended", "resume": "active", "mark_offboarding": "offboarding"}
+
+
+@pytest.fixture
+def playground(dynamodb: Any) -> tuple[UserDirectory, TenantAdmin, itertools.count[int]]:
+    """One table for every example; each example founds a tenant of its own."""
+    directory = UserDirectory(TABLE, client=dynamodb, max_founded_tenants_per_user=None)
+    for user in ("alice", "bob"):
+        directory.create_user(user)
+    return directory, TenantAdmin(TABLE, client=dynamodb), itertools.count()
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(ACTIONS), st.sampled_from(sorted(ACTORS))),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_random_action_sequences_follow_the_model(
+    playground: tuple[UserDirectory, TenantAdmin, itertools.count[int]],
+    steps: list[tuple[str, str]],
+) -> None:
+    directory, admin, numbers = playground
+    tenant = f"t{next(numbers)}"
+    directory.create_tenant(tenant, owner_id="alice")
+    directory.add_member(tenant, "bob", ["member"], actor_id="alice")
+    status, tier, suspended_by = "active", "basic", None
+    for number, (action, who) in enumerate(steps):
+        authority = who == "operator" or (
+            who == "admin"
+            and action in ("suspend", "resume", "mark_offboarding")
+            and not (action in ("suspend", "resume") and suspended_by == "operator")
+        )
+        possible = status in STARTS[action]
+        call = getattr(admin, action)
+        arguments = (tenant, f"tier{number}") if action == "set_tier" else (tenant,)
+        if authority and possible:
+            call(*arguments, actor=ACTORS[who])
+            if action == "set_tier":
+                tier = f"tier{number}"
+            elif action == "tombstone":
+                status = "deleted"
+            else:
+                status = ENDS[action]
+            if action == "suspend":
+                suspended_by = "operator" if who == "operator" else "admin"
+            elif action == "resume":
+                suspended_by = None
+        else:
+            expected: tuple[type[Exception], ...] = (
+                (ForbiddenError, ConflictError)
+                if not authority and not possible
+                else (ForbiddenError,)
+                if not authority
+                else (ConflictError,)
+            )
+            with pytest.raises(expected):
+                call(*arguments, actor=ACTORS[who])
+        now = admin.get(tenant)
+        assert now is not None
+        assert (now.status, now.tier) == (status, tier), steps[: number + 1]

@@ -9,6 +9,7 @@ exits 0 only if every step behaved as expected.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import signal
 import socket
@@ -21,6 +22,7 @@ from typing import IO
 
 APP = Path(__file__).parent / "state_parks"
 READY = "tenantkit local: listening on "
+BACKEND = re.compile(r"^tenantkit local: backend .* behind (http://\S+)$", re.M)
 START_TIMEOUT = 120.0
 
 
@@ -108,6 +110,10 @@ def main() -> int:
             token_file = workdir / "tokens.txt"
             token_file.write_text("".join(tokens))
             walk = [sys.executable, str(APP / "walkthrough.py"), "--url", url]
+            # The operator's step (suspending a tenant) reaches the server's backend.
+            backend = BACKEND.search(log_path.read_text())
+            if backend:
+                walk += ["--aws-endpoint-url", backend.group(1)]
             status = subprocess.run([*walk, "--tokens", str(token_file)], check=False).returncode
             if once:
                 return status

@@ -5,7 +5,8 @@ is repeatable: the same checkout gives the same tree. It
 
 1. builds tenantkit's wheel from this checkout (tenantkit is not published; a bare
    ``tenantkit`` requirement would install whatever an index serves under that name);
-2. copies ``template.yaml`` and ``app/`` beside each other, so ``CodeUri: app/`` still holds;
+2. copies ``template.yaml`` with the files it names (``app/``, the API's ``definition.yaml``
+   and ``statemachine/``) beside each other, so its relative paths still hold;
 3. installs the wheel into the staged ``app/`` without its dependencies;
 4. writes ``app/requirements.txt``: the app's own requirements, then tenantkit's and its
    ``powertools`` extra's, **less what the Lambda runtime provides** (boto3 and botocore),
@@ -119,6 +120,10 @@ def stage(out: Path, wheel: Path, *, vendor: bool) -> Path:
         ignore=shutil.ignore_patterns("__pycache__", ".*", "requirements.txt"),  # caches too
     )
     shutil.copy2(EXAMPLE / "template.yaml", out / "template.yaml")
+    # DefinitionBody's AWS::Include and the state machine's DefinitionUri: `sam deploy`
+    # uploads both, as it zips CodeUri.
+    shutil.copy2(EXAMPLE / "definition.yaml", out / "definition.yaml")
+    shutil.copytree(EXAMPLE / "statemachine", out / "statemachine")
     pip_install = (sys.executable, "-m", "pip", "install", "--quiet", "--no-compile")
     run(*pip_install, "--no-deps", "--target", app, wheel)
     shutil.rmtree(app / "bin", ignore_errors=True)  # the `tenantkit` console script

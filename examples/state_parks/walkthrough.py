@@ -9,7 +9,11 @@ Start the API first (`make demo` does all of this for you)::
 Tokens come from the gateway's ``token <user> <jwt>`` lines (``--tokens``), or are signed
 here with the template's JwtSecret (``--jwt-secret`` or ``$JWT_SECRET``). Each step prints
 the request, the answer and a check; a small webhook receiver listens on another loopback
-port. The exit status is 0 only if every check passed. Ready-to-paste curl lines follow.
+port. The suspension step acts as an operator on the server's backend
+(``--aws-endpoint-url``, which `tenantkit local` prints on stderr as
+``tenantkit local: backend ... behind URL``; ``make demo`` passes it); without it that step
+is skipped and says so. The exit status is 0 only if every check passed. Ready-to-paste
+curl lines follow.
 """
 
 from __future__ import annotations
@@ -35,8 +39,13 @@ COLORADO = {"eldorado-canyon", "roxborough"}
 # The template's JwtIssuer/JwtAudience defaults.
 ISSUER = "https://auth.state-parks.example"
 AUDIENCE = "state-parks-api"
-# The template's ReauthorizeEvery: how long a tenant switch may take to show.
+# The authorizer's result TTL (api.yaml), and how long its container keeps a user's record
+# and a tenant's status (app/config.py): a switch or a suspension shows within the sum.
 AUTHORIZER_TTL = 10
+USER_RECORD_TTL = 5
+TENANT_STATUS_TTL = 5
+# The table `tenantkit local` creates for the template's ParksTable.
+LOCAL_TABLE = "tenantkit-local-ParksTable"
 
 
 @dataclass
@@ -80,6 +89,8 @@ class Receiver:
 class Tour:
     url: str
     tokens: dict[str, str]
+    aws_endpoint_url: str | None = None
+    table: str = LOCAL_TABLE
     failures: list[str] = field(default_factory=list)
     step_number: int = 0
 
@@ -173,8 +184,11 @@ def run(tour: Tour) -> None:
     )
     tour.check(reply.status == 404, "palo-duro-canyon is still invisible to bob")
     body = {"id": "lake-chelan", "name": "Lake Chelan State Park", "tenantId": "texas"}
+    reply = tour.request("bob", "POST", "/parks", body)
+    tour.check(reply.status == 400, "a body naming a tenant is refused before any template runs")
+    del body["tenantId"]
     reply = tour.request("bob", "POST", "/parks", body, headers={"X-Tenant-Id": "texas"})
-    tour.check(reply.status == 201, "bob adds a park, naming texas in the body and a header")
+    tour.check(reply.status == 201, "bob adds a park, naming texas in a header")
     reply = tour.request("alice", "GET", "/parks/lake-chelan")
     tour.check(reply.status == 404, "it went to washington: texas (alice) cannot see it")
     reply = tour.request("bob", "GET", "/parks/lake-chelan")
@@ -191,7 +205,7 @@ def run(tour: Tour) -> None:
         "carol is still a visitor",
     )
 
-    tour.step("alice subscribes a webhook, closes a park; the change goes queue -> topic -> hook")
+    tour.step("alice subscribes a webhook, closes a park: state machine -> topic -> webhook")
     receiver = Receiver()
     try:
         reply = tour.request(
@@ -205,7 +219,10 @@ def run(tour: Tour) -> None:
         reply = tour.request(
             "alice", "POST", "/parks/palo-duro-canyon/statuses", {"status": "park-closed"}
         )
-        tour.check(reply.status == 204, "status changed and queued in a signed tenant envelope")
+        tour.check(reply.status == 204, "UpdateParkStatus updated the park and announced it")
+        reply = tour.request("alice", "GET", "/parks/palo-duro-canyon")
+        status = reply.body.get("status") if isinstance(reply.body, dict) else None
+        tour.check(status == "park-closed", "the park is closed")
         delivered = tour.wait_for(
             "the webhook", lambda: bool(receiver.notifications), timeout=AUTHORIZER_TTL + 10
         )
@@ -225,6 +242,10 @@ def run(tour: Tour) -> None:
             "alice", "POST", "/parks/palo-duro-canyon/statuses", {"status": "park-reopened"}
         )
         tour.check(reply.status == 204, "and the park reopens")
+        reply = tour.request(
+            "bob", "POST", "/parks/palo-duro-canyon/statuses", {"status": "park-closed"}
+        )
+        tour.check(reply.status == 404, "bob cannot close it: the machine finds no such park")
     finally:
         receiver.close()
 
@@ -238,12 +259,15 @@ def run(tour: Tour) -> None:
     switched = tour.wait_for(
         "the cached authorization to expire",
         lambda: park_ids(tour.request("alice", "GET", "/parks", quiet=True)) == COLORADO,
-        timeout=AUTHORIZER_TTL + 5,
+        timeout=AUTHORIZER_TTL + USER_RECORD_TTL + 5,
     )
     tour.request("alice", "GET", "/parks")
     tour.check(switched, f"alice now sees colorado's parks {sorted(COLORADO)}")
     reply = tour.request("alice", "PUT", "/settings", {"customerId": "washington"})
     tour.check(reply.status == 403, "she cannot switch to washington, which she is not in")
+
+    tour.step("an operator suspends colorado: alice, active there, is refused")
+    suspend_colorado(tour)
     reply = tour.request("alice", "PUT", "/settings", {"customerId": "texas"})
     tour.check(reply.status == 204, "back to texas for the curl lines below")
 
@@ -263,6 +287,43 @@ def run(tour: Tour) -> None:
     tour.check(reply.status == 403, "an existing tenant cannot be joined by creating it (403)")
     reply = tour.request("dave", "PUT", "/settings", {"customerId": "texas"})
     tour.check(reply.status == 403, "nor by switching to it (403)")
+
+
+def suspend_colorado(tour: Tour) -> None:
+    """Suspend colorado as an operator (tenantkit.auth.TenantAdmin, audited), watch alice
+    lose its routes but keep the users API, then resume it."""
+    if tour.aws_endpoint_url is None:
+        print("   SKIP: no --aws-endpoint-url, so no operator can reach the backend")
+        return
+    import boto3
+
+    from tenantkit.auth import Operator, TenantAdmin
+
+    # `tenantkit local`'s backend: its region, and any credentials (it checks none).
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=tour.aws_endpoint_url,
+        region_name=os.environ.get("AWS_REGION", "us-east-1"),
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - the local backend's, not a secret
+    )
+    admin = TenantAdmin(tour.table, client=client)
+    operator = Operator("walkthrough")
+    print("   operator: TenantAdmin.suspend('colorado')  (or: tenantkit tenant suspend colorado)")
+    suspended = admin.suspend("colorado", actor=operator)
+    tour.check(suspended.status == "suspended", "colorado is suspended")
+    refused = tour.wait_for(
+        "the authorizer to see it",
+        lambda: tour.request("alice", "GET", "/parks", quiet=True).status == 403,
+        timeout=AUTHORIZER_TTL + TENANT_STATUS_TTL + 5,
+    )
+    tour.request("alice", "GET", "/parks")
+    tour.check(refused, "alice may no longer list colorado's parks (403)")
+    reply = tour.request("alice", "GET", "/settings")
+    tour.check(reply.status == 200, "she keeps the users API, to switch to another tenant")
+    print("   operator: TenantAdmin.resume('colorado')")
+    resumed = admin.resume("colorado", actor=operator)
+    tour.check(resumed.status == "active", "colorado is active again")
 
 
 def curl_lines(url: str, tokens: dict[str, str]) -> list[str]:
@@ -325,6 +386,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ready-timeout", type=float, default=30, help="seconds to wait for the server"
     )
+    parser.add_argument(
+        "--aws-endpoint-url", help="the server's AWS backend, for the operator's suspension step"
+    )
+    parser.add_argument("--table", default=LOCAL_TABLE, help="the parks table's name there")
     args = parser.parse_args(argv)
     url = args.url.rstrip("/")
 
@@ -342,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     print(f"State parks walkthrough against {url}")
-    tour = Tour(url, tokens)
+    tour = Tour(url, tokens, args.aws_endpoint_url, args.table)
     run(tour)
 
     print("\nTry it yourself while the server runs:")

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 from tenantkit.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from tenantkit.auth import LambdaAuthorizer, TokenVerifier, UserDirectory
-    from tenantkit.dynamo import TenantTable
-    from tenantkit.events import EnvelopeLedger, EnvelopeSigner, TopicRegistry
+    from tenantkit.auth import LambdaAuthorizer, TenantStatusCache, TokenVerifier, UserDirectory
+    from tenantkit.dynamo import TenantSessions, TenantTable
+    from tenantkit.events import TopicRegistry
 
 ROLE_MAP_PATH = Path(__file__).with_name("roles.json")
 ROLES = frozenset({"admin", "member", "visitor"})
@@ -30,12 +30,13 @@ PARKS_INDEX = "GSI1"
 # Webhooks: at most this many per tenant, and SNS topics for all tenants together.
 MAX_WEBHOOKS_PER_TENANT = 100
 WEBHOOK_TOPIC_BUDGET = 90_000
-# Status events older than this are refused by the consumer (and land in the DLQ).
-ENVELOPE_MAX_AGE_SECONDS = 3600
-# A status event claimed by a consumer that died is run again after this long: above the
-# consumer's timeout (template.yaml: 10 s), and well inside the queue's visibility
-# timeout (60 s) times maxReceiveCount (3), so it is retried before the DLQ.
-STATUS_LEDGER_LEASE_SECONDS = 30
+# How long a container trusts a tenant's status (active, suspended ...) it has read: a
+# suspension reaches every request within this plus the authorizer's result TTL
+# (template.yaml's definition: 10 s), and every status announcement within this.
+TENANT_STATUS_TTL_SECONDS = 5.0
+# How long the authorizer's container keeps a user's record (active tenant, roles): a
+# tenant switch or a role change shows within this plus the authorizer's result TTL.
+USER_RECORD_TTL_SECONDS = 5.0
 
 
 def setting(name: str) -> str:
@@ -60,28 +61,42 @@ def aws_client(service: str) -> Any:
 
 
 @cache
+def tenant_sessions() -> TenantSessions:
+    """Credentials confined to one tenant's keys (IAM's wall behind ``TenantTable``'s).
+
+    The webhooks function is tenant-isolated, so its environment only ever holds its
+    own tenant's session: one ``AssumeRole`` per environment and hour.
+    """
+    from tenantkit.dynamo import TenantSessions
+
+    return TenantSessions(setting("TENANT_DATA_ROLE_ARN"), tables=[setting("TABLE_ARN")])
+
+
 def tenant_table() -> TenantTable:
-    """The tenant-scoped table for single-item reads and writes."""
+    """The current tenant's table, through its ``TenantSessions`` client.
+
+    Built per call (it is cheap): the session's client is the cached part, and it is
+    replaced before its credentials expire.
+    """
+    from tenantkit import current_tenant
     from tenantkit.dynamo import TenantTable
 
+    tenant_id = current_tenant().tenant_id
     return TenantTable(
-        setting("TABLE_NAME"), indexes={PARKS_INDEX: "GSI1PK"}, client=aws_client("dynamodb")
+        setting("TABLE_NAME"),
+        indexes={PARKS_INDEX: "GSI1PK"},
+        client=tenant_sessions().client("dynamodb", tenant_id),
+        tenant=tenant_id,
     )
 
 
 @cache
-def paged_table() -> TenantTable:
-    """The tenant-scoped table for listings: its cursors are signed with a shared secret,
-    so a cursor from one Lambda instance works on the next."""
-    from tenantkit.dynamo import SecretsManagerKey, TenantTable
+def tenant_statuses() -> TenantStatusCache:
+    """Tenant statuses, tiers and placements, cached per container for a few seconds."""
+    from tenantkit.auth import TenantStatusCache
 
-    return TenantTable(
-        setting("TABLE_NAME"),
-        indexes={PARKS_INDEX: "GSI1PK"},
-        client=aws_client("dynamodb"),
-        cursor_key=SecretsManagerKey(
-            setting("CURSOR_SECRET_ID"), json_key="signature", client=aws_client("secretsmanager")
-        ),
+    return TenantStatusCache(
+        setting("TABLE_NAME"), client=aws_client("dynamodb"), ttl=TENANT_STATUS_TTL_SECONDS
     )
 
 
@@ -131,30 +146,6 @@ def _topic_registry(allow_local: bool) -> TopicRegistry:
 
 
 @cache
-def envelope_signer() -> EnvelopeSigner:
-    from tenantkit.events import EnvelopeSigner, SecretsManagerKey
-
-    secret = SecretsManagerKey(
-        setting("ENVELOPE_SECRET_ID"), json_key="signature", client=aws_client("secretsmanager")
-    )
-    return EnvelopeSigner(key=secret, max_age=ENVELOPE_MAX_AGE_SECONDS)
-
-
-@cache
-def status_ledger() -> EnvelopeLedger:
-    """Which status envelopes the consumer has announced: each is announced once, however
-    often SQS delivers it or anyone replays it."""
-    from tenantkit.events import EnvelopeLedger
-
-    return EnvelopeLedger(
-        setting("TABLE_NAME"),
-        consumer="status-announcer",
-        client=aws_client("dynamodb"),
-        lease=STATUS_LEDGER_LEASE_SECONDS,
-    )
-
-
-@cache
 def token_verifier() -> TokenVerifier:
     from tenantkit.auth import SecretsManagerKey, TokenVerifier
 
@@ -176,6 +167,8 @@ def authorizer() -> LambdaAuthorizer:
         verifier=token_verifier(),
         users=user_directory(),
         roles=RoleMap.from_file(ROLE_MAP_PATH),
+        tenants=tenant_statuses(),
+        user_ttl=USER_RECORD_TTL_SECONDS,
     )
 
 
@@ -183,12 +176,10 @@ def reset() -> None:
     """Forget every client and secret (tests call this between moto sessions)."""
     for factory in (
         aws_client,
-        tenant_table,
-        paged_table,
+        tenant_sessions,
+        tenant_statuses,
         user_directory,
         _topic_registry,
-        envelope_signer,
-        status_ledger,
         token_verifier,
         authorizer,
     ):

@@ -1,8 +1,10 @@
-"""Request bodies of the state-parks API, validated with pydantic.
+"""Request bodies of the Lambda routes (webhooks, users API), validated with pydantic.
 
 Unknown fields are ignored, never trusted: a ``tenantId`` in a body has no effect.
 Powertools validates each body against its route's model (``web.py``), and
 ``openapi.yaml`` declares the same schemas (tests/examples/test_openapi.py compares them).
+The direct routes' bodies are validated by API Gateway, with the models ``api.yaml``
+generates.
 """
 
 from __future__ import annotations
@@ -11,15 +13,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PARK_ID_PATTERN = r"^[a-z0-9-]{1,64}$"
 TENANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 
 Role = Literal["admin", "member", "visitor"]
 # Statuses an admin can set; each one is also a webhook event type.
 StatusChange = Literal["park-closed", "park-reopened", "natural-disaster"]
-ParkStatus = Literal["park-opened", "park-closed", "park-reopened", "natural-disaster"]
-
-ParkId = Annotated[str, Field(pattern=PARK_ID_PATTERN)]
 TenantId = Annotated[str, Field(pattern=TENANT_ID_PATTERN)]
 # Identity-provider subjects: UUIDs, e-mail addresses, "provider|id" and the like.
 UserId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9@._:+|-]{0,127}$")]
@@ -30,16 +28,6 @@ class Body(BaseModel):
     """Base of every request body: extra fields are dropped, strings are not coerced."""
 
     model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
-
-
-class NewPark(Body):
-    id: ParkId
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    status: ParkStatus = "park-opened"
-
-
-class NewStatus(Body):
-    status: StatusChange
 
 
 class NewWebhook(Body):

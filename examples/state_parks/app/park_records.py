@@ -1,8 +1,10 @@
-"""Parks as stored: keys, items and the one lookup the parks, statuses and webhooks APIs share.
+"""Parks as stored, and the one lookup the webhooks API needs.
 
-Items live in the shared table under keys the tenant-scoped table prefixes with the
-tenant: ``pk = <tenant>#park#<id>``, ``sk = park`` and, for listing,
-``GSI1PK = <tenant>#park``, ``GSI1SK = <id>``. Nothing here names a tenant.
+API Gateway writes and reads parks itself (``api.yaml``: the direct routes), in the
+format ``TenantTable`` uses: ``pk = <tenant>#park#<id>``, ``sk = park``,
+``GSI1PK = <tenant>#park``, ``GSI1SK = <id>``, plus ``parkId``, ``name``, ``status`` and
+``createdAt``. The seed writes the same items through ``TenantTable``. Nothing here
+names a tenant: the table adds the prefix of the tenant in scope.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import config
-from models import PARK_ID_PATTERN
 
 from tenantkit.errors import NotFoundError
 
-PARK_ID_RE = re.compile(PARK_ID_PATTERN)
+#: The ``id`` pattern ``api.yaml`` gives ``POST /parks``.
+PARK_ID_RE = re.compile(r"^[a-z0-9-]{1,64}$")
 
 
 def park_key(park_id: str) -> dict[str, str]:
@@ -33,14 +35,6 @@ def park_item(park_id: str, name: str, status: str) -> dict[str, Any]:
         "name": name,
         "status": status,
         "createdAt": datetime.now(UTC).isoformat(),
-    }
-
-
-def public_park(item: dict[str, Any]) -> dict[str, str]:
-    return {
-        "id": str(item["parkId"]),
-        "name": str(item["name"]),
-        "status": str(item.get("status") or "park-opened"),
     }
 
 

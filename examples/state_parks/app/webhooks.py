@@ -11,6 +11,14 @@ subscribe; everyone in the tenant may list the park's webhooks, with endpoints m
 owner or an admin may read a webhook's full endpoint or remove it; visitors only list.
 Subscribing an endpoint someone else owns is a 409 unless the caller is an admin, who
 takes the webhook over.
+
+The function is tenant-isolated (``TenantIsolationMode: PER_TENANT``): API Gateway maps
+the authorizer's tenant onto ``X-Amz-Tenant-Id``, Lambda never lets an environment serve
+two tenants, and ``TenantMiddleware`` refuses a request whose authorizer tenant differs
+from ``context.tenant_id``. So the registry and the tenant's ``TenantSessions``
+credentials (``config.tenant_table``) kept in module globals only ever hold this tenant.
+It stays a function, not a direct integration: the endpoint's SSRF check (DNS included)
+and the registry's race-safe topic creation cannot be written in VTL or ASL.
 """
 
 from __future__ import annotations

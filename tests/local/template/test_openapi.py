@@ -263,3 +263,81 @@ def test_the_stack_refuses_a_security_requirement_with_no_authorizer(tmp_path: P
         built_stack(tmp_path / "template.yaml"),
     ):
         pass
+
+
+@pytest.mark.parametrize(
+    ("body", "place"),
+    [
+        (
+            {"x-amazon-apigateway-gateway-responses": {}, "paths": {}},
+            "D.x-amazon-apigateway-gateway",
+        ),
+        (
+            {"x-amazon-apigateway-binary-media-types": [], "paths": {}},
+            "D.x-amazon-apigateway-binary",
+        ),
+        (
+            {"paths": {"/p": {"get": {"x-amazon-apigateway-auth": {"type": "AWS_IAM"}}}}},
+            "D.paths./p.get.x-amazon-apigateway-auth",
+        ),
+        (
+            {
+                "paths": {
+                    "/p": {
+                        "get": {
+                            "x-amazon-apigateway-integration": integration(
+                                contentHandling="CONVERT_TO_TEXT"
+                            )
+                        }
+                    }
+                }
+            },
+            "D.paths./p.get.x-amazon-apigateway-integration.contentHandling",
+        ),
+        (
+            {
+                "paths": {
+                    "/p": {
+                        "get": {
+                            "x-amazon-apigateway-integration": integration(
+                                responses={
+                                    "default": {
+                                        "statusCode": "200",
+                                        "contentHandling": "CONVERT_TO_TEXT",
+                                    }
+                                }
+                            )
+                        }
+                    }
+                }
+            },
+            "D.paths./p.get.x-amazon-apigateway-integration.responses.default.contentHandling",
+        ),
+    ],
+)
+def test_extensions_and_keys_not_emulated_fail_at_start(body: dict[str, Any], place: str) -> None:
+    with pytest.raises(TemplateError, match="not emulated by tenantkit local") as raised:
+        operations(body, "D")
+    assert str(raised.value).startswith(place)
+
+
+def test_inert_extensions_are_accepted_and_api_keys_are_not_enforced() -> None:
+    body = {
+        "x-amazon-apigateway-api-key-source": "AUTHORIZER",
+        "x-amazon-apigateway-minimum-compression-size": 1024,
+        "components": {
+            "securitySchemes": {"api_key": {"type": "apiKey", "name": "x-api-key", "in": "header"}}
+        },
+        "paths": {
+            "/p": {
+                "get": {
+                    "security": [{"Auth": [], "api_key": []}],
+                    "x-amazon-apigateway-integration": integration(
+                        credentials="arn:aws:iam::123456789012:role/r", timeoutInMillis=5000
+                    ),
+                }
+            }
+        },
+    }
+    (operation,) = operations(body, "D")
+    assert operation.security == "Auth"

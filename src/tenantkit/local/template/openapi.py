@@ -10,7 +10,10 @@ with the document's ``x-amazon-apigateway-request-validators``; body schemas fro
 ``securitySchemes`` (or ``securityDefinitions``) with ``x-amazon-apigateway-authorizer``.
 
 What cannot run locally (``http`` integrations, Cognito authorizers, ``path/`` service
-URIs) fails at start naming its place in the document.
+URIs, ``contentHandling``, gateway responses, binary media types: any API Gateway
+extension or integration key not read here nor listed as having no local effect) fails
+at start naming its place in the document. API key schemes in ``security`` are not
+enforced, as there are no usage plans locally.
 """
 
 from __future__ import annotations
@@ -42,6 +45,31 @@ _ACTION_URI = re.compile(
 )
 _PASSTHROUGH = {"WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"}
 _IDENTITY = re.compile(r"method\.request\.(header|querystring)\.(\S+)")
+_EXTENSION = "x-amazon-apigateway-"
+# API Gateway extensions: read, or accepted with no local effect; any other one fails.
+_DOCUMENT_EXTENSIONS = {
+    "x-amazon-apigateway-request-validators",
+    "x-amazon-apigateway-request-validator",
+} | {  # no local effect
+    "x-amazon-apigateway-api-key-source",
+    "x-amazon-apigateway-documentation",
+    "x-amazon-apigateway-endpoint-configuration",
+    "x-amazon-apigateway-importexport-version",
+    "x-amazon-apigateway-minimum-compression-size",
+    "x-amazon-apigateway-policy",
+    "x-amazon-apigateway-tag-value",
+}
+_OPERATION_EXTENSIONS = {"x-amazon-apigateway-integration", "x-amazon-apigateway-request-validator"}
+_INTEGRATION_KEYS = {
+    "type",
+    "uri",
+    "httpMethod",
+    "requestTemplates",
+    "requestParameters",
+    "passthroughBehavior",
+    "responses",
+} | {"credentials", "timeoutInMillis", "cacheNamespace", "cacheKeyParameters", "description"}
+_RESPONSE_KEYS = {"statusCode", "responseTemplates", "responseParameters"}
 
 
 @dataclass(frozen=True)
@@ -166,8 +194,10 @@ def operations(body: Mapping[str, Any], where: str) -> list[Operation]:
         body.get("x-amazon-apigateway-request-validators"),
         f"{where}.x-amazon-apigateway-request-validators",
     )
+    _extensions(body, _DOCUMENT_EXTENSIONS, where)
     default_validator = body.get("x-amazon-apigateway-request-validator")
-    default_security = _security(body.get("security"), f"{where}.security", "")
+    api_keys = _api_key_schemes(body)
+    default_security = _security(body.get("security"), f"{where}.security", "", api_keys)
     found: list[Operation] = []
     for path, item in _mapping(body.get("paths"), f"{where}.paths").items():
         item_where = f"{where}.paths.{path}"
@@ -179,6 +209,7 @@ def operations(body: Mapping[str, Any], where: str) -> list[Operation]:
                 continue
             op_where = f"{item_where}.{key}"
             operation = _mapping(operation, op_where)
+            _extensions(operation, _OPERATION_EXTENSIONS, op_where)
             raw = operation.get("x-amazon-apigateway-integration")
             if raw is None:
                 raise TemplateError(f"{op_where}: x-amazon-apigateway-integration is required")
@@ -196,7 +227,12 @@ def operations(body: Mapping[str, Any], where: str) -> list[Operation]:
                     method,
                     str(path),
                     _integration(raw, f"{op_where}.x-amazon-apigateway-integration"),
-                    _security(operation.get("security"), f"{op_where}.security", default_security),
+                    _security(
+                        operation.get("security"),
+                        f"{op_where}.security",
+                        default_security,
+                        api_keys,
+                    ),
                     validation,
                     op_where,
                 )
@@ -204,13 +240,37 @@ def operations(body: Mapping[str, Any], where: str) -> list[Operation]:
     return found
 
 
-def _security(value: Any, where: str, default: str | None) -> str | None:
-    """The authorizer a ``security`` list names: ``[]`` is none; absent, ``default``."""
+def _extensions(value: Mapping[str, Any], known: set[str], where: str) -> None:
+    for key in value:
+        if str(key).startswith(_EXTENSION) and key not in known:
+            raise TemplateError(f"{where}.{key}: not emulated by tenantkit local")
+
+
+def _api_key_schemes(body: Mapping[str, Any]) -> set[str]:
+    """Security schemes that only ask for an API key: not enforced locally (no usage plans)."""
+    components = body.get("components")
+    schemes = (components or {}).get("securitySchemes") if isinstance(components, dict) else None
+    if schemes is None:
+        schemes = body.get("securityDefinitions")
+    if not isinstance(schemes, dict):
+        return set()
+    return {
+        name
+        for name, scheme in schemes.items()
+        if isinstance(scheme, dict)
+        and scheme.get("type") == "apiKey"
+        and "x-amazon-apigateway-authorizer" not in scheme
+    }
+
+
+def _security(value: Any, where: str, default: str | None, api_keys: set[str]) -> str | None:
+    """The authorizer a ``security`` list names (API key schemes aside): ``[]`` is none;
+    absent, ``default``."""
     if value is None:
         return default
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise TemplateError(f"{where}: a list of security requirements")
-    names = [name for requirement in value for name in requirement]
+    names = [name for requirement in value for name in requirement if name not in api_keys]
     if len(names) > 1:
         raise TemplateError(f"{where}: one authorizer per method locally, not {names}")
     return names[0] if names else None
@@ -218,6 +278,9 @@ def _security(value: Any, where: str, default: str | None) -> str | None:
 
 def _integration(raw: Any, where: str) -> Integration:
     raw = _mapping(raw, where)
+    for key in raw:
+        if key not in _INTEGRATION_KEYS:
+            raise TemplateError(f"{where}.{key}: not emulated by tenantkit local")
     kind = str(raw.get("type", "")).lower()
     uri = str(raw.get("uri", ""))
     if kind == "aws_proxy":
@@ -245,6 +308,9 @@ def _integration(raw: Any, where: str) -> Integration:
     for pattern, response in _mapping(raw.get("responses"), f"{where}.responses").items():
         response_where = f"{where}.responses.{pattern}"
         response = _mapping(response, response_where)
+        for key in response:
+            if key not in _RESPONSE_KEYS:
+                raise TemplateError(f"{response_where}.{key}: not emulated by tenantkit local")
         status = str(response.get("statusCode", ""))
         if not (status.isdigit() and 100 <= int(status) <= 599):
             raise TemplateError(f"{response_where}.statusCode: an HTTP status code")

@@ -140,6 +140,22 @@ def test_the_tenant_comes_from_the_authorizer_only(parks: dict[str, Route]) -> N
     )
 
 
+@pytest.mark.parametrize("tenant", [None, "", "a#b", 'texas"', "_control", "a" * 65, "texas\n"])
+def test_without_a_valid_tenant_no_table_is_named_and_errors_are_403(
+    parks: dict[str, Route], tenant: str | None
+) -> None:
+    request = {"path": {"parkId": "p"}, "body": {"id": "p", "name": "n", "status": "s"}}
+    for name, route in parks.items():
+        if route.integration["type"] != "aws":
+            continue
+        body = request["body"] if "requestBody" in route.operation else None
+        out = render(route.request, tenant=tenant, path=request["path"], body=body).json()
+        assert out.get("TableName", out.get("stateMachineArn")) == "-", name
+        answer = {"__type": "com.amazonaws.dynamodb.v20120810#ValidationException"}
+        rendered = render(route.response("4\\d{2}"), tenant=tenant, body=answer)
+        assert (rendered.status, rendered.json()) == (403, {"message": "Forbidden"}), name
+
+
 @pytest.mark.parametrize("digit", "0123456789abcdefABCDEF")
 def test_the_shard_is_the_request_ids_last_hex_digit(parks: dict[str, Route], digit: str) -> None:
     body = {"id": "x", "name": "n"}

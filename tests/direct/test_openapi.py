@@ -129,5 +129,5 @@ def test_intrinsics_reach_the_integrations(parks_document: dict[str, Any]) -> No
     }
     text, variables = post["requestTemplates"]["application/json"]["Fn::Sub"]
     assert variables == {"TableName": {"Ref": "ParksTable"}}
-    assert '"TableName": "${TableName}"' in text
+    assert '"TableName": "#if($known)${TableName}#{else}-#end"' in text
     assert "${h}" not in text  # Velocity's own ${...} are escaped from Fn::Sub as ${!h}

@@ -57,7 +57,7 @@ def _table(client: Any) -> TenantTable:
     return TenantTable(TABLE, indexes=INDEX, client=client, enumeration=Enumeration())
 
 
-def _call(client: Any, route: Route, tenant: str = "texas", **request: Any) -> Any:
+def _call(client: Any, route: Route, tenant: str | None = "texas", **request: Any) -> Any:
     """Render the route's request, send it to DynamoDB, render the response (or the 4xx)."""
     body = render(route.request, tenant=tenant, **request).json()
     operation = getattr(
@@ -167,3 +167,15 @@ def test_update_and_delete_need_the_item(client: Any, parks: dict[str, Route]) -
     assert (deleted.status, deleted.text.strip()) == (None, "")
     with tenant_scope(TenantContext("texas", "alice")):
         assert _table(client).get_item({"pk": "park#p", "sk": "park"}) is None
+
+
+def test_no_tenant_reaches_no_table(client: Any, parks: dict[str, Route]) -> None:
+    for tenant in ("", None):
+        for operation, request in [
+            ("getPark", {"path": {"parkId": "p"}}),
+            ("listParks", {}),
+            ("addPark", {"body": {"id": "p", "name": "n"}}),
+        ]:
+            answer = _call(client, parks[operation], tenant=tenant, **request)
+            assert answer.status == 403, operation
+    assert client.scan(TableName=TABLE)["Items"] == []

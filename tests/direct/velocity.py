@@ -129,7 +129,7 @@ class Rendered:
 def render(
     template: str,
     *,
-    tenant: str = "texas",
+    tenant: str | None = "texas",
     body: Any = None,
     path: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
@@ -138,7 +138,11 @@ def render(
 ) -> Rendered:
     """Render ``template`` for a request (or, with ``body`` a service's answer, a response)."""
     context: dict[str, Any] = {
-        "authorizer": {"tenantId": tenant, "userId": "alice", **(authorizer or {})},
+        "authorizer": {
+            **({} if tenant is None else {"tenantId": tenant}),
+            "userId": "alice",
+            **(authorizer or {}),
+        },
         "requestId": request_id,
         "requestTime": "30/Nov/2026:10:00:00 +0000",
         "responseOverride": {"status": None, "header": {}},

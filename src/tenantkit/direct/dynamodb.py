@@ -85,11 +85,11 @@ class _Renderer:
     def table_name(self) -> str:
         name = self.table.name
         if isinstance(name, str):
-            return name
+            return vtl.unless_known(name)
         if name == {"authorizer": "table"}:
-            return "$!{table}"
+            return vtl.unless_known("$!{table}")
         self.substitutions["TableName"] = name
-        return slot("TableName")
+        return vtl.unless_known(slot("TableName"))
 
     def key(self, key: Mapping[str, str]) -> str:
         return ", ".join(f'"{a}": {self.value(t, a)}' for a, t in key.items())
@@ -123,7 +123,7 @@ class _Renderer:
             (_THROTTLED, 429),
             (("ValidationException",), 400),
         ]
-        statuses = sorted({success[0], 400, 429, 500, *kw.pop("extra", ())})
+        statuses = sorted({success[0], 400, 403, 429, 500, *kw.pop("extra", ())})
         return Integration(
             service="dynamodb",
             action=action,

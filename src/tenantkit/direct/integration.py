@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
+from tenantkit.direct import vtl
+
 __all__ = ["Integration", "error_template", "message", "slot"]
 
 
@@ -47,11 +49,13 @@ class Integration:
 def error_template(errors: Sequence[tuple[Sequence[str], int]], fallback: int) -> str:
     """A 4xx response template choosing the status from the backend's ``__type``.
 
+    A request without a valid tenant named no table (``vtl.unless_known``): 403.
     ``errors`` pairs type-name fragments with a status; anything else is ``fallback``. The
     body is a fixed message: the backend's own message may quote the request.
     """
-    lines = ["#set($type = \"$!input.path('$.__type')\")"]
-    keyword = "#if"
+    lines = [*vtl.known_tenant(), "#set($type = \"$!input.path('$.__type')\")"]
+    lines += ["#if(!$known)", "#set($context.responseOverride.status = 403)", message(403)]
+    keyword = "#elseif"
     for fragments, status in errors:
         test = " || ".join(f'$type.contains("{f}")' for f in fragments)
         lines.append(f"{keyword}({test})")

@@ -50,7 +50,7 @@ def stepfunctions_integration(route: Route) -> Integration:
     for source in fields:
         inner += _input_field(source, lines)
     inner += "}"
-    lines += ["{", f'"stateMachineArn": "{arn}",', f'"input": "{inner}"', "}"]
+    lines += ["{", f'"stateMachineArn": "{vtl.unless_known(arn)}",', f'"input": "{inner}"', "}"]
     sync = action.action == "StartSyncExecution"
     status = route.status or (200 if sync and action.returns else 204 if sync else 202)
     if sync:
@@ -69,7 +69,7 @@ def stepfunctions_integration(route: Route) -> Integration:
             "4\\d{2}": (400, error_template(errors, 500)),
             "5\\d{2}": (500, message(500)),
         },
-        statuses=tuple(sorted(statuses | {400, 429, 500})),
+        statuses=tuple(sorted(statuses | {400, 403, 429, 500})),
         success=status,
         body_schema=returns_schema(action.returns) if action.returns else None,
         substitutions=substitutions,

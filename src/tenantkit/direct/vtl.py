@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from tenantkit.context import TENANT_ID_PATTERN
 from tenantkit.direct.values import CONTEXT_VALUES, Part, Placeholder, Source
 from tenantkit.dynamo.keys import SEPARATOR
 
@@ -23,7 +24,9 @@ __all__ = [
     "attribute_value",
     "bindings",
     "escaped",
+    "known_tenant",
     "ownership",
+    "unless_known",
     "prelude",
     "presence",
     "quiet",
@@ -47,15 +50,32 @@ def escaped(expression: str) -> str:
     return f'$util.escapeJavaScript({expression}).replaceAll("\\\\\'","\'")'
 
 
+def known_tenant() -> list[str]:
+    """``$tenant`` (never null) and ``$known``: whether it is a valid tenant id.
+
+    A route the authorizer lets through without an active tenant must not read or write the
+    keys of an empty tenant: requests name no table then, and errors answer 403.
+    """
+    return [
+        '#set($tenant = "$!context.authorizer.tenantId")',
+        f"#set($known = $tenant.matches('{TENANT_ID_PATTERN}'))",
+    ]
+
+
 def prelude() -> list[str]:
-    """``$h``, the escaped ``$tenant``, ``$prefix`` (``<tenant>#``) and ``$strip`` (its regex)."""
-    tenant = escaped("$context.authorizer.tenantId")
+    """``$h``, ``$known``, the escaped ``$tenant``, ``$prefix`` (``<tenant>#``), ``$strip``."""
     return [
         '#set($h = "#")',
-        f"#set($tenant = {tenant})",
+        *known_tenant(),
+        f"#set($tenant = {escaped('$tenant')})",
         f'#set($prefix = "$!{{tenant}}{text(SEPARATOR)}")',
         f'#set($strip = "^$!{{tenant}}{text(SEPARATOR)}")',
     ]
+
+
+def unless_known(value: str) -> str:
+    """``value`` when the tenant is known, else ``-``: a name no table or ARN can have."""
+    return f"#if($known){value}#{{else}}-#end"
 
 
 def variable(source: Source) -> str:

@@ -26,7 +26,6 @@ __all__ = [
     "escaped",
     "known_tenant",
     "ownership",
-    "unless_known",
     "prelude",
     "presence",
     "quiet",
@@ -35,6 +34,7 @@ __all__ = [
     "shard_value",
     "string_value",
     "text",
+    "unless_known",
     "used",
     "variable",
 ]

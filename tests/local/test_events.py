@@ -15,6 +15,7 @@ from tenantkit.local.backend import Backend
 from tenantkit.local.events import EventRelay, RelayTarget, target_input
 from tenantkit.local.functions import Runtime
 from tenantkit.local.stack import Stack, build_stack
+from tenantkit.local.stepfunctions import start_sync_execution
 from tenantkit.local.template import TemplateError, parse_template
 from tests.local.conftest import FIXTURES
 
@@ -248,3 +249,31 @@ def test_a_refused_delivery_is_reported_and_the_relay_goes_on(
     assert relay.pump() == 2
     assert relay.pump() == 0  # both were dropped, not left to come back
     assert capsys.readouterr().err.count(f"delivery to {missing} failed") == 2
+
+
+def test_a_state_machines_put_events_task_reaches_the_rules(
+    backend: Backend, tmp_path: Path
+) -> None:
+    (tmp_path / "template.yaml").write_text(
+        "Resources:\n"
+        "  Inbox:\n    Type: AWS::SQS::Queue\n"
+        "  Rule:\n    Type: AWS::Events::Rule\n    Properties:\n"
+        "      EventPattern: {source: [from.machine]}\n"
+        "      Targets: [{Id: inbox, Arn: !GetAtt Inbox.Arn}]\n"
+        "  Machine:\n    Type: AWS::StepFunctions::StateMachine\n    Properties:\n"
+        "      StateMachineType: EXPRESS\n"
+        "      Definition:\n        StartAt: Put\n        States:\n          Put:\n"
+        "            Type: Task\n            Resource: arn:aws:states:::events:putEvents\n"
+        "            Parameters:\n              Entries:\n"
+        "                - {Source: from.machine, DetailType: t, Detail: {a.$: $.a}}\n"
+        "            End: true\n"
+    )
+    built = _build(backend, tmp_path / "template.yaml", "putter")
+    response = start_sync_execution(
+        _client("stepfunctions"),
+        state_machine_arn=str(built.attributes["Machine"].ref),
+        input=json.dumps({"a": 1}),
+    )
+    assert response["status"] == "SUCCEEDED"
+    (delivered,) = _drain(built, "Inbox")
+    assert (delivered["source"], delivered["detail"]) == ("from.machine", {"a": 1})

@@ -24,6 +24,7 @@ import re
 import sys
 import threading
 import uuid
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -72,9 +73,11 @@ class Runtime:
             raise ValueError("concurrency must be at least 1")
         self.functions = dict(functions)
         self._pools = {
-            logical_id: EnvironmentPool(spec, 1 if serial else concurrency, self._spawn)
+            logical_id: EnvironmentPool(spec, 1 if serial else concurrency, _spawn)
             for logical_id, spec in self.functions.items()
         }
+        # A runtime dropped without close() (or still open at exit) stops its workers.
+        self._finalizer = weakref.finalize(self, _close, list(self._pools.values()))
         self._serial = threading.Lock() if serial else None
         self._names = {spec.name: logical_id for logical_id, spec in self.functions.items()}
         self._names.update({spec.arn: logical_id for logical_id, spec in self.functions.items()})
@@ -93,8 +96,7 @@ class Runtime:
 
     def close(self) -> None:
         """Stop every environment, by PID; invocations still running fail."""
-        for pool in self._pools.values():
-            pool.close()
+        self._finalizer()
 
     def environments(self, logical_id: str) -> int:
         return self._pools[logical_id].environments
@@ -194,8 +196,14 @@ class Runtime:
             )
         return response["result"]
 
-    def _spawn(self, spec: FunctionSpec, tenant_id: str | None) -> ExecutionEnvironment:
-        return ExecutionEnvironment(spec, tenant_id, dict(os.environ))
+
+def _spawn(spec: FunctionSpec, tenant_id: str | None) -> ExecutionEnvironment:
+    return ExecutionEnvironment(spec, tenant_id, dict(os.environ))
+
+
+def _close(pools: list[EnvironmentPool]) -> None:
+    for pool in pools:
+        pool.close()
 
 
 def _tenant(tenant_id: str | None) -> str:

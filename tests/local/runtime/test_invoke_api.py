@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,11 +78,12 @@ def test_dry_run_runs_nothing(backend: Backend, stack: Stack, runtime: Runtime) 
 
 
 def test_reserved_concurrency_is_429_on_the_invoke_api(
-    backend: Backend, stack: Stack, runtime: Runtime
+    backend: Backend, stack: Stack, runtime: Runtime, tmp_path: Path
 ) -> None:
     scarce = stack.functions["Scarce"].name
+    release = tmp_path / "release"
     busy = threading.Thread(
-        target=invoke, args=(backend, scarce, {"action": "sleep", "seconds": 1.5})
+        target=invoke, args=(backend, scarce, {"action": "hold", "until": str(release)})
     )
     busy.start()
     try:
@@ -90,6 +92,7 @@ def test_reserved_concurrency_is_429_on_the_invoke_api(
             time.sleep(0.01)
         assert refusal(backend, scarce, {"action": "pid"}) == (429, "TooManyRequestsException")
     finally:
+        release.touch()
         busy.join()
 
 

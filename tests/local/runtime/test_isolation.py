@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from tenantkit.local.functions import Runtime
@@ -84,10 +85,11 @@ def test_a_timeout_is_502_and_kills_the_environment(gateway: Gateway) -> None:
 
 
 def test_reserved_concurrency_past_it_is_500_through_the_gateway(
-    gateway: Gateway, runtime: Runtime
+    gateway: Gateway, runtime: Runtime, tmp_path: Path
 ) -> None:
     """Lambda throttles (429) and API Gateway answers a throttled Lambda with a 500."""
-    busy = threading.Thread(target=post, args=(gateway, "/scarce/sleep", {"seconds": 1.5}))
+    release = tmp_path / "release"
+    busy = threading.Thread(target=post, args=(gateway, "/scarce/hold", {"until": str(release)}))
     busy.start()
     try:
         deadline = time.monotonic() + 10
@@ -95,4 +97,6 @@ def test_reserved_concurrency_past_it_is_500_through_the_gateway(
             time.sleep(0.01)
         assert post(gateway, "/scarce/pid", {}).status == 500
     finally:
+        release.touch()
         busy.join()
+    assert post(gateway, "/scarce/pid", {}).status == 200

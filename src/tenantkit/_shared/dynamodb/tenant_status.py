@@ -71,8 +71,6 @@ def tenant_partition(tenant_id: str) -> str:
 class TenantStatus:
     """What a request or a message needs to know about its tenant."""
 
-    __module__ = "tenantkit.auth"  # its public home
-
     tenant_id: str
     status: str
     tier: str
@@ -86,6 +84,11 @@ class TenantStatus:
     @property
     def active(self) -> bool:
         return self.status == ACTIVE
+
+
+# Its public home; set after the class is built, since dataclasses read the module's
+# namespace while building it.
+TenantStatus.__module__ = "tenantkit.auth"
 
 
 def _text(item: Mapping[str, Any], name: str) -> str | None:
@@ -181,10 +184,7 @@ class TenantStatusCache:
 
     def require_active(self, tenant_id: str) -> None:
         """Refuse work for a tenant that is not active (or has no record): 403."""
-        found = self.status(tenant_id)
-        if found is None or not found.active:
-            state = "unknown" if found is None else found.status
-            raise TenantNotActiveError(f"the tenant is {state}; its work is refused")
+        self._active(tenant_id)
 
     def require_writable(self, tenant_id: str) -> None:
         """:meth:`require_active`, and refuse while the tenant is being moved: 423.
@@ -192,10 +192,15 @@ class TenantStatusCache:
         For consumers that write: the message is retried after the move instead of
         writing into the table the tenant is leaving.
         """
-        self.require_active(tenant_id)
-        found = self.status(tenant_id)
-        if found is not None and found.read_only:
+        if self._active(tenant_id).read_only:
             raise TenantReadOnlyError("the tenant is being moved; retry after the move")
+
+    def _active(self, tenant_id: str) -> TenantStatus:
+        found = self.status(tenant_id)
+        if found is None or not found.active:
+            state = "unknown" if found is None else found.status
+            raise TenantNotActiveError(f"the tenant is {state}; its work is refused")
+        return found
 
     def forget(self, tenant_id: str) -> None:
         """Drop the cached status (this container changed it and wants it read again)."""

@@ -185,3 +185,41 @@ def test_any_name_round_trips_and_never_is_a_5xx(gateway: Gateway, name: str) ->
     item = uuid.uuid4()  # a fresh item each time: hypothesis replays examples
     assert call(gateway, "PUT", f"/items/{item}", {"name": name})[0] == 201
     assert call(gateway, "GET", f"/items/{item}")[::2] == (200, {"id": str(item), "name": name})
+
+
+def test_direct_routes_over_http(gateway: Gateway) -> None:
+    """The same pipeline behind the HTTP server: status, headers and body as sent."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from tenantkit.local.gateway import serve
+
+    server = serve(gateway, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.port}"
+    try:
+        request = urllib.request.Request(  # noqa: S310 - loopback only
+            f"{url}/items/http-1",
+            data=json.dumps({"name": 'over "http"'}).encode(),
+            method="PUT",
+            headers={"X-Tenant": "tenant-h", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            assert response.status == 201
+            assert response.headers["X-Item-Tenant"] == "tenant-h"
+            assert json.loads(response.read()) == {"id": "http-1"}
+        request = urllib.request.Request(  # noqa: S310
+            f"{url}/items/http-1", headers={"X-Tenant": "tenant-h"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            assert json.loads(response.read()) == {"id": "http-1", "name": 'over "http"'}
+        request.add_header("X-Tenant", "tenant-other")
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(request, timeout=10)  # noqa: S310
+        assert missing.value.code == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

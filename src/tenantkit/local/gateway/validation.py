@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 from tenantkit.local.gateway.messages import Refusal, json_response
@@ -43,11 +42,17 @@ def check_models(validation: Validation) -> str | None:
     return None
 
 
-@cache
-def _validator(schema_json: str) -> Any:
-    from jsonschema import Draft4Validator
+_VALIDATORS: dict[int, tuple[Any, Any]] = {}  # id(schema) -> (schema, its validator)
 
-    return Draft4Validator(json.loads(schema_json))
+
+def _validator(schema: Any) -> Any:
+    """The schema's validator, built once: a route's schema lives as long as the server."""
+    cached = _VALIDATORS.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        from jsonschema import Draft4Validator
+
+        cached = _VALIDATORS[id(schema)] = (schema, Draft4Validator(schema))
+    return cached[1]
 
 
 def validate_request(
@@ -73,6 +78,6 @@ def validate_request(
         document = json.loads(body.decode("utf-8")) if body.strip() else {}
     except (ValueError, RecursionError):
         raise _bad_request("Invalid request body") from None
-    validator = _validator(json.dumps(schema, sort_keys=True))
+    validator = _validator(schema)
     if not validator.is_valid(document):
         raise _bad_request("Invalid request body")

@@ -158,22 +158,32 @@ def test_the_authorizer_returns_the_tenants_key_on_rest_apis_only(
     role_map: RoleMap,
 ) -> None:
     directory_with_plans.create_tenant("texas", owner_id="alice")
-    authorizer = LambdaAuthorizer(
-        verifier=hs_verifier,
-        users=directory_with_plans,
-        roles=role_map,
-        tenants=TenantStatusCache(TABLE, client=dynamodb),
-    )
-    token = f"Bearer {hs_token()}"
-    response = authorizer({"type": "TOKEN", "authorizationToken": token, "methodArn": ARN})
+
+    def container() -> LambdaAuthorizer:
+        return LambdaAuthorizer(
+            verifier=hs_verifier,
+            users=directory_with_plans,
+            roles=role_map,
+            tenants=TenantStatusCache(TABLE, client=dynamodb),
+        )
+
+    def rest(user: str) -> dict[str, Any]:
+        token = hs_token(sub=user)
+        return {"type": "TOKEN", "authorizationToken": f"Bearer {token}", "methodArn": ARN}
+
+    authorizer = container()
+    response = authorizer(rest("alice"))
     assert response["usageIdentifierKey"] == stored(dynamodb, "texas")["apiKey"]
     v2 = {"version": "2.0", "type": "REQUEST", "routeKey": "GET /parks", "routeArn": ARN}
+    token = f"Bearer {hs_token()}"
     assert "usageIdentifierKey" not in authorizer({**v2, "headers": {"authorization": token}})
-    # A user without a tenant gets no key.
-    anonymous = authorizer(
-        {"type": "TOKEN", "authorizationToken": f"Bearer {hs_token(sub='carol')}", "methodArn": ARN}
-    )
-    assert "usageIdentifierKey" not in anonymous
+    # A user without a tenant gets no key, nor does a member of a suspended tenant.
+    assert "usageIdentifierKey" not in authorizer(rest("carol"))
+    directory_with_plans.create_tenant("ohio", owner_id="carol")
+    TenantAdmin(TABLE, client=dynamodb).suspend("ohio", actor=OPS)
+    suspended = container()(rest("carol"))
+    assert suspended["context"]["tenantStatus"] == "suspended"
+    assert "usageIdentifierKey" not in suspended
 
 
 @pytest.mark.parametrize("plans_map", [{}, {"basic": ""}, {"no spaces": "p1"}])

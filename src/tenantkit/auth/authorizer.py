@@ -261,8 +261,11 @@ class LambdaAuthorizer:
             allowed, reason = False, "writes wait while the tenant moves"
         self._log("allow" if allowed else "deny", user_id, logged_tenant, reason)
         response = {"principalId": user_id, "policyDocument": policy, "context": response_context}
-        usage_key = access.status.usage_key if access.status is not None else None
-        if usage_key is not None and not is_v2:  # HTTP APIs have no usage plans
+        # The tenant's bucket, for members of an active tenant only; HTTP APIs have no
+        # usage plans.
+        status = access.status if access.tenant_id is not None else None
+        usage_key = None if status is None else status.usage_key
+        if usage_key is not None and not is_v2:
             response["usageIdentifierKey"] = usage_key
         return response
 

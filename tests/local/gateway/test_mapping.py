@@ -111,9 +111,11 @@ def test_json_path_refuses_what_it_does_not_read(expression: str) -> None:
         ("é€", "\\u00E9\\u20AC"),
         ("😀", "\\uD83D\\uDE00"),  # UTF-16 units, as Java sees them
         ("}#$", "}#$"),
+        (True, "true"),  # a value that is not a string is escaped as Java prints it
+        (12, "12"),
     ],
 )
-def test_escape_javascript(text: str, escaped: str) -> None:
+def test_escape_javascript(text: Any, escaped: str) -> None:
     assert escape_javascript(text) == escaped
     assert rendered("$util.escapeJavaScript($input.path('$.s'))", {"s": text}) == escaped
 

@@ -26,7 +26,7 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from tenantkit.local.gateway.vtl import InputFault
+from tenantkit.local.gateway.vtl import InputFault, java_text
 
 __all__ = ["Input", "Util", "escape_javascript", "json_path"]
 
@@ -89,7 +89,7 @@ def escape_javascript(text: Any) -> str:
     if text is None:
         return ""
     out: list[str] = []
-    raw = str(text).encode("utf-16-be", "surrogatepass")
+    raw = java_text(text).encode("utf-16-be", "surrogatepass")
     for offset in range(0, len(raw), 2):
         unit = int.from_bytes(raw[offset : offset + 2], "big")
         char = chr(unit)
@@ -113,23 +113,23 @@ class Util:
 
     def parseJson(self, text: Any) -> Any:
         try:
-            return json.loads(str(text))
+            return json.loads(java_text(text))
         except (ValueError, RecursionError):
             raise InputFault("Invalid JSON in $util.parseJson") from None
 
     def urlEncode(self, text: Any) -> str:
         """Java's ``URLEncoder``: only ``A-Za-z0-9.-*_`` stay; space is ``+``."""
-        return urllib.parse.quote_plus(str(text), safe="*").replace("~", "%7E")
+        return urllib.parse.quote_plus(java_text(text), safe="*").replace("~", "%7E")
 
     def urlDecode(self, text: Any) -> str:
-        return urllib.parse.unquote_plus(str(text))
+        return urllib.parse.unquote_plus(java_text(text))
 
     def base64Encode(self, text: Any) -> str:
-        return base64.b64encode(str(text).encode()).decode()
+        return base64.b64encode(java_text(text).encode()).decode()
 
     def base64Decode(self, text: Any) -> str:
         try:
-            return base64.b64decode(str(text), validate=True).decode("utf-8", "replace")
+            return base64.b64decode(java_text(text), validate=True).decode("utf-8", "replace")
         except (binascii.Error, ValueError):
             raise InputFault("Invalid base64 in $util.base64Decode") from None
 

@@ -5,7 +5,7 @@ Written here, not imported from ``tenantkit.local``: the tests check the generat
 templates against an engine of their own. ``escape_javascript`` models Java's
 ``StringEscapeUtils.escapeJavaScript`` (commons-lang 2), which API Gateway's
 ``$util.escapeJavaScript`` is: ``'`` becomes ``\\'``, ``/`` becomes ``\\/``, controls and
-everything past ASCII become ``\\uXXXX`` (UTF-16 units, upper-case hex).
+everything past ASCII become ``\\uXXXX`` (UTF-16 units, upper-case hex); DEL stays.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def escape_javascript(text: str) -> str:
     for char in text:
         if char in _SHORT:
             out.append(_SHORT[char])
-        elif " " <= char <= "\x7e":
+        elif " " <= char <= "\x7f":
             out.append(char)
         else:
             data = char.encode("utf-16-be")
@@ -80,6 +80,13 @@ def _engine() -> ModuleType:
     }
     module.__additional_methods__[list] = {"size": len, "get": lambda items, i: items[i]}
     return module
+
+
+@cache
+def _compiled(template: str) -> Any:
+    compiled = _engine().Template(template)
+    compiled.ensure_compiled()
+    return compiled
 
 
 class Util:
@@ -148,5 +155,5 @@ def render(
         "responseOverride": {"status": None, "header": {}},
     }
     namespace = {"input": Input(body, path or {}, query or {}), "util": Util(), "context": context}
-    text = _engine().Template(template).merge(namespace)
+    text = _compiled(template).merge(namespace)
     return Rendered(str(text), context["responseOverride"]["status"], context)

@@ -86,7 +86,8 @@ def _item(stack: Stack, key: str) -> dict[str, Any] | None:
     item = _client("dynamodb").get_item(
         TableName=stack.attributes["Table"].ref, Key={"pk": {"S": key}}, ConsistentRead=True
     )
-    return item.get("Item")
+    found: dict[str, Any] | None = item.get("Item")
+    return found
 
 
 def _eventually(probe: Callable[[], T | None], seconds: float = 10.0) -> T:
@@ -99,8 +100,8 @@ def _eventually(probe: Callable[[], T | None], seconds: float = 10.0) -> T:
 
 
 def _status(stack: Stack, key: str) -> str | None:
-    item = _item(stack, key) or {}
-    return item.get("parkStatus", {}).get("S")
+    status: str | None = (_item(stack, key) or {}).get("parkStatus", {}).get("S")
+    return status
 
 
 @pytest.mark.usefixtures("runtime")

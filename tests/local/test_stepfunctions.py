@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tenantkit.local.backend import Backend
 from tenantkit.local.functions import Runtime
@@ -69,7 +71,8 @@ def _stored(stack: Stack, key: str) -> dict[str, Any] | None:
     item = _client("dynamodb").get_item(
         TableName=stack.attributes["Table"].ref, Key={"pk": {"S": key}}
     )
-    return item.get("Item")
+    found: dict[str, Any] | None = item.get("Item")
+    return found
 
 
 def _run(stack: Stack, machine: str, document: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -179,6 +182,44 @@ def test_requests_the_service_refuses_are_its_400s(
         )
     assert raised.value.response["Error"]["Code"] == code
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+# AWS's rule for execution names, written out: 1 to 80 characters, none of them
+# whitespace, a bracket, a wildcard, a control character or one of "#%\\^|~`$&,;:/.
+_NAME_SPECIALS = set('<>{}[]?*"#%\\^|~`$&,;:/')
+
+
+def _valid_name(name: str) -> bool:
+    def allowed(char: str) -> bool:
+        code = ord(char)
+        control = code < 0x20 or 0x7F <= code <= 0x9F
+        return not (char.isspace() or control or char in _NAME_SPECIALS)
+
+    return 1 <= len(name) <= 80 and all(allowed(c) for c in name)
+
+
+class _Reached(Exception):
+    """The request passed the local checks and reached the backend."""
+
+
+class _NoBackend:
+    def describe_state_machine(self, **kwargs: Any) -> Any:
+        raise _Reached
+
+
+@settings(max_examples=100)
+@given(st.text(max_size=90) | st.text(alphabet=st.characters(max_codepoint=0xA0), max_size=82))
+def test_execution_names_follow_aws_rule(name: str) -> None:
+    def start() -> None:
+        start_sync_execution(_NoBackend(), state_machine_arn="arn", input="{}", name=name)
+
+    if _valid_name(name):
+        with pytest.raises(_Reached):
+            start()
+    else:
+        with pytest.raises(ClientError) as raised:
+            start()
+        assert raised.value.response["Error"]["Code"] == "InvalidName"
 
 
 def test_an_input_at_the_size_limit_runs(stack: Stack) -> None:

@@ -3,8 +3,10 @@ the same server run serially (one invocation at a time, as before environments),
 
 Eight real HTTP clients (threads with ``urllib``) mix two tenants' admins for
 ``TENANTKIT_LOAD_SECONDS`` seconds each (default 20): each round adds a park, reads it
-back and lists parks. Clients of different tenants write the *same* park ids, with names
-that say whose they are, so a response that crossed tenants is visible in its names.
+back and lists parks (direct DynamoDB integrations), lists the new park's webhooks (the
+``PER_TENANT`` webhooks function) and reads the caller's settings (a pool function).
+Clients of different tenants write the *same* park ids, with names that say whose they
+are, so a response that crossed tenants is visible in its names.
 Reported: requests per second, p50 and p95 latency, serial as the baseline.
 
 ``tests/local/test_load.py`` drives the same load for a few seconds and checks what it
@@ -137,6 +139,10 @@ def _client(
         status, answer, seconds = call(served, user, "GET", "/parks?limit=50")
         parks = tuple(answer.get("items") or ()) if status == 200 else ()
         seen.append(Observation(tenant, "GET /parks", status, seconds, parks))
+        status, _, seconds = call(served, user, "GET", f"/parks/{park_id}/webhooks")
+        seen.append(Observation(tenant, "GET /parks/{id}/webhooks", status, seconds))
+        status, _, seconds = call(served, user, "GET", "/settings")
+        seen.append(Observation(tenant, "GET /settings", status, seconds))
         round_ += 1
     return seen, written
 

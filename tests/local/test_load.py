@@ -1,7 +1,8 @@
 """`tenantkit local` under load: 8 real HTTP clients of two tenants against the example.
 
-The load is ``benchmarks/local_load.py``'s (it reports the throughput); this test checks
-what the clients observed, for ``TENANTKIT_LOAD_SECONDS`` seconds (5 unless set): no 5xx,
+The load is ``benchmarks/local_load.py``'s (it reports the throughput): parks through
+direct integrations, the ``PER_TENANT`` webhooks function and a pool function. This test
+checks what the clients observed, for ``TENANTKIT_LOAD_SECONDS`` seconds (5 unless set): no 5xx,
 no response carrying another tenant's park, and every write readable afterwards. Both
 tenants write the same park ids, each with its own name, so a response that crossed
 tenants shows it.
@@ -61,6 +62,8 @@ def test_concurrent_tenants_get_no_5xx_no_foreign_item_and_keep_every_write(
         ]
     failures = [o for o in observations if o.status >= 500]
     assert not failures, (failures[:5], log.read_text()[-3000:])
+    webhooks = [o.status for o in observations if o.route == "GET /parks/{id}/webhooks"]
+    assert set(webhooks) == {200}  # the PER_TENANT function found each tenant's own park
     foreign = [(o.tenant, p) for o in observations for p in o.parks if crossed(o.tenant, p, seeded)]
     assert not foreign, foreign[:5]
     assert all(written.values()), written  # both tenants wrote

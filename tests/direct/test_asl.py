@@ -322,3 +322,20 @@ def test_the_helpers_keys_run_on_moto_step_functions_and_tenant_table_reads_them
                 assert item is not None
                 statuses[tenant] = item["status"]
         assert statuses == {"texas": "park-closed", "washington": "park-opened"}
+
+
+def test_substitutions_are_applied_before_the_check() -> None:
+    machine = _machine()
+    _update(machine)["Resource"] = "${UpdateItem}"
+    _update(machine)["Parameters"]["TableName"] = "${ParksTable}"
+    assert "unresolved" in _refused(machine)["Update"]
+    substitutions = {"UpdateItem": "arn:aws:states:::dynamodb:updateItem", "ParksTable": "parks"}
+    check_state_machine(machine, partition_keys=KEYS, substitutions=substitutions)
+    _update(machine)["Parameters"]["Key"]["pk"] = {"S": "x"}
+    assert list(_refused_with(machine, substitutions)) == ["Update"]
+
+
+def _refused_with(machine: dict[str, Any], substitutions: dict[str, str]) -> dict[str, str]:
+    with pytest.raises(UnsafeStateMachineError) as raised:
+        check_state_machine(machine, partition_keys=KEYS, substitutions=substitutions)
+    return raised.value.problems

@@ -9,7 +9,8 @@ in ``dynamo.keys``' format: ``States.Format('{}#park#{}', $.tenantId, $.parkId)`
 - a DynamoDB task whose ``Key``/``Item`` partition keys (or an ``UpdateExpression`` that
   assigns one) are not ``States.Format('{}#...', <tenant path>, ...)``;
 - a DynamoDB action it cannot verify (``query``, ``scan``, batches, transactions, PartiQL,
-  JSONata arguments, a key taken whole from a path): use a Lambda task with ``TenantTable``;
+  JSONata arguments, a key taken whole from a path, a ``Resource`` left as ``${Name}``):
+  use a Lambda task with ``TenantTable``, or pass the ``DefinitionSubstitutions``;
 - a state that can change the tenant field before a DynamoDB task runs: an ``InputPath``
   or ``OutputPath`` other than ``$``, a ``ResultPath`` (of the state or a catcher) that
   replaces the input or writes at or around the tenant field, a Map whose item selector
@@ -110,15 +111,21 @@ def check_state_machine(
     *,
     partition_keys: Collection[str] = ("pk",),
     tenant_path: str = TENANT_PATH,
+    substitutions: Mapping[str, str] | None = None,
 ) -> None:
     """Raise :class:`UnsafeStateMachineError` listing every offending state, else return.
 
     ``partition_keys`` are the attributes stored tenant-prefixed (each table's and GSI's
-    partition key); ``definition`` is ASL as a dict or JSON text.
+    partition key); ``definition`` is ASL as a dict or JSON text; ``substitutions`` are
+    the template's ``DefinitionSubstitutions``, applied first. A Task whose ``Resource`` is
+    still one ``${Name}`` is refused: the check cannot see what it runs.
     """
     if not re.fullmatch(r"\$\.[A-Za-z_][A-Za-z0-9_]*", tenant_path):
         raise ConfigurationError("tenant_path must be a top-level field such as '$.tenantId'")
-    machine = json.loads(definition) if isinstance(definition, str) else definition
+    text = definition if isinstance(definition, str) else json.dumps(definition)
+    for name, value in (substitutions or {}).items():
+        text = text.replace("${" + name + "}", json.dumps(str(value))[1:-1])
+    machine = json.loads(text)
     problems: dict[str, str] = {}
     _Checker(frozenset(partition_keys), tenant_path, problems).states(machine, "")
     if problems:
@@ -169,7 +176,11 @@ class _Checker:
             if found and (selector is None or not self.carried(selector)):
                 self.refuse(where, f"its ItemSelector must carry {self.field}.$: {self.path}")
             return found
-        match = _DYNAMODB.search(str(state.get("Resource", ""))) if kind == "Task" else None
+        resource = str(state.get("Resource", ""))
+        if kind == "Task" and re.fullmatch(r"\$\{[^}]*\}", resource):
+            self.refuse(where, f"its Resource {resource} is unresolved: pass substitutions=")
+            return True
+        match = _DYNAMODB.search(resource) if kind == "Task" else None
         if match is None:
             return False
         self.task(where, state, match.group(2))

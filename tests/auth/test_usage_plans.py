@@ -8,6 +8,8 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
 
 from tenantkit._shared.dynamodb.tenant_status import TenantStatusCache
 from tenantkit.auth.authorizer import LambdaAuthorizer
@@ -21,6 +23,8 @@ from tenantkit.errors import ConfigurationError, ForbiddenError, InvalidInputErr
 from .conftest import ROLE_MAP, TABLE
 
 OPS = Operator("billing-job")
+
+
 ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/parks"
 
 
@@ -190,3 +194,26 @@ def test_the_authorizer_returns_the_tenants_key_on_rest_apis_only(
 def test_a_bad_plan_map_is_a_configuration_error(plans_map: dict[str, str]) -> None:
     with pytest.raises(ConfigurationError):
         UsagePlans(plans_map)
+
+
+def test_a_failed_key_creation_leaves_no_key_and_set_tier_repairs_it(
+    dynamodb: Any, apigateway: Any, plans: UsagePlans
+) -> None:
+    def refuse(**kwargs: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        """API Gateway refusing the attachment (a ``before-call`` answer: no request sent)."""
+        error = {"Code": "NotFoundException", "Message": "no such plan"}
+        return AWSResponse("", 404, {}, None), {"Error": error}
+
+    directory = UserDirectory(TABLE, client=dynamodb, usage_plans=plans)
+    directory.create_user("alice")
+    apigateway.meta.events.register("before-call.apigateway.CreateUsagePlanKey", refuse)
+    with pytest.raises(ClientError, match="NotFound"):
+        directory.create_tenant("texas", owner_id="alice")
+    apigateway.meta.events.unregister("before-call.apigateway.CreateUsagePlanKey", refuse)
+    assert apigateway.get_api_keys()["items"] == []  # the half-made key was deleted
+    assert directory.get_tenant("texas") is not None  # the founding stands
+    repaired = TenantAdmin(TABLE, client=dynamodb, usage_plans=plans).set_tier(
+        "texas", "basic", actor=OPS
+    )
+    assert repaired.usage_key is not None
+    assert len(keys_in(apigateway, plans, "basic")) == 1

@@ -92,6 +92,7 @@ def _run(args: argparse.Namespace, overrides: dict[str, str]) -> int:
 
     from tenantkit.errors import ConfigurationError
     from tenantkit.local.backend import Backend
+    from tenantkit.local.events import EventRelay
     from tenantkit.local.functions import DEFAULT_CONCURRENCY, Runtime
     from tenantkit.local.gateway import Gateway, serve
     from tenantkit.local.queues import QueuePoller
@@ -150,11 +151,12 @@ def _run(args: argparse.Namespace, overrides: dict[str, str]) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
 
-    pollers = [
+    pollers: list[threading.Thread] = [
         QueuePoller(source, runtime, backend.client("sqs"), stack.region, stop)
         for source in stack.sqs_sources
         if source.enabled
     ]
+    pollers += [EventRelay(target, backend.client, stop) for target in stack.event_relays]
     serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2})
     serving.start()
     for poller in pollers:

@@ -220,16 +220,25 @@ def test_a_moving_tenant_keeps_exactly_its_read_routes(
     authorizer: LambdaAuthorizer,
     admin: TenantAdmin,
     hs_token: Callable[..., str],
+    caplog: pytest.LogCaptureFixture,
     route: str,
 ) -> None:
     admin.set_read_only("texas", True, actor=OPS)
     token = hs_token()
-    response = authorizer(rest(token))
-    assert response["context"]["readOnly"] == "true"
     method, path = concrete(route)
+    with caplog.at_level(logging.INFO, logger="tenantkit.auth.decisions"):
+        response = authorizer(rest(token, method, path))
+        simple = authorizer(v2(token, route))
+    assert response["context"]["readOnly"] == "true"
     expected = may_call(ROLE_MAP, ["admin"], route) and method in ("GET", "HEAD", "OPTIONS")
     assert policy_allows(response["policyDocument"], arn(method, path)) == expected
-    assert authorizer(v2(token, route))["isAuthorized"] == expected
+    assert simple["isAuthorized"] == expected
+    outcomes = [
+        json.loads(r.getMessage())["outcome"]
+        for r in caplog.records
+        if r.name == "tenantkit.auth.decisions"
+    ]
+    assert outcomes == ["allow" if expected else "deny"] * 2
 
 
 @pytest.mark.parametrize("roles", role_sets(ROLE_MAP["roles"]))

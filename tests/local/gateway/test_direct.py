@@ -226,7 +226,7 @@ def test_direct_routes_over_http(gateway: Gateway) -> None:
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     body=st.binary(max_size=300) | st.text(max_size=300).map(str.encode),

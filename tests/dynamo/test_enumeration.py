@@ -21,6 +21,7 @@ from tenantkit.errors import (
     ConfigurationError,
     InvalidExpressionError,
     InvalidKeyError,
+    TenantIsolationError,
 )
 
 from .conftest import SECRET, TABLE, create_table, ctx
@@ -254,3 +255,18 @@ def test_enumeration_matches_a_model_of_the_writes(enum_client: Any, writes: lis
             table.delete_item(key)
         (model.discard if verb == "delete" else model.add)(f"k{n}")
     assert sorted(k["pk"] for k in table.enumerate_keys()) == sorted(model)
+
+
+def test_a_forged_index_entry_never_lists_another_tenants_item(enum_client: Any) -> None:
+    """The attack: a raw writer tags texas's item with utah's shard, hoping utah's
+    offboarding deletes it (or utah's export leaks it). Enumeration refuses the key."""
+    enum_client.put_item(
+        TableName=TABLE,
+        Item={"pk": {"S": "texas#victim"}, "sk": {"S": "meta"}, "tkshard": {"S": "forged#0"}},
+    )
+    forged = enumerated(enum_client, "forged")
+    with pytest.raises(TenantIsolationError):
+        list(forged.enumerate_keys(shards=[0]))
+    key = {"pk": {"S": "texas#victim"}, "sk": {"S": "meta"}}
+    assert "Item" in enum_client.get_item(TableName=TABLE, Key=key)
+    enum_client.delete_item(TableName=TABLE, Key=key)

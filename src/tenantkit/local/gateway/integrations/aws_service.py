@@ -27,7 +27,7 @@ from typing import Any
 from tenantkit.local.gateway.context import Call
 from tenantkit.local.gateway.integrations.lambda_proxy import INTEGRATION_TIMEOUT
 from tenantkit.local.gateway.integrations.transform import (
-    Backend,
+    BackendAnswer,
     integration_response,
     request_payload,
 )
@@ -69,7 +69,7 @@ class _Wire:
     def _before_parse(self, response_dict: dict[str, Any], **_: Any) -> None:
         self._local.response = response_dict
 
-    def send(self, method: Callable[[], Any], body: bytes) -> Backend:
+    def send(self, method: Callable[[], Any], body: bytes) -> BackendAnswer:
         from botocore.exceptions import ClientError
 
         self._local.request, self._local.response = body, None
@@ -81,12 +81,14 @@ class _Wire:
             self._local.request = None
         raw = self._local.response
         headers = {str(k): str(v) for k, v in dict(raw["headers"]).items()}
-        return Backend(int(raw["status_code"]), raw["body"].decode("utf-8", "replace"), headers)
+        return BackendAnswer(
+            int(raw["status_code"]), raw["body"].decode("utf-8", "replace"), headers
+        )
 
 
-def _error(status: int, kind: str, message: str) -> Backend:
+def _error(status: int, kind: str, message: str) -> BackendAnswer:
     body = json.dumps({"__type": kind, "message": message})
-    return Backend(status, body, {"Content-Type": "application/x-amz-json-1.0"})
+    return BackendAnswer(status, body, {"Content-Type": "application/x-amz-json-1.0"})
 
 
 class AwsService:
@@ -116,7 +118,7 @@ class AwsService:
             return json_response(504, {"message": "Endpoint request timed out"})
         return integration_response(call, integration, mapped, backend)
 
-    def send(self, integration: Integration, payload: str) -> Backend:
+    def send(self, integration: Integration, payload: str) -> BackendAnswer:
         """The service's answer to ``payload`` for the integration's action."""
         service, action = integration.target.split(":", 1)
         boto_service = _SERVICES.get(service)
@@ -156,7 +158,7 @@ def _shape_problem(operation: Any, request: Any) -> str | None:
     return report.generate_report() if report.has_errors() else None
 
 
-def _start_sync_execution(client: Any, request: dict[str, Any]) -> Backend:
+def _start_sync_execution(client: Any, request: dict[str, Any]) -> BackendAnswer:
     """moto has no ``StartSyncExecution``: the stack's emulation answers it."""
     from botocore.exceptions import ClientError
 
@@ -174,4 +176,4 @@ def _start_sync_execution(client: Any, request: dict[str, Any]) -> Backend:
         details = error.response.get("Error", {})
         return _error(status, str(details.get("Code")), str(details.get("Message")))
     body = json.dumps(wire_response(response))
-    return Backend(200, body, {"Content-Type": "application/x-amz-json-1.0"})
+    return BackendAnswer(200, body, {"Content-Type": "application/x-amz-json-1.0"})

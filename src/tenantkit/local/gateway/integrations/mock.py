@@ -8,7 +8,7 @@ from typing import Any
 
 from tenantkit.local.gateway.context import Call
 from tenantkit.local.gateway.integrations.transform import (
-    Backend,
+    BackendAnswer,
     integration_response,
     request_payload,
 )
@@ -29,4 +29,4 @@ def mock(
     status = rendered.get("statusCode", 200) if isinstance(rendered, dict) else 200
     if isinstance(status, bool) or not isinstance(status, int):
         status = 200
-    return integration_response(call, integration, mapped, Backend(status, "", {}))
+    return integration_response(call, integration, mapped, BackendAnswer(status, "", {}))

@@ -32,11 +32,17 @@ from tenantkit.local.gateway.validation import content_type
 from tenantkit.local.gateway.vtl import InputFault, TemplateFault, java_text, render
 from tenantkit.local.template.openapi import Integration, IntegrationResponse
 
-__all__ = ["Backend", "Mapped", "integration_response", "request_payload", "template_failure"]
+__all__ = [
+    "BackendAnswer",
+    "RenderedRequest",
+    "integration_response",
+    "request_payload",
+    "template_failure",
+]
 
 
 @dataclass
-class Backend:
+class BackendAnswer:
     """What the integration's backend answered."""
 
     status: int
@@ -45,7 +51,7 @@ class Backend:
 
 
 @dataclass
-class Mapped:
+class RenderedRequest:
     """The rendered integration request, and the variables its template saw."""
 
     body: str
@@ -63,7 +69,7 @@ def _caller_error(error: InputFault) -> Refusal:
 
 def request_payload(
     call: Call, integration: Integration, context: dict[str, Any], params: Mapping[str, Any]
-) -> Mapped:
+) -> RenderedRequest:
     """Render the request template (:class:`Refusal` for 415, 400 and 500)."""
     body = call.request.body.decode("utf-8", "replace")
     variables = {
@@ -82,9 +88,9 @@ def request_payload(
             raise Refusal(
                 json_response(415, {"message": "Unsupported Media Type"}, "UnsupportedMediaType")
             )
-        return Mapped(body, variables)
+        return RenderedRequest(body, variables)
     try:
-        return Mapped(render(template, variables), variables)
+        return RenderedRequest(render(template, variables), variables)
     except InputFault as error:
         raise _caller_error(error) from None
     except TemplateFault as error:
@@ -111,7 +117,7 @@ def _response_template(templates: Mapping[str, str], accept: str | None) -> tupl
 
 
 def integration_response(
-    call: Call, integration: Integration, mapped: Mapped, backend: Backend
+    call: Call, integration: Integration, mapped: RenderedRequest, backend: BackendAnswer
 ) -> Response:
     """The method response for what the backend answered (:class:`Refusal` on faults)."""
     chosen = _select(integration.responses, backend.status)
@@ -166,7 +172,7 @@ def integration_response(
     return Response(status, headers, body.encode())
 
 
-def _response_value(source: str, backend: Backend) -> str | None:
+def _response_value(source: str, backend: BackendAnswer) -> str | None:
     """``integration.response.header.X`` or ``integration.response.body[.path]``; the
     sources a request mapping also has (static, context...) are :func:`source_value`'s."""
     if source.startswith("integration.response.header."):

@@ -20,7 +20,7 @@ from typing import Any
 
 from tenantkit.direct import vtl
 from tenantkit.direct.checks import partition_attributes
-from tenantkit.direct.integration import Integration, error_template, slot
+from tenantkit.direct.integration import Integration, error_template, message, slot
 from tenantkit.direct.limits import range_pattern
 from tenantkit.direct.spec import (
     DeleteItem,
@@ -115,15 +115,22 @@ class _Renderer:
         return vtl.ownership(item, [self.table.partition_key, *others])
 
     def integration(
-        self, action: str, request: str, success: tuple[int, str], **kw: Any
+        self,
+        action: str,
+        request: str,
+        success: tuple[int, str],
+        *,
+        conflict: int = 409,
+        extra: tuple[int, ...] = (),
+        body_schema: dict[str, Any] | None = None,
     ) -> Integration:
-        conflict = kw.pop("conflict", 409)
+        """``conflict`` answers a failed condition; ``extra`` lists statuses it may answer."""
         errors = [
             (("ConditionalCheckFailed",), conflict),
             (_THROTTLED, 429),
             (("ValidationException",), 400),
         ]
-        statuses = sorted({success[0], 400, 403, 429, 500, *kw.pop("extra", ())})
+        statuses = sorted({success[0], 400, 403, 429, 500, *extra})
         return Integration(
             service="dynamodb",
             action=action,
@@ -131,12 +138,12 @@ class _Renderer:
             responses={
                 "default": success,
                 "4\\d{2}": (400, error_template(errors, 500)),
-                "5\\d{2}": (500, '{"message": "Internal Server Error"}'),
+                "5\\d{2}": (500, message(500)),
             },
             statuses=tuple(statuses),
             success=success[0],
+            body_schema=body_schema,
             substitutions=self.substitutions,
-            **kw,
         )
 
     # -- actions --------------------------------------------------------------------------

@@ -16,9 +16,11 @@ from tenantkit.direct.spec import FieldSpec, Route
 
 __all__ = [
     "CONTEXT_VALUES",
+    "DEFAULT_MAX_LENGTH",
     "LITERAL",
     "Placeholder",
     "Source",
+    "max_length_of",
     "parse_value",
     "route_sources",
 ]

@@ -82,27 +82,26 @@ def _child(value: Any, step: re.Match[str]) -> Any:
     return _MISSING
 
 
+_JS_ESCAPES = {
+    **{code: f"\\u{code:04X}" for code in range(0x20)},
+    **{ord(c): "\\" + e for c, e in zip("\b\n\t\f\r", "bntfr", strict=True)},
+    **{ord(c): "\\" + c for c in "'\"\\/"},
+}
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _utf16_escapes(match: re.Match[str]) -> str:
+    raw = match.group().encode("utf-16-be", "surrogatepass")
+    return "".join(f"\\u{int.from_bytes(raw[i : i + 2], 'big'):04X}" for i in range(0, len(raw), 2))
+
+
 def escape_javascript(text: Any) -> str:
     """Apache Commons Lang's ``escapeJavaScript``, which API Gateway's ``$util`` uses:
     ``'``, ``"``, ``\\`` and ``/`` get a backslash, control characters their short or
     ``\\u00XX`` form, and every non-ASCII UTF-16 unit ``\\uXXXX`` (upper-case hex)."""
     if text is None:
         return ""
-    out: list[str] = []
-    raw = java_text(text).encode("utf-16-be", "surrogatepass")
-    for offset in range(0, len(raw), 2):
-        unit = int.from_bytes(raw[offset : offset + 2], "big")
-        char = chr(unit)
-        if unit > 0x7F:
-            out.append(f"\\u{unit:04X}")
-        elif unit < 0x20:
-            short = {"\b": "\\b", "\n": "\\n", "\t": "\\t", "\f": "\\f", "\r": "\\r"}
-            out.append(short.get(char, f"\\u{unit:04X}"))
-        elif char in "'\"\\/":
-            out.append("\\" + char)
-        else:
-            out.append(char)
-    return "".join(out)
+    return _NON_ASCII.sub(_utf16_escapes, java_text(text).translate(_JS_ESCAPES))
 
 
 class Util:

@@ -75,8 +75,8 @@ def spec(code: Path, name: str = "App", **options: Any) -> FunctionSpec:
 def running() -> Iterator[Callable[..., Runtime]]:
     started: list[Runtime] = []
 
-    def start(*specs: FunctionSpec, concurrency: int = 2) -> Runtime:
-        runtime = Runtime({s.logical_id: s for s in specs}, concurrency=concurrency)
+    def start(*specs: FunctionSpec, **options: int) -> Runtime:
+        runtime = Runtime({s.logical_id: s for s in specs}, **{"concurrency": 2, **options})
         runtime.load()
         started.append(runtime)
         return runtime
@@ -131,13 +131,31 @@ def test_attack_per_tenant_globals_never_cross_tenants(
 def test_attack_an_evicted_tenant_environment_starts_empty(
     code: Path, running: Callable[..., Runtime]
 ) -> None:
-    """With room for one environment, tenant b's takes a's place: a's next invocation
-    starts a fresh one, never b's."""
-    runtime = running(spec(code, tenant_isolation=PER_TENANT), concurrency=1)
+    """With room for one environment in all, tenant b's takes a's place: a's next
+    invocation starts a fresh one, never b's."""
+    runtime = running(spec(code, tenant_isolation=PER_TENANT), max_environments=1)
     runtime.invoke("App", {"value": "a1"}, tenant_id="a")
     runtime.invoke("App", {"value": "b1"}, tenant_id="b")
     assert runtime.invoke("App", {"value": "a2"}, tenant_id="a")["seen"] == ["a2"]
     assert runtime.environments("App") == 1
+
+
+def test_each_tenant_has_environments_of_its_own(
+    code: Path, running: Callable[..., Runtime], tmp_path: Path
+) -> None:
+    """The --concurrency cap is per tenant: two invocations of each of two tenants run at
+    once in four environments, none evicted."""
+    runtime = running(spec(code, timeout=15, tenant_isolation=PER_TENANT), concurrency=2)
+    rendezvous = tmp_path / "rendezvous"
+    rendezvous.mkdir()
+    event = {"rendezvous": {"dir": str(rendezvous), "count": 4}}
+    with ThreadPoolExecutor(4) as pool:
+        results = list(
+            pool.map(lambda tenant: runtime.invoke("App", event, tenant_id=tenant), "abab")
+        )
+    assert len({r["pid"] for r in results}) == 4
+    assert [r["tenant_id"] for r in results] == list("abab")
+    assert runtime.environments("App") == 4
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,7 @@ from tenantkit.local.template import TemplateError
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "MAX_ENVIRONMENTS",
     "PER_TENANT",
     "FunctionSpec",
     "InvocationError",
@@ -46,6 +47,7 @@ __all__ = [
 ]
 
 DEFAULT_CONCURRENCY = 4
+MAX_ENVIRONMENTS = 32  # of one function, all tenants together
 _TENANT_ID = re.compile(r"[a-zA-Z0-9._:/=+\-@ ]{1,256}")  # botocore's TenantId shape
 
 
@@ -56,10 +58,12 @@ def _log(message: str) -> None:
 class Runtime:
     """Invokes the stack's functions by logical id (or, for the Invoke API, by name or ARN).
 
-    ``concurrency`` caps each function's environments on this machine; ``serial`` runs
-    one invocation at a time across all functions, as ``tenantkit local`` did before it
-    had execution environments (for comparisons; a handler that invokes another function
-    synchronously would wait for itself).
+    ``concurrency`` caps each function's environments on this machine (for a
+    ``PER_TENANT`` function, each tenant's), ``max_environments`` all of one function's
+    environments together; ``serial`` runs one invocation at a time across all
+    functions, as ``tenantkit local`` did before it had execution environments (for
+    comparisons; a handler that invokes another function synchronously would wait for
+    itself).
     """
 
     def __init__(
@@ -67,13 +71,16 @@ class Runtime:
         functions: Mapping[str, FunctionSpec],
         *,
         concurrency: int = DEFAULT_CONCURRENCY,
+        max_environments: int = MAX_ENVIRONMENTS,
         serial: bool = False,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.functions = dict(functions)
         self._pools = {
-            logical_id: EnvironmentPool(spec, 1 if serial else concurrency, _spawn)
+            logical_id: EnvironmentPool(
+                spec, 1 if serial else concurrency, max_environments, _spawn
+            )
             for logical_id, spec in self.functions.items()
         }
         # A runtime dropped without close() (or still open at exit) stops its workers.

@@ -2,19 +2,24 @@
 
 Lambda routes an invocation to an idle environment of the function, or starts a new one.
 For a ``PER_TENANT`` function the environments are keyed by tenant id, and one is never
-handed to another tenant. Two caps apply:
+handed to another tenant: each tenant has environments of its own, as in Lambda, where
+a function scales per tenant. Three caps apply:
 
-- ``ReservedConcurrentExecutions``: Lambda's. Past it an invocation is throttled at once
-  (:class:`Throttled`, the Invoke API's 429), and with 0 every invocation is.
-- ``limit``: this machine's (``tenantkit local --concurrency``). Past it an invocation
-  waits for an environment to come free, since Lambda would have run it. To make room
-  for a tenant with no environment, the least recently used idle environment of another
-  tenant is stopped, as Lambda reclaims idle environments.
+- ``ReservedConcurrentExecutions``: Lambda's, function-wide. Past it an invocation is
+  throttled at once (:class:`Throttled`, the Invoke API's 429), and with 0 every
+  invocation is.
+- ``limit``: this machine's (``tenantkit local --concurrency``), per function and, for a
+  ``PER_TENANT`` function, per tenant. Past it an invocation waits for one of its
+  environments to come free, since Lambda would have run it.
+- ``total``: all of a function's environments, so that many tenants cannot exhaust the
+  machine. To make room, the least recently used idle environment (another tenant's) is
+  stopped, as Lambda reclaims idle environments; with none idle, the invocation waits.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable
 
 from tenantkit.local.runtime.environment import ExecutionEnvironment
@@ -37,15 +42,16 @@ Spawn = Callable[[FunctionSpec, str | None], ExecutionEnvironment]
 class EnvironmentPool:
     """The environments of one function; :meth:`acquire` one, :meth:`release` it after."""
 
-    def __init__(self, spec: FunctionSpec, limit: int, spawn: Spawn) -> None:
+    def __init__(self, spec: FunctionSpec, limit: int, total: int, spawn: Spawn) -> None:
         self.spec = spec
         reserved = spec.reserved_concurrency
-        self.capacity = limit if reserved is None else min(limit, reserved)
+        self.total = total if reserved is None else min(total, reserved)
+        self.limit = min(limit, self.total)
         self._spawn = spawn
         self._idle: list[ExecutionEnvironment] = []  # least recently used first
         self._all: set[ExecutionEnvironment] = set()
         self._busy = 0
-        self._count = 0  # environments, idle or busy or starting
+        self._count: Counter[str | None] = Counter()  # per tenant: idle, busy or starting
         self._closed = False
         self._changed = threading.Condition()
 
@@ -66,41 +72,43 @@ class EnvironmentPool:
                     self._idle.remove(environment)
                     self._busy += 1
                     return environment, False
-                if self._count >= self.capacity and self._idle:
-                    victim = self._idle.pop(0)
-                    self._count -= 1
-                if self._count < self.capacity:
-                    self._count += 1
-                    self._busy += 1
-                    break
+                if self._count[tenant_id] < self.limit:
+                    if self._count.total() >= self.total and self._idle:
+                        victim = self._idle.pop(0)
+                        self._count[victim.tenant_id] -= 1
+                        self._all.discard(victim)
+                    if self._count.total() < self.total:
+                        self._count[tenant_id] += 1
+                        self._busy += 1
+                        break
                 self._changed.wait()
         if victim is not None:
-            with self._changed:
-                self._all.discard(victim)
             victim.stop()
         try:
             environment = self._spawn(self.spec, tenant_id)
         except BaseException:
-            with self._changed:
-                self._count -= 1
-                self._busy -= 1
-                self._changed.notify_all()
+            self._forget(tenant_id)
             raise
         with self._changed:
             self._all.add(environment)
         return environment, True
 
+    def _forget(self, tenant_id: str | None) -> None:
+        with self._changed:
+            self._count[tenant_id] -= 1
+            self._busy -= 1
+            self._changed.notify_all()
+
     def release(self, environment: ExecutionEnvironment) -> None:
         """Back to the idle list if still alive; otherwise forgotten, freeing its slot."""
         with self._changed:
-            self._busy -= 1
             if environment.alive and not self._closed:
+                self._busy -= 1
                 self._idle.append(environment)
                 self._changed.notify_all()
                 return
-            self._count -= 1
             self._all.discard(environment)
-            self._changed.notify_all()
+        self._forget(environment.tenant_id)
         environment.kill()
 
     def close(self) -> None:
@@ -111,7 +119,8 @@ class EnvironmentPool:
             idle, self._idle = self._idle, []
             busy = self._all - set(idle)
             self._all = busy
-            self._count -= len(idle)
+            for environment in idle:
+                self._count[environment.tenant_id] -= 1
             self._changed.notify_all()
         for environment in idle:
             environment.stop()
@@ -121,4 +130,4 @@ class EnvironmentPool:
     @property
     def environments(self) -> int:
         with self._changed:
-            return self._count
+            return self._count.total()

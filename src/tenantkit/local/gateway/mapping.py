@@ -24,6 +24,7 @@ import json
 import re
 import urllib.parse
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from tenantkit.local.gateway.vtl import InputFault, java_text
@@ -82,17 +83,27 @@ def _child(value: Any, step: re.Match[str]) -> Any:
     return _MISSING
 
 
-_JS_ESCAPES = {
-    **{code: f"\\u{code:04X}" for code in range(0x20)},
-    **{ord(c): "\\" + e for c, e in zip("\b\n\t\f\r", "bntfr", strict=True)},
-    **{ord(c): "\\" + c for c in "'\"\\/"},
-}
-_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+@lru_cache(maxsize=65536)
+def _utf16_escape(code: int) -> str:
+    raw = chr(code).encode("utf-16-be", "surrogatepass")
+    return "".join(f"\\u{raw[i] << 8 | raw[i + 1]:04X}" for i in range(0, len(raw), 2))
 
 
-def _utf16_escapes(match: re.Match[str]) -> str:
-    raw = match.group().encode("utf-16-be", "surrogatepass")
-    return "".join(f"\\u{int.from_bytes(raw[i : i + 2], 'big'):04X}" for i in range(0, len(raw), 2))
+class _JavaScriptEscapes(dict[int, str]):
+    """``str.translate``'s table for :func:`escape_javascript`: every ASCII character up
+    front, any other code point as its UTF-16 units (through a bounded cache)."""
+
+    def __init__(self) -> None:
+        super().__init__({code: chr(code) for code in range(0x80)})
+        self.update({code: f"\\u{code:04X}" for code in range(0x20)})
+        self.update({ord(c): "\\" + e for c, e in zip("\b\n\t\f\r", "bntfr", strict=True)})
+        self.update({ord(c): "\\" + c for c in "'\"\\/"})
+
+    def __missing__(self, code: int) -> str:
+        return _utf16_escape(code)
+
+
+_JS_ESCAPES = _JavaScriptEscapes()
 
 
 def escape_javascript(text: Any) -> str:
@@ -101,7 +112,7 @@ def escape_javascript(text: Any) -> str:
     ``\\u00XX`` form, and every non-ASCII UTF-16 unit ``\\uXXXX`` (upper-case hex)."""
     if text is None:
         return ""
-    return _NON_ASCII.sub(_utf16_escapes, java_text(text).translate(_JS_ESCAPES))
+    return java_text(text).translate(_JS_ESCAPES)
 
 
 class Util:

@@ -13,7 +13,9 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from tenantkit.direct import dump
+from tenantkit.direct import dump, integration_policy, load_spec
+
+from .conftest import PARKS
 
 FIXTURE = Path(__file__).parent / "template.yaml"
 
@@ -34,6 +36,8 @@ def test_sam_transforms_it_and_cfn_lint_accepts_the_result(parks_document: dict[
 
     template = yaml.safe_load(FIXTURE.read_text())
     template["Resources"]["Api"]["Properties"]["DefinitionBody"] = copy.deepcopy(parks_document)
+    policy = integration_policy(load_spec(PARKS))
+    template["Resources"]["DirectRole"]["Properties"]["Policies"][0]["PolicyDocument"] = policy
 
     class NoManagedPolicies:
         def load(self) -> dict[str, str]:

@@ -15,6 +15,7 @@ from tenantkit.direct.asl import (
     states_format,
     task_key,
 )
+from tenantkit.direct.iam import integration_policy
 from tenantkit.direct.openapi import dump, render_openapi
 from tenantkit.direct.spec import Spec, load_spec, parse_spec
 
@@ -24,6 +25,7 @@ __all__ = [
     "UnsafeStateMachineError",
     "check_state_machine",
     "dump",
+    "integration_policy",
     "load_spec",
     "parse_spec",
     "render_openapi",

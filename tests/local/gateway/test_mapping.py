@@ -110,6 +110,7 @@ def test_json_path_refuses_what_it_does_not_read(expression: str) -> None:
         ("\u0000\u001f\u007f", "\\u0000\\u001F\u007f"),
         ("é€", "\\u00E9\\u20AC"),
         ("😀", "\\uD83D\\uDE00"),  # UTF-16 units, as Java sees them
+        ("\ud800", "\\uD800"),  # a lone surrogate, as JSON's "\ud800" decodes
         ("}#$", "}#$"),
         (True, "true"),  # a value that is not a string is escaped as Java prints it
         (12, "12"),
@@ -142,3 +143,31 @@ def test_util_conversions() -> None:
         util.parseJson("{")
     with pytest.raises(InputFault):
         util.base64Decode("not base64!")
+
+
+def commons_escape(text: str) -> str:
+    """The model: Commons Lang 2's ``escapeJavaStyleString`` as its source reads, one
+    UTF-16 unit at a time (``escapeSingleQuote`` and ``escapeForwardSlash`` on)."""
+    units = text.encode("utf-16-be", "surrogatepass")
+    out = []
+    for index in range(0, len(units), 2):
+        ch = int.from_bytes(units[index : index + 2], "big")
+        hex_ = format(ch, "X")
+        if ch > 0xFFF:
+            out.append("\\u" + hex_)
+        elif ch > 0xFF:
+            out.append("\\u0" + hex_)
+        elif ch > 0x7F:
+            out.append("\\u00" + hex_)
+        elif ch < 32:
+            short = {8: "\\b", 10: "\\n", 9: "\\t", 12: "\\f", 13: "\\r"}
+            out.append(short.get(ch) or ("\\u00" if ch > 0xF else "\\u000") + hex_)
+        else:
+            out.append({"'": "\\'", '"': '\\"', "\\": "\\\\", "/": "\\/"}.get(chr(ch), chr(ch)))
+    return "".join(out)
+
+
+@settings(max_examples=100)
+@given(st.text(alphabet=st.characters(codec="utf-8") | st.characters(max_codepoint=0x7F)))
+def test_escape_javascript_matches_the_commons_model(text: str) -> None:
+    assert escape_javascript(text) == commons_escape(text)

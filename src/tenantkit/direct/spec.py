@@ -285,10 +285,8 @@ def location(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif part in _ACTIONS or part.startswith("function-"):
-            continue  # pydantic's discriminator tag and validator names, not the spec's
-        else:
-            text += ("." if text else "") + ("lambda" if part == "lambda_" else part)
+        elif part not in _ACTIONS:  # an action is pydantic's discriminator tag, not a key
+            text += ("." if text else "") + part
     return text or "spec"
 
 

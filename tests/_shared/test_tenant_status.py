@@ -175,8 +175,6 @@ def test_a_failed_read_raises_and_is_not_cached(
 
 
 @pytest.mark.parametrize(("ttl", "maxsize"), [(0, 10), (-1, 10), (60, 0)])
-def test_a_cache_that_keeps_nothing_is_a_configuration_error(
-    dynamodb: Any, ttl: float, maxsize: int
-) -> None:
+def test_a_cache_that_keeps_nothing_is_a_configuration_error(ttl: float, maxsize: int) -> None:
     with pytest.raises(ConfigurationError):
-        TenantStatusCache(TABLE, client=dynamodb, ttl=ttl, maxsize=maxsize)
+        TenantStatusCache(TABLE, ttl=ttl, maxsize=maxsize)

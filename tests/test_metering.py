@@ -26,6 +26,7 @@ from moto import mock_aws
 from tenantkit import TenantContext, tenant_handler, tenant_scope
 from tenantkit import metering as metering_module
 from tenantkit.dynamo import TenantTable
+from tenantkit.dynamo.enumeration import Enumeration
 from tenantkit.errors import ConditionFailedError, ConfigurationError
 from tenantkit.metering import Meter, metered_invocation, record
 from tests.dynamo.conftest import TABLE, create_table
@@ -458,3 +459,50 @@ def test_a_record_that_cannot_be_written_is_logged_and_the_answer_stands(
     with caplog.at_level(logging.ERROR, logger="tenantkit.metering"):
         assert handler(rest_event(tier="basic"))["statusCode"] == 201
     assert "could not be written" in caplog.text
+
+
+def test_a_generator_resumed_under_another_tenant_meters_the_tenant_it_reads(
+    client: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``enumerate_keys`` reads its tenant once; the pages it fetches later are that
+    tenant's usage, whoever is in scope when it resumes, and need no scope at all."""
+    name = "tenantkit-metered-enumeration"
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": attribute, "AttributeType": "S"}
+            for attribute in ("pk", "sk", "tkshard")
+        ],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "TenantItems",
+                "KeySchema": [{"AttributeName": "tkshard", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+    )
+    table = TenantTable(
+        name, indexes={}, client=client, enumeration=Enumeration(shards=2), metering=True
+    )
+    alpha = TenantContext(tenant_id="alpha", user_id="u")
+    with tenant_scope(alpha):
+        table.batch_write([{"pk": f"k{n}", "sk": "s"} for n in range(8)])  # both shards
+        under_bravo, unscoped = table.enumerate_keys(), table.enumerate_keys()
+        expected = [next(under_bravo)], [next(unscoped)]
+    with (
+        tenant_scope(TenantContext(tenant_id="bravo", user_id="u")),
+        metered_invocation("bravo", "gold"),
+    ):
+        expected[0].extend(under_bravo)
+    expected[1].extend(unscoped)  # no scope, no meter: as an unmetered table does
+    assert [sorted(keys["pk"] for keys in got) for got in expected] == [
+        [f"k{n}" for n in range(8)]
+    ] * 2
+    by_tenant = {r["tenant_id"]: r for r in records(capsys.readouterr().out)}
+    assert value(by_tenant["alpha"], "Requests") >= 1
+    assert value(by_tenant["bravo"], "Requests") == 0

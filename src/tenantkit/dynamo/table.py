@@ -10,6 +10,7 @@ prefix is stripped. This module is the facade; requests are built in ``transacti
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -144,9 +145,20 @@ class TenantTable:
         return self._pinned if self._pinned is not None else current_tenant().tenant_id
 
     def _send(self, operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
-        if self._metered:
-            return metered_call(call, self._client.get(), operation, request, self._tenant())
         return call(self._client.get(), operation, request)
+
+    def _sender(self, tenant: str) -> Callable[[str, Mapping[str, Any]], dict[str, Any]]:
+        """How ``tenant``'s requests are sent. Metered, they count as ``tenant``'s, bound
+        here, never read when one is sent: a generator (``enumerate_keys``) may resume
+        in another tenant's scope, or in none."""
+        if not self._metered:
+            return self._send
+        return functools.partial(self._send_metered, tenant)
+
+    def _send_metered(
+        self, tenant: str, operation: str, request: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        return metered_call(call, self._client.get(), operation, request, tenant)
 
     def _table_for(self, tenant: str) -> str:
         """The table that holds ``tenant``'s items: the pool unless placed elsewhere."""
@@ -156,14 +168,17 @@ class TenantTable:
     def _requests(self, tenant: str) -> tuple[Queries, Batches]:
         """The query and batch builders of ``tenant``'s table, one pair per table."""
         name = self._table_for(tenant)
-        built = self._placed.get(name)
-        if built is None:
-            queries = Queries(name, self._codec, self._indexes, self._cursors, self._send)
-            built = self._placed[name] = (queries, Batches(name, self._codec, self._send))
+        built = None if self._metered else self._placed.get(name)
+        if built is None:  # metered, the builders send as their tenant; they are cheap
+            send = self._sender(tenant)
+            queries = Queries(name, self._codec, self._indexes, self._cursors, send)
+            built = (queries, Batches(name, self._codec, send))
+            if not self._metered:
+                self._placed[name] = built
         return built
 
     def _writes(self, tenant: str) -> TenantWrites:
-        return TenantWrites(self._table_for(tenant), self._codec, tenant, self._send)
+        return TenantWrites(self._table_for(tenant), self._codec, tenant, self._sender(tenant))
 
     # -- single items -----------------------------------------------------------------
 
@@ -178,7 +193,7 @@ class TenantTable:
         }
         if consistent_read:
             request["ConsistentRead"] = True
-        raw = self._send("get_item", request).get("Item")
+        raw = self._sender(tenant)("get_item", request).get("Item")
         return None if raw is None else self._codec.load(raw, tenant)
 
     def put_item(
@@ -189,8 +204,9 @@ class TenantTable:
         if_not_exists: bool = False,
     ) -> None:
         """Write ``item``; ``if_not_exists`` refuses to overwrite (``ConditionFailedError``)."""
-        request = self._writes(self._tenant()).put_request(item, condition, if_not_exists)
-        self._send("put_item", request)
+        tenant = self._tenant()
+        request = self._writes(tenant).put_request(item, condition, if_not_exists)
+        self._sender(tenant)("put_item", request)
 
     def update_item(
         self,
@@ -208,7 +224,7 @@ class TenantTable:
             key, set_values=set, remove=remove, add=add, delete=delete, condition=condition
         )
         request["ReturnValues"] = "ALL_NEW"
-        return self._codec.load(self._send("update_item", request)["Attributes"], tenant)
+        return self._codec.load(self._sender(tenant)("update_item", request)["Attributes"], tenant)
 
     def delete_item(
         self, key: Mapping[str, Any], *, condition: ConditionBase | None = None
@@ -217,7 +233,7 @@ class TenantTable:
         tenant = self._tenant()
         request = self._writes(tenant).keyed_request(key, condition)
         request["ReturnValues"] = "ALL_OLD"
-        raw = self._send("delete_item", request).get("Attributes")
+        raw = self._sender(tenant)("delete_item", request).get("Attributes")
         return None if raw is None else self._codec.load(raw, tenant)
 
     # -- queries ----------------------------------------------------------------------
@@ -355,7 +371,7 @@ class TenantTable:
     def _enumerator(self, tenant: str) -> Enumerator:
         if not isinstance(self._codec, EnumeratingCodec):
             raise ConfigurationError("this TenantTable has no enumeration= index")
-        return Enumerator(self._table_for(tenant), self._codec, self._send)
+        return Enumerator(self._table_for(tenant), self._codec, self._sender(tenant))
 
     @property
     def enumeration(self) -> Enumeration | None:

@@ -104,3 +104,19 @@ def test_an_input_fault_raised_by_a_variable_reaches_the_caller() -> None:
 
     with pytest.raises(InputFault, match="not JSON"):
         render("$v.parse()", {"v": Refuses()})
+
+
+@pytest.mark.parametrize(
+    ("value", "true"),
+    [(None, False), (False, False), (True, True), ("", True), (0, True), ([], True), ({}, True)],
+)
+def test_truth_is_velocitys_anything_but_null_and_false(value: Any, true: bool) -> None:
+    """Velocity 1.7: a condition holds unless it is null or false (stock airspeed uses
+    Python's truthiness, where "" and 0 are false)."""
+    variables = {"v": value}
+    expected = "yes" if true else "no"
+    assert render("#if($v)yes#{else}no#end", variables) == expected
+    assert render("#if(!$v)no#{else}yes#end", variables) == expected
+    assert render("#if($v && true)yes#{else}no#end", variables) == expected
+    assert render("#if(false || $v)yes#{else}no#end", variables) == expected
+    assert render("#if(false)x#elseif($v)yes#{else}no#end", variables) == expected

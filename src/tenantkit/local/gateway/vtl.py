@@ -13,6 +13,8 @@ fixes, in that copy only:
 - String literals: Velocity does not interpret backslashes in ``"..."`` or ``'...'``, so
   ``.replaceAll("\\\\'", "'")`` (AWS's idiom after ``$util.escapeJavaScript``) receives
   the regular expression ``\\\\'`` and turns ``\\'`` back into ``'``.
+- Truth: ``#if``, ``!``, ``&&`` and ``||`` hold anything but null and ``false`` true,
+  as Velocity 1.7 does (``#if("")`` is true), not Python's truthiness.
 - ``#set($context.responseOverride.header.X-Trace = ...)``: a ``#set`` place may name
   a header with ``-``, as Velocity 1.7 names may.
 - Java's string and map methods templates rely on (``toLowerCase``, ``trim``,
@@ -32,7 +34,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-__all__ = ["InputFault", "TemplateFault", "java_text", "render"]
+__all__ = ["InputFault", "TemplateFault", "java_text", "render", "velocity_true"]
 
 
 class TemplateFault(Exception):
@@ -55,6 +57,11 @@ def java_text(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(java_text(v) for v in value) + "]"
     return str(value)
+
+
+def velocity_true(value: Any) -> bool:
+    """Velocity 1.7's truth: anything but null and ``false`` (``""``, ``0``, ``[]`` are true)."""
+    return value is not None and value is not False
 
 
 def _java_replacement(replacement: str) -> str:
@@ -172,6 +179,23 @@ def _airspeed() -> ModuleType:
         return lookup(self, current, loader, top_namespace)
 
     module.NameOrCall.calculate = calculate
+    unary = module.UnaryOperatorValue.OPERATORS
+    unary["!"] = unary["not"] = lambda value: not velocity_true(value)
+    binary = module.BinaryOperator.OPERATORS
+    binary["||"] = binary["or"] = lambda a, b: velocity_true(a) or velocity_true(b)
+    binary["&&"] = binary["and"] = lambda a, b: velocity_true(a) and velocity_true(b)
+
+    def evaluate_if(self: Any, stream: Any, namespace: Any, loader: Any) -> None:
+        if velocity_true(self.condition.calculate(namespace, loader)):
+            self.block.evaluate(stream, namespace, loader)
+            return
+        for elseif in self.elseifs:
+            if velocity_true(elseif.calculate(namespace, loader)):
+                elseif.evaluate(stream, namespace, loader)
+                return
+        self.else_block.evaluate(stream, namespace, loader)
+
+    module.IfDirective.evaluate_raw = evaluate_if
     methods = module.__additional_methods__
     methods[str] = dict(_STRING_METHODS)
     methods[dict] = dict(_MAP_METHODS)

@@ -173,7 +173,7 @@ def parks_table() -> Iterator[Any]:
         yield dynamodb
 
 
-@pytest.mark.parametrize("path", ["$['tenantId']", '$["tenantId"]', "$.tenantId", "$"])
+@pytest.mark.parametrize("path", ["$['tenantId']", "$.tenantId", "$"])
 def test_bracket_result_paths_really_replace_the_tenant_and_are_refused(
     parks_table: Any, path: str
 ) -> None:
@@ -225,14 +225,6 @@ def test_jsonata_anywhere_in_a_machine_with_tenant_tasks_is_refused(
 
 def test_jsonata_in_a_machine_without_tenant_tasks_is_left_alone() -> None:
     check_state_machine(_machine({"Swap": {**_JSONATA_SWAP, "End": True}}), partition_keys=KEYS)
-
-
-def test_jsonata_swap_really_replaces_the_tenant(parks_table: Any) -> None:
-    machine = _then_get(_JSONATA_SWAP)
-    described = _run(machine, {"tenantId": "texas", "parkId": "1", "victim": "washington"})
-    if described["status"] == "SUCCEEDED":  # moto may not speak JSONata; AWS does
-        assert json.loads(described["output"])["Item"]["name"] == {"S": "washington's park"}
-    assert _problems(machine)
 
 
 # --- Update expressions -----------------------------------------------------------------------

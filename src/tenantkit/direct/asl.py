@@ -7,14 +7,25 @@ in ``dynamo.keys``' format: ``States.Format('{}#park#{}', $.tenantId, $.parkId)`
 :func:`check_state_machine` refuses a definition where that is not visibly so:
 
 - a DynamoDB task whose ``Key``/``Item`` partition keys (or an ``UpdateExpression`` that
-  assigns one) are not ``States.Format('{}#...', <tenant path>, ...)``;
+  writes one, through any ``#name`` placeholder) are not ``States.Format('{}#...',
+  <tenant path>, ...)``, or that also come from a path (``pk.$``);
 - a DynamoDB action it cannot verify (``query``, ``scan``, batches, transactions, PartiQL,
-  JSONata arguments, a key taken whole from a path, a ``Resource`` left as ``${Name}``):
-  use a Lambda task with ``TenantTable``, or pass the ``DefinitionSubstitutions``;
-- a state that can change the tenant field before a DynamoDB task runs: an ``InputPath``
-  or ``OutputPath`` other than ``$``, a ``ResultPath`` (of the state or a catcher) that
-  replaces the input or writes at or around the tenant field, a Map whose item selector
-  does not carry the tenant field through, a Parallel whose parameters do not.
+  JSONata arguments, a key taken whole from a path, expressions or attribute names taken
+  from the input, a ``Resource`` still holding a ``${Name}``): use a Lambda task with
+  ``TenantTable``, or pass the ``DefinitionSubstitutions``;
+- a task that hands the tenant to code trusting it (a Lambda, whose
+  ``events.step_functions_task`` restores the tenant from its payload, or a nested
+  execution) with a ``tenantId`` not taken as ``tenantId.$: $.tenantId``, or a whole
+  payload other than ``$``;
+- a state that can change the tenant field before such a task or a DynamoDB task runs: an
+  ``InputPath`` or ``OutputPath`` other than ``$``, a ``ResultPath`` (of the state or a
+  catcher) that replaces the input or writes at or under the tenant field (in dotted or
+  bracket notation; a path it cannot read counts as one), a Map whose item selector does
+  not carry the tenant field through (or that batches items), a Parallel whose parameters
+  do not;
+- JSONata anywhere in a machine that has such tasks: a JSONata state's ``Output`` can
+  rewrite the tenant field in ways a static check cannot follow, so the check refuses
+  rather than evaluates it.
 """
 
 from __future__ import annotations
@@ -38,10 +49,20 @@ __all__ = [
 
 #: Where the generated templates put the tenant in the execution input (contract 4).
 TENANT_PATH = "$.tenantId"
-_DYNAMODB = re.compile(r"states:::(aws-sdk:)?dynamodb:([A-Za-z]+)")
+_DYNAMODB = re.compile(r"states:::(aws-sdk:)?dynamodb:([A-Za-z]+)", re.I)
 _VERIFIABLE = frozenset({"getItem", "putItem", "updateItem", "deleteItem"})
 _FORMAT = re.compile(r"States\.Format\('((?:[^'\\]|\\.)*)'\s*,(.*)\)", re.S)
-_ASSIGNMENT = re.compile(r"^\s*([#A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(:[A-Za-z0-9_]+)\s*$")
+_TOKEN = re.compile(r"[#:][A-Za-z0-9_]+|[A-Za-z_][A-Za-z0-9_]*|[0-9]+|\S")
+_CLAUSES = frozenset({"SET", "REMOVE", "ADD", "DELETE"})
+_SEGMENT = re.compile(r"""\.([A-Za-z0-9_-]+)|\['([^'\\\s]+)'\]|\["([^"\\\s]+)"\]|\[([0-9]+)\]""")
+#: Task fields that only JSONata states have.
+_JSONATA_FIELDS = frozenset({"Arguments", "Output"})
+#: Lambda tasks (optimized, SDK, or the function's own ARN) and nested executions: the code
+#: they run trusts the ``tenantId`` of its input (``events.step_functions_task``).
+_LAMBDA_INVOKE = re.compile(r"states:::(aws-sdk:)?lambda:invoke", re.I)
+_LAMBDA_ARN = re.compile(r"^arn:[^:]+:lambda:[^:]*:[^:]*:function:", re.I)
+_START_EXECUTION = re.compile(r"states:::(states:startExecution|aws-sdk:sfn:start)", re.I)
+_WHOLE_INPUT = frozenset({"$", "States.JsonToString($)"})
 
 
 class UnsafeStateMachineError(ConfigurationError):
@@ -117,8 +138,8 @@ def check_state_machine(
 
     ``partition_keys`` are the attributes stored tenant-prefixed (each table's and GSI's
     partition key); ``definition`` is ASL as a dict or JSON text; ``substitutions`` are
-    the template's ``DefinitionSubstitutions``, applied first. A Task whose ``Resource`` is
-    still one ``${Name}`` is refused: the check cannot see what it runs.
+    the template's ``DefinitionSubstitutions``, applied first. A Task whose ``Resource``
+    still holds a ``${Name}`` is refused: the check cannot see what it runs.
     """
     if not re.fullmatch(r"\$\.[A-Za-z_][A-Za-z0-9_]*", tenant_path):
         raise ConfigurationError("tenant_path must be a top-level field such as '$.tenantId'")
@@ -127,7 +148,10 @@ def check_state_machine(
         text = text.replace("${" + name + "}", json.dumps(str(value))[1:-1])
     machine = json.loads(text)
     problems: dict[str, str] = {}
-    _Checker(frozenset(partition_keys), tenant_path, problems).states(machine, "")
+    checker = _Checker(frozenset(partition_keys), tenant_path, problems)
+    if checker.states(machine, ""):
+        for where in checker.jsonata:
+            checker.refuse(where, "JSONata can rewrite the tenant field: use JSONPath throughout")
     if problems:
         raise UnsafeStateMachineError(problems)
 
@@ -138,9 +162,12 @@ class _Checker:
         self.path = tenant_path
         self.field = tenant_path[2:]
         self.problems = problems
+        self.jsonata: list[str] = []
 
     def states(self, machine: Mapping[str, Any], prefix: str) -> bool:
-        """Check one state list; whether it holds a DynamoDB task."""
+        """Check one state list; whether it holds a tenant task (DynamoDB or hand-off)."""
+        if machine.get("QueryLanguage", "JSONPath") != "JSONPath":
+            self.jsonata.append(prefix.rstrip("/") or "(machine)")
         states: Mapping[str, Any] = machine.get("States") or {}
         direct = {name: self.inner(name, state, prefix) for name, state in states.items()}
         reaches = dict(direct)
@@ -161,8 +188,10 @@ class _Checker:
         return any(direct.values())
 
     def inner(self, name: str, state: Mapping[str, Any], prefix: str) -> bool:
-        """Check a state's own task and nested machines; whether it holds a DynamoDB task."""
+        """Check a state's own task and nested machines; whether it holds a tenant task."""
         where = prefix + name
+        if state.get("QueryLanguage", "JSONPath") != "JSONPath" or _JSONATA_FIELDS & set(state):
+            self.jsonata.append(where)
         kind = state.get("Type")
         if kind == "Parallel":
             branches = any([self.states(b, f"{where}/") for b in state.get("Branches", [])])
@@ -175,19 +204,63 @@ class _Checker:
             selector = state.get("ItemSelector", state.get("Parameters"))
             if found and (selector is None or not self.carried(selector)):
                 self.refuse(where, f"its ItemSelector must carry {self.field}.$: {self.path}")
+            elif found and "ItemBatcher" in state:
+                self.refuse(where, "an ItemBatcher's input cannot be verified")
             return found
-        resource = str(state.get("Resource", ""))
-        if kind == "Task" and re.fullmatch(r"\$\{[^}]*\}", resource):
+        if kind != "Task":
+            return False
+        resource = state.get("Resource")
+        if not isinstance(resource, str):
+            self.refuse(where, "its Resource is not an ARN: pass the resolved definition")
+            return True
+        if "${" in resource:
             self.refuse(where, f"its Resource {resource} is unresolved: pass substitutions=")
             return True
-        match = _DYNAMODB.search(resource) if kind == "Task" else None
-        if match is None:
-            return False
-        self.task(where, state, match.group(2))
-        return True
+        match = _DYNAMODB.search(resource)
+        if match is not None:
+            self.task(where, state, match.group(2))
+            return True
+        return self.handoff(where, state, resource)
 
     def carried(self, selector: object) -> bool:
-        return isinstance(selector, Mapping) and selector.get(self.field + ".$") == self.path
+        return (
+            isinstance(selector, Mapping)
+            and selector.get(self.field + ".$") == self.path
+            and self.field not in selector
+        )
+
+    def handoff(self, where: str, state: Mapping[str, Any], resource: str) -> bool:
+        """Check a task whose code trusts its input's tenant (a Lambda, a nested execution);
+        whether it hands the tenant on. It must take it from the tenant field as is."""
+        parameters = state.get("Parameters")
+        if _LAMBDA_ARN.search(resource):
+            if parameters is None:
+                return True  # the Lambda gets the state's whole input
+            parameters, field = {"Payload": parameters}, "Payload"
+        elif _LAMBDA_INVOKE.search(resource):
+            field = "Payload"
+        elif _START_EXECUTION.search(resource):
+            field = "Input"
+        else:
+            return False
+        if not isinstance(parameters, Mapping):
+            return False
+        if field + ".$" in parameters:
+            if field not in parameters and parameters[field + ".$"] in _WHOLE_INPUT:
+                return True
+            self.refuse(where, f"its {field}.$ must be $ (the input that holds {self.path})")
+            return True
+        payload = parameters.get(field)
+        if payload is None:
+            return False
+        if not isinstance(payload, Mapping):
+            self.refuse(where, f"its {field} is not an object: its tenant cannot be verified")
+            return True
+        if self.field in payload or self.field + ".$" in payload:
+            if not self.carried(payload):
+                self.refuse(where, f"its {field} must carry {self.field}.$: {self.path}")
+            return True
+        return False
 
     def task(self, where: str, state: Mapping[str, Any], action: str) -> None:
         parameters = state.get("Parameters")
@@ -199,12 +272,18 @@ class _Checker:
             )
         if state.get("InputPath", "$") != "$":
             return self.refuse(where, "a DynamoDB task must read the whole input (InputPath)")
+        from_input = [p for p in parameters if p.endswith(".$") and "Expression" in p]
+        if from_input:
+            return self.refuse(where, f"its {from_input[0]} comes from the input")
         field = "Item" if action == "putItem" else "Key"
         if field + ".$" in parameters:
             return self.refuse(where, f"its {field} comes whole from a path")
         attributes = parameters.get(field)
         if not isinstance(attributes, Mapping) or not self.keys.intersection(attributes):
             return self.refuse(where, f"its {field} has no partition key {sorted(self.keys)}")
+        for attribute in self.keys:
+            if attribute + ".$" in attributes:
+                return self.refuse(where, f"{field}.{attribute} comes from a path")
         for attribute in self.keys.intersection(attributes):
             if not self.tenant_value(attributes[attribute]):
                 return self.refuse(where, f"{field}.{attribute} does not start from {self.path}")
@@ -213,26 +292,28 @@ class _Checker:
         return None
 
     def update(self, where: str, parameters: Mapping[str, Any]) -> None:
+        """Refuse an ``UpdateExpression`` that writes a partition key other than as
+        ``SET <key> = :value`` with a tenant-formatted ``:value``."""
         names = parameters.get("ExpressionAttributeNames") or {}
         values = parameters.get("ExpressionAttributeValues") or {}
-        expression = str(parameters.get("UpdateExpression", ""))
-        sets = re.split(r"\b(SET|REMOVE|ADD|DELETE)\b", expression, flags=re.I)
-        for clause in zip(sets[1::2], sets[2::2], strict=True):
-            for item in _top_level(clause[1]):
-                tokens = re.findall(r"#?[A-Za-z_][A-Za-z0-9_]*", item.split("=")[0])
-                targets = {names.get(t, t) if t.startswith("#") else t for t in tokens}
-                if not self.keys.intersection(targets):
-                    continue
-                assignment = _ASSIGNMENT.match(item)
-                if (
-                    clause[0].upper() != "SET"
-                    or assignment is None
-                    or not self.tenant_value(values.get(assignment.group(2)))
-                ):
-                    self.refuse(
-                        where, f"its UpdateExpression changes a partition key without {self.path}"
-                    )
-                    return
+        if not isinstance(names, Mapping) or any(str(n).endswith(".$") for n in names):
+            return self.refuse(where, "its ExpressionAttributeNames come from the input")
+        for clause, item, target in _update_targets(str(parameters.get("UpdateExpression", ""))):
+            written = {str(names.get(t, t)) for t in target}
+            if not self.keys.intersection(written):
+                continue
+            if (
+                clause != "SET"
+                or len(item) != 3
+                or item[1] != "="
+                or not item[2].startswith(":")
+                or not isinstance(values, Mapping)
+                or not self.tenant_value(values.get(item[2]))
+            ):
+                return self.refuse(
+                    where, f"its UpdateExpression changes a partition key without {self.path}"
+                )
+        return None
 
     def tenant_value(self, value: object) -> bool:
         """Whether an attribute value is ``States.Format('{}#...', <tenant path>, ...)``."""
@@ -244,34 +325,32 @@ class _Checker:
         return match.group(2).split(",")[0].strip() == self.path
 
     def flow(self, where: str, state: Mapping[str, Any], reaches: bool, after: bool) -> None:
-        """Refuse a state that can change the tenant field on its way to a DynamoDB task."""
+        """Refuse a state that can change the tenant field on its way to a tenant task."""
         if reaches and state.get("InputPath", "$") != "$":
-            self.refuse(where, "an InputPath on the way to a DynamoDB task")
+            self.refuse(where, "an InputPath on the way to a tenant task")
         elif after and state.get("OutputPath", "$") != "$":
-            self.refuse(where, "an OutputPath on the way to a DynamoDB task")
+            self.refuse(where, "an OutputPath on the way to a tenant task")
         elif after and _writes_result(state) and not self.safe(state.get("ResultPath", "$")):
             self.refuse(where, f"its ResultPath can replace {self.path}")
 
     def safe(self, result_path: object) -> bool:
+        """Whether a ``ResultPath`` leaves the tenant field alone: it names a field beside
+        it. ``$``, the field, a path under it, or a path this check cannot read is unsafe."""
         if result_path is None:
             return True
-        path = str(result_path)
-        return not (
-            path == "$"
-            or path == self.path
-            or path.startswith(self.path + ".")
-            or path.startswith(self.path + "[")
-        )
+        segments = _reference_path(result_path)
+        return segments is not None and segments[:1] not in ([], [self.field])
 
     def refuse(self, where: str, why: str) -> None:
         self.problems.setdefault(where, why)
 
 
 def _writes_result(state: Mapping[str, Any]) -> bool:
+    """Whether the state's ``ResultPath`` can change its input (a Pass copies it)."""
     kind = state.get("Type")
-    return kind in {"Task", "Map", "Parallel"} or (
-        kind == "Pass" and ("Result" in state or "Parameters" in state)
-    )
+    if kind == "Pass":
+        return "Result" in state or "Parameters" in state or "ResultPath" in state
+    return kind in {"Task", "Map", "Parallel"}
 
 
 def _next(state: Mapping[str, Any]) -> list[str]:
@@ -281,14 +360,41 @@ def _next(state: Mapping[str, Any]) -> list[str]:
     return [t for t in targets if isinstance(t, str)]
 
 
-def _top_level(clause: str) -> list[str]:
-    """Split an update clause on commas outside parentheses."""
-    items, depth, current = [], 0, ""
-    for char in clause:
-        depth += (char == "(") - (char == ")")
-        if char == "," and depth == 0:
-            items.append(current)
-            current = ""
-        else:
-            current += char
-    return [item for item in [*items, current] if item.strip()]
+def _reference_path(path: object) -> list[str] | None:
+    """The segments of a JSONPath reference path (``$.a['b'][0]``), or ``None`` when it is
+    not one this check reads: wildcards, filters, spaces, escapes, anything unusual."""
+    if not isinstance(path, str) or not path.startswith("$"):
+        return None
+    segments, at = [], 1
+    while at < len(path):
+        match = _SEGMENT.match(path, at)
+        if match is None:
+            return None
+        segments.append(next(group for group in match.groups() if group is not None))
+        at = match.end()
+    return segments
+
+
+def _update_targets(expression: str) -> list[tuple[str, list[str], list[str]]]:
+    """Each item of an update expression: its clause (``SET``...), its tokens, and the
+    tokens naming what it writes (a SET's left side, the whole item otherwise).
+
+    Tokens follow DynamoDB's grammar: ``#name`` placeholders (any alphanumerics, ``#0``
+    included), ``:value`` placeholders, names, one-character punctuation. Clause keywords
+    are reserved words, so a bare name can never be one.
+    """
+    items: list[tuple[str, list[str], list[str]]] = []
+    clause, depth = "", 0
+    current: list[str] = []
+    for part in [*_TOKEN.findall(expression), ","]:
+        keyword = depth == 0 and part.upper() in _CLAUSES
+        if (keyword or (depth == 0 and part == ",")) and current:
+            left = current[: current.index("=")] if "=" in current else current
+            items.append((clause, current, left if clause == "SET" else current))
+            current = []
+        if keyword:
+            clause = part.upper()
+        elif depth > 0 or part != ",":
+            current.append(part)
+        depth += (part in "([") - (part in ")]")
+    return items

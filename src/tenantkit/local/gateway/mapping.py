@@ -27,7 +27,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from tenantkit.local.gateway.vtl import InputFault, java_text
+from tenantkit.local.gateway.java import java_text
+from tenantkit.local.gateway.vtl import InputFault
 
 __all__ = ["Input", "Util", "escape_javascript", "json_path"]
 

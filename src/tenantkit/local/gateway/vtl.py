@@ -13,8 +13,9 @@ fixes, in that copy only:
 - String literals: Velocity does not interpret backslashes in ``"..."`` or ``'...'``, so
   ``.replaceAll("\\\\'", "'")`` (AWS's idiom after ``$util.escapeJavaScript``) receives
   the regular expression ``\\\\'`` and turns ``\\'`` back into ``'``.
-- Truth: ``#if``, ``!``, ``&&`` and ``||`` hold anything but null and ``false`` true,
-  as Velocity 1.7 does (``#if("")`` is true), not Python's truthiness.
+- Truth and operators: ``#if``, ``!``, ``&&`` and ``||`` hold anything but null and
+  ``false`` true, as Velocity 1.7 does (``#if("")`` is true); arithmetic and comparison
+  are Velocity's, lenient where Python raises (:mod:`.java`).
 - ``#set($context.responseOverride.header.X-Trace = ...)``: a ``#set`` place may name
   a header with ``-``, as Velocity 1.7 names may.
 - Java's string and map methods templates rely on (``toLowerCase``, ``trim``,
@@ -29,12 +30,21 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import cache
 from types import ModuleType
 from typing import Any
 
-__all__ = ["InputFault", "TemplateFault", "java_text", "render", "velocity_true"]
+from tenantkit.local.gateway.java import (
+    LIST_METHODS,
+    MAP_METHODS,
+    OPERATORS,
+    STRING_METHODS,
+    java_text,
+    velocity_true,
+)
+
+__all__ = ["InputFault", "TemplateFault", "render"]
 
 
 class TemplateFault(Exception):
@@ -44,93 +54,6 @@ class TemplateFault(Exception):
 class InputFault(Exception):
     """The request's input cannot be used by the template (a body that is not JSON...):
     API Gateway answers the caller 400 with this message."""
-
-
-def java_text(value: Any) -> str:
-    """``value`` as Java's ``toString`` prints it (what Velocity writes for a reference)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{java_text(k)}={java_text(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(java_text(v) for v in value) + "]"
-    return str(value)
-
-
-def velocity_true(value: Any) -> bool:
-    """Velocity 1.7's truth: anything but null and ``false`` (``""``, ``0``, ``[]`` are true)."""
-    return value is not None and value is not False
-
-
-def _java_replacement(replacement: str) -> str:
-    """A Java ``replaceAll`` replacement (``$1``, ``\\$``) as a Python one (``\\g<1>``)."""
-    out: list[str] = []
-    index = 0
-    while index < len(replacement):
-        char = replacement[index]
-        if char == "\\" and index + 1 < len(replacement):
-            out.append(replacement[index + 1].replace("\\", "\\\\"))
-            index += 2
-            continue
-        group = re.match(r"\$(\d)", replacement[index:])
-        if group is not None:
-            out.append(f"\\g<{group.group(1)}>")
-            index += 2
-            continue
-        out.append("\\\\" if char == "\\" else char)
-        index += 1
-    return "".join(out)
-
-
-def _split(text: str, pattern: str) -> list[str]:
-    """Java's ``String.split``: trailing empty strings are dropped."""
-    parts = re.split(pattern, text)
-    while parts and parts[-1] == "":
-        parts.pop()
-    return parts
-
-
-_STRING_METHODS: dict[str, Callable[..., Any]] = {
-    "length": len,
-    "isEmpty": lambda s: not s,
-    "toLowerCase": str.lower,
-    "toUpperCase": str.upper,
-    "trim": lambda s: s.strip(" \t\n\r\x0b\x0c\x00"),
-    "startsWith": str.startswith,
-    "endsWith": str.endswith,
-    "contains": lambda s, part: str(part) in s,
-    "equals": lambda s, other: s == other,
-    "indexOf": lambda s, part: s.find(str(part)),
-    "substring": lambda s, start, end=None: s[start:end],
-    "matches": lambda s, pattern: re.fullmatch(pattern, s) is not None,
-    "replace": lambda s, old, new: s.replace(str(old), str(new)),
-    "replaceAll": lambda s, pattern, repl: re.sub(pattern, _java_replacement(repl), s),
-    "split": _split,
-    "toString": lambda s: s,
-}
-_MAP_METHODS: dict[str, Callable[..., Any]] = {
-    "get": lambda m, key: m.get(key),
-    "containsKey": lambda m, key: key in m,
-    "isEmpty": lambda m: not m,
-    "size": len,
-    "keySet": lambda m: list(m),
-    "values": lambda m: list(m.values()),
-    "entrySet": lambda m: [{"key": k, "value": v} for k, v in m.items()],
-    "put": lambda m, key, value: m.__setitem__(key, value),
-    "putAll": lambda m, other: m.update(other),
-    "remove": lambda m, key: m.pop(key, None),
-    "toString": java_text,
-}
-_LIST_METHODS: dict[str, Callable[..., Any]] = {
-    "size": len,
-    "isEmpty": lambda items: not items,
-    "get": lambda items, index: items[index],
-    "contains": lambda items, value: value in items,
-    "add": lambda items, value: items.append(value) or True,
-    "toString": java_text,
-}
 
 
 @cache
@@ -181,9 +104,7 @@ def _airspeed() -> ModuleType:
     module.NameOrCall.calculate = calculate
     unary = module.UnaryOperatorValue.OPERATORS
     unary["!"] = unary["not"] = lambda value: not velocity_true(value)
-    binary = module.BinaryOperator.OPERATORS
-    binary["||"] = binary["or"] = lambda a, b: velocity_true(a) or velocity_true(b)
-    binary["&&"] = binary["and"] = lambda a, b: velocity_true(a) and velocity_true(b)
+    module.BinaryOperator.OPERATORS.update(OPERATORS)
 
     def evaluate_if(self: Any, stream: Any, namespace: Any, loader: Any) -> None:
         if velocity_true(self.condition.calculate(namespace, loader)):
@@ -197,9 +118,9 @@ def _airspeed() -> ModuleType:
 
     module.IfDirective.evaluate_raw = evaluate_if
     methods = module.__additional_methods__
-    methods[str] = dict(_STRING_METHODS)
-    methods[dict] = dict(_MAP_METHODS)
-    methods[list] = dict(_LIST_METHODS)
+    methods[str] = dict(STRING_METHODS)
+    methods[dict] = dict(MAP_METHODS)
+    methods[list] = dict(LIST_METHODS)
     return module
 
 

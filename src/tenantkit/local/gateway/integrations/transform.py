@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from tenantkit.local.gateway.context import Call
+from tenantkit.local.gateway.java import java_text
 from tenantkit.local.gateway.mapping import Input, Util, json_path
 from tenantkit.local.gateway.messages import Refusal, Response, json_response
 from tenantkit.local.gateway.request_parameters import source_value
 from tenantkit.local.gateway.validation import content_type
-from tenantkit.local.gateway.vtl import InputFault, TemplateFault, java_text, render
+from tenantkit.local.gateway.vtl import InputFault, TemplateFault, render
 from tenantkit.local.template.openapi import Integration, IntegrationResponse
 
 __all__ = [

@@ -6,6 +6,7 @@ templates against an engine of their own. ``escape_javascript`` models Java's
 ``StringEscapeUtils.escapeJavaScript`` (commons-lang 2), which API Gateway's
 ``$util.escapeJavaScript`` is: ``'`` becomes ``\\'``, ``/`` becomes ``\\/``, controls and
 everything past ASCII become ``\\uXXXX`` (UTF-16 units, upper-case hex); DEL stays.
+A boolean prints as Java prints it (``true``), since templates compare printed text.
 """
 
 from __future__ import annotations
@@ -79,7 +80,21 @@ def _engine() -> ModuleType:
         "split": _split,
     }
     module.__additional_methods__[list] = {"size": len, "get": lambda items, i: items[i]}
+    module.FormalReference.evaluate_raw = _print_as_java
     return module
+
+
+def _print_as_java(self: Any, stream: Any, namespace: Any, loader: Any) -> None:
+    """airspeed's reference printing, except that booleans print as Java's true/false."""
+    value = None if self.expression is None else self.expression.calculate(namespace, loader)
+    if value is None:
+        if self.alternate is not None:
+            value = self.alternate.calculate(namespace, loader)
+        elif self.silent and self.expression is not None:
+            value = ""
+        else:
+            value = self.my_text()
+    stream.write(("true" if value else "false") if isinstance(value, bool) else str(value))
 
 
 @cache

@@ -7,7 +7,10 @@ so no field can add a key or close either string. The state machine trusts ``ten
 because only the API's integration role may start it (decision 2).
 
 A synchronous execution answers 200 (or the route's status) with the declared fields of
-its output; a failed one answers the status the spec maps its error to, else 500.
+its output, each printed from its text as its declared type or ``null`` (the output is
+the machine's, built from caller input, so it gets no more trust than that), strings
+without the caller's ``<tenant>#`` prefix; a failed one answers the status the spec maps
+its error to, else 500.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from tenantkit.errors import ConfigurationError
 __all__ = ["stepfunctions_integration"]
 
 _THROTTLED = ("ExecutionLimitExceeded", "ThrottlingException")
+#: JSON number text, as Java prints numbers (``7``, ``2.5``, ``1.0E20``), written without
+#: backslashes, ``$`` or ``#``, so that every Velocity engine reads the same pattern.
+_INTEGER = "-?(0|[1-9][0-9]*)"
+_FRACTION = "([.][0-9]+)?([eE][+-]?[0-9]+)?"
 
 
 def stepfunctions_integration(route: Route) -> Integration:
@@ -100,7 +107,10 @@ def _sync_response(errors: Mapping[str, int], returns: Mapping[str, Returned]) -
     ]
     if returns:
         lines.append("#set($out = $util.parseJson(\"$!input.path('$.output')\"))")
-        fields = [f'"{name}": {_plain(r.attribute or name, r.type)}' for name, r in returns.items()]
+        fields = []
+        for n, (name, returned) in enumerate(returns.items()):
+            lines.append(f"#set($o{n} = \"$!out.get('{returned.attribute or name}')\")")
+            fields.append(f'"{name}": {_plain(f"$o{n}", returned.type)}')
         lines.append("{" + ", ".join(fields) + "}")
     lines.append("#else")
     lines.append("#set($error = \"$!input.path('$.error')\")")
@@ -118,11 +128,18 @@ def _sync_response(errors: Mapping[str, int], returns: Mapping[str, Returned]) -
     return "\n".join(lines)
 
 
-def _plain(key: str, kind: str) -> str:
-    """JSON text of the output's ``key``, typed, or ``null`` when absent (or empty)."""
-    value = f"$out.get('{key}')"
+def _plain(printed: str, kind: str) -> str:
+    """JSON text of an output value (``printed``: a variable holding its text), typed.
+
+    The text decides, never the value: a number prints only if it is JSON number text
+    (a string such as ``1,"x":true`` is ``null``), a boolean is ``true`` only for the
+    text ``true``, a string is escaped and loses the caller's ``<tenant>#`` prefix. An
+    absent or empty value is ``null``.
+    """
     if kind == "boolean":
-        return f'#if("{vtl.quiet(value)}" == "")null#elseif({value})true#{{else}}false#end'
+        return f'#if({printed} == "true")true#elseif({printed} == "false")false#{{else}}null#end'
     if kind in {"integer", "number"}:
-        return f'#if("{vtl.quiet(value)}" != ""){value}#{{else}}null#end'
-    return f'#if("{vtl.quiet(value)}" != "")"{vtl.quiet(vtl.escaped(value))}"#{{else}}null#end'
+        pattern = _INTEGER if kind == "integer" else _INTEGER + _FRACTION
+        return f"#if({printed}.matches('{pattern}')){printed}#{{else}}null#end"
+    stripped = f"{printed}.replaceAll($strip, '')"
+    return f'#if({stripped} != "")"{vtl.quiet(vtl.escaped(stripped))}"#{{else}}null#end'

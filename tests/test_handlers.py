@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
+from unittest.mock import MagicMock
 
 import pytest
 
@@ -32,7 +33,7 @@ from tenantkit.errors import (
     UnauthorizedError,
     UnprocessedItemsError,
 )
-from tenantkit.events import EnvelopeSigner, SecretKey
+from tenantkit.events import EnvelopeSigner, SecretKey, put_events
 from tenantkit.handlers import error_response, is_api_gateway_event, json_response, refusal
 from tests.conftest import load_event
 
@@ -396,14 +397,29 @@ def isolated(event: Any, context: object = None) -> dict[str, Any]:
     return {"tenant": ctx.tenant_id, "user": ctx.user_id, "event": event}
 
 
-def carried(tenant: str, payload: object, signer: EnvelopeSigner = SIGNER) -> dict[str, str]:
+@tenant_handler(signer=SIGNER, api_gateway=True)
+def isolated_route(event: Any, context: object = None) -> dict[str, Any]:
+    """A tenant-isolated function that is also an API route (opted in)."""
+    ctx = current_tenant()
+    return {"tenant": ctx.tenant_id, "user": ctx.user_id, "event": event}
+
+
+def carried(
+    tenant: str,
+    payload: object,
+    signer: EnvelopeSigner = SIGNER,
+    purpose: str = "invoke:reports",
+) -> dict[str, str]:
     with tenant_scope(TenantContext(tenant_id=tenant, user_id="alice")):
-        return {"tenantId": tenant, "envelope": signer.seal(payload)}
+        return {"tenantId": tenant, "envelope": signer.seal(payload, purpose=purpose)}
 
 
 class Isolated:
-    def __init__(self, tenant_id: str | None) -> None:
+    """The Lambda context of the function ``reports``, invoked under ``tenant_id``."""
+
+    def __init__(self, tenant_id: str | None, function_name: str = "reports") -> None:
         self.tenant_id = tenant_id
+        self.function_name = function_name
 
 
 @pytest.mark.parametrize(
@@ -443,20 +459,86 @@ def test_a_direct_invoke_with_a_matching_envelope_runs_with_its_payload() -> Non
     }
     # A pool function (no isolation tenant) trusts the signed envelope alone.
     assert isolated(carried("ohio", 2), Isolated(None))["tenant"] == "ohio"
-    assert isolated(event=carried("ohio", 3))["event"] == 3
+    assert isolated(event=carried("ohio", 3), context=Isolated(None))["event"] == 3
     assert current_tenant_or_none() is None
 
 
-def test_api_events_still_take_the_authorizer_with_a_signer_configured() -> None:
-    result = isolated(api_event(ALICE), Isolated("texas"))
+def test_an_envelope_sealed_for_another_function_is_refused() -> None:
+    with pytest.raises(EnvelopeError, match="purpose"):
+        isolated(carried("texas", 1), Isolated("texas", function_name="billing"))
+    with pytest.raises(EnvelopeError, match="function_name"):
+        isolated(carried("texas", 1))  # no context: no function to check the purpose against
+
+
+def test_api_events_take_the_authorizer_only_when_opted_in() -> None:
+    result = isolated_route(api_event(ALICE), Isolated("texas"))
     assert (result["tenant"], result["user"]) == ("texas", "alice")
     assert result["event"] == api_event(ALICE)  # the event is passed on unchanged
-    assert isolated(api_event(ALICE), Isolated("washington"))["statusCode"] == 403
-    assert isolated(api_event(None))["statusCode"] == 401
+    assert isolated_route(api_event(ALICE), Isolated("washington"))["statusCode"] == 403
+    assert isolated_route(api_event(None))["statusCode"] == 401
+    assert isolated_route(carried("texas", 1), Isolated("texas"))["event"] == 1
+    with pytest.raises(EnvelopeError, match="api_gateway=True"):
+        isolated(api_event(ALICE), Isolated("texas"))
+
+
+def test_api_gateway_goes_with_a_signer() -> None:
+    with pytest.raises(ConfigurationError, match="signer"):
+        tenant_handler(api_gateway=True)
 
 
 def test_an_event_with_an_authorizer_context_is_never_read_as_an_envelope() -> None:
-    """Either source, never a mix: an (empty) authorizer context takes the authorizer path."""
+    """Either source, never a mix: an envelope beside an authorizer context is refused,
+    and an authorizer context outside an API Gateway event is not one of API Gateway."""
     event = {**carried("texas", 1), "requestContext": {"authorizer": {}}}
-    with pytest.raises(NoTenantContextError):
-        isolated(event, Isolated("texas"))
+    for handler in (isolated, isolated_route):
+        with pytest.raises(EnvelopeError):
+            handler(event, Isolated("texas"))
+    with pytest.raises(EnvelopeError):
+        isolated_route({"requestContext": {"authorizer": FORGED_AUTHORIZER}}, Isolated("victim"))
+
+
+# --- attacks from the security review: whoever may invoke the function -------------------
+
+
+FORGED_AUTHORIZER = {"tenantId": "victim", "userId": "mallory", "roles": '["admin"]'}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"requestContext": {"authorizer": FORGED_AUTHORIZER}, "cmd": "delete-all"},
+        {"httpMethod": "POST", "requestContext": {"authorizer": FORGED_AUTHORIZER}},
+        {"routeKey": "POST /x", "requestContext": {"authorizer": {"lambda": FORGED_AUTHORIZER}}},
+    ],
+    ids=["bare-authorizer", "rest-shaped", "http-api-shaped"],
+)
+def test_attack_a_forged_authorizer_context_on_a_direct_invoke_is_refused(
+    event: dict[str, Any],
+) -> None:
+    """A principal allowed lambda:InvokeFunction writes the authorizer context itself,
+    with TenantId=victim: a function that takes envelopes takes nothing else."""
+    ran: list[str] = []
+
+    @tenant_handler(signer=SIGNER)
+    def handler(event: Any, context: object = None) -> str:
+        ran.append(current_tenant().tenant_id)
+        return "ran"
+
+    with pytest.raises(EnvelopeError):
+        handler(event, Isolated("victim"))
+    assert ran == []
+    assert current_tenant_or_none() is None
+
+
+def test_attack_an_eventbridge_detail_replayed_as_a_direct_invoke_payload_is_refused() -> None:
+    """The same key seals queue, EventBridge and Invoke envelopes: a detail that any rule
+    target or archive can read must not run a tenant-isolated function."""
+    events = MagicMock()
+    events.put_events.return_value = {"Entries": [{"EventId": "e1"}]}
+    park = {"Source": "parks", "DetailType": "park.created", "Detail": {"parkId": "p1"}}
+    with tenant_scope(TenantContext(tenant_id="texas", user_id="alice")):
+        put_events([park], signer=SIGNER, client=events)  # type: ignore[list-item]
+    detail = json.loads(events.put_events.call_args.kwargs["Entries"][0]["Detail"])
+    for _ in range(3):
+        with pytest.raises(EnvelopeError, match="purpose"):
+            isolated(detail, Isolated("texas"))

@@ -24,6 +24,8 @@ from tenantkit.context import (
     tenant_scope,
 )
 from tenantkit.errors import (
+    ConfigurationError,
+    EnvelopeError,
     ForbiddenError,
     NoTenantContextError,
     TenantKitError,
@@ -105,17 +107,36 @@ def tenant_handler(fn: Callable[P, R], /) -> Callable[P, R | dict[str, Any]]: ..
 
 @typing.overload
 def tenant_handler(
-    *, signer: EnvelopeSigner | None = None
+    *, signer: EnvelopeSigner | None = None, api_gateway: bool = False
 ) -> Callable[[Callable[P, R]], Callable[P, R | dict[str, Any]]]: ...
 
 
 def tenant_handler(
-    fn: Callable[P, R] | None = None, /, *, signer: EnvelopeSigner | None = None
+    fn: Callable[P, R] | None = None,
+    /,
+    *,
+    signer: EnvelopeSigner | None = None,
+    api_gateway: bool = False,
 ) -> Callable[P, R | dict[str, Any]] | Callable[[Callable[P, R]], Callable[P, R | dict[str, Any]]]:
-    """Run a Lambda handler with the tenant from the authorizer context in scope.
+    """Run a Lambda handler with the tenant of its event in scope.
 
     The tenant is reset when the handler returns or raises, so a warm container
     never carries one invocation's tenant into the next.
+
+    ``@tenant_handler`` takes API Gateway events: the tenant comes from the authorizer
+    context. That context is only as trustworthy as whoever may invoke the function,
+    since a direct ``Invoke`` can write it: restrict the function's resource policy to
+    ``apigateway.amazonaws.com`` with the API's ``SourceArn``.
+
+    ``@tenant_handler(signer=...)`` takes direct invocations only, such as
+    ``TenantFunction``'s of a tenant-isolated function: the payload must carry a tenant
+    envelope sealed for this function (``invoke:<context.function_name>``) that
+    ``signer`` verifies, naming the same tenant as Lambda's ``context.tenant_id`` when
+    that is set, and the handler receives the envelope's payload as its event.
+    ``context.tenant_id`` alone is never a tenant, and neither is an authorizer context:
+    whoever may invoke the function chooses both. ``api_gateway=True`` takes API Gateway
+    events as well, from the authorizer as above, which trusts every principal allowed
+    to invoke the function as much as API Gateway: restrict its resource policy.
 
     On API Gateway events, a missing or invalid tenant is a JSON 401/403, and a
     :class:`TenantKitError` the handler raises becomes its :func:`error_response`.
@@ -124,27 +145,26 @@ def tenant_handler(
     retries as configured, which a 4xx dict returned as a success would prevent.
     Other exceptions always propagate unchanged. With a metered ``TenantTable`` the
     invocation prints one EMF record of its tenant's usage (``tenantkit.metering``).
-
-    ``@tenant_handler(signer=...)`` also takes direct invocations (no authorizer
-    context), such as ``TenantFunction``'s of a tenant-isolated function: the payload
-    must carry a tenant envelope that ``signer`` verifies, naming the same tenant as
-    Lambda's ``context.tenant_id`` when that is set, and the handler receives the
-    envelope's payload as its event. ``context.tenant_id`` alone is never a tenant:
-    whoever may invoke the function chooses it.
     """
+    if api_gateway and signer is None:
+        raise ConfigurationError(
+            "api_gateway=True goes with signer=...; without a signer, tenant_handler "
+            "takes API Gateway events only"
+        )
 
     def decorate(fn: Callable[P, R]) -> Callable[P, R | dict[str, Any]]:
         @functools.wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | dict[str, Any]:
             event = args[0] if args else kwargs.get("event")
             lambda_context = args[1] if len(args) > 1 else kwargs.get("context")
-            answers = is_api_gateway_event(event)
-            # No authorizer context and not over HTTP: a direct Invoke, if envelopes are on.
-            direct = None if answers or authorizer_context(event) is not None else signer
+            over_http = is_api_gateway_event(event)
+            # With a signer, only envelopes, unless API Gateway events are opted into.
+            envelopes = None if api_gateway and over_http else signer
+            answers = over_http and envelopes is None
             call_args: Any = args
             try:
-                if direct is not None:
-                    ctx, payload = _direct_invocation(event, lambda_context, direct)
+                if envelopes is not None:
+                    ctx, payload = _direct_invocation(event, lambda_context, envelopes)
                     if args:
                         call_args = (payload, *args[1:])
                     else:
@@ -158,7 +178,7 @@ def tenant_handler(
                     raise
                 logger.warning("tenant refused: %s", type(error).__name__)
                 return error_response(refusal(error, event))
-            tier = (authorizer_context(event) or {}).get("tier")
+            tier = None if envelopes is not None else (authorizer_context(event) or {}).get("tier")
             try:
                 with tenant_scope(ctx), metered_invocation(ctx.tenant_id, tier):
                     return fn(*call_args, **kwargs)
@@ -177,9 +197,22 @@ def _direct_invocation(
 ) -> tuple[TenantContext, Any]:
     """The tenant and payload of a direct ``Invoke``, from the envelope it must carry."""
     from tenantkit.events.carried import open_carried
+    from tenantkit.events.envelope import invoke_purpose
 
     try:
-        opened = open_carried(signer, event)
+        if is_api_gateway_event(event) or authorizer_context(event) is not None:
+            raise EnvelopeError(
+                "an event with an authorizer context reached tenant_handler(signer=...), "
+                "which takes envelopes only; pass api_gateway=True (and restrict the "
+                "function's resource policy to API Gateway) to take API Gateway events"
+            )
+        function_name = getattr(lambda_context, "function_name", None)
+        if not isinstance(function_name, str):
+            raise EnvelopeError(
+                "the Lambda context names no function_name, so the envelope's purpose "
+                "cannot be checked"
+            )
+        opened = open_carried(signer, event, purpose=invoke_purpose(function_name))
         isolated = getattr(lambda_context, "tenant_id", None)
         if isolated is not None and isolated != opened.context.tenant_id:
             raise TenantMismatchError(

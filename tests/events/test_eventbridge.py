@@ -57,7 +57,7 @@ def delivered(detail: object, **fields: Any) -> dict[str, Any]:
 
 def carried(signer: EnvelopeSigner, tenant: str, payload: object) -> dict[str, str]:
     with tenant_scope(ctx(tenant)):
-        return {"tenantId": tenant, "envelope": signer.seal(payload)}
+        return {"tenantId": tenant, "envelope": signer.seal(payload, purpose="events")}
 
 
 # --- attacks first ----------------------------------------------------------------------
@@ -210,7 +210,9 @@ def test_put_events_answers_nothing_left_out_in_order() -> None:
     assert ids == [f"e{i}" for i in range(12)]
     assert [len(request) for request in sent] == [10, 2, 1]
     assert sent[2][0] == sent[1][1]  # the same sealed envelope, not a new one
-    assert [SIGNER.open(json.loads(e["Detail"])["envelope"])[1] for e in sent[1]] == [10, 11]
+    assert [
+        SIGNER.open(json.loads(e["Detail"])["envelope"], purpose="events")[1] for e in sent[1]
+    ] == [10, 11]
 
 
 def test_put_events_partial_failure_names_the_failed_entries() -> None:

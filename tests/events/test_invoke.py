@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import unquote
 
 import boto3
 import pytest
@@ -41,6 +42,13 @@ from tests.events.test_queues import seal, sqs_record
 
 SIGNER = EnvelopeSigner(key=KEY)
 OTHER_SIGNER = EnvelopeSigner(key=SecretKey("another-secret-of-at-least-32-bytes!!"))
+#: The purpose of an envelope sealed for the function named "reports".
+REPORTS = "invoke:reports"
+
+
+def invoked(tenant: str | None, function_name: str = "reports") -> SimpleNamespace:
+    """The Lambda context of a direct invocation of ``function_name`` under ``tenant``."""
+    return SimpleNamespace(tenant_id=tenant, function_name=function_name)
 
 
 class _Raw:
@@ -76,7 +84,8 @@ class FakeLambda:
         if invocation == "Event":
             return answer(request.url, 202, b"")
         try:
-            result = self.handler(payload, SimpleNamespace(tenant_id=tenant))
+            name = unquote(request.url.split("/functions/")[1].split("/")[0])
+            result = self.handler(payload, SimpleNamespace(tenant_id=tenant, function_name=name))
         except Exception as exc:
             error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
             body = json.dumps(error).encode()
@@ -118,36 +127,39 @@ def test_tenant_id_alone_is_never_a_tenant() -> None:
     """Anyone allowed lambda:InvokeFunction chooses TenantId; without an envelope, refused."""
     for event in ({"report": "all"}, {"tenantId": "texas"}, {}, None):
         with pytest.raises((EnvelopeError, NoTenantContextError)):
-            isolated(event, SimpleNamespace(tenant_id="texas"))
+            isolated(event, invoked("texas"))
     assert current_tenant_or_none() is None
 
 
 def test_a_forged_envelope_is_refused() -> None:
     with tenant_scope(ctx("texas")):
-        carried = {"tenantId": "texas", "envelope": OTHER_SIGNER.seal({"report": "all"})}
+        carried = {
+            "tenantId": "texas",
+            "envelope": OTHER_SIGNER.seal({"report": "all"}, purpose=REPORTS),
+        }
     with pytest.raises(EnvelopeError, match="signature"):
-        isolated(carried, SimpleNamespace(tenant_id="texas"))
-    edited = json.loads(seal("ohio", 1))
+        isolated(carried, invoked("texas"))
+    edited = json.loads(seal("ohio", 1, REPORTS))
     edited["env"]["tenantId"] = "texas"
     carried = {"tenantId": "texas", "envelope": json.dumps(edited)}
     with pytest.raises(EnvelopeError, match="signature"):
-        isolated(carried, SimpleNamespace(tenant_id="texas"))
+        isolated(carried, invoked("texas"))
 
 
 def test_another_tenants_envelope_with_a_mismatching_tenant_id_is_refused() -> None:
     """A genuine envelope of ohio replayed into texas's environment."""
-    carried = {"tenantId": "ohio", "envelope": seal("ohio", {"report": "all"})}
+    carried = {"tenantId": "ohio", "envelope": seal("ohio", {"report": "all"}, REPORTS)}
     with pytest.raises(TenantMismatchError):
-        isolated(carried, SimpleNamespace(tenant_id="texas"))
-    relabelled = {"tenantId": "texas", "envelope": seal("ohio", {"report": "all"})}
+        isolated(carried, invoked("texas"))
+    relabelled = {"tenantId": "texas", "envelope": seal("ohio", {"report": "all"}, REPORTS)}
     with pytest.raises(EnvelopeError):
-        isolated(relabelled, SimpleNamespace(tenant_id="texas"))
+        isolated(relabelled, invoked("texas"))
 
 
 def test_unsigned_fields_next_to_the_envelope_are_refused() -> None:
-    carried = {"tenantId": "texas", "envelope": seal("texas", 1), "admin": True}
+    carried = {"tenantId": "texas", "envelope": seal("texas", 1, REPORTS), "admin": True}
     with pytest.raises(EnvelopeError, match="exactly"):
-        isolated(carried, SimpleNamespace(tenant_id="texas"))
+        isolated(carried, invoked("texas"))
 
 
 def test_without_a_signer_a_direct_invocation_has_no_tenant() -> None:
@@ -155,9 +167,9 @@ def test_without_a_signer_a_direct_invocation_has_no_tenant() -> None:
     def pool(event: Any, context: Any = None) -> str:
         return current_tenant().tenant_id
 
-    carried = {"tenantId": "texas", "envelope": seal("texas", 1)}
+    carried = {"tenantId": "texas", "envelope": seal("texas", 1, REPORTS)}
     with pytest.raises(NoTenantContextError):
-        pool(carried, SimpleNamespace(tenant_id="texas"))
+        pool(carried, invoked("texas"))
 
 
 def test_invoking_outside_a_tenant_scope_is_refused_before_any_call(
@@ -184,7 +196,7 @@ def test_invoke_sets_the_tenant_header_and_carries_a_signed_envelope(
     assert request["type"] == "RequestResponse"
     assert request["url"].endswith("/functions/reports/invocations")
     assert set(request["payload"]) == {"tenantId", "envelope"}
-    opened, payload = SIGNER.open(request["payload"]["envelope"])
+    opened, payload = SIGNER.open(request["payload"]["envelope"], purpose=REPORTS)
     assert (opened.tenant_id, payload) == ("texas", {"report": "visitors"})
 
 
@@ -193,7 +205,7 @@ def test_invoke_async_is_an_event_invocation(reports: TenantFunction, fake: Fake
         reports.invoke_async([1, 2])
     [request] = fake.requests
     assert (request["tenant"], request["type"]) == ("ohio", "Event")
-    assert SIGNER.open(request["payload"]["envelope"])[1] == [1, 2]
+    assert SIGNER.open(request["payload"]["envelope"], purpose=REPORTS)[1] == [1, 2]
 
 
 def test_a_qualifier_goes_on_the_request(fake: FakeLambda) -> None:
@@ -254,7 +266,10 @@ def test_fan_out_per_tenant_from_an_sqs_batch(reports: TenantFunction, fake: Fak
         ]
     }
     assert process_sqs_batch(event, reports.invoke, signer=SIGNER) == {"batchItemFailures": []}
-    assert [(r["tenant"], SIGNER.open(r["payload"]["envelope"])[1]) for r in fake.requests] == [
+    assert [
+        (r["tenant"], SIGNER.open(r["payload"]["envelope"], purpose=REPORTS)[1])
+        for r in fake.requests
+    ] == [
         ("texas", {"n": 1}),
         ("ohio", {"n": 2}),
         ("texas", {"n": 3}),
@@ -304,13 +319,13 @@ def test_an_envelope_runs_only_under_its_own_tenant(
     """The model: a direct invocation runs iff the envelope's tenant is the TenantId."""
     invoked_as = sealed_for if same else other
     with tenant_scope(ctx(sealed_for)):
-        carried = {"tenantId": sealed_for, "envelope": SIGNER.seal(payload)}
+        carried = {"tenantId": sealed_for, "envelope": SIGNER.seal(payload, purpose=REPORTS)}
     if sealed_for == invoked_as:
-        result = isolated(carried, SimpleNamespace(tenant_id=invoked_as))
+        result = isolated(carried, invoked(invoked_as))
         assert (result["tenant"], result["got"]) == (sealed_for, payload)
     else:
         with pytest.raises(TenantMismatchError):
-            isolated(carried, SimpleNamespace(tenant_id=invoked_as))
+            isolated(carried, invoked(invoked_as))
     assert current_tenant_or_none() is None
 
 
@@ -323,7 +338,10 @@ def test_fan_out_from_an_eventbridge_consumer(reports: TenantFunction, fake: Fak
         return reports.invoke(event["detail"])
 
     with tenant_scope(ctx("ohio")):
-        detail = {"tenantId": "ohio", "envelope": SIGNER.seal({"report": "closures"})}
+        detail = {
+            "tenantId": "ohio",
+            "envelope": SIGNER.seal({"report": "closures"}, purpose="events"),
+        }
     event = {"id": "ev-1", "source": "parks", "detail-type": "park-closed", "detail": detail}
     assert consumer(event, None)["tenant"] == "ohio"
     assert fake.requests[0]["tenant"] == "ohio"

@@ -23,9 +23,9 @@ def sqs_record(body: str, message_id: str, **extra: Any) -> dict[str, Any]:
     return record
 
 
-def seal(tenant: str, payload: object) -> str:
+def seal(tenant: str, payload: object, purpose: str = "sqs") -> str:
     with tenant_scope(ctx(tenant)):
-        return SIGNER.seal(payload)
+        return SIGNER.seal(payload, purpose=purpose)
 
 
 class Recorder:
@@ -207,7 +207,7 @@ def test_send_message_to_a_standard_queue(aws: Aws) -> None:
     received = aws.sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"]
     assert received[0]["MessageId"] == message_id
     assert received[0]["MessageAttributes"]["tenant_id"]["StringValue"] == "texas"
-    context, payload = SIGNER.open(received[0]["Body"])
+    context, payload = SIGNER.open(received[0]["Body"], purpose="sqs")
     assert (context.tenant_id, payload) == ("texas", {"job": 1})
 
 
@@ -334,3 +334,29 @@ def test_the_status_cache_gates_a_batch_before_the_ledger(aws: Aws) -> None:
     assert handler.seen == [("texas", 2)]
     markers = aws.dynamodb.scan(TableName=TABLE)["Items"]
     assert sum(item["pk"]["S"].startswith("_once#gated#") for item in markers) == 1
+
+
+def test_attack_envelopes_sealed_for_another_channel_are_refused() -> None:
+    """A detail sealed for EventBridge sent as a bare body, a queue envelope dressed as
+    an EventBridge event, and a function's Invoke payload: none is a queue message."""
+    as_event = {
+        "source": "parks",
+        "detail-type": "park-closed",
+        "detail": {"tenantId": "texas", "envelope": seal("texas", 2, "sqs")},
+    }
+    event = {
+        "Records": [
+            sqs_record(seal("texas", 1, "events"), "detail-as-body"),
+            sqs_record(json.dumps(as_event), "queue-envelope-as-event"),
+            sqs_record(seal("texas", 3, "invoke:reports"), "invoke"),
+            sqs_record(seal("texas", 4), "genuine"),
+        ]
+    }
+    handler = Recorder()
+    result = process_sqs_batch(event, handler, signer=SIGNER)
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [
+        "detail-as-body",
+        "queue-envelope-as-event",
+        "invoke",
+    ]
+    assert handler.seen == [("texas", 4)]

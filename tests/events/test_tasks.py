@@ -9,15 +9,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tenantkit import current_tenant, current_tenant_or_none, requires_roles
+from tenantkit import (
+    TenantContext,
+    current_tenant,
+    current_tenant_or_none,
+    requires_roles,
+    tenant_scope,
+)
 from tenantkit.errors import (
+    EnvelopeError,
     ForbiddenError,
     InvalidTenantIdError,
     NoTenantContextError,
     TenantMismatchError,
     TenantNotActiveError,
 )
-from tenantkit.events import step_functions_task
+from tenantkit.events import EnvelopeSigner, SecretKey, step_functions_task
 from tenantkit.events.tasks import TASK_USER_ID
 
 # The tenant id rule, written here as the test's own model (never imported from the code).
@@ -49,6 +56,24 @@ def test_a_missing_tenant_is_refused(event: object) -> None:
 def test_an_invalid_tenant_is_refused(tenant: object) -> None:
     with pytest.raises(InvalidTenantIdError):
         publish({"tenantId": tenant, "parkId": "alamo"})
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"tenantId": "victim", "envelope": "not even an envelope"},
+        {"tenantId": "victim", "envelope": "{}", "parkId": "alamo"},
+    ],
+    ids=["junk-envelope", "envelope-beside-fields"],
+)
+def test_attack_an_eventbridge_detail_routed_into_the_machine_is_refused(
+    event: dict[str, Any],
+) -> None:
+    """A rule that targets the state machine hands it an EventBridge detail: its
+    ``tenantId`` sits next to an envelope and is never to be trusted on its own."""
+    with pytest.raises(EnvelopeError):
+        publish(event)
+    assert current_tenant_or_none() is None
 
 
 def test_a_tenant_nested_deeper_is_not_read() -> None:
@@ -124,3 +149,62 @@ def test_require_active_refuses_before_the_handler() -> None:
 def test_keeps_metadata() -> None:
     assert publish.__name__ == "publish"
     assert publish.__wrapped__ is not None  # type: ignore[attr-defined]
+
+
+# --- envelopes, verified with a signer ---------------------------------------------------
+
+SIGNER = EnvelopeSigner(key=SecretKey("an-envelope-secret-of-at-least-32-bytes!"))
+
+
+def detail(tenant: str, payload: object, purpose: str = "events") -> dict[str, str]:
+    """An EventBridge detail as ``put_events`` seals it."""
+    with tenant_scope(TenantContext(tenant_id=tenant, user_id="alice", roles={"admin"})):
+        return {"tenantId": tenant, "envelope": SIGNER.seal(payload, purpose=purpose)}
+
+
+@step_functions_task(signer=SIGNER)
+def verified(event: Any, context: Any = None) -> dict[str, Any]:
+    tenant = current_tenant()
+    return {"tenant": tenant.tenant_id, "user": tenant.user_id, "got": event}
+
+
+def test_a_verified_detail_runs_in_its_envelopes_tenant_with_its_payload() -> None:
+    assert verified(detail("texas", {"parkId": "alamo"})) == {
+        "tenant": "texas",
+        "user": "alice",
+        "got": {"parkId": "alamo"},
+    }
+    event = {"source": "parks", "detail-type": "park-closed", "detail": detail("ohio", 1)}
+    assert verified(event)["got"] == {**event, "detail": 1}  # a whole EventBridge event
+    assert current_tenant_or_none() is None
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"tenantId": "victim", "envelope": "not even an envelope"},
+        {**detail("texas", 1), "tenantId": "victim"},  # relabelled
+        {**detail("texas", 1), "parkId": "alamo"},  # unsigned fields beside it
+        detail("texas", 1, purpose="sqs"),  # sealed for a queue
+        detail("texas", 1, purpose="invoke:reports"),  # sealed for a function
+        {"tenantId": "victim", "source": "p", "detail-type": "t", "detail": detail("texas", 1)},
+    ],
+    ids=["junk", "relabelled", "extra-fields", "sqs", "invoke", "event-relabelled"],
+)
+def test_attack_an_envelope_that_does_not_verify_is_refused_with_a_signer(
+    event: dict[str, Any],
+) -> None:
+    with pytest.raises(EnvelopeError):
+        verified(event)
+    assert current_tenant_or_none() is None
+
+
+def test_a_verified_detail_must_agree_with_the_isolation_tenant() -> None:
+    with pytest.raises(TenantMismatchError):
+        verified(detail("texas", 1), SimpleNamespace(tenant_id="ohio"))
+
+
+def test_an_eventbridge_event_without_a_signer_is_refused() -> None:
+    event = {"source": "parks", "detail-type": "park-closed", "detail": detail("texas", 1)}
+    with pytest.raises(EnvelopeError, match="signer"):
+        publish(event)

@@ -5,10 +5,16 @@ tenant cannot be looked up again; it travels with the message. An envelope carri
 tenant context and the payload, signed with HMAC-SHA256, so a consumer can trust the
 tenant in it: editing any field (the tenant id above all) breaks the signature.
 
-Wire format (version 1), one JSON object::
+One key signs queued messages, EventBridge details and ``Invoke`` payloads, so each
+envelope names its signed ``purpose`` (:data:`SQS`, :data:`EVENTS`, or
+``invoke:<function name>``, see :func:`invoke_purpose`) and each opener names the one
+it takes: a detail that any rule target can read does not run a tenant-isolated
+function, and an envelope sealed for one function does not run another.
 
-    {"v": 1, "env": {"tenantId", "userId", "roles", "requestId", "messageId",
-                     "issuedAt", "payload"}, "sig": "<base64url HMAC>"}
+Wire format (version 2), one JSON object::
+
+    {"v": 2, "env": {"tenantId", "userId", "roles", "requestId", "messageId",
+                     "issuedAt", "purpose", "payload"}, "sig": "<base64url HMAC>"}
 
 The MAC covers the canonical encoding of ``{"v": ..., "env": ...}``: JSON with sorted
 keys, no whitespace, ASCII only. ``issuedAt`` is epoch milliseconds.
@@ -31,14 +37,53 @@ from tenantkit._shared.keys import Secret, SecretKey, SecretsManagerKey
 from tenantkit.context import TenantContext, current_tenant
 from tenantkit.errors import ConfigurationError, EnvelopeError, TenantKitError
 
-__all__ = ["ENVELOPE_VERSION", "EnvelopeSigner", "OpenedEnvelope"]
+__all__ = [
+    "ENVELOPE_VERSION",
+    "EVENTS",
+    "SQS",
+    "EnvelopeSigner",
+    "OpenedEnvelope",
+    "invoke_purpose",
+]
 
-ENVELOPE_VERSION = 1
+ENVELOPE_VERSION = 2
+#: The purpose of messages sent to SQS (``send_message``; SNS messages a queue consumes).
+SQS = "sqs"
+#: The purpose of EventBridge details sealed by ``put_events``.
+EVENTS = "events"
 _MAX_CLOCK_SKEW_MS = 60_000
 _ENV_KEYS = frozenset(
-    {"tenantId", "userId", "roles", "requestId", "messageId", "issuedAt", "payload"}
+    {"tenantId", "userId", "roles", "requestId", "messageId", "issuedAt", "purpose", "payload"}
 )
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}\Z", re.ASCII)
+_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\Z", re.ASCII)
+
+
+def invoke_purpose(function_name: str) -> str:
+    """The purpose of a direct ``Invoke`` payload for ``function_name``: ``invoke:<name>``.
+
+    Lambda takes a function's name, its ARN or a partial ARN, each with an optional
+    version or alias; the purpose names the bare function name, which is what the
+    invoked function reads as ``context.function_name``.
+    """
+    parts = function_name.split(":") if isinstance(function_name, str) else [""]
+    if len(parts) >= 7 and parts[0] == "arn":
+        name = parts[6]
+    elif len(parts) >= 3 and parts[1] == "function":
+        name = parts[2]
+    else:
+        name = parts[0]
+    if not _FUNCTION_NAME.match(name):
+        raise ConfigurationError(
+            "expected a Lambda function name, ARN or partial ARN (names are letters, "
+            "digits, '-' and '_', up to 64)"
+        )
+    return f"invoke:{name}"
+
+
+def _check_purpose(purpose: object) -> None:
+    if not isinstance(purpose, str) or not purpose:
+        raise ConfigurationError("an envelope's purpose is a non-empty string (SQS, EVENTS, ...)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,8 +153,10 @@ class EnvelopeSigner:
         self.max_age = _seconds(max_age)
         self._key = key.source("the envelope secret")
 
-    def seal(self, payload: object) -> str:
-        """The envelope for ``payload`` under ``current_tenant()``, as a JSON string."""
+    def seal(self, payload: object, *, purpose: str) -> str:
+        """The envelope for ``payload`` under ``current_tenant()``, as a JSON string, for
+        the opener that takes ``purpose`` only."""
+        _check_purpose(purpose)
         ctx = current_tenant()
         env = {
             "tenantId": ctx.tenant_id,
@@ -118,27 +165,35 @@ class EnvelopeSigner:
             "requestId": ctx.request_id,
             "messageId": uuid.uuid4().hex,
             "issuedAt": int(time.time() * 1000),
+            "purpose": purpose,
             "payload": payload,
         }
         signed = {"v": ENVELOPE_VERSION, "env": env}
         sig = self._mac(self._key.get(), _canonical(signed))
         return _canonical({**signed, "sig": sig}).decode("ascii")
 
-    def open(self, body: str | bytes) -> tuple[TenantContext, Any]:
+    def open(self, body: str | bytes, *, purpose: str) -> tuple[TenantContext, Any]:
         """Verify ``body`` and return its tenant context and payload.
 
         Raises ``EnvelopeError`` when the body is not an envelope, has an unknown
-        version, a bad signature, or is older than ``max_age``.
+        version, a bad signature, another purpose than ``purpose``, or is older than
+        ``max_age``.
         """
-        opened = self.open_envelope(body)
+        opened = self.open_envelope(body, purpose=purpose)
         return opened.context, opened.payload
 
-    def open_envelope(self, body: str | bytes) -> OpenedEnvelope:
+    def open_envelope(self, body: str | bytes, *, purpose: str) -> OpenedEnvelope:
         """Verify ``body`` as :meth:`open` does, keeping the envelope's id and issue time."""
+        _check_purpose(purpose)
         envelope = self._parse_envelope(body)
         signed = {"v": envelope["v"], "env": envelope["env"]}
         self._verify(_canonical(signed), envelope["sig"])
         env = envelope["env"]
+        if env["purpose"] != purpose:
+            raise EnvelopeError(
+                f"the envelope was sealed for another purpose than {purpose!r}; "
+                "it was moved from another queue, bus or function"
+            )
         self._check_age(env["issuedAt"])
         roles = env["roles"]
         if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):

@@ -28,6 +28,7 @@ from tenantkit.errors import (
     UnprocessedItemsError,
 )
 from tenantkit.events.carried import carry, open_carried
+from tenantkit.events.envelope import EVENTS
 
 if TYPE_CHECKING:
     import boto3
@@ -141,7 +142,7 @@ def _request(entry: Mapping[str, Any], signer: EnvelopeSigner) -> dict[str, Any]
     request: dict[str, Any] = {
         "Source": entry["Source"],
         "DetailType": entry["DetailType"],
-        "Detail": json.dumps(carry(signer, entry["Detail"]), separators=(",", ":")),
+        "Detail": json.dumps(carry(signer, entry["Detail"], purpose=EVENTS), separators=(",", ":")),
     }
     if "EventBusName" in entry:
         request["EventBusName"] = entry["EventBusName"]
@@ -176,7 +177,7 @@ def eventbridge_handler(
             try:
                 if not isinstance(event, Mapping) or not {"detail-type", "source"} <= set(event):
                     raise EnvelopeError("the event is not an EventBridge event")
-                opened = open_carried(signer, event.get("detail"))
+                opened = open_carried(signer, event.get("detail"), purpose=EVENTS)
             except EnvelopeError as exc:
                 logger.warning(
                     "refused EventBridge event %s: %s",

@@ -3,9 +3,10 @@
 A function with ``TenancyConfig: {TenantIsolationMode: PER_TENANT}`` needs a tenant id
 on every ``Invoke``, and Lambda never lets two tenants share one of its execution
 environments. But whoever may call ``lambda:InvokeFunction`` chooses that id, so the
-function must not take it on trust: the payload carries a signed tenant envelope, and
-``tenant_handler(signer=...)`` on the other side verifies it and checks that it names
-the same tenant as ``context.tenant_id`` (round-2 decision 4).
+function must not take it on trust: the payload carries a signed tenant envelope, sealed
+for that function only (``invoke:<function name>``), and ``tenant_handler(signer=...)``
+on the other side verifies it and checks that it names the same tenant as
+``context.tenant_id`` (round-2 decision 4).
 
 Fanning queued or evented work out per tenant is :meth:`TenantFunction.invoke` as the
 record handler: ``process_sqs_batch(event, reports.invoke, signer=signer)`` runs each
@@ -24,6 +25,7 @@ from tenantkit._shared.clients import ClientOptions
 from tenantkit.context import current_tenant
 from tenantkit.errors import ConfigurationError, InvokedFunctionError, UnexpectedResponseError
 from tenantkit.events.carried import carry
+from tenantkit.events.envelope import invoke_purpose
 
 if TYPE_CHECKING:
     import boto3
@@ -56,6 +58,8 @@ class TenantFunction:
             raise ConfigurationError("TenantFunction needs the function's name or ARN")
         self.function_name = function_name
         self.qualifier = qualifier
+        # Sealed for this function only: its envelopes run no other function.
+        self._purpose = invoke_purpose(function_name)
         self._signer = signer
         self._client = ClientOptions(
             "lambda", client=client, boto3_session=boto3_session, boto_config=boto_config
@@ -94,7 +98,9 @@ class TenantFunction:
             "FunctionName": self.function_name,
             "InvocationType": invocation_type,
             "TenantId": tenant_id,
-            "Payload": json.dumps(carry(self._signer, payload), separators=(",", ":")),
+            "Payload": json.dumps(
+                carry(self._signer, payload, purpose=self._purpose), separators=(",", ":")
+            ),
         }
         if self.qualifier is not None:
             request["Qualifier"] = self.qualifier

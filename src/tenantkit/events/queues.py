@@ -16,6 +16,7 @@ from tenantkit._shared.clients import ClientOptions
 from tenantkit.context import tenant_scope
 from tenantkit.errors import EnvelopeError, TenantKitError, TenantNotActiveError, aws_error_code
 from tenantkit.events.carried import open_carried
+from tenantkit.events.envelope import EVENTS, SQS
 
 if TYPE_CHECKING:
     import boto3
@@ -58,7 +59,7 @@ def send_message(
     options = ClientOptions(
         "sqs", client=client, boto3_session=boto3_session, boto_config=boto_config
     )
-    body = signer.seal(payload)
+    body = signer.seal(payload, purpose=SQS)
     envelope = json.loads(body)["env"]
     request: SendMessageRequestTypeDef = {
         "QueueUrl": queue_url,
@@ -292,9 +293,9 @@ def _open_body(body: object, signer: EnvelopeSigner) -> OpenedEnvelope:
     try:
         document = json.loads(body)
     except (ValueError, RecursionError):
-        return signer.open_envelope(body)  # not JSON at all; refused with the reason
+        return signer.open_envelope(body, purpose=SQS)  # not JSON: refused with the reason
     if isinstance(document, dict) and {"detail-type", "source", "detail"} <= set(document):
-        return open_carried(signer, document["detail"])
+        return open_carried(signer, document["detail"], purpose=EVENTS)
     if (
         isinstance(document, dict)
         and document.get("Type") == "Notification"
@@ -304,8 +305,8 @@ def _open_body(body: object, signer: EnvelopeSigner) -> OpenedEnvelope:
         message = document.get("Message")
         if not isinstance(message, str):
             raise EnvelopeError("the SNS notification has no string Message")
-        return signer.open_envelope(message)
-    return signer.open_envelope(body)
+        return signer.open_envelope(message, purpose=SQS)
+    return signer.open_envelope(body, purpose=SQS)
 
 
 def _tenant_attribute(record: Mapping[str, Any]) -> str | None:

@@ -543,3 +543,24 @@ def test_a_map_or_parallel_around_a_handing_task_must_carry_the_tenant() -> None
         }
     )
     assert "Both" in _problems(parallel)
+
+
+def test_a_table_named_by_the_input_is_refused() -> None:
+    """The execution input holds no table the authorizer chose (contract 4): a caller's
+    field would name another tenant's silo table."""
+    task = _task()
+    del task["Parameters"]["TableName"]
+    task["Parameters"]["TableName.$"] = "$.table"
+    assert "TableName" in _problems(_machine({"Get": task}))["Get"]
+
+
+def test_an_async_lambda_invoke_is_checked() -> None:
+    state = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:lambda:invokeAsync",
+        "Parameters": {"FunctionName": "announcer", "InvokeArgs": {"tenantId.$": "$.victim"}},
+        "End": True,
+    }
+    assert "Hand" in _problems(_machine({"Hand": state}))
+    state["Parameters"]["InvokeArgs"] = {"tenantId.$": "$.tenantId"}
+    check_state_machine(_machine({"Hand": state}), partition_keys=KEYS)

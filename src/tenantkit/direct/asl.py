@@ -10,8 +10,8 @@ in ``dynamo.keys``' format: ``States.Format('{}#park#{}', $.tenantId, $.parkId)`
   writes one, through any ``#name`` placeholder) are not ``States.Format('{}#...',
   <tenant path>, ...)``, or that also come from a path (``pk.$``);
 - a DynamoDB action it cannot verify (``query``, ``scan``, batches, transactions, PartiQL,
-  JSONata arguments, a key taken whole from a path, expressions or attribute names taken
-  from the input, a ``Resource`` still holding a ``${Name}``): use a Lambda task with
+  JSONata arguments, a key taken whole from a path, a table, expressions or attribute
+  names taken from the input, a ``Resource`` still holding a ``${Name}``): use a Lambda task with
   ``TenantTable``, or pass the ``DefinitionSubstitutions``;
 - a task that hands the tenant to code trusting it (a Lambda, whose
   ``events.step_functions_task`` restores the tenant from its payload, or a nested
@@ -238,7 +238,7 @@ class _Checker:
                 return True  # the Lambda gets the state's whole input
             parameters, field = {"Payload": parameters}, "Payload"
         elif _LAMBDA_INVOKE.search(resource):
-            field = "Payload"
+            field = "InvokeArgs" if "invokeasync" in resource.lower() else "Payload"
         elif _START_EXECUTION.search(resource):
             field = "Input"
         else:
@@ -272,6 +272,8 @@ class _Checker:
             )
         if state.get("InputPath", "$") != "$":
             return self.refuse(where, "a DynamoDB task must read the whole input (InputPath)")
+        if not isinstance(parameters.get("TableName"), str):
+            return self.refuse(where, "its TableName must be fixed (the input names no table)")
         from_input = [p for p in parameters if p.endswith(".$") and "Expression" in p]
         if from_input:
             return self.refuse(where, f"its {from_input[0]} comes from the input")

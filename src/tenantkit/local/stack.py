@@ -33,12 +33,8 @@ from tenantkit.local.template import (
     TemplateError,
     backend_order,
 )
-from tenantkit.local.template.openapi import (
-    Integration,
-    Validation,
-    definition_authorizers,
-    operations,
-)
+from tenantkit.local.template.openapi import Integration, Validation, operations
+from tenantkit.local.template.security_schemes import definition_authorizers
 
 __all__ = [
     "ApiSpec",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tenantkit.local.template import TemplateError
-from tenantkit.local.template.openapi import definition_authorizers, operations
+from tenantkit.local.template.openapi import operations
 from tests.local.conftest import built_stack
 
 LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:f"
@@ -39,7 +39,7 @@ def test_operations_methods_integrations_and_security() -> None:
                         passthroughBehavior="never",
                         responses={
                             "4\\d{2}": {"statusCode": "400"},
-                            "default": {"statusCode": "201", "responseTemplates": {"a/b": "x"}},
+                            "default": {"statusCode": "201", "responseTemplates": {"A/B": "x"}},
                         },
                     ),
                 }
@@ -56,6 +56,7 @@ def test_operations_methods_integrations_and_security() -> None:
     assert post.integration.target == "dynamodb:Query"
     assert post.integration.request_templates == {"application/json": "{}"}
     assert post.integration.passthrough == "NEVER"
+    assert post.integration.responses[1].templates == {"a/b": "x"}
     assert [(r.pattern, r.status) for r in post.integration.responses] == [
         ("4\\d{2}", 400),
         (None, 201),
@@ -123,42 +124,6 @@ def test_validators_collect_models_and_required_parameters() -> None:
     assert post.validation.schemas["application/json"]["definitions"] == swagger["definitions"]
 
 
-def test_lambda_authorizers_from_security_schemes() -> None:
-    body = {
-        "components": {
-            "securitySchemes": {
-                "Key": {"type": "apiKey", "name": "x-api-key", "in": "header"},
-                "Req": {
-                    "x-amazon-apigateway-authorizer": {
-                        "type": "request",
-                        "authorizerUri": LAMBDA_URI,
-                        "identitySource": "method.request.header.A, method.request.querystring.t",
-                        "authorizerResultTtlInSeconds": 0,
-                    }
-                },
-                "Tok": {
-                    "x-amazon-apigateway-authorizer": {
-                        "type": "token",
-                        "authorizerUri": LAMBDA_URI,
-                        "identityValidationExpression": "Bearer .+",
-                    }
-                },
-            }
-        }
-    }
-    found = definition_authorizers(body, "D")
-    assert set(found) == {"Req", "Tok"}
-    assert (found["Req"].payload_type, found["Req"].headers, found["Req"].query_strings) == (
-        "REQUEST",
-        ("A",),
-        ("t",),
-    )
-    assert found["Req"].ttl == 0
-    assert found["Req"].function_arn == LAMBDA
-    assert (found["Tok"].headers, found["Tok"].ttl) == (("Authorization",), 300)
-    assert found["Tok"].validation_expression == "Bearer .+"
-
-
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
@@ -176,27 +141,6 @@ def test_integrations_that_cannot_run_fail_naming_their_place(raw: Any, message:
     with pytest.raises(TemplateError, match=message) as raised:
         operations(body, "D")
     assert str(raised.value).startswith("D.paths./p.get.x-amazon-apigateway-integration")
-
-
-@pytest.mark.parametrize(
-    ("spec", "message"),
-    [
-        ({"type": "cognito_user_pools"}, "only Lambda authorizers"),
-        ({"type": "token", "authorizerUri": "x"}, "not a Lambda invocation URI"),
-        (
-            {"type": "request", "authorizerUri": LAMBDA_URI, "identitySource": "context.x"},
-            "is not supported",
-        ),
-        (
-            {"type": "token", "authorizerUri": LAMBDA_URI, "authorizerResultTtlInSeconds": 4000},
-            "0 to 3600",
-        ),
-    ],
-)
-def test_authorizers_that_cannot_run_are_refused(spec: dict[str, Any], message: str) -> None:
-    body = {"securityDefinitions": {"S": {"x-amazon-apigateway-authorizer": spec}}}
-    with pytest.raises(TemplateError, match=message):
-        definition_authorizers(body, "D")
 
 
 def test_an_unknown_validator_or_a_second_authorizer_is_refused() -> None:

@@ -7,7 +7,7 @@ the document's), and its request validation (``x-amazon-apigateway-request-valid
 with the document's ``x-amazon-apigateway-request-validators``; body schemas from
 ``requestBody`` (OpenAPI 3) or a ``body`` parameter (Swagger 2), ``$ref``s into
 ``components.schemas`` or ``definitions`` kept resolvable). Lambda authorizers come from
-``securitySchemes`` (or ``securityDefinitions``) with ``x-amazon-apigateway-authorizer``.
+the security schemes (:mod:`.security_schemes`).
 
 What cannot run locally (``http`` integrations, Cognito authorizers, ``path/`` service
 URIs, ``contentHandling``, gateway responses, binary media types: any API Gateway
@@ -24,27 +24,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from tenantkit.local.template.model import TemplateError
+from tenantkit.local.template.security_schemes import LAMBDA_URI, api_key_schemes, mapping_at
 
-__all__ = [
-    "DefinitionAuthorizer",
-    "Integration",
-    "IntegrationResponse",
-    "Operation",
-    "Validation",
-    "definition_authorizers",
-    "operations",
-]
+__all__ = ["Integration", "IntegrationResponse", "Operation", "Validation", "operations"]
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 ANY_METHOD = "x-amazon-apigateway-any-method"
-_LAMBDA_URI = re.compile(
-    r"arn:aws[\w-]*:apigateway:[\w-]+:lambda:path/2015-03-31/functions/(?P<arn>.+)/invocations"
-)
 _ACTION_URI = re.compile(
     r"arn:aws[\w-]*:apigateway:[\w-]+:(?P<service>[\w-]+):action/(?P<action>\w+)"
 )
 _PASSTHROUGH = {"WHEN_NO_MATCH", "WHEN_NO_TEMPLATES", "NEVER"}
-_IDENTITY = re.compile(r"method\.request\.(header|querystring)\.(\S+)")
 _EXTENSION = "x-amazon-apigateway-"
 # API Gateway extensions: read, or accepted with no local effect; any other one fails.
 _DOCUMENT_EXTENSIONS = {
@@ -113,102 +102,40 @@ class Operation:
     where: str
 
 
-@dataclass(frozen=True)
-class DefinitionAuthorizer:
-    name: str
-    function_arn: str
-    payload_type: str  # "TOKEN" or "REQUEST"
-    headers: tuple[str, ...]
-    query_strings: tuple[str, ...]
-    ttl: int
-    validation_expression: str | None
-
-
-def _mapping(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise TemplateError(f"{where}: must be a mapping")
-    return value
-
-
 def _strings(value: Any, where: str) -> dict[str, str]:
-    found = _mapping(value, where)
+    found = mapping_at(value, where)
     for key, item in found.items():
         if not isinstance(item, str):
             raise TemplateError(f"{where}.{key}: must be a string")
     return found
 
 
-def definition_authorizers(body: Mapping[str, Any], where: str) -> dict[str, DefinitionAuthorizer]:
-    """The Lambda authorizers of the document's security schemes, by name."""
-    components = _mapping(body.get("components"), f"{where}.components")
-    if "securitySchemes" in components:
-        schemes_where = f"{where}.components.securitySchemes"
-        schemes = _mapping(components["securitySchemes"], schemes_where)
-    else:
-        schemes_where = f"{where}.securityDefinitions"
-        schemes = _mapping(body.get("securityDefinitions"), schemes_where)
-    found: dict[str, DefinitionAuthorizer] = {}
-    for name, scheme in schemes.items():
-        spec = _mapping(scheme, f"{schemes_where}.{name}").get("x-amazon-apigateway-authorizer")
-        if spec is None:
-            continue  # an API key scheme, say: nothing to run
-        spec_where = f"{schemes_where}.{name}.x-amazon-apigateway-authorizer"
-        spec = _mapping(spec, spec_where)
-        kind = str(spec.get("type", "")).lower()
-        if kind not in ("token", "request"):
-            raise TemplateError(f"{spec_where}.type: only Lambda authorizers (token, request)")
-        uri = _LAMBDA_URI.fullmatch(str(spec.get("authorizerUri", "")))
-        if uri is None:
-            raise TemplateError(f"{spec_where}.authorizerUri: not a Lambda invocation URI")
-        headers: list[str] = []
-        queries: list[str] = []
-        sources = str(spec.get("identitySource", "method.request.header.Authorization"))
-        for source in filter(None, (s.strip() for s in sources.split(","))):
-            matched = _IDENTITY.fullmatch(source)
-            if matched is None:
-                raise TemplateError(f"{spec_where}.identitySource: {source!r} is not supported")
-            (headers if matched[1] == "header" else queries).append(matched[2])
-        if kind == "token" and (queries or len(headers) != 1):
-            raise TemplateError(f"{spec_where}.identitySource: a token authorizer reads one header")
-        ttl = spec.get("authorizerResultTtlInSeconds", 300)
-        if isinstance(ttl, bool) or not isinstance(ttl, int) or not 0 <= ttl <= 3600:
-            raise TemplateError(f"{spec_where}.authorizerResultTtlInSeconds: 0 to 3600")
-        expression = spec.get("identityValidationExpression")
-        found[name] = DefinitionAuthorizer(
-            name,
-            uri["arn"],
-            kind.upper(),
-            tuple(headers),
-            tuple(queries),
-            ttl,
-            None if expression is None else str(expression),
-        )
-    return found
+def _media_types(value: Any, where: str) -> dict[str, str]:
+    """Templates by media type, lower-cased as requests' types are compared."""
+    return {key.lower(): template for key, template in _strings(value, where).items()}
 
 
 def operations(body: Mapping[str, Any], where: str) -> list[Operation]:
     """Every operation of the document's ``paths``, in document order."""
-    validators = _mapping(
+    validators = mapping_at(
         body.get("x-amazon-apigateway-request-validators"),
         f"{where}.x-amazon-apigateway-request-validators",
     )
     _extensions(body, _DOCUMENT_EXTENSIONS, where)
     default_validator = body.get("x-amazon-apigateway-request-validator")
-    api_keys = _api_key_schemes(body)
+    api_keys = api_key_schemes(body)
     default_security = _security(body.get("security"), f"{where}.security", "", api_keys)
     found: list[Operation] = []
-    for path, item in _mapping(body.get("paths"), f"{where}.paths").items():
+    for path, item in mapping_at(body.get("paths"), f"{where}.paths").items():
         item_where = f"{where}.paths.{path}"
-        item = _mapping(item, item_where)
+        item = mapping_at(item, item_where)
         shared = item.get("parameters") or []
         for key, operation in item.items():
             method = "ANY" if key == ANY_METHOD else key.upper() if key in METHODS else None
             if method is None:
                 continue
             op_where = f"{item_where}.{key}"
-            operation = _mapping(operation, op_where)
+            operation = mapping_at(operation, op_where)
             _extensions(operation, _OPERATION_EXTENSIONS, op_where)
             raw = operation.get("x-amazon-apigateway-integration")
             if raw is None:
@@ -218,7 +145,7 @@ def operations(body: Mapping[str, Any], where: str) -> list[Operation]:
             if name is not None:
                 if name not in validators:
                     raise TemplateError(f"{op_where}: no request validator named {name!r}")
-                flags = _mapping(
+                flags = mapping_at(
                     validators[name], f"{where}.x-amazon-apigateway-request-validators"
                 )
                 validation = _validation(body, operation, shared, flags, op_where)
@@ -246,23 +173,6 @@ def _extensions(value: Mapping[str, Any], known: set[str], where: str) -> None:
             raise TemplateError(f"{where}.{key}: not emulated by tenantkit local")
 
 
-def _api_key_schemes(body: Mapping[str, Any]) -> set[str]:
-    """Security schemes that only ask for an API key: not enforced locally (no usage plans)."""
-    components = body.get("components")
-    schemes = (components or {}).get("securitySchemes") if isinstance(components, dict) else None
-    if schemes is None:
-        schemes = body.get("securityDefinitions")
-    if not isinstance(schemes, dict):
-        return set()
-    return {
-        name
-        for name, scheme in schemes.items()
-        if isinstance(scheme, dict)
-        and scheme.get("type") == "apiKey"
-        and "x-amazon-apigateway-authorizer" not in scheme
-    }
-
-
 def _security(value: Any, where: str, default: str | None, api_keys: set[str]) -> str | None:
     """The authorizer a ``security`` list names (API key schemes aside): ``[]`` is none;
     absent, ``default``."""
@@ -277,14 +187,14 @@ def _security(value: Any, where: str, default: str | None, api_keys: set[str]) -
 
 
 def _integration(raw: Any, where: str) -> Integration:
-    raw = _mapping(raw, where)
+    raw = mapping_at(raw, where)
     for key in raw:
         if key not in _INTEGRATION_KEYS:
             raise TemplateError(f"{where}.{key}: not emulated by tenantkit local")
     kind = str(raw.get("type", "")).lower()
     uri = str(raw.get("uri", ""))
     if kind == "aws_proxy":
-        matched = _LAMBDA_URI.fullmatch(uri)
+        matched = LAMBDA_URI.fullmatch(uri)
         if matched is None:
             raise TemplateError(f"{where}.uri: aws_proxy runs a Lambda function's invocation URI")
         target = matched["arn"]
@@ -305,9 +215,9 @@ def _integration(raw: Any, where: str) -> Integration:
     if passthrough not in _PASSTHROUGH:
         raise TemplateError(f"{where}.passthroughBehavior: one of {sorted(_PASSTHROUGH)}")
     responses: list[IntegrationResponse] = []
-    for pattern, response in _mapping(raw.get("responses"), f"{where}.responses").items():
+    for pattern, response in mapping_at(raw.get("responses"), f"{where}.responses").items():
         response_where = f"{where}.responses.{pattern}"
-        response = _mapping(response, response_where)
+        response = mapping_at(response, response_where)
         for key in response:
             if key not in _RESPONSE_KEYS:
                 raise TemplateError(f"{response_where}.{key}: not emulated by tenantkit local")
@@ -325,7 +235,9 @@ def _integration(raw: Any, where: str) -> Integration:
             IntegrationResponse(
                 None if pattern == "default" else str(pattern),
                 int(status),
-                _strings(response.get("responseTemplates"), f"{response_where}.responseTemplates"),
+                _media_types(
+                    response.get("responseTemplates"), f"{response_where}.responseTemplates"
+                ),
                 _strings(
                     response.get("responseParameters"), f"{response_where}.responseParameters"
                 ),
@@ -335,10 +247,7 @@ def _integration(raw: Any, where: str) -> Integration:
         kind,
         uri,
         target,
-        {
-            k.lower(): v
-            for k, v in _strings(raw.get("requestTemplates"), f"{where}.requestTemplates").items()
-        },
+        _media_types(raw.get("requestTemplates"), f"{where}.requestTemplates"),
         _strings(raw.get("requestParameters"), f"{where}.requestParameters"),
         passthrough,
         tuple(responses),
@@ -357,12 +266,12 @@ def _validation(
         "definitions": body.get("definitions") or {},
     }
     schemas: dict[str, Any] = {}
-    content = _mapping(
-        _mapping(operation.get("requestBody"), f"{where}.requestBody").get("content"),
+    content = mapping_at(
+        mapping_at(operation.get("requestBody"), f"{where}.requestBody").get("content"),
         f"{where}.requestBody.content",
     )
     for media_type, media in content.items():
-        schema = _mapping(media, f"{where}.requestBody.content.{media_type}").get("schema")
+        schema = mapping_at(media, f"{where}.requestBody.content.{media_type}").get("schema")
         if schema is not None:
             schemas[media_type.lower()] = {"allOf": [schema], **definitions}
     required: list[tuple[str, str]] = []
@@ -371,7 +280,7 @@ def _validation(
         *(operation.get("parameters") or []),
     ]
     for index, parameter in enumerate(parameters):
-        parameter = _mapping(parameter, f"{where}.parameters[{index}]")
+        parameter = mapping_at(parameter, f"{where}.parameters[{index}]")
         location = parameter.get("in")
         if location == "body" and "schema" in parameter:
             for media_type in (

@@ -8,7 +8,8 @@ and listed in ``docs/local.md``.
 
 ``loader`` reads the YAML, ``parameters`` fixes parameter values, ``parse`` validates
 the rest against ``support``, ``intrinsics`` checks and resolves the intrinsics, and
-``model`` is what the rest of ``tenantkit local`` reads.
+``model`` is what the rest of ``tenantkit local`` reads. An API's OpenAPI document comes
+in through ``definition_body`` and is read by ``openapi`` and ``security_schemes``.
 """
 
 from tenantkit.local.template.intrinsics import NO_VALUE, Resolver, backend_order

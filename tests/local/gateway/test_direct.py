@@ -95,6 +95,23 @@ def test_put_get_query_with_the_tenant_from_the_authorizer(gateway: Gateway) -> 
     )
 
 
+def test_update_and_delete_only_the_callers_item(gateway: Gateway) -> None:
+    assert call(gateway, "PUT", "/items/ud", {"name": "Before"})[0] == 201
+    assert call(gateway, "PATCH", "/items/ud", {"name": "Stolen"}, tenant="tenant-b")[::2] == (
+        404,
+        {"message": "not found"},
+    )
+    assert call(gateway, "DELETE", "/items/ud", tenant="tenant-b")[0] == 404
+    assert call(gateway, "PATCH", "/items/ud", {"name": "After"})[::2] == (
+        200,
+        {"id": "ud", "name": "After"},
+    )
+    status, headers, body = call(gateway, "DELETE", "/items/ud")
+    assert (status, headers["X-Deleted"], body) == (204, "ud", None)
+    assert call(gateway, "GET", "/items/ud")[0] == 404
+    assert call(gateway, "DELETE", "/items/ud")[0] == 404
+
+
 def test_the_validator_runs_before_any_template(gateway: Gateway) -> None:
     invalid = {"message": "Invalid request body"}
     for body in ({}, {"name": ""}, {"name": 5}, {"name": "x" * 201}, {"name": "x", "pk": "y"}):
@@ -240,7 +257,8 @@ def test_attack_hostile_requests_are_never_a_5xx(
 
     headers = (("Content-Type", content_type),) if content_type else ()
     path = "/items/" + quote(item, safe="")
-    for method, route in (("PUT", path), ("GET", path), ("GET", "/items"), ("PUT", "/unescaped/x")):
+    routes = [("PUT", path), ("PATCH", path), ("GET", path), ("DELETE", path), ("GET", "/items")]
+    for method, route in [*routes, ("PUT", "/unescaped/x")]:
         status, _, _ = call(gateway, method, route, body, headers=headers)
         assert status < 500, (method, route)
     # only the unescaped template's demonstrated leak may ever sit in tenant-b

@@ -23,7 +23,7 @@ from tenantkit.auth.tenant_admin import TenantAdmin
 from tenantkit.dynamo.enumeration import Enumeration
 from tenantkit.lifecycle.records import Checksum, Manifest, decode_line
 from tenantkit.lifecycle.runs import TableSpec
-from tenantkit.lifecycle.transfer import manifest_path
+from tenantkit.lifecycle.transfer import manifest_path, read_lines
 
 from .conftest import SILO, TABLE, create_table, park
 
@@ -85,7 +85,7 @@ def test_every_command_killed_halfway_finishes_on_the_next_run(
     export = killed_then_finished(
         moto_reset, ("BatchGetItem", 6), "export", "texas", "--out", str(out)
     )
-    lines = out.read_text().splitlines()
+    lines = list(read_lines(out))
     pks = [decode_line(line)["pk"] for line in lines]
     assert len(pks) == len(set(pks)) == export["items"] == 1000
     manifest = Manifest.from_json(manifest_path(out).read_text())

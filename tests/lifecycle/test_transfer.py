@@ -12,7 +12,7 @@ import pytest
 from tenantkit.errors import ConflictError, InvalidInputError
 from tenantkit.lifecycle import transfer
 from tenantkit.lifecycle.records import Checksum, Manifest, decode_line, encode_line
-from tenantkit.lifecycle.transfer import export_tenant, import_tenant, manifest_path
+from tenantkit.lifecycle.transfer import export_tenant, import_tenant, manifest_path, read_lines
 
 from .conftest import OPERATOR, TABLE, App, Calls, run
 
@@ -27,6 +27,7 @@ ODD = {
     "big": 10**30,
     "nested": {"list": [1, "two", None, True, {"deep": b"\x01"}]},
     "empty": "",
+    "separators": "a\u2028b\u2029c\rd\ne\x85f",  # str.splitlines would split each
     "flag": False,
     "nothing": None,
 }
@@ -46,7 +47,7 @@ def test_export_is_the_tenants_items_unprefixed_with_a_manifest(app: App, tmp_pa
 
     manifest = export_tenant(app.spec, "texas", out, run("export", "texas"))
 
-    lines = out.read_text().splitlines()
+    lines = list(read_lines(out))
     assert len(lines) == manifest.items == 1001
     items = [decode_line(line) for line in lines]
     assert {i["pk"] for i in items} == {f"park#{n:05}" for n in range(1000)} | {"odd"}
@@ -90,7 +91,7 @@ def test_a_changed_file_imports_nothing(app: App, tmp_path: Path) -> None:
     app.seed("texas", 30)
     out = tmp_path / "texas.jsonl"
     export_tenant(app.spec, "texas", out, run("export", "texas"))
-    lines = out.read_text().splitlines()
+    lines = list(read_lines(out))
     lines[3] = lines[3].replace("texas", "tampered")
     out.write_text("\n".join(lines) + "\n")
     with pytest.raises(InvalidInputError):
@@ -176,5 +177,5 @@ def test_an_export_killed_halfway_resumes_without_loss_or_duplicates(
 
     manifest = export_tenant(app.spec, "texas", out, run("export", "texas"))
 
-    pks = [decode_line(line)["pk"] for line in out.read_text().splitlines()]
+    pks = [decode_line(line)["pk"] for line in list(read_lines(out))]
     assert len(pks) == len(set(pks)) == manifest.items == 150

@@ -41,6 +41,7 @@ __all__ = [
     "export_tenant",
     "import_tenant",
     "manifest_path",
+    "read_lines",
     "tenant_items",
 ]
 
@@ -145,18 +146,28 @@ def export_tenant(spec: TableSpec, tenant: str, out: Path, run: Run) -> Manifest
     return manifest
 
 
-def _checked_lines(source: Path, manifest: Manifest) -> list[str]:
-    """The file's lines, if they are exactly what its manifest says."""
-    lines = source.read_text(encoding="utf-8").splitlines()
+def read_lines(source: Path) -> Iterator[str]:
+    """The lines of an export file, one at a time, split on ``\n`` only.
+
+    JSON escapes every control character, but not U+2028 and U+2029, which
+    ``str.splitlines`` would also split on; reading bytes keeps them inside their line.
+    """
+    with source.open("rb") as handle:
+        for raw in handle:
+            yield raw.removesuffix(b"\n").decode("utf-8")
+
+
+def _check(source: Path, manifest: Manifest) -> None:
+    """Refuse a file that is not exactly what its manifest says, or has a bad line."""
     checksum = Checksum()
-    for line in lines:
+    for line in read_lines(source):
+        decode_line(line)
         checksum.add(line)
     if checksum != Checksum.parse(manifest.items, manifest.checksum):
         raise InvalidInputError(
             f"{source} does not match its manifest (count or checksum); it is incomplete or "
             "was changed, so nothing was imported"
         )
-    return lines
 
 
 def import_tenant(
@@ -172,20 +183,24 @@ def import_tenant(
     if status is not None and status.status in (OFFBOARDING, DELETED):
         raise ConflictError(f"tenant {tenant!r} is {status.status}; nothing was imported")
     manifest = Manifest.from_json(manifest_path(source).read_text(encoding="utf-8"))
-    lines = _checked_lines(source, manifest)
-    items = [decode_line(line) for line in lines]  # every line parses before any write
+    _check(source, manifest)  # the whole file, before any write
     checkpoint_file = source.with_name(f"{source.name}.import-{tenant}-{spec.name}.checkpoint")
-    start = 0
+    done = 0
     if checkpoint_file.exists():
-        start = int(json.loads(checkpoint_file.read_text(encoding="utf-8"))["lines"])
+        done = int(json.loads(checkpoint_file.read_text(encoding="utf-8"))["lines"])
     table = spec.tenant_table(tenant)
-    run.stage("items", total=len(items))
-    run.advance(start)
-    for begin in range(start, len(items), _BATCH_WRITE):
-        chunk = items[begin : begin + _BATCH_WRITE]
-        table.batch_write(put=chunk)
-        run.advance(len(chunk))
-        _replace(checkpoint_file, json.dumps({"lines": begin + len(chunk)}))
+    run.stage("items", total=manifest.items)
+    run.advance(done)
+    chunk: list[dict[str, Any]] = []
+    for number, line in enumerate(read_lines(source), 1):
+        if number <= done:
+            continue
+        chunk.append(decode_line(line))
+        if len(chunk) == _BATCH_WRITE or number == manifest.items:
+            table.batch_write(put=chunk)
+            run.advance(len(chunk))
+            _replace(checkpoint_file, json.dumps({"lines": number}))
+            chunk = []
     checkpoint_file.unlink(missing_ok=True)
-    run.summary.update(items=len(items), fromTenant=manifest.tenant, checksum=manifest.checksum)
-    return len(items)
+    run.summary.update(items=manifest.items, fromTenant=manifest.tenant, checksum=manifest.checksum)
+    return manifest.items

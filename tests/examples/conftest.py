@@ -1,10 +1,19 @@
-"""The state-parks app in-process: moto for AWS, the real authorizer in front of each handler.
+"""Two ways to drive the state-parks app.
 
-``StateParks.call`` does what API Gateway does for a REST API with a Lambda REQUEST
-authorizer: it builds the authorizer event, calls ``authorizer.handler``, evaluates the
-returned policy against the method ARN (an explicit Deny wins), then builds the v1 proxy
-event with the authorizer's context stringified as API Gateway does, plus ``principalId``,
-and calls the function the template routes the request to.
+``app`` (:class:`StateParks`): the Lambda routes in-process on ``mock_aws``. ``call`` does
+what API Gateway does for a REST API with a Lambda REQUEST authorizer: it builds the
+authorizer event, calls ``authorizer.handler``, evaluates the returned policy against the
+method ARN (an explicit Deny wins), then builds the v1 proxy event with the authorizer's
+context stringified as API Gateway does, plus ``principalId``, and calls the function the
+API's definition routes the request to. Tests can reach inside (a fake resolver, cold
+starts, a policy skipped for defence-in-depth checks).
+
+``served`` (:class:`Served`): the whole template under ``tenantkit local``'s gateway, in
+this process: the generated ``definition.yaml`` with its VTL, validators and direct
+DynamoDB and Step Functions integrations, the state machine on moto's interpreter, the
+functions in worker processes. The direct routes exist only there. It runs on a loopback
+moto server, whose backends are this process's own: never use both fixtures in one module
+(``mock_aws`` resets those backends).
 """
 
 from __future__ import annotations
@@ -72,17 +81,36 @@ def load_template() -> dict[str, Any]:
     return template
 
 
-def template_routes() -> dict[tuple[str, str], str]:
-    """``(METHOD, /path/{param})`` -> ``module.function`` from the template's Api events."""
-    routes = {}
-    for resource in load_template()["Resources"].values():
-        if resource["Type"] != "AWS::Serverless::Function":
-            continue
-        for event in resource["Properties"].get("Events", {}).values():
-            if event["Type"] == "Api":
-                key = (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
-                routes[key] = resource["Properties"]["Handler"]
+def load_definition() -> dict[str, Any]:
+    """The API's OpenAPI document, as the template includes it."""
+    api = load_template()["Resources"]["ParksApi"]["Properties"]
+    location = api["DefinitionBody"]["Fn::Transform"]["Parameters"]["Location"]
+    definition: dict[str, Any] = yaml.safe_load((EXAMPLE / location).read_text())
+    return definition
+
+
+def template_routes() -> dict[tuple[str, str], str | None]:
+    """``(METHOD, /path/{param})`` -> the ``module.function`` of its Lambda proxy
+    integration, or ``None`` for a direct integration (API Gateway to a service)."""
+    resources = load_template()["Resources"]
+    routes: dict[tuple[str, str], str | None] = {}
+    for path, item in load_definition()["paths"].items():
+        for method, operation in item.items():
+            integration = operation["x-amazon-apigateway-integration"]
+            handler = None
+            if integration["type"] == "aws_proxy":
+                function = integration["uri"]["Fn::Sub"][1]["Function"]["Fn::GetAtt"][0]
+                handler = resources[function]["Properties"]["Handler"]
+            routes[(method.upper(), path)] = handler
     return routes
+
+
+def lambda_routes() -> list[tuple[str, str]]:
+    return sorted(route for route, handler in template_routes().items() if handler)
+
+
+def direct_routes() -> list[tuple[str, str]]:
+    return sorted(route for route, handler in template_routes().items() if handler is None)
 
 
 def function_environments() -> dict[str, set[str]]:
@@ -200,6 +228,13 @@ class StateParks:
             pathParameters=dict(params or {}),
         )
         self.authorizer_calls += 1
+        # A fresh authorizer container per request: the deployed one keeps user records
+        # and tenant statuses a few seconds (app/config.py), which tests here would have
+        # to wait out after every switch; the served tests (test_statuses.py) do.
+        import config
+
+        config.authorizer.cache_clear()
+        config.tenant_statuses.cache_clear()
         result: dict[str, Any] = self.invoke("authorizer.handler", event)
         return result
 
@@ -267,38 +302,13 @@ class StateParks:
             stage="v1",
             requestId=f"req-{time.monotonic_ns()}",
         )
-        raw = self.invoke(self.routes[(method, resource)], event)
+        handler = self.routes[(method, resource)]
+        assert handler is not None, f"{method} {resource} is direct: use the `served` fixture"
+        raw = self.invoke(handler, event)
         text = raw.get("body") or ""
         headers = dict(raw.get("headers") or {})
         headers.update({k: v[-1] for k, v in (raw.get("multiValueHeaders") or {}).items() if v})
         return Response(raw["statusCode"], json.loads(text) if text else None, headers)
-
-    def drain_status_queue(self) -> dict[str, Any]:
-        """Deliver the status queue's messages to the consumer as one SQS batch event."""
-        import config
-
-        sqs = config.aws_client("sqs")
-        url = config.setting("QUEUE_URL")
-        messages = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-        ).get("Messages", [])
-        template = load_event("sqsEvent.json")["Records"][0]
-        records = []
-        for message in messages:
-            record = copy.deepcopy(template)
-            record.update(
-                messageId=message["MessageId"],
-                receiptHandle=message["ReceiptHandle"],
-                body=message["Body"],
-                messageAttributes={
-                    name: {"stringValue": attr["StringValue"], "dataType": attr["DataType"]}
-                    for name, attr in message.get("MessageAttributes", {}).items()
-                },
-            )
-            records.append(record)
-        result: dict[str, Any] = self.invoke("status_consumer.consumer", {"Records": records})
-        result["count"] = len(records)
-        return result
 
 
 class Receiver:
@@ -354,31 +364,18 @@ def _create_backend(env: dict[str, str]) -> None:
     template = load_template()
     table = template["Resources"]["ParksTable"]["Properties"]
     dynamodb = boto3.client("dynamodb")
-    dynamodb.create_table(
+    created = dynamodb.create_table(
         TableName=env["TABLE_NAME"],
         BillingMode=table["BillingMode"],
         AttributeDefinitions=table["AttributeDefinitions"],
         KeySchema=table["KeySchema"],
         GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"],
     )
-    sqs = boto3.client("sqs")
-    dlq = sqs.create_queue(QueueName="status-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})
-    env["QUEUE_URL"] = sqs.create_queue(QueueName="status", Attributes={"RedrivePolicy": redrive})[
-        "QueueUrl"
-    ]
-    secrets = boto3.client("secretsmanager")
-    for variable, value in (
-        ("JWT_SECRET_ID", JWT_SECRET),
-        ("ENVELOPE_SECRET_ID", "envelope-secret-for-tests-0123456789abcdef"),
-        ("CURSOR_SECRET_ID", "cursor-secret-for-tests-0123456789abcdef"),
-    ):
-        env[variable] = secrets.create_secret(
-            Name=variable.lower(), SecretString=json.dumps({"signature": value})
-        )["ARN"]
+    env["TABLE_ARN"] = created["TableDescription"]["TableArn"]
+    env["TENANT_DATA_ROLE_ARN"] = "arn:aws:iam::123456789012:role/state-parks-tenant-data"
+    env["JWT_SECRET_ID"] = boto3.client("secretsmanager").create_secret(
+        Name="jwt_secret_id", SecretString=json.dumps({"signature": JWT_SECRET})
+    )["ARN"]
 
 
 @pytest.fixture
@@ -395,6 +392,7 @@ def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[StateParks]:
         "ALLOW_LOCAL_WEBHOOKS": "false",
     }
     config.reset()
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # mock_aws intercepts AWS hosts
     with mock_aws():
         _create_backend(env)
         for name, value in env.items():
@@ -423,3 +421,91 @@ def texas_member(app: StateParks) -> str:
     assert added.status == 204
     assert app.call("mia", "PUT", "/settings", body={"customerId": "texas"}).status == 204
     return "mia"
+
+
+class Served:
+    """The template under ``tenantkit local``'s gateway, called in-process (no HTTP)."""
+
+    def __init__(self, gateway: Any, backend: Any, table: str) -> None:
+        self.gateway = gateway
+        self.backend = backend
+        self.table = table
+        self._tenants = 0
+
+    def call(
+        self,
+        user: str | None,
+        method: str,
+        resource: str,
+        params: dict[str, str] | None = None,
+        *,
+        body: Any = None,
+        raw_body: str | bytes | None = None,
+        query: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        token: str | None = None,
+    ) -> Response:
+        from tenantkit.local.gateway import Request
+
+        path = resource
+        for name, value in (params or {}).items():
+            path = path.replace("{" + name + "}", quote(value, safe=""))
+        sent = list((headers or {}).items())
+        if token is None and user is not None:
+            token = make_token(user)
+        if token:
+            sent.append(("Authorization", f"Bearer {token}"))
+        raw = raw_body if raw_body is not None else b"" if body is None else json.dumps(body)
+        if raw:
+            sent.append(("Content-Type", "application/json"))
+        data = raw.encode() if isinstance(raw, str) else raw
+        answer = self.gateway.handle(Request(method, path, list((query or {}).items()), sent, data))
+        text = answer.body.decode()
+        parsed = json.loads(text) if text.strip() else None
+        return Response(answer.status, parsed, dict(answer.headers))
+
+    def client(self, service: str) -> Any:
+        return self.backend.client(service)
+
+    def new_tenant(self, prefix: str = "state") -> tuple[str, str]:
+        """A fresh tenant whose admin is a fresh user, provisioned as the seed does it
+        (so the authorizer knows them from their first request): ``(tenant, admin)``."""
+        from tenantkit.auth import UserDirectory
+
+        self._tenants += 1
+        tenant, admin = f"{prefix}-{self._tenants}", f"{prefix}-admin-{self._tenants}"
+        directory = UserDirectory(self.table, client=self.client("dynamodb"))
+        directory.create_user(admin)
+        directory.provision_membership(tenant, admin, ["admin"])
+        directory.set_active_tenant(user_id=admin, tenant_id=tenant)
+        return tenant, admin
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Served]:
+    """The example under the local gateway, seeded, for a whole module (it takes seconds)."""
+    from tenantkit.local.backend import Backend
+    from tenantkit.local.functions import Runtime
+    from tenantkit.local.gateway import Gateway
+    from tenantkit.local.seed import load_seed, seed_backend
+    from tenantkit.local.stack import build_stack
+    from tenantkit.local.template import parse_template
+
+    overrides = {"JwtSecret": JWT_SECRET, "AllowLocalWebhooks": "true"}
+    template = parse_template(EXAMPLE / "template.yaml", overrides)
+    backend = Backend()
+    backend.start()
+    try:
+        stack = build_stack(template, backend)
+        seed_path = EXAMPLE / "seed.json"
+        seed_backend(load_seed(seed_path), seed_path, stack, backend)
+        runtime = Runtime(stack.functions)
+        runtime.load()
+        backend.serve_lambda(runtime)
+        try:
+            table = stack.attributes["ParksTable"].ref
+            yield Served(Gateway(stack, runtime), backend, table)
+        finally:
+            runtime.close()
+    finally:
+        backend.stop()

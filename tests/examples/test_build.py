@@ -127,10 +127,13 @@ def test_staging_twice_gives_the_same_tree_and_edits_no_tracked_file(tmp_path: P
     assert tracked_changes() == before
     assert not (out / "app" / cache.name).exists()
 
-    # CodeUri: app/ still holds beside the copied template, with tenantkit installed in it.
+    # CodeUri: app/, the included definition and the state machine's DefinitionUri still
+    # hold beside the copied template, with tenantkit installed in app/.
     assert (out / "template.yaml").read_bytes() == (EXAMPLE / "template.yaml").read_bytes()
+    for staged_file in ("definition.yaml", "statemachine/update_park_status.asl.json"):
+        assert (out / staged_file).read_bytes() == (EXAMPLE / staged_file).read_bytes()
     assert (out / "app" / "tenantkit" / "__init__.py").read_text() == "MARKER = 'staged'\n"
-    assert (out / "app" / "parks.py").is_file()
+    assert (out / "app" / "announcer.py").is_file()
     assert not (out / "app" / "bin").exists()
     staged = build.requirement_lines((out / "app" / "requirements.txt").read_text())
     app = (EXAMPLE / "app" / "requirements.txt").read_text()

@@ -26,13 +26,11 @@ SDK = {"boto3", "botocore.*"}
 # module -> names it must not load at import time ("x.*": x's submodules, not x itself)
 FORBIDDEN = {
     "authorizer": {"boto3", "botocore", "jwt", "pydantic", "tenantkit.events", "tenantkit.dynamo"},
-    "parks": SDK | {"jwt", "tenantkit.events", "tenantkit.auth"},
     "webhooks": SDK | {"jwt", "tenantkit.auth"},
     "settings": SDK | {"jwt", "tenantkit.events", "tenantkit.dynamo"},
-    "statuses": {"jwt", "tenantkit.auth"},
-    # The SQS consumer: no API resolver, no request models, no SDK until a record arrives.
-    "status_consumer": SDK
-    | {"jwt", "tenantkit.auth", "pydantic", "aws_lambda_powertools"}
+    # The state machine's task: no API resolver, no request models, no SDK until it runs.
+    "announcer": SDK
+    | {"jwt", "tenantkit.auth.authorizer", "pydantic", "aws_lambda_powertools"}
     | {"web", "models", "tenantkit.dynamo"},
 }
 

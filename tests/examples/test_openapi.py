@@ -1,6 +1,10 @@
-"""openapi.yaml describes the served API: valid and complete.
+"""openapi.yaml describes the served API: valid, complete, and the same as what serves it.
 
-Schemathesis runs it against the served app in tests/local/test_example_openapi.py.
+The Lambda routes validate with Powertools (their pydantic models); the direct routes
+with API Gateway's validator and the models of the generated definition.yaml. Each test
+below reads the validating side's own description and compares it with openapi.yaml
+(decision 11). Schemathesis runs openapi.yaml against the served app in
+tests/local/test_example_openapi.py.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from tests.examples.conftest import EXAMPLE, template_routes
+from tests.examples.conftest import EXAMPLE, direct_routes, load_definition, template_routes
 
 SPEC = EXAMPLE / "openapi.yaml"
 
@@ -92,9 +96,16 @@ def request_shape(operation: dict[str, Any], components: dict[str, Any]) -> dict
 
 
 def served_shapes() -> dict[tuple[str, str], dict[str, Any]]:
-    """(METHOD, /path/{param}) -> the request shape its function's resolver validates."""
+    """(METHOD, /path/{param}) -> the request shape its validator checks: the function's
+    resolver for a Lambda route, API Gateway's (the definition's models) for a direct one."""
     shapes = {}
+    definition = load_definition()
     for (method, path), handler in template_routes().items():
+        if handler is None:
+            operation = definition["paths"][path][method.lower()]
+            schemas = definition["components"]["schemas"]
+            shapes[(method, path)] = request_shape(operation, schemas)
+            continue
         module = importlib.import_module(handler.split(".")[0])
         document = module.app.get_openapi_schema().model_dump(
             by_alias=True, exclude_none=True, mode="json"
@@ -140,3 +151,12 @@ def test_post_customers_declares_the_roles_it_validates() -> None:
     roles = body["properties"]["roles"]
     assert roles["items"]["enum"] == ["admin", "member", "visitor"]
     assert "roles" not in body.get("required", [])
+
+
+def test_the_direct_routes_document_the_answers_they_give() -> None:
+    """Every status a direct route's integration can answer, plus the authorizer's."""
+    definition, documented = load_definition(), load_spec()
+    for method, path in direct_routes():
+        served = set(definition["paths"][path][method.lower()]["responses"])
+        listed = set(documented["paths"][path][method.lower()]["responses"])  # type: ignore[index]
+        assert listed == served | {"401", "403"}, (method, path)

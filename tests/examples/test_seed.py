@@ -20,6 +20,7 @@ def test_the_seed_is_the_issues_data() -> None:
     seed = load_seed()
     assert seed["loader"] == "seed:load"
     assert seed["tenants"] == ["texas", "washington", "colorado"]
+    assert seed["tiers"] == {"texas": "premium", "washington": "basic", "colorado": "basic"}
     users = {u["id"]: (u["memberships"], u["active"]) for u in seed["users"]}
     assert users == {
         "alice": ({"texas": ["admin", "member"], "colorado": ["visitor"]}, "texas"),
@@ -37,6 +38,30 @@ def test_the_seed_is_the_issues_data() -> None:
         for park in items:
             assert park["status"] == "park-opened"
             assert park["name"].split()[0].lower() in park["id"].replace("-", " ")
+
+
+def test_each_tenant_gets_its_tier_and_is_active(app: StateParks) -> None:
+    import config
+
+    from tenantkit.auth import TenantAdmin
+
+    admin = TenantAdmin(config.setting("TABLE_NAME"), client=config.aws_client("dynamodb"))
+    for tenant, tier in load_seed()["tiers"].items():
+        status = admin.get(tenant)
+        assert status is not None
+        assert (status.tier, status.status) == (tier, "active")
+
+
+def test_seeded_parks_carry_the_enumeration_attribute(app: StateParks) -> None:
+    """As the direct routes' writes do: export and offboard find them without a scan."""
+    import config
+
+    items = config.aws_client("dynamodb").scan(TableName=config.setting("TABLE_NAME"))["Items"]
+    parks = [item for item in items if item["sk"]["S"] == "park"]
+    assert len(parks) == 7
+    for park in parks:
+        tenant = park["pk"]["S"].split("#")[0]
+        assert park["tkshard"]["S"].startswith(f"{tenant}#")
 
 
 def test_colorado_has_no_admin_so_nobody_can_add_members(app: StateParks) -> None:

@@ -13,6 +13,18 @@ def ids(body: dict[str, Any]) -> set[str]:
     return {item["id"] for item in body["items"]}
 
 
+def webhooks(app: StateParks, user: str, park: str) -> int:
+    """The status of listing a park's webhooks: 404 unless the park is in the caller's
+    active tenant (the parks routes themselves are direct: test_parks.py)."""
+    return app.call(user, "GET", "/parks/{parkId}/webhooks", {"parkId": park}).status
+
+
+def subscribe(app: StateParks, user: str, park: str) -> int:
+    """The status of subscribing a webhook: members and admins only."""
+    body = {"eventType": "park-closed", "endpoint": f"https://hooks.example.com/{user}"}
+    return app.call(user, "POST", "/parks/{parkId}/webhooks", {"parkId": park}, body=body).status
+
+
 def test_settings_show_the_active_tenant_and_its_roles(app: StateParks) -> None:
     assert app.call("alice", "GET", "/settings").body == {
         "active": {"customerId": "texas", "roles": ["admin", "member"]}
@@ -40,14 +52,14 @@ def test_customers_list_the_callers_memberships(app: StateParks) -> None:
 
 def test_alice_switches_to_colorado_and_sees_colorado_as_a_visitor(app: StateParks) -> None:
     assert app.call("alice", "PUT", "/settings", body={"customerId": "colorado"}).status == 204
-    assert ids(app.call("alice", "GET", "/parks").body) == {"eldorado-canyon", "roxborough"}
+    assert webhooks(app, "alice", "eldorado-canyon") == 200
+    assert webhooks(app, "alice", "palo-duro-canyon") == 404
     assert app.call("alice", "GET", "/settings").body["active"] == {
         "customerId": "colorado",
         "roles": ["visitor"],
     }
     # Her texas admin role does not follow her into colorado.
-    refused = app.call("alice", "POST", "/parks", body={"id": "new-park", "name": "New"})
-    assert refused.status == 403
+    assert subscribe(app, "alice", "eldorado-canyon") == 403
 
 
 @pytest.mark.parametrize(
@@ -68,8 +80,7 @@ def test_dave_creates_newstate_becomes_its_admin_but_cannot_join_texas(app: Stat
     assert app.call("dave", "GET", "/settings").body == {
         "active": {"customerId": "newstate", "roles": ["admin"]}
     }
-    assert app.call("dave", "GET", "/parks").body == {"items": [], "cursor": None}
-    assert app.call("dave", "POST", "/parks", body={"id": "mesa", "name": "Mesa"}).status == 201
+    assert webhooks(app, "dave", "palo-duro-canyon") == 404  # newstate has no parks
 
     joined = app.call("dave", "POST", "/customers", body={"id": "texas", "roles": ["admin"]})
     assert joined.status == 403
@@ -83,7 +94,6 @@ def test_dave_creates_newstate_becomes_its_admin_but_cannot_join_texas(app: Stat
     )
     assert self_added.status == 403
     assert ids(app.call("dave", "GET", "/customers").body) == {"newstate"}
-    assert "mesa" not in ids(app.call("alice", "GET", "/parks").body)
 
 
 def test_attack_one_user_founds_a_sixth_customer(app: StateParks) -> None:
@@ -137,7 +147,7 @@ def test_carol_cannot_raise_her_own_roles(app: StateParks) -> None:
     )
     assert readded.status == 403
     assert app.call("carol", "GET", "/settings").body["active"]["roles"] == ["visitor"]
-    assert app.call("carol", "POST", "/parks", body={"id": "x", "name": "X"}).status == 403
+    assert subscribe(app, "carol", "palo-duro-canyon") == 403
 
 
 def test_even_an_admin_cannot_change_their_own_roles(app: StateParks) -> None:
@@ -161,7 +171,7 @@ def test_an_admin_sets_another_members_roles(app: StateParks) -> None:
         body={"userId": "carol", "roles": ["member"]},
     )
     assert promoted.status == 204
-    assert app.call("carol", "POST", "/parks", body={"id": "x-park", "name": "X"}).status == 201
+    assert subscribe(app, "carol", "palo-duro-canyon") == 201
 
 
 def test_an_admin_of_one_tenant_cannot_manage_another(app: StateParks) -> None:
@@ -207,7 +217,7 @@ def test_adding_members(app: StateParks) -> None:
     again = app.call("bob", "POST", "/customers/{customerId}/members", path, body=body)
     assert again.status == 409
     assert app.call("carol", "PUT", "/settings", body={"customerId": "washington"}).status == 204
-    assert app.call("carol", "GET", "/parks").status == 200
+    assert webhooks(app, "carol", "deception-pass") == 200
 
 
 def test_a_new_user_gets_a_record_from_the_tokens_claims(app: StateParks) -> None:

@@ -8,7 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.examples.conftest import EXAMPLE, load_template, template_routes
+from tests.examples.conftest import (
+    EXAMPLE,
+    direct_routes,
+    lambda_routes,
+    load_definition,
+    load_template,
+    template_routes,
+)
 
 
 def statements(function: dict[str, Any]) -> list[dict[str, Any]]:
@@ -40,16 +47,6 @@ def test_cfn_lint_passes() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_api_has_a_default_request_authorizer_on_authorization_with_short_ttl() -> None:
-    api = load_template()["Resources"]["ParksApi"]["Properties"]
-    auth = api["Auth"]
-    authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
-    assert authorizer["FunctionPayloadType"] == "REQUEST"
-    assert authorizer["Identity"]["Headers"] == ["Authorization"]
-    assert 0 < authorizer["Identity"]["ReauthorizeEvery"] <= 10
-    assert authorizer["FunctionArn"] == "AuthorizerFunction.Arn"
 
 
 def test_every_role_map_route_is_served_and_every_served_route_is_in_the_role_map() -> None:
@@ -123,15 +120,15 @@ def test_every_inline_policy_has_a_version() -> None:
 
 
 def test_the_table_and_the_secrets_survive_deletion_and_replacement() -> None:
-    """The table holds every tenant's data, and the secrets the keys that sign tokens,
-    cursors and envelopes: deleting the stack or replacing them must not destroy them."""
+    """The table holds every tenant's data, and the secret the key that signs tokens:
+    deleting the stack or replacing them must not destroy them."""
     resources = load_template()["Resources"]
     kept = [
         name
         for name, resource in resources.items()
         if resource["Type"] in {"AWS::DynamoDB::Table", "AWS::SecretsManager::Secret"}
     ]
-    assert len(kept) == 4
+    assert sorted(kept) == ["JwtSecretValue", "ParksTable"]
     for name in kept:
         assert resources[name]["DeletionPolicy"] == "Retain", name
         assert resources[name]["UpdateReplacePolicy"] == "Retain", name
@@ -155,39 +152,16 @@ def test_api_access_logs_name_the_tenant_and_the_user() -> None:
         assert resources[name]["DeletionPolicy"] == "Retain"
 
 
-def test_the_status_queue_keeps_messages_long_enough_and_shorter_than_its_dlq() -> None:
-    """Long enough that an envelope can expire (and go to the DLQ) before SQS drops it,
-    shorter than the DLQ's, which counts from a message's first enqueue."""
-    import config
-
-    resources = load_template()["Resources"]
-    retention = resources["StatusQueue"]["Properties"]["MessageRetentionPeriod"]
-    dlq = resources["StatusDeadLetterQueue"]["Properties"]["MessageRetentionPeriod"]
-    assert config.ENVELOPE_MAX_AGE_SECONDS < retention < dlq
-
-
 def test_each_function_gets_only_what_it_uses() -> None:
     granted = {
         name: sorted(a for s in statements(fn) for a in actions(s))
         for name, fn in functions().items()
     }
     assert granted["AuthorizerFunction"] == ["dynamodb:GetItem", "secretsmanager:GetSecretValue"]
-    assert not any(a.startswith(("sns:", "sqs:")) for a in granted["ParksFunction"])
-    assert not any(a.startswith(("sns:", "sqs:")) for a in granted["SettingsFunction"])
-    assert "sqs:SendMessage" in granted["ParkStatusFunction"]
-    assert not any(a.startswith("sns:") for a in granted["ParkStatusFunction"])
-    assert "sns:Publish" in granted["StatusConsumerFunction"]
-    assert "sns:Subscribe" not in granted["StatusConsumerFunction"]
+    assert granted["StatusAnnouncerFunction"] == ["dynamodb:GetItem", "sns:Publish"]
+    assert not any(a.startswith(("sns:", "sqs:", "states:")) for a in granted["SettingsFunction"])
     assert "sns:Publish" not in granted["WebhooksFunction"]
-
-
-def test_status_queue_has_a_dlq_and_partial_batch_responses() -> None:
-    resources = load_template()["Resources"]
-    redrive = resources["StatusQueue"]["Properties"]["RedrivePolicy"]
-    assert redrive["deadLetterTargetArn"] == "StatusDeadLetterQueue.Arn"
-    event = resources["StatusConsumerFunction"]["Properties"]["Events"]["StatusEvents"]
-    assert event["Type"] == "SQS"
-    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert not any(a.startswith(("sqs:", "states:")) for a in granted["WebhooksFunction"])
 
 
 def test_parameters_and_secrets() -> None:
@@ -201,20 +175,211 @@ def test_parameters_and_secrets() -> None:
     assert "AWS::SecretsManager::Secret" in kinds
     table = template["Resources"]["ParksTable"]["Properties"]
     assert [k["AttributeName"] for k in table["KeySchema"]] == ["pk", "sk"]
-    gsi = table["GlobalSecondaryIndexes"][0]
+    gsi, items = table["GlobalSecondaryIndexes"]
     assert gsi["IndexName"] == "GSI1"
     assert [k["AttributeName"] for k in gsi["KeySchema"]] == ["GSI1PK", "GSI1SK"]
+    # The tenant-enumeration index (export, offboard, move without a scan).
+    assert items["IndexName"] == "TenantItems"
+    assert [k["AttributeName"] for k in items["KeySchema"]] == ["tkshard"]
+    assert items["Projection"] == {"ProjectionType": "KEYS_ONLY"}
 
 
-def test_the_webhooks_function_writes_only_registry_records() -> None:
-    """Its writes are confined to the registry's ``_events#`` control-plane keys, so a bug
-    there cannot write tenant data, and it may read a subscription's endpoint from SNS."""
+def test_the_webhooks_function_reaches_only_registry_records_itself() -> None:
+    """Its own role reaches the registry's ``_events#`` control-plane keys only, so a bug
+    there cannot touch tenant data (parks are read through ``TenantDataRole``, narrowed to
+    the tenant by ``TenantSessions``), and it may read a subscription's endpoint from SNS."""
     webhooks = functions()["WebhooksFunction"]
     writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
     for statement in statements(webhooks):
-        if writes & set(actions(statement)):
+        if any(a.startswith("dynamodb:") for a in actions(statement)):
             condition = statement["Condition"]
             assert condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"] == ["_events#*"]
             assert condition["Null"]["dynamodb:LeadingKeys"] == "false"
     granted = {a for s in statements(webhooks) for a in actions(s)}
     assert writes | {"sns:GetSubscriptionAttributes"} <= granted
+
+
+def iam_principals() -> dict[str, list[dict[str, Any]]]:
+    """Every identity the template creates -> the statements of its inline policies:
+    functions and state machines (SAM makes their roles), and the template's own roles."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name, resource in load_template()["Resources"].items():
+        kind, props = resource["Type"], resource.get("Properties", {})
+        if kind in {"AWS::Serverless::Function", "AWS::Serverless::StateMachine"}:
+            found[name] = [s for p in props.get("Policies", []) for s in p["Statement"]]
+        elif kind == "AWS::IAM::Role":
+            found[name] = [
+                s for p in props.get("Policies", []) for s in p["PolicyDocument"]["Statement"]
+            ]
+    return found
+
+
+def allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
+    """The tests' own IAM model for these policies: an Allow whose action pattern matches
+    (case-insensitively, ``*`` and ``?`` wildcards) on a matching resource, no Deny.
+    Resources are the template's references as this file's loader reads them."""
+    import fnmatch
+
+    def hits(statement: dict[str, Any]) -> bool:
+        listed = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        targets = (
+            statement["Resource"]
+            if isinstance(statement["Resource"], list)
+            else [statement["Resource"]]
+        )
+        return any(fnmatch.fnmatch(action.lower(), a.lower()) for a in listed) and any(
+            fnmatch.fnmatchcase(resource, str(t)) for t in targets
+        )
+
+    matching = [s for s in statements if hits(s)]
+    return any(s["Effect"] == "Allow" for s in matching) and not any(
+        s["Effect"] == "Deny" for s in matching
+    )
+
+
+def test_allows_is_a_faithful_model() -> None:
+    grant = [{"Effect": "Allow", "Action": "states:Start*", "Resource": "*"}]
+    assert allows(grant, "states:StartSyncExecution", "UpdateParkStatus")
+    assert allows(grant, "STATES:startexecution", "x")
+    assert not allows(grant, "states:DescribeExecution", "UpdateParkStatus")
+    denied = [*grant, {"Effect": "Deny", "Action": "*", "Resource": "UpdateParkStatus"}]
+    assert not allows(denied, "states:StartExecution", "UpdateParkStatus")
+
+
+STARTS = ("states:StartExecution", "states:StartSyncExecution")
+
+
+def test_attack_only_the_apis_integration_role_may_start_the_status_machine() -> None:
+    """Decision 2: UpdateParkStatus trusts the tenantId of its input, so nothing but API
+    Gateway's integration role (whose templates take it from the authorizer) may start it."""
+    may_start = {
+        name
+        for name, statements in iam_principals().items()
+        for action in STARTS
+        if allows(statements, action, "UpdateParkStatus")
+    }
+    assert may_start == {"ApiIntegrationRole"}
+    role = load_template()["Resources"]["ApiIntegrationRole"]["Properties"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    # The status route is the integration that acts as that role.
+    definition = load_definition()
+    integration = definition["paths"]["/parks/{parkId}/statuses"]["post"][
+        "x-amazon-apigateway-integration"
+    ]
+    assert integration["credentials"]["Fn::Sub"].endswith("${AWS::StackName}-api-integration")
+    assert role["RoleName"] == "${AWS::StackName}-api-integration"
+
+
+def test_attack_only_the_status_machine_may_invoke_the_announcer() -> None:
+    """The announcer trusts the tenantId of its input too: no event source, and only the
+    state machine's role may invoke it."""
+    announcer = load_template()["Resources"]["StatusAnnouncerFunction"]["Properties"]
+    assert "Events" not in announcer
+    may_invoke = {
+        name
+        for name, statements in iam_principals().items()
+        if allows(statements, "lambda:InvokeFunction", "StatusAnnouncerFunction.Arn")
+    }
+    assert may_invoke == {"UpdateParkStatus"}
+    kinds = {r["Type"] for r in load_template()["Resources"].values()}
+    assert "AWS::Lambda::Permission" not in kinds
+
+
+def test_api_gateway_reaches_the_functions_through_one_invoke_role() -> None:
+    """Lambda routes and the authorizer act as ApiGatewayInvokeRole, which may invoke the
+    authorizer and the two API functions, and nothing else."""
+    statements = iam_principals()["ApiGatewayInvokeRole"]
+    reachable = {
+        name
+        for name, resource in load_template()["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+        and allows(statements, "lambda:InvokeFunction", f"{name}.Arn")
+    }
+    assert reachable == {"AuthorizerFunction", "WebhooksFunction", "SettingsFunction"}
+    assert {a for s in statements for a in actions(s)} == {"lambda:InvokeFunction"}
+
+
+def test_the_direct_integrations_role_has_only_what_the_routes_call() -> None:
+    granted = {a for s in iam_principals()["ApiIntegrationRole"] for a in actions(s)}
+    assert granted == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        "states:StartSyncExecution",
+    }
+
+
+def test_the_api_is_the_generated_definition_behind_the_authorizer() -> None:
+    """Every operation goes through the authorizer (a REQUEST authorizer on Authorization,
+    a short TTL); webhooks reach their tenant-isolated function with X-Amz-Tenant-Id mapped
+    from the authorizer's tenant, and only from it."""
+    definition = load_definition()
+    [(name, scheme)] = definition["components"]["securitySchemes"].items()
+    authorizer = scheme["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "request"
+    assert authorizer["identitySource"] == "method.request.header.Authorization"
+    assert 0 < authorizer["authorizerResultTtlInSeconds"] <= 10
+    function = authorizer["authorizerUri"]["Fn::Sub"][1]["Function"]
+    assert function == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    webhooks = load_template()["Resources"]["WebhooksFunction"]["Properties"]
+    assert webhooks["TenancyConfig"] == {"TenantIsolationMode": "PER_TENANT"}
+    for path, item in definition["paths"].items():
+        for method, operation in item.items():
+            assert operation["security"] == [{name: []}], (method, path)
+            integration = operation["x-amazon-apigateway-integration"]
+            mapped = integration.get("requestParameters", {})
+            if template_routes()[(method.upper(), path)] == "webhooks.handler":
+                assert mapped == {
+                    "integration.request.header.X-Amz-Tenant-Id": "context.authorizer.tenantId"
+                }
+            else:
+                assert mapped == {}
+    assert direct_routes() == [
+        ("GET", "/parks"),
+        ("GET", "/parks/{parkId}"),
+        ("POST", "/parks"),
+        ("POST", "/parks/{parkId}/statuses"),
+    ]
+    assert len(lambda_routes()) == 10
+
+
+def test_sam_transforms_the_template_and_cfn_lint_accepts_the_result(tmp_path: Path) -> None:
+    """Decision 13: cfn-lint reads SAM resources untransformed, so transform offline with
+    aws-sam-translator (the included definition and the state machine's file inlined, as
+    `sam package` and CloudFormation do) and lint what CloudFormation would deploy."""
+    import yaml
+    from cfnlint.decode import cfn_yaml
+    from samtranslator.translator.transform import transform
+
+    template = json.loads(json.dumps(cfn_yaml.load(str(EXAMPLE / "template.yaml")), default=str))
+    api = template["Resources"]["ParksApi"]["Properties"]
+    location = api["DefinitionBody"]["Fn::Transform"]["Parameters"]["Location"]
+    api["DefinitionBody"] = yaml.safe_load((EXAMPLE / location).read_text())
+    machine = template["Resources"]["UpdateParkStatus"]["Properties"]
+    machine["Definition"] = json.loads((EXAMPLE / machine.pop("DefinitionUri")).read_text())
+    template["Globals"]["Function"]["CodeUri"] = "s3://packaged/app.zip"  # as sam package does
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    output = transform(template, {"AWS::Region": "us-east-1"}, NoManagedPolicies())
+    resources = output["Resources"]
+    assert resources["WebhooksFunction"]["Properties"]["TenancyConfig"] == {
+        "TenantIsolationMode": "PER_TENANT"
+    }
+    assert resources["UpdateParkStatus"]["Type"] == "AWS::StepFunctions::StateMachine"
+    transformed = tmp_path / "transformed.json"
+    transformed.write_text(json.dumps(output))
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run(
+        [str(cfn_lint), "--include-checks", "I", "--", str(transformed)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -12,7 +12,7 @@ from types import ModuleType
 import pytest
 
 from tests.conftest import free_port, stop_pid, wait_http
-from tests.examples.conftest import AUDIENCE, EXAMPLE, ISSUER, load_template
+from tests.examples.conftest import AUDIENCE, EXAMPLE, ISSUER, load_definition, load_template
 
 SECRET = "walkthrough-test-secret-0123456789abcdef"
 
@@ -80,14 +80,19 @@ def walkthrough_module() -> ModuleType:
     return walkthrough
 
 
-def test_the_walkthrough_signs_with_the_templates_issuer_and_audience() -> None:
+def test_the_walkthrough_uses_the_templates_issuer_audience_and_cache_times() -> None:
+    import config
+
     walkthrough = walkthrough_module()
 
     parameters = load_template()["Parameters"]
     assert parameters["JwtIssuer"]["Default"] == walkthrough.ISSUER
     assert parameters["JwtAudience"]["Default"] == walkthrough.AUDIENCE
-    ttl = load_template()["Resources"]["ParksApi"]["Properties"]["Auth"]["Authorizers"]
-    assert ttl["TenantAuthorizer"]["Identity"]["ReauthorizeEvery"] == walkthrough.AUTHORIZER_TTL
+    [scheme] = load_definition()["components"]["securitySchemes"].values()
+    ttl = scheme["x-amazon-apigateway-authorizer"]["authorizerResultTtlInSeconds"]
+    assert ttl == walkthrough.AUTHORIZER_TTL
+    assert config.USER_RECORD_TTL_SECONDS == walkthrough.USER_RECORD_TTL
+    assert config.TENANT_STATUS_TTL_SECONDS == walkthrough.TENANT_STATUS_TTL
 
 
 def test_the_walkthrough_fails_when_nothing_answers(tmp_path: Path) -> None:

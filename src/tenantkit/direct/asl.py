@@ -35,6 +35,8 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from tenantkit.direct.reference_path import parse_reference_path
+from tenantkit.direct.update_expression import update_items
 from tenantkit.direct.values import Placeholder, parse_value
 from tenantkit.dynamo.keys import SEPARATOR
 from tenantkit.errors import ConfigurationError
@@ -52,9 +54,6 @@ TENANT_PATH = "$.tenantId"
 _DYNAMODB = re.compile(r"states:::(aws-sdk:)?dynamodb:([A-Za-z]+)", re.I)
 _VERIFIABLE = frozenset({"getItem", "putItem", "updateItem", "deleteItem"})
 _FORMAT = re.compile(r"States\.Format\('((?:[^'\\]|\\.)*)'\s*,(.*)\)", re.S)
-_TOKEN = re.compile(r"[#:][A-Za-z0-9_]+|[A-Za-z_][A-Za-z0-9_]*|[0-9]+|\S")
-_CLAUSES = frozenset({"SET", "REMOVE", "ADD", "DELETE"})
-_SEGMENT = re.compile(r"""\.([A-Za-z0-9_-]+)|\['([^'\\\s]+)'\]|\["([^"\\\s]+)"\]|\[([0-9]+)\]""")
 #: Task fields that only JSONata states have.
 _JSONATA_FIELDS = frozenset({"Arguments", "Output"})
 #: Lambda tasks (optimized, SDK, or the function's own ARN) and nested executions: the code
@@ -300,17 +299,18 @@ class _Checker:
         values = parameters.get("ExpressionAttributeValues") or {}
         if not isinstance(names, Mapping) or any(str(n).endswith(".$") for n in names):
             return self.refuse(where, "its ExpressionAttributeNames come from the input")
-        for clause, item, target in _update_targets(str(parameters.get("UpdateExpression", ""))):
-            written = {str(names.get(t, t)) for t in target}
+        for item in update_items(str(parameters.get("UpdateExpression", ""))):
+            written = {str(names.get(t, t)) for t in item.written}
             if not self.keys.intersection(written):
                 continue
+            tokens = item.tokens
             if (
-                clause != "SET"
-                or len(item) != 3
-                or item[1] != "="
-                or not item[2].startswith(":")
+                item.clause != "SET"
+                or len(tokens) != 3
+                or tokens[1] != "="
+                or not tokens[2].startswith(":")
                 or not isinstance(values, Mapping)
-                or not self.tenant_value(values.get(item[2]))
+                or not self.tenant_value(values.get(tokens[2]))
             ):
                 return self.refuse(
                     where, f"its UpdateExpression changes a partition key without {self.path}"
@@ -340,7 +340,7 @@ class _Checker:
         it. ``$``, the field, a path under it, or a path this check cannot read is unsafe."""
         if result_path is None:
             return True
-        segments = _reference_path(result_path)
+        segments = parse_reference_path(result_path)
         return segments is not None and segments[:1] not in ([], [self.field])
 
     def refuse(self, where: str, why: str) -> None:
@@ -360,43 +360,3 @@ def _next(state: Mapping[str, Any]) -> list[str]:
     targets += [choice.get("Next") for choice in state.get("Choices", [])]
     targets += [catcher.get("Next") for catcher in state.get("Catch", [])]
     return [t for t in targets if isinstance(t, str)]
-
-
-def _reference_path(path: object) -> list[str] | None:
-    """The segments of a JSONPath reference path (``$.a['b'][0]``), or ``None`` when it is
-    not one this check reads: wildcards, filters, spaces, escapes, anything unusual."""
-    if not isinstance(path, str) or not path.startswith("$"):
-        return None
-    segments, at = [], 1
-    while at < len(path):
-        match = _SEGMENT.match(path, at)
-        if match is None:
-            return None
-        segments.append(next(group for group in match.groups() if group is not None))
-        at = match.end()
-    return segments
-
-
-def _update_targets(expression: str) -> list[tuple[str, list[str], list[str]]]:
-    """Each item of an update expression: its clause (``SET``...), its tokens, and the
-    tokens naming what it writes (a SET's left side, the whole item otherwise).
-
-    Tokens follow DynamoDB's grammar: ``#name`` placeholders (any alphanumerics, ``#0``
-    included), ``:value`` placeholders, names, one-character punctuation. Clause keywords
-    are reserved words, so a bare name can never be one.
-    """
-    items: list[tuple[str, list[str], list[str]]] = []
-    clause, depth = "", 0
-    current: list[str] = []
-    for part in [*_TOKEN.findall(expression), ","]:
-        keyword = depth == 0 and part.upper() in _CLAUSES
-        if (keyword or (depth == 0 and part == ",")) and current:
-            left = current[: current.index("=")] if "=" in current else current
-            items.append((clause, current, left if clause == "SET" else current))
-            current = []
-        if keyword:
-            clause = part.upper()
-        elif depth > 0 or part != ",":
-            current.append(part)
-        depth += (part in "([") - (part in ")]")
-    return items

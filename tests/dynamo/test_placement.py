@@ -75,17 +75,34 @@ def test_silos_are_table_names() -> None:
 
 
 def test_the_context_places_only_its_own_tenant(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A table pinned to utah, used while texas's request is in scope, stays in the pool."""
+    """A table pinned to utah, used while texas's request is in scope, is not placed by
+    texas's context: it refuses instead of guessing the pool."""
     caller = SimpleNamespace(tenant_id="texas", table=SILO)
     monkeypatch.setattr(placement_module, "current_tenant_or_none", lambda: caller)
     assert context_table("texas") == SILO
-    assert context_table("utah") is None
-    assert Placement().table_for("utah", TABLE) == TABLE
     assert Placement().table_for("texas", TABLE) == SILO
-    caller.table = ""
-    assert context_table("texas") is None
-
-
-def test_without_a_context_every_tenant_is_in_the_pool() -> None:
-    assert context_table("texas") is None
+    with pytest.raises(ConfigurationError):
+        Placement().table_for("utah", TABLE)
+    caller.table = TABLE
     assert Placement().table_for("texas", TABLE) == TABLE
+
+
+@pytest.mark.parametrize("table", [None, ""])
+def test_a_context_without_a_table_is_refused_not_read_as_the_pool(
+    monkeypatch: pytest.MonkeyPatch, table: str | None
+) -> None:
+    """The silent failure refused: a silo tenant's write sent to the pool, where its own
+    reads would never find it (a context restored from a tenant id alone)."""
+    caller = SimpleNamespace(tenant_id="texas", table=table)
+    monkeypatch.setattr(placement_module, "current_tenant_or_none", lambda: caller)
+    with pytest.raises(ConfigurationError):
+        Placement().table_for("texas", TABLE)
+
+
+def test_without_a_context_the_default_refuses(client: Any) -> None:
+    table = TenantTable(TABLE, client=client, tenant="texas", placement=Placement())
+    with pytest.raises(ConfigurationError):
+        table.put_item({"pk": "p", "sk": "meta"})
+    with tenant_scope(ctx("texas")), pytest.raises(ConfigurationError):  # no table in it
+        table.get_item({"pk": "p", "sk": "meta"})
+    assert not stored(client, TABLE, "texas#p")

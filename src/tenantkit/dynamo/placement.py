@@ -6,10 +6,13 @@ silo, ``tenantkit tenant move``). The authorizer puts the tenant's table in its 
 built with ``placement=Placement(...)`` sends each request to the current tenant's
 table: handler code does not change when a tenant moves.
 
-The table name is read from the context of the request, through ``table_of`` (by
-default the current ``TenantContext``'s ``table``, for the tenant it belongs to only).
-A name outside ``silos``, when given, is refused rather than used: a context that
-names some other table is a misconfigured authorizer, never a place to write.
+The table name is read through ``table_of``: by default from the current
+``TenantContext``'s ``table``, for the tenant it belongs to only. Where that says
+nothing (no context of this tenant, or one restored from a tenant id alone, as queue
+consumers do) the default refuses rather than guess the pool: a silo tenant's writes
+landing in the pool would vanish from its reads. A name outside ``silos``, when given,
+is refused too: a context that names some other table is a misconfigured authorizer,
+never a place to write.
 """
 
 from __future__ import annotations
@@ -26,17 +29,22 @@ __all__ = ["Placement", "context_table"]
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}\Z", re.ASCII)
 
 
-def context_table(tenant: str) -> str | None:
-    """The table the current request's context places ``tenant`` in, or ``None``.
+def context_table(tenant: str) -> str:
+    """The table the current request's context places ``tenant`` in.
 
     Only the context of ``tenant`` itself counts: a table pinned to another tenant
-    never takes the current caller's placement.
+    never takes the current caller's placement. ``ConfigurationError`` when the context
+    does not say (the authorizer always does, contract 2).
     """
     ctx = current_tenant_or_none()
-    if ctx is None or ctx.tenant_id != tenant:
-        return None
-    table = getattr(ctx, "table", None)
-    return table if isinstance(table, str) and table else None
+    table = None if ctx is None or ctx.tenant_id != tenant else getattr(ctx, "table", None)
+    if not isinstance(table, str) or not table:
+        raise ConfigurationError(
+            "the tenant's table is not in the current context (no authorizer context of "
+            "this tenant); give Placement(table_of=...) a lookup, such as the tenant status "
+            "cache's table"
+        )
+    return table
 
 
 class Placement:

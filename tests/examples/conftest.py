@@ -426,9 +426,10 @@ def texas_member(app: StateParks) -> str:
 class Served:
     """The template under ``tenantkit local``'s gateway, called in-process (no HTTP)."""
 
-    def __init__(self, gateway: Any, backend: Any, table: str) -> None:
+    def __init__(self, gateway: Any, backend: Any, runtime: Any, table: str) -> None:
         self.gateway = gateway
         self.backend = backend
+        self.runtime = runtime
         self.table = table
         self._tenants = 0
 
@@ -504,7 +505,7 @@ def served() -> Iterator[Served]:
         backend.serve_lambda(runtime)
         try:
             table = stack.attributes["ParksTable"].ref
-            yield Served(Gateway(stack, runtime), backend, table)
+            yield Served(Gateway(stack, runtime), backend, runtime, table)
         finally:
             runtime.close()
     finally:

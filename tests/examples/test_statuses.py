@@ -3,7 +3,9 @@ park under the caller's tenant and its Lambda task announces the change to the w
 
 Served whole by the local gateway: the request template, moto's Step Functions
 interpreter (DynamoDB task, then the announcer in a worker process), SNS to a loopback
-receiver.
+receiver. Also here, since they need the same served stack: parks written by API
+Gateway are read by the webhooks function through ``TenantTable``, and that function runs
+in one execution environment per tenant.
 """
 
 from __future__ import annotations
@@ -172,3 +174,37 @@ def fresh_token(user: str) -> str:
     from tests.examples.conftest import make_token
 
     return make_token(user, jti=str(time.monotonic_ns()))
+
+
+def test_a_park_written_by_api_gateway_is_read_by_tenant_table(served: Served) -> None:
+    """The direct route writes TenantTable's key format and the enumeration attribute;
+    the webhooks function finds the park through TenantTable (and TenantSessions)."""
+    tenant, admin = served.new_tenant("written")
+    assert served.call(admin, "POST", "/parks", body={"id": "by-vtl", "name": "V"}).status == 201
+    listed = served.call(admin, "GET", "/parks/{parkId}/webhooks", {"parkId": "by-vtl"})
+    assert (listed.status, listed.body) == (200, {"items": []})
+    stored = served.client("dynamodb").get_item(
+        TableName=served.table, Key={"pk": {"S": f"{tenant}#park#by-vtl"}, "sk": {"S": "park"}}
+    )["Item"]
+    assert stored["GSI1PK"] == {"S": f"{tenant}#park"}
+    shard = stored["tkshard"]["S"]
+    assert shard.startswith(f"{tenant}#")
+    assert 0 <= int(shard.rsplit("#", 1)[1]) < 16
+
+
+def test_the_webhooks_function_runs_one_environment_per_tenant(served: Served) -> None:
+    """PER_TENANT: a new tenant's first webhooks request starts an environment of its
+    own; the pool function (the users API) serves it from a warm one."""
+    _, admin = served.new_tenant("isolated")
+    served.call("alice", "GET", "/settings")
+    served.call("alice", "GET", "/parks/{parkId}/webhooks", PALO_DURO)
+    webhooks, settings = (
+        served.runtime.environments("WebhooksFunction"),
+        served.runtime.environments("SettingsFunction"),
+    )
+    assert served.call(admin, "GET", "/settings").status == 200
+    assert served.call(admin, "GET", "/parks/{parkId}/webhooks", PALO_DURO).status == 404
+    assert served.runtime.environments("WebhooksFunction") == webhooks + 1
+    assert served.runtime.environments("SettingsFunction") == settings
+    served.call(admin, "GET", "/parks/{parkId}/webhooks", PALO_DURO)
+    assert served.runtime.environments("WebhooksFunction") == webhooks + 1

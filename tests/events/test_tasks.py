@@ -158,7 +158,7 @@ SIGNER = EnvelopeSigner(key=SecretKey("an-envelope-secret-of-at-least-32-bytes!"
 
 def detail(tenant: str, payload: object, purpose: str = "events") -> dict[str, str]:
     """An EventBridge detail as ``put_events`` seals it."""
-    with tenant_scope(TenantContext(tenant_id=tenant, user_id="alice", roles={"admin"})):
+    with tenant_scope(TenantContext(tenant_id=tenant, user_id="alice", roles=frozenset({"admin"}))):
         return {"tenantId": tenant, "envelope": SIGNER.seal(payload, purpose=purpose)}
 
 

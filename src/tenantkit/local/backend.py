@@ -16,11 +16,11 @@ previous environment when it stops.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -43,20 +43,33 @@ def _flag(value: Any) -> str:
 
 
 def _moto_api(url: str, action: str, body: Any) -> None:
-    request = urllib.request.Request(  # noqa: S310 - a loopback or user-chosen http:// URL
-        f"{url}/moto-api/{action}",
-        data=json.dumps(body).encode() if body is not None else b"",
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+    """``POST /moto-api/<action>`` on an http:// endpoint; OSError if it fails."""
+    split = urllib.parse.urlsplit(url)
+    if split.scheme != "http" or not split.hostname:
+        raise OSError(f"not an http:// endpoint: {url!r}")
+    connection = http.client.HTTPConnection(split.hostname, split.port or 80, timeout=10)
+    try:
+        connection.request(
+            "POST",
+            f"/moto-api/{action}",
+            body=json.dumps(body).encode() if body is not None else b"",
+            headers={"Content-Type": "application/json"},
+        )
+        response = connection.getresponse()
+        response.read()
+    except http.client.HTTPException as error:
+        raise OSError(str(error)) from None
+    finally:
+        connection.close()
+    if response.status >= 300:
+        raise OSError(f"{url}/moto-api/{action} answered {response.status}")
 
 
 def _configure_moto(url: str, *, required: bool) -> None:
     """Turn on moto's Step Functions interpreter; an external endpoint may not be moto."""
     try:
         _moto_api(url, "config", {"stepfunctions": {"execute_state_machine": True}})
-    except (urllib.error.URLError, OSError) as error:
+    except OSError as error:
         if required:
             raise
         print(

@@ -8,8 +8,8 @@ import pytest
 
 from tenantkit.context import TenantContext, tenant_scope
 from tenantkit.dynamo.table import TenantTable
-from tenantkit.errors import ConflictError, NotFoundError, UnprocessedItemsError
-from tenantkit.lifecycle.offboard import Offboarding
+from tenantkit.errors import ConflictError, NotFoundError, TenantKitError, UnprocessedItemsError
+from tenantkit.lifecycle.offboard import Offboarding, delete_items
 
 from .conftest import OPERATOR, TABLE, App, Calls, park, run
 
@@ -161,3 +161,35 @@ def test_a_run_killed_halfway_is_finished_by_the_next(
 def test_an_unknown_tenant_is_not_found(app: App) -> None:
     with pytest.raises(NotFoundError):
         offboarding(app).run("nobody", run("offboard", "nobody"), sweep_after=0)
+
+
+class LaggingIndex:
+    """A table whose index still lists deleted keys for ``lag`` passes (a GSI catching up)."""
+
+    def __init__(self, lag: int) -> None:
+        self.lag = lag
+        self.deleted: list[dict[str, Any]] = []
+
+    def enumerate_keys(self, *, shards: list[int]) -> list[dict[str, Any]]:
+        return [{"pk": f"k{shards[0]}", "sk": "meta"}]
+
+    def batch_write(self, *, delete: list[dict[str, Any]]) -> None:
+        self.deleted += delete
+
+    def count_items(self) -> int:
+        self.lag -= 1
+        return 2 if self.lag >= 0 else 0
+
+
+def test_a_lagging_index_gets_time_to_catch_up() -> None:
+    waits: list[float] = []
+    index = LaggingIndex(lag=1)
+    deleted = delete_items(index, 2, run("offboard", "t"), waits.append)  # type: ignore[arg-type]
+    assert (deleted, waits) == (4, [1.0])
+
+
+def test_items_that_keep_appearing_fail_the_run_to_be_run_again() -> None:
+    waits: list[float] = []
+    with pytest.raises(TenantKitError):
+        delete_items(LaggingIndex(lag=9), 2, run("offboard", "t"), waits.append)  # type: ignore[arg-type]
+    assert waits == [1.0, 2.0]

@@ -105,7 +105,7 @@ class Move:
         if source_name != to_table:
             run.stage(f"clean up {source_name}")
             old = self.spec.tenant_table(tenant, source_name)
-            deleted = delete_items(old, self.spec.enumeration.shards, run)
+            deleted = delete_items(old, self.spec.enumeration.shards, run, self.sleep)
         self.admin.set_read_only(tenant, False, actor=self.operator)
         run.summary.update(fromTable=source_name, toTable=to_table, deletedFromSource=deleted)
         return run.summary

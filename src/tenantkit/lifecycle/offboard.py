@@ -42,14 +42,20 @@ __all__ = ["Offboarding", "delete_items"]
 
 _BATCH_WRITE = 25
 #: Passes over the index before giving up on items that keep appearing (a GSI is
-#: eventually consistent, so a key deleted a moment ago may be listed once more).
+#: eventually consistent, so a key deleted a moment ago may be listed once more), and
+#: the seconds to let the index catch up before each pass after the first.
 _PASSES = 3
+_CATCH_UP = 1.0
 
 
-def delete_items(table: TenantTable, shards: int, run: Run) -> int:
+def delete_items(
+    table: TenantTable, shards: int, run: Run, sleep: Callable[[float], None] = time.sleep
+) -> int:
     """Delete every item the enumeration index lists for ``table``'s tenant."""
     deleted = 0
-    for _ in range(_PASSES):
+    for attempt in range(_PASSES):
+        if attempt:
+            sleep(_CATCH_UP * attempt)
         for shard in range(shards):
             keys: list[dict[str, Any]] = []
             for key in table.enumerate_keys(shards=[shard]):
@@ -134,7 +140,7 @@ class Offboarding:
         if status.status != DELETED:
             self.admin.mark_offboarding(tenant, actor=self.operator)
         run.stage("items")
-        items = delete_items(table, self.spec.enumeration.shards, run)
+        items = delete_items(table, self.spec.enumeration.shards, run, self.sleep)
         removed = 0
         if self.registry is not None:
             with tenant_scope(self._scope(tenant)):
@@ -154,7 +160,7 @@ class Offboarding:
         if sweep_after > 0:
             self.sleep(sweep_after)
         run.stage("second sweep")
-        swept = delete_items(table, self.spec.enumeration.shards, run)
+        swept = delete_items(table, self.spec.enumeration.shards, run, self.sleep)
         run.summary.update(
             dryRun=False,
             status=DELETED,

@@ -88,9 +88,10 @@ def process_sqs_batch(
     Returns the partial batch response ``{"batchItemFailures": [...]}`` listing exactly
     the records that were refused (not a valid envelope: forged, edited, too old) or
     whose handler raised. Refusals are logged with the reason and never reach the
-    handler. Bodies may be envelopes, SNS notifications delivered to SQS that carry
-    an envelope (raw message delivery or the SNS JSON wrapper), or EventBridge events
-    sealed by ``put_events`` that a rule delivered to the queue. Enable
+    handler. Bodies may be envelopes sealed for the purpose ``"sqs"`` (``send_message``),
+    SNS notifications delivered to SQS that carry one (raw message delivery or the SNS
+    JSON wrapper), or EventBridge events sealed by ``put_events`` (purpose ``"events"``)
+    that a rule delivered to the queue. Enable
     ``ReportBatchItemFailures`` on the event source mapping.
 
     On FIFO queues, once a record of a message group fails, the later records of that

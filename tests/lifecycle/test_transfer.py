@@ -179,3 +179,13 @@ def test_an_export_killed_halfway_resumes_without_loss_or_duplicates(
 
     pks = [decode_line(line)["pk"] for line in list(read_lines(out))]
     assert len(pks) == len(set(pks)) == manifest.items == 150
+
+
+def test_a_checkpoint_of_another_export_is_refused(app: App, tmp_path: Path) -> None:
+    """Resuming with other shards (or another tenant) would skip or repeat items."""
+    out = tmp_path / "texas.jsonl"
+    out.with_name(out.name + ".partial").write_text("")
+    checkpoint = {"tenant": "texas", "table": TABLE, "index": "TenantItems/16"}
+    out.with_name(out.name + ".checkpoint").write_text(json.dumps(checkpoint))
+    with pytest.raises(ConflictError):
+        export_tenant(app.spec, "texas", out, run("export", "texas"))  # 4 shards here

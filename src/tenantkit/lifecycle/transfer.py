@@ -91,12 +91,13 @@ def export_tenant(spec: TableSpec, tenant: str, out: Path, run: Run) -> Manifest
     table = spec.tenant_table(tenant)
     partial = out.with_name(out.name + ".partial")
     checkpoint_file = out.with_name(out.name + ".checkpoint")
+    index = f"{spec.enumeration.index}/{spec.enumeration.shards}"  # what the shards are of
     done: list[int] = []
     written = 0
     checksum = Checksum()
     if checkpoint_file.exists() and partial.exists():
         saved = json.loads(checkpoint_file.read_text(encoding="utf-8"))
-        if saved.get("tenant") != tenant or saved.get("table") != spec.name:
+        if [saved.get(k) for k in ("tenant", "table", "index")] != [tenant, spec.name, index]:
             raise ConflictError(
                 f"{checkpoint_file} is the checkpoint of another export; remove it or "
                 "choose another --out"
@@ -126,6 +127,7 @@ def export_tenant(spec: TableSpec, tenant: str, out: Path, run: Run) -> Manifest
             state = {
                 "tenant": tenant,
                 "table": spec.name,
+                "index": index,
                 "shards": done,
                 "bytes": written,
                 "items": checksum.count,

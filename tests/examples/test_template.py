@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from tests.examples.conftest import (
     EXAMPLE,
     direct_routes,
@@ -251,6 +254,16 @@ def test_allows_is_a_faithful_model() -> None:
 STARTS = ("states:StartExecution", "states:StartSyncExecution")
 
 
+def spellings(name: str) -> st.SearchStrategy[str]:
+    """``name`` with any of its letters in either case."""
+    cases = st.lists(st.booleans(), min_size=len(name), max_size=len(name))
+    return cases.map(
+        lambda upper: "".join(
+            c.upper() if u else c.lower() for c, u in zip(name, upper, strict=True)
+        )
+    )
+
+
 def test_attack_only_the_apis_integration_role_may_start_the_status_machine() -> None:
     """Decision 2: UpdateParkStatus trusts the tenantId of its input, so nothing but API
     Gateway's integration role (whose templates take it from the authorizer) may start it."""
@@ -383,3 +396,17 @@ def test_sam_transforms_the_template_and_cfn_lint_accepts_the_result(tmp_path: P
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@settings(max_examples=50, deadline=None, derandomize=True, database=None)
+@given(action=st.sampled_from(STARTS).flatmap(lambda name: spellings(name)))
+def test_attack_no_spelling_of_a_start_action_reaches_another_principal(action: str) -> None:
+    """IAM compares actions case-insensitively: however it is spelled, StartExecution is
+    granted to nobody, and StartSyncExecution to the integration role alone."""
+    may_start = {
+        name
+        for name, statements in iam_principals().items()
+        if allows(statements, action, "UpdateParkStatus")
+    }
+    sync = action.lower() == "states:startsyncexecution"
+    assert may_start == ({"ApiIntegrationRole"} if sync else set())

@@ -189,3 +189,13 @@ def test_a_checkpoint_of_another_export_is_refused(app: App, tmp_path: Path) -> 
     out.with_name(out.name + ".checkpoint").write_text(json.dumps(checkpoint))
     with pytest.raises(ConflictError):
         export_tenant(app.spec, "texas", out, run("export", "texas"))  # 4 shards here
+
+
+def test_an_import_checkpoint_of_another_file_counts_for_nothing(app: App, tmp_path: Path) -> None:
+    app.seed("texas", 30)
+    out = tmp_path / "texas.jsonl"
+    export_tenant(app.spec, "texas", out, run("export", "texas"))
+    stale = {"lines": 30, "checksum": Checksum(30, 7).hexdigest}
+    out.with_name(f"{out.name}.import-idaho-{TABLE}.checkpoint").write_text(json.dumps(stale))
+    assert import_tenant(app.spec, out, "idaho", run("import", "idaho")) == 30
+    assert app.table("idaho").count_items() == 30

@@ -189,7 +189,10 @@ def import_tenant(
     checkpoint_file = source.with_name(f"{source.name}.import-{tenant}-{spec.name}.checkpoint")
     done = 0
     if checkpoint_file.exists():
-        done = int(json.loads(checkpoint_file.read_text(encoding="utf-8"))["lines"])
+        saved = json.loads(checkpoint_file.read_text(encoding="utf-8"))
+        # A checkpoint of another file of the same name counts for nothing: start over
+        # (writing an item again rewrites the same item).
+        done = int(saved["lines"]) if saved.get("checksum") == manifest.checksum else 0
     table = spec.tenant_table(tenant)
     run.stage("items", total=manifest.items)
     run.advance(done)
@@ -201,7 +204,7 @@ def import_tenant(
         if len(chunk) == _BATCH_WRITE or number == manifest.items:
             table.batch_write(put=chunk)
             run.advance(len(chunk))
-            _replace(checkpoint_file, json.dumps({"lines": number}))
+            _replace(checkpoint_file, json.dumps({"lines": number, "checksum": manifest.checksum}))
             chunk = []
     checkpoint_file.unlink(missing_ok=True)
     run.summary.update(items=manifest.items, fromTenant=manifest.tenant, checksum=manifest.checksum)

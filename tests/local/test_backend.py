@@ -110,3 +110,23 @@ def test_an_existing_endpoint_takes_motos_place(moto_server: str) -> None:
     direct = boto3.client("sqs", endpoint_url=moto_server, region_name="us-east-1")
     assert any(u.endswith("/tk-external") for u in direct.list_queues()["QueueUrls"])
     assert answers(moto_server)  # not ours to stop
+
+
+def test_a_backend_that_went_away_is_a_502_not_a_traceback(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from tests.conftest import free_port
+
+    backend = Backend(endpoint_url=f"http://127.0.0.1:{free_port()}")  # nothing listens
+    backend.start()
+    try:
+        assert backend.endpoint_url is not None
+        with pytest.raises(urllib.error.HTTPError) as failed:
+            urllib.request.urlopen(f"{backend.endpoint_url}/", timeout=10)  # noqa: S310
+        assert failed.value.code == 502
+    finally:
+        backend.stop()
+    log = capfd.readouterr().err
+    assert "did not take moto's config" in log
+    assert "the backend failed" in log
+    assert "Traceback" not in log

@@ -47,6 +47,13 @@ def handler(event, context):
         print("{not the protocol}")
     if event.get("unjson"):
         return {1, 2}
+    if event.get("garble"):  # write on every other pipe this process may write to
+        for fd in map(int, os.listdir("/proc/self/fd")):
+            if fd > 2:
+                try:
+                    os.write(fd, b"not json\\n")
+                except OSError:
+                    pass
     return {
         "seen": SEEN,
         "pid": os.getpid(),
@@ -239,6 +246,17 @@ def test_a_crash_is_a_runtime_exit_error(code: Path, running: Callable[..., Runt
     with pytest.raises(InvocationError, match="Runtime exited with error: exit status 3") as failed:
         runtime.invoke("App", {"crash": True})
     assert failed.value.payload["errorType"] == "Runtime.ExitError"
+    assert runtime.invoke("App", {})["pid"] != pid
+
+
+def test_a_handler_that_garbles_the_protocol_loses_its_environment(
+    code: Path, running: Callable[..., Runtime]
+) -> None:
+    runtime = running(spec(code))
+    pid = runtime.invoke("App", {})["pid"]
+    with pytest.raises(InvocationError, match="outside its protocol"):
+        runtime.invoke("App", {"garble": True})
+    assert not alive(pid)
     assert runtime.invoke("App", {})["pid"] != pid
 
 

@@ -13,7 +13,8 @@ Step Functions Lambda tasks and EventBridge targets all reach the same functions
   does, after 1 and 2 seconds instead of 1 and 2 minutes) or ``DryRun`` (204);
 - ``X-Amz-Tenant-Id`` (botocore's ``TenantId``): the tenant of a ``PER_TENANT`` function;
 - a refused invocation is Lambda's error status: 400 ``InvalidParameterValueException``
-  (tenant id missing or unexpected), 404 ``ResourceNotFoundException``, 429
+  (tenant id missing or unexpected), 404 ``ResourceNotFoundException``, 413
+  ``RequestTooLargeException`` (past 6 MB, or 1 MB for ``Event``), 429
   ``TooManyRequestsException``.
 """
 
@@ -51,6 +52,8 @@ _HOP_BY_HOP = {
     "server",
 }
 EVENT_RETRY_DELAYS = (1.0, 2.0)
+SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024  # bytes; Lambda's for a synchronous invocation
+EVENT_PAYLOAD_LIMIT = 1024 * 1024  # and for an asynchronous one
 
 
 class LambdaService(Protocol):
@@ -131,6 +134,11 @@ class AwsEndpoint:
             return _error(400, "InvalidParameterValueException", f"invocation type {kind!r}")
         tenant_id = request.headers.get("X-Amz-Tenant-Id")
         body = request.get_data()
+        limit = SYNC_PAYLOAD_LIMIT if kind == "RequestResponse" else EVENT_PAYLOAD_LIMIT
+        if len(body) > limit:
+            return _error(
+                413, "RequestTooLargeException", f"Request must be smaller than {limit} bytes"
+            )
         try:
             event = json.loads(body) if body.strip() else {}
         except ValueError:
@@ -194,6 +202,9 @@ class AwsEndpoint:
             connection.request(request.method, target, body=body, headers=headers)
             upstream = connection.getresponse()
             data = upstream.read()
+        except (OSError, http.client.HTTPException) as error:
+            print(f"tenantkit local: the backend failed: {error}", file=sys.stderr, flush=True)
+            return _error(502, "ServiceUnavailable", f"the backend failed: {error}")
         finally:
             connection.close()
         kept = [(k, v) for k, v in upstream.getheaders() if k.lower() not in _HOP_BY_HOP]

@@ -114,3 +114,17 @@ def test_a_handler_reaches_other_functions_and_moto_through_the_endpoint(
     reply = invoke(backend, misc, {**call, "tenant": "ohio"})
     answer = json.loads(json.loads(reply["Payload"])["body"])
     assert (answer["tenant_id"], answer["seen"]) == ("ohio", [{"n": 9}])
+
+
+def test_payloads_past_lambdas_limits_are_too_large(
+    backend: Backend, stack: Stack, runtime: Runtime
+) -> None:
+    pooled = stack.functions["Pooled"].name
+    event = {"blob": "x" * (1024 * 1024)}
+    assert refusal(backend, pooled, event, InvocationType="Event") == (
+        413,
+        "RequestTooLargeException",
+    )
+    assert invoke(backend, pooled, event)["StatusCode"] == 200  # 6 MB for a synchronous one
+    huge = {"blob": "x" * (6 * 1024 * 1024)}
+    assert refusal(backend, pooled, huge) == (413, "RequestTooLargeException")

@@ -122,7 +122,13 @@ class ExecutionEnvironment:
                     raise self._exited()
                 self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
-        message: dict[str, Any] = json.loads(line)
+        try:
+            message = json.loads(line)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):  # the handler wrote on the protocol's descriptor
+            self.kill()
+            raise EnvironmentDied("Runtime.ExitError", "Runtime answered outside its protocol")
         return message
 
     def _exited(self) -> EnvironmentDied:

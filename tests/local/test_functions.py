@@ -47,6 +47,9 @@ def handler(event, context):
         print("{not the protocol}")
     if event.get("unjson"):
         return {1, 2}
+    if event.get("spawn"):  # a process of the handler's own, left running
+        import subprocess
+        return {"child": subprocess.Popen(["sleep", "60"]).pid}
     if event.get("garble"):  # write on every other pipe this process may write to
         for fd in map(int, os.listdir("/proc/self/fd")):
             if fd > 2:
@@ -238,6 +241,20 @@ def test_a_timeout_kills_the_environment(code: Path, running: Callable[..., Runt
     assert not alive(pid)
     fresh = runtime.invoke("App", {"value": 2})
     assert (fresh["seen"], fresh["pid"] != pid) == ([2], True)
+
+
+def test_a_timeout_also_stops_what_the_handler_started(
+    code: Path, running: Callable[..., Runtime]
+) -> None:
+    runtime = running(spec(code, timeout=0.5))
+    child = runtime.invoke("App", {"spawn": True})["child"]
+    assert alive(child)
+    with pytest.raises(InvocationError, match="Task timed out"):
+        runtime.invoke("App", {"sleep": 5})
+    deadline = time.monotonic() + 10
+    while alive(child) and time.monotonic() < deadline:  # until its new parent reaps it
+        time.sleep(0.05)
+    assert not alive(child)
 
 
 def test_a_crash_is_a_runtime_exit_error(code: Path, running: Callable[..., Runtime]) -> None:

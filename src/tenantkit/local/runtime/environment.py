@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -69,6 +70,9 @@ class ExecutionEnvironment:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env={**base, **lambda_variables(spec, self.log_stream)},
+            # Its own process group: Ctrl-C in a terminal reaches the server, which stops
+            # its environments, and a kill takes what the handler started with it.
+            start_new_session=True,
         )
 
     @property
@@ -136,10 +140,17 @@ class ExecutionEnvironment:
         how = f"signal: {-code}" if code < 0 else f"exit status {code}"
         return EnvironmentDied("Runtime.ExitError", f"Runtime exited with error: {how}")
 
+    def terminate(self) -> None:
+        """SIGKILL the worker's process group (the worker and what its handler started),
+        by the worker's PID, which is the group's id; no wait."""
+        if self.process.returncode is None:  # not reaped: the group id is still ours
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+
     def kill(self) -> None:
-        """Stop the worker by its PID and reap it; closing its pipes ends nothing else."""
+        """Stop the worker and its process group, and reap it."""
         if self.process.poll() is None:
-            self.process.kill()
+            self.terminate()
         self.process.wait()
         for pipe in (self.process.stdin, self.process.stdout):
             if pipe is not None:

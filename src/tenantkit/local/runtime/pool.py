@@ -125,7 +125,7 @@ class EnvironmentPool:
         for environment in idle:
             environment.stop()
         for environment in busy:
-            environment.process.kill()
+            environment.terminate()
 
     @property
     def environments(self) -> int:

@@ -11,8 +11,9 @@ in ``dynamo.keys``' format: ``States.Format('{}#park#{}', $.tenantId, $.parkId)`
   <tenant path>, ...)``, or that also come from a path (``pk.$``);
 - a DynamoDB action it cannot verify (``query``, ``scan``, batches, transactions, PartiQL,
   JSONata arguments, a key taken whole from a path, a table, expressions or attribute
-  names taken from the input, a ``Resource`` still holding a ``${Name}``): use a Lambda task with
-  ``TenantTable``, or pass the ``DefinitionSubstitutions``;
+  names taken from the input, a ``Resource`` still holding a ``${Name}``): use a Lambda task
+  with ``TenantTable``, or pass the ``DefinitionSubstitutions``. A ``<field>.$`` given
+  beside a literal ``<field>`` is the one that runs, so it counts as taken from the input;
 - a task that hands the tenant to code trusting it (a Lambda, whose
   ``events.step_functions_task`` restores the tenant from its payload, or a nested
   execution) with a ``tenantId`` not taken as ``tenantId.$: $.tenantId``, or a whole
@@ -271,7 +272,7 @@ class _Checker:
             )
         if state.get("InputPath", "$") != "$":
             return self.refuse(where, "a DynamoDB task must read the whole input (InputPath)")
-        if not isinstance(parameters.get("TableName"), str):
+        if "TableName.$" in parameters or not isinstance(parameters.get("TableName"), str):
             return self.refuse(where, "its TableName must be fixed (the input names no table)")
         from_input = [p for p in parameters if p.endswith(".$") and "Expression" in p]
         if from_input:
@@ -294,7 +295,8 @@ class _Checker:
 
     def update(self, where: str, parameters: Mapping[str, Any]) -> None:
         """Refuse an ``UpdateExpression`` that writes a partition key other than as
-        ``SET <key> = :value`` with a tenant-formatted ``:value``."""
+        ``SET <key> = :value`` with a tenant-formatted ``:value`` (and no ``:value.$``
+        beside it: a path given with a literal is the one that runs)."""
         names = parameters.get("ExpressionAttributeNames") or {}
         values = parameters.get("ExpressionAttributeValues") or {}
         if not isinstance(names, Mapping) or any(str(n).endswith(".$") for n in names):
@@ -304,17 +306,18 @@ class _Checker:
             if not self.keys.intersection(written):
                 continue
             tokens = item.tokens
+            value = tokens[2] if len(tokens) == 3 and tokens[1] == "=" else ""
             if (
                 item.clause != "SET"
-                or len(tokens) != 3
-                or tokens[1] != "="
-                or not tokens[2].startswith(":")
+                or not value.startswith(":")
                 or not isinstance(values, Mapping)
-                or not self.tenant_value(values.get(tokens[2]))
+                or not self.tenant_value(values.get(value))
             ):
                 return self.refuse(
                     where, f"its UpdateExpression changes a partition key without {self.path}"
                 )
+            if value + ".$" in values:
+                return self.refuse(where, f"its ExpressionAttributeValues give {value} a path too")
         return None
 
     def tenant_value(self, value: object) -> bool:

@@ -131,6 +131,8 @@ def test_the_body_passes_through_as_the_service_request(gateway: Gateway) -> Non
         (b"[1]", "ValidationException"),
         (b'{"TableName": 5, "Key": "x"}', "ValidationException"),
         (b'{"TableName": "t", "Key": {"pk": "not an attribute value"}}', "ValidationException"),
+        (b'{"TableName": "t", "Key": {"pk": {"S": "\\ud800"}}}', "SerializationException"),
+        (b'{"TableName": "t", "Key": {"\\udc00": {"S": "a"}}}', "SerializationException"),
     ],
 )
 def test_a_request_the_service_would_refuse_is_its_400(

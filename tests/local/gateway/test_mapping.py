@@ -145,6 +145,14 @@ def test_util_conversions() -> None:
         util.base64Decode("not base64!")
 
 
+def test_util_encodes_an_unpaired_surrogate_as_java_does() -> None:
+    """Java's UTF-8 encoder writes ``?`` for a surrogate with no partner (a string
+    ``$util.parseJson`` decoded from ``"\\ud800"``): no failure, so no 500."""
+    util = Util()
+    assert util.base64Encode("a\ud800b") == util.base64Encode("a?b")
+    assert util.urlEncode("a\udc00b") == "a%3Fb"
+
+
 def commons_escape(text: str) -> str:
     """The model: Commons Lang 2's ``escapeJavaStyleString`` as its source reads, one
     UTF-16 unit at a time (``escapeSingleQuote`` and ``escapeForwardSlash`` on)."""

@@ -66,6 +66,16 @@ Resources:
                   application/json: "#if($x) never closed"
                 responses:
                   default: {statusCode: "200"}
+          /decoded:
+            post:
+              x-amazon-apigateway-integration:
+                type: mock
+                requestTemplates: {application/json: '{"statusCode": 200}'}
+                responses:
+                  default:
+                    statusCode: "200"
+                    responseTemplates:
+                      application/json: $util.parseJson($input.params('q'))
           /override:
             post:
               x-amazon-apigateway-integration:
@@ -152,3 +162,12 @@ def test_a_body_the_template_cannot_read_is_the_callers_400(gateway: Gateway) ->
     response = post(gateway, "/status", b'{"code": ')
     assert response.status == 400
     assert json.loads(response.body)["message"].startswith("Could not parse request body")
+
+
+def test_an_unpaired_surrogate_a_template_writes_is_sent_as_java_encodes_it(
+    gateway: Gateway,
+) -> None:
+    """``$util.parseJson`` turns ``"\\ud800"`` into a string UTF-8 cannot encode; Java's
+    encoder writes ``?`` in its place (no 500)."""
+    response = post(gateway, "/decoded", query=(("q", '"a\\ud800b"'),))
+    assert (response.status, response.body) == (200, b"a?b")

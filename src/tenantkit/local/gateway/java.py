@@ -21,9 +21,16 @@ __all__ = [
     "MAP_METHODS",
     "OPERATORS",
     "STRING_METHODS",
+    "java_bytes",
     "java_text",
     "velocity_true",
 ]
+
+
+def java_bytes(text: str) -> bytes:
+    """``text`` in UTF-8 as Java's ``String.getBytes`` writes it: a surrogate with no
+    partner (a string decoded from ``"\\ud800"``), which UTF-8 cannot encode, is ``?``."""
+    return text.encode("utf-8", "replace")
 
 
 def java_text(value: Any) -> str:

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from tenantkit.local.gateway.java import java_text
+from tenantkit.local.gateway.java import java_bytes, java_text
 from tenantkit.local.gateway.vtl import InputFault
 
 __all__ = ["Input", "Util", "escape_javascript", "json_path"]
@@ -130,13 +130,13 @@ class Util:
 
     def urlEncode(self, text: Any) -> str:
         """Java's ``URLEncoder``: only ``A-Za-z0-9.-*_`` stay; space is ``+``."""
-        return urllib.parse.quote_plus(java_text(text), safe="*").replace("~", "%7E")
+        return urllib.parse.quote_plus(java_bytes(java_text(text)), safe="*").replace("~", "%7E")
 
     def urlDecode(self, text: Any) -> str:
         return urllib.parse.unquote_plus(java_text(text))
 
     def base64Encode(self, text: Any) -> str:
-        return base64.b64encode(java_text(text).encode()).decode()
+        return base64.b64encode(java_bytes(java_text(text))).decode()
 
     def base64Decode(self, text: Any) -> str:
         try:

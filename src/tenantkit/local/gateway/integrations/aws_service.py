@@ -9,6 +9,10 @@ sees the service's wire format (``{"Item": {"pk": {"S": ...}}}``; errors as 400
 ``{"__type": ..., "message": ...}``). Before sending, the text must be JSON
 (``SerializationException``) that fits the action's input shape (``ValidationException``),
 as the service itself would answer: moto would otherwise fail on shapes it never expects.
+The text goes out in UTF-8 as Java encodes it (:func:`~tenantkit.local.gateway.java.java_bytes`),
+and a string whose escapes decode to an unpaired surrogate (``"\\ud800"``), which has no
+UTF-8 form for the service to store, is a ``SerializationException`` too (see
+docs/local.md: API Gateway's parser and validator let it through).
 
 ``states:StartSyncExecution``, which moto lacks, runs through
 :func:`tenantkit.local.stepfunctions.start_sync_execution`. A call longer than API
@@ -31,6 +35,7 @@ from tenantkit.local.gateway.integrations.transform import (
     integration_response,
     request_payload,
 )
+from tenantkit.local.gateway.java import java_bytes
 from tenantkit.local.gateway.messages import Response, json_response
 from tenantkit.local.template.openapi import Integration
 
@@ -128,10 +133,13 @@ class AwsService:
         model = client.meta.service_model
         if action not in model.operation_names:
             return _error(400, "UnknownOperationException", f"{service} has no action {action}")
+        wire = java_bytes(payload)
         try:
-            request = json.loads(payload) if payload.strip() else {}
+            request = json.loads(wire) if wire.strip() else {}
         except (ValueError, RecursionError) as error:
             return _error(400, _SERIALIZATION, f"The request is not JSON: {error}")
+        if _has_unpaired_surrogate(request):
+            return _error(400, _SERIALIZATION, "The request has a string that is not valid UTF-8")
         problem = _shape_problem(model.operation_model(action), request)
         if problem is not None:
             return _error(400, _VALIDATION, problem)
@@ -140,13 +148,23 @@ class AwsService:
         from botocore import xform_name
 
         try:
-            return self._wire.send(getattr(client, xform_name(action)), payload.encode())
+            return self._wire.send(getattr(client, xform_name(action)), wire)
         except Exception as error:  # moto failing on input the service would refuse
             print(
                 f"tenantkit local: {service}:{action} failed in the backend: {error!r}",
                 file=sys.stderr,
             )
             return _error(500, "InternalServerError", "The backend failed on this request")
+
+
+def _has_unpaired_surrogate(request: Any) -> bool:
+    """Whether a key or value decoded from ``\\uXXXX`` escapes holds a surrogate with no
+    partner: text that UTF-8, the services' storage encoding, cannot carry."""
+    try:
+        json.dumps(request, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _shape_problem(operation: Any, request: Any) -> str | None:

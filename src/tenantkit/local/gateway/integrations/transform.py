@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tenantkit.local.gateway.context import Call
-from tenantkit.local.gateway.java import java_text
+from tenantkit.local.gateway.java import java_bytes, java_text
 from tenantkit.local.gateway.mapping import Input, Util, json_path
 from tenantkit.local.gateway.messages import Refusal, Response, json_response
 from tenantkit.local.gateway.request_parameters import source_value
@@ -170,7 +170,7 @@ def integration_response(
             raise template_failure(
                 call, "responseOverride.status", ValueError(repr(override["status"]))
             ) from None
-    return Response(status, headers, body.encode())
+    return Response(status, headers, java_bytes(body))
 
 
 def _response_value(source: str, backend: BackendAnswer) -> str | None:

@@ -4,7 +4,8 @@ A build-time tool (extra ``direct``: pydantic and PyYAML). A route spec declares
 route does; :func:`render_openapi` turns it into an OpenAPI 3 ``DefinitionBody`` whose VTL
 takes the tenant from ``$context.authorizer.tenantId`` only, writes keys in
 ``TenantTable``'s format and escapes every caller value. :func:`check_state_machine` refuses
-state machines whose DynamoDB tasks use keys that do not start from the tenant field.
+state machines whose tenant tasks (DynamoDB, and Lambda or nested-execution hand-offs) could
+address a key or a tenant that does not come from the execution's tenant field.
 Nothing here is imported on a handler's path. See docs/direct.md.
 """
 

@@ -336,6 +336,8 @@ def curl_lines(url: str, tokens: dict[str, str]) -> list[str]:
         f"curl -s {auth('bob')} -H 'X-Tenant-Id: texas' {url}/parks",
         f"curl -s {auth('bob')} {url}/parks/palo-duro-canyon",
         f'curl -s {auth("carol")} -X POST {json_type} -d \'{{"id":"x","name":"X"}}\' {url}/parks',
+        f'curl -s -w "%{{http_code}}\\n" {auth("alice")} -X POST {json_type} '
+        f'-d \'{{"status":"park-closed"}}\' {url}/parks/palo-duro-canyon/statuses',
         f"curl -s {auth('alice')} {url}/customers",
         f"curl -s {auth('dave')} {url}/settings",
     ]

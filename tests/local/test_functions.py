@@ -40,6 +40,7 @@ def handler(event, context):
     if event.get("hold"):  # block until the file exists
         while not os.path.exists(event["hold"]):
             time.sleep(0.01)
+    started = time.monotonic()  # CLOCK_MONOTONIC: one clock for every process
     time.sleep(event.get("sleep", 0))
     if event.get("crash"):
         os._exit(3)
@@ -65,6 +66,7 @@ def handler(event, context):
         "request_id": context.aws_request_id,
         "remaining": context.get_remaining_time_in_millis(),
         "name": os.environ.get("NAME"),
+        "ran": [started, time.monotonic()],
     }
 """
 
@@ -202,6 +204,22 @@ def test_past_the_local_limit_an_invocation_waits_for_a_free_environment(
         results = list(pool.map(lambda v: runtime.invoke("App", {"value": v, "sleep": 0.1}), "xyz"))
     assert len({r["pid"] for r in results}) == 1
     assert sorted(max((r["seen"] for r in results), key=len)) == ["x", "y", "z"]
+
+
+def test_serial_runs_one_invocation_at_a_time_across_functions(code: Path) -> None:
+    runtime = Runtime({s.logical_id: s for s in (spec(code, "A"), spec(code, "B"))}, serial=True)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            runs = list(pool.map(lambda f: runtime.invoke(f, {"sleep": 0.2})["ran"], "AB"))
+    finally:
+        runtime.close()
+    (first, second) = sorted(runs)
+    assert first[1] <= second[0]
+
+
+def test_concurrency_is_at_least_one(code: Path) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        Runtime({"App": spec(code)}, concurrency=0)
 
 
 def test_reserved_concurrency_throttles_past_it(

@@ -128,10 +128,16 @@ def test_an_offboarded_tenant_does_not_move(pool: App) -> None:
         mover(pool).run("texas", SILO, run("move", "texas"))
 
 
-def test_offboarding_a_silo_tenant_erases_its_silo(pool: App) -> None:
+def test_offboarding_a_silo_tenant_erases_its_silo_and_what_a_cut_move_left(
+    pool: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(move_module, "delete_items", lambda *args: 0)  # the pool kept
     mover(pool).run("texas", SILO, run("move", "texas"))
-    Offboarding(pool.spec, pool.admin, OPERATOR, pool.registry).run(
+    assert len(contents(pool, "texas", TABLE)) == 100
+    summary = Offboarding(pool.spec, pool.admin, OPERATOR, pool.registry).run(
         "texas", run("offboard", "texas"), sweep_after=0
     )
+    assert summary["items"] == 200
     assert contents(pool, "texas", SILO) == []
+    assert contents(pool, "texas", TABLE) == []
     assert len(contents(pool, "utah", TABLE)) == 30

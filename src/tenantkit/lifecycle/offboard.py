@@ -6,7 +6,8 @@ finishes the job:
 1. the tenant's status becomes ``offboarding``: the authorizer gives its members only
    the ``authenticated`` routes, and consumers refuse its messages (decision 26);
 2. every item is deleted through the enumeration index, 25 keys per
-   ``BatchWriteItem``, what DynamoDB leaves unprocessed retried with backoff;
+   ``BatchWriteItem``, what DynamoDB leaves unprocessed retried with backoff, in the
+   tenant's table and, for a silo tenant, in the pool (what a cut-short move left);
 3. every webhook subscription is removed through ``TopicRegistry`` (which deletes each
    topic with its last subscription);
 4. every membership ends, and users who had the tenant active have none;
@@ -112,22 +113,28 @@ class Offboarding:
         with tenant_scope(self._scope(tenant)):
             return [subscription.id for subscription in self.registry.subscriptions()]
 
-    def _placed(self, tenant: str) -> tuple[TenantTable, TenantStatus]:
-        """The tenant's status now, and its items' table (pool or silo)."""
+    def _placed(self, tenant: str) -> tuple[list[TenantTable], TenantStatus]:
+        """The tenant's status now, and the tables that may hold its items: its placement,
+        and the pool too for a silo tenant (what a move left there, if it was cut short)."""
         found = self.admin.get(validate_tenant_id(tenant))
         if found is None:
             raise NotFoundError(f"no tenant {tenant!r}")
-        return self.spec.tenant_table(tenant, found.table), found
+        names = dict.fromkeys((found.table, self.spec.name))
+        return [self.spec.tenant_table(tenant, name) for name in names], found
+
+    def _delete(self, tables: list[TenantTable], run: Run) -> int:
+        shards = self.spec.enumeration.shards
+        return sum(delete_items(table, shards, run, self.sleep) for table in tables)
 
     def plan(self, tenant: str, run: Run) -> dict[str, Any]:
         """What offboarding ``tenant`` would delete, read and counted; nothing changes."""
-        table, status = self._placed(tenant)
+        tables, status = self._placed(tenant)
         store, keys = self._store()
         plan = {
             "dryRun": True,
             "status": status.status,
-            "table": table.table_name,
-            "items": table.count_items(),
+            "table": tables[0].table_name,
+            "items": sum(table.count_items() for table in tables),
             "subscriptions": len(self._subscriptions(tenant)),
             "members": len(members_of(store, keys, tenant)),
         }
@@ -136,11 +143,11 @@ class Offboarding:
 
     def run(self, tenant: str, run: Run, *, sweep_after: float) -> dict[str, Any]:
         """Offboard ``tenant`` (steps 1-6 of the module docstring); returns the summary."""
-        table, status = self._placed(tenant)
+        tables, status = self._placed(tenant)
         if status.status != DELETED:
             self.admin.mark_offboarding(tenant, actor=self.operator)
         run.stage("items")
-        items = delete_items(table, self.spec.enumeration.shards, run, self.sleep)
+        items = self._delete(tables, run)
         removed = 0
         if self.registry is not None:
             with tenant_scope(self._scope(tenant)):
@@ -160,11 +167,11 @@ class Offboarding:
         if sweep_after > 0:
             self.sleep(sweep_after)
         run.stage("second sweep")
-        swept = delete_items(table, self.spec.enumeration.shards, run, self.sleep)
+        swept = self._delete(tables, run)
         run.summary.update(
             dryRun=False,
             status=DELETED,
-            table=table.table_name,
+            table=tables[0].table_name,
             items=items,
             sweptItems=swept,
             subscriptions=removed,

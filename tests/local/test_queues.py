@@ -9,7 +9,7 @@ import pytest
 
 from tenantkit.local.functions import Runtime
 from tenantkit.local.queues import QueuePoller, failed_message_ids
-from tests.local.runtime.conftest import isolation_stack
+from tests.local.runtime.isolation import isolation_stack
 
 IDS = ["m1", "m2", "m3"]
 

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from tenantkit.local.backend import Backend
 from tenantkit.local.functions import Runtime
-from tenantkit.local.gateway import Gateway, Request, Response
-from tenantkit.local.stack import Stack, build_stack
-from tenantkit.local.template import parse_template
-
-ISOLATION = Path(__file__).parents[1] / "fixtures" / "isolation" / "template.yaml"
-
-
-@contextmanager
-def isolation_stack() -> Iterator[tuple[Backend, Stack]]:
-    """The isolation fixture's stack on a fresh loopback moto server, for the block."""
-    backend = Backend()
-    backend.start()
-    try:
-        yield backend, build_stack(parse_template(ISOLATION), backend)
-    finally:
-        backend.stop()
+from tenantkit.local.gateway import Gateway
+from tenantkit.local.stack import Stack
+from tests.local.runtime.isolation import isolation_stack
 
 
 @pytest.fixture(scope="module")
@@ -60,15 +44,3 @@ def runtime(stack: Stack, backend: Backend) -> Iterator[Runtime]:
 @pytest.fixture
 def gateway(stack: Stack, runtime: Runtime) -> Gateway:
     return Gateway(stack, runtime)
-
-
-def post(gateway: Gateway, path: str, body: object, tenant: str = "texas") -> Response:
-    return gateway.handle(
-        Request(
-            "POST",
-            path,
-            [],
-            [("X-Tenant", tenant), ("Content-Type", "application/json")],
-            json.dumps(body).encode(),
-        )
-    )

@@ -12,7 +12,7 @@ from typing import Any
 
 from tenantkit.local.functions import Runtime
 from tenantkit.local.gateway import Gateway, Response
-from tests.local.runtime.conftest import post
+from tests.local.runtime.isolation import post
 
 
 def answer(response: Response) -> Any:

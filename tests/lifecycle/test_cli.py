@@ -84,6 +84,17 @@ def test_refusals_exit_1_with_a_message(
     assert "missing.jsonl" in capsys.readouterr().err
 
 
+def test_aws_refusals_are_messages_not_tracebacks(
+    app: App, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")  # the table is in us-east-1
+    code = main(["tenant", "offboard", "texas", *COMMON])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "ResourceNotFoundException" in err
+    assert "Traceback" not in err
+
+
 def test_an_action_is_required(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["tenant"])

@@ -9,7 +9,7 @@ import pytest
 from tenantkit.context import TenantContext, tenant_scope
 from tenantkit.dynamo.placement import Placement
 from tenantkit.dynamo.table import TenantTable
-from tenantkit.errors import ConflictError
+from tenantkit.errors import ConflictError, NotFoundError
 from tenantkit.lifecycle import move as move_module
 from tenantkit.lifecycle.move import Move
 from tenantkit.lifecycle.offboard import Offboarding
@@ -141,3 +141,21 @@ def test_offboarding_a_silo_tenant_erases_its_silo_and_what_a_cut_move_left(
     assert contents(pool, "texas", SILO) == []
     assert contents(pool, "texas", TABLE) == []
     assert len(contents(pool, "utah", TABLE)) == 30
+
+
+def test_a_target_without_the_index_is_refused_before_anything_changes(pool: App) -> None:
+    pool.dynamodb.create_table(
+        TableName="bare",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+    )
+    for target in ("bare", "no-such-table"):
+        with pytest.raises(NotFoundError):
+            mover(pool).run("texas", target, run("move", "texas"))
+    status = pool.admin.get("texas")
+    assert status is not None
+    assert (status.table, status.read_only) == (TABLE, False)

@@ -111,12 +111,16 @@ def run(name: str, args: argparse.Namespace) -> int:
     if not logging.getLogger().handlers:
         logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="%(message)s")
     logging.getLogger("tenantkit.audit").setLevel(logging.INFO)
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         summary = _dispatch(args)
     except ConfigurationError as error:
         print(f"tenantkit tenant {args.action}: {error}", file=sys.stderr)
         return 2
-    except (TenantKitError, OSError) as error:
+    except (TenantKitError, OSError, ClientError, BotoCoreError) as error:
+        # AWS's own refusals (no such table or index, access denied, no credentials)
+        # are the operator's to fix: a message, not a traceback.
         print(f"tenantkit tenant {args.action}: {error}", file=sys.stderr)
         return 1
     print(json.dumps(summary, indent=2, default=str))

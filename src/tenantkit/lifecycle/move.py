@@ -24,11 +24,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tenantkit._shared.clients import ClientOptions
 from tenantkit._shared.dynamodb.tenant_status import ACTIVE, SUSPENDED
 from tenantkit.auth.tenant_admin import Operator, TenantAdmin
 from tenantkit.context import validate_tenant_id
 from tenantkit.dynamo.table import TenantTable
-from tenantkit.errors import ConflictError, NotFoundError
+from tenantkit.errors import ConflictError, NotFoundError, aws_error_code
 from tenantkit.lifecycle.offboard import delete_items
 from tenantkit.lifecycle.runs import Run, TableSpec
 from tenantkit.lifecycle.transfer import checksum_of, tenant_items
@@ -65,6 +66,22 @@ class Move:
         run.summary["staleDeleted"] = len(stale)
         return copied
 
+    def _check_target(self, name: str) -> None:
+        """Refuse a target table that does not exist or lacks the enumeration index,
+        before the tenant is made read-only for a move that could not happen."""
+        client = ClientOptions("dynamodb", client=self.spec.client).get()
+        try:
+            table = client.describe_table(TableName=name)["Table"]
+        except Exception as error:
+            if aws_error_code(error) != "ResourceNotFoundException":
+                raise
+            raise NotFoundError(f"there is no table {name!r} to move to") from None
+        indexes = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", ())}
+        if self.spec.enumeration.index not in indexes:
+            raise NotFoundError(
+                f"table {name!r} has no {self.spec.enumeration.index} index; create it first"
+            )
+
     def _identity(self, item: dict[str, Any]) -> tuple[Any, ...]:
         spec = self.spec
         sort = None if spec.sort_key is None else item[spec.sort_key]
@@ -84,6 +101,7 @@ class Move:
             source_name = from_table or status.table
             source = self.spec.tenant_table(tenant, source_name)
             target = self.spec.tenant_table(tenant, to_table)
+            self._check_target(to_table)
             self.admin.set_read_only(tenant, True, actor=self.operator)
             self.sleep(self.settle)
             copied = self._copy(source, target, run)

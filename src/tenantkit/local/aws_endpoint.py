@@ -38,7 +38,7 @@ from tenantkit.local.runtime.errors import InvocationError, InvokeRefused
 __all__ = ["AwsEndpoint", "LambdaService"]
 
 _INVOKE = re.compile(r"/2015-03-31/functions/([^/]+)/invocations")
-_HOP_BY_HOP = {
+_NOT_RELAYED = {  # hop-by-hop headers, and those each server sets for itself
     "connection",
     "keep-alive",
     "proxy-authenticate",
@@ -48,7 +48,7 @@ _HOP_BY_HOP = {
     "transfer-encoding",
     "upgrade",
     "content-length",
-    "date",  # this server sets its own
+    "date",
     "server",
 }
 EVENT_RETRY_DELAYS = (1.0, 2.0)
@@ -193,7 +193,7 @@ class AwsEndpoint:
         """Relay the request as it came (the raw target, headers and body): moto reads
         the service from the signature and the host, which pass through untouched. moto's
         server closes every connection after one response, so each relay opens its own."""
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_RELAYED}
         body = request.get_data()
         target = str(request.environ.get("RAW_URI") or request.full_path)
         host, port = self._upstream
@@ -207,5 +207,5 @@ class AwsEndpoint:
             return _error(502, "ServiceUnavailable", f"the backend failed: {error}")
         finally:
             connection.close()
-        kept = [(k, v) for k, v in upstream.getheaders() if k.lower() not in _HOP_BY_HOP]
+        kept = [(k, v) for k, v in upstream.getheaders() if k.lower() not in _NOT_RELAYED]
         return Response(data, status=upstream.status, headers=kept)

@@ -78,7 +78,7 @@ def enable_execution(endpoint_url: str | None) -> None:
         method="POST",
     )
     try:
-        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310  # nosec B310
     except OSError as error:  # URLError and HTTPError are OSErrors
         print(
             f"tenantkit local: note: {endpoint_url} did not take moto's Step Functions "

@@ -8,8 +8,8 @@ context stringified as API Gateway does, plus ``principalId``, and calls the fun
 API's definition routes the request to. Tests can reach inside (a fake resolver, cold
 starts, a policy skipped for defence-in-depth checks).
 
-``served`` (:class:`Served`): the whole template under ``tenantkit local``'s gateway, in
-this process: the generated ``definition.yaml`` with its VTL, validators and direct
+``served`` (:class:`Served`): the whole template under ``tenantkit local``'s gateway,
+started in this process and called over HTTP on loopback: the generated ``definition.yaml`` with its VTL, validators and direct
 DynamoDB and Step Functions integrations, the state machine on moto's interpreter, the
 functions in worker processes. The direct routes exist only there. It runs on a loopback
 moto server, whose backends are this process's own: never use both fixtures in one module
@@ -424,10 +424,10 @@ def texas_member(app: StateParks) -> str:
 
 
 class Served:
-    """The template under ``tenantkit local``'s gateway, called in-process (no HTTP)."""
+    """The template under ``tenantkit local``'s gateway, called over HTTP on loopback."""
 
-    def __init__(self, gateway: Any, backend: Any, runtime: Any, table: str) -> None:
-        self.gateway = gateway
+    def __init__(self, url: str, backend: Any, runtime: Any, table: str) -> None:
+        self.url = url
         self.backend = backend
         self.runtime = runtime
         self.table = table
@@ -446,24 +446,37 @@ class Served:
         headers: dict[str, str] | None = None,
         token: str | None = None,
     ) -> Response:
-        from tenantkit.local.gateway import Request
+        import urllib.error
+        import urllib.request
+        from urllib.parse import urlencode
 
         path = resource
         for name, value in (params or {}).items():
             path = path.replace("{" + name + "}", quote(value, safe=""))
-        sent = list((headers or {}).items())
+        if query:
+            path += "?" + urlencode(query)
+        sent = dict(headers or {})
         if token is None and user is not None:
             token = make_token(user)
         if token:
-            sent.append(("Authorization", f"Bearer {token}"))
+            sent["Authorization"] = f"Bearer {token}"
         raw = raw_body if raw_body is not None else b"" if body is None else json.dumps(body)
-        if raw:
-            sent.append(("Content-Type", "application/json"))
         data = raw.encode() if isinstance(raw, str) else raw
-        answer = self.gateway.handle(Request(method, path, list((query or {}).items()), sent, data))
-        text = answer.body.decode()
+        with_body = method in {"POST", "PUT"}
+        if with_body:  # else urllib would send its own form content type
+            sent["Content-Type"] = "application/json"
+        request = urllib.request.Request(  # noqa: S310 - the loopback server above
+            self.url + path, data=data if with_body else None, method=method
+        )
+        for name, value in sent.items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310
+                status, text, got = answer.status, answer.read(), dict(answer.headers)
+        except urllib.error.HTTPError as error:
+            status, text, got = error.code, error.read(), dict(error.headers)
         parsed = json.loads(text) if text.strip() else None
-        return Response(answer.status, parsed, dict(answer.headers))
+        return Response(status, parsed, got)
 
     def client(self, service: str) -> Any:
         return self.backend.client(service)
@@ -484,10 +497,11 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served() -> Iterator[Served]:
-    """The example under the local gateway, seeded, for a whole module (it takes seconds)."""
+    """The example under the local gateway on a loopback port, seeded, for a whole module
+    (it takes seconds): what `tenantkit local` serves, in this process."""
     from tenantkit.local.backend import Backend
     from tenantkit.local.functions import Runtime
-    from tenantkit.local.gateway import Gateway
+    from tenantkit.local.gateway import Gateway, serve
     from tenantkit.local.seed import load_seed, seed_backend
     from tenantkit.local.stack import build_stack
     from tenantkit.local.template import parse_template
@@ -499,14 +513,24 @@ def served() -> Iterator[Served]:
     try:
         stack = build_stack(template, backend)
         seed_path = EXAMPLE / "seed.json"
+        # The loader runs here, with the app's config; if this process already imported
+        # it (another module's tests), its clients still name an earlier backend.
+        if "config" in sys.modules:
+            sys.modules["config"].reset()
         seed_backend(load_seed(seed_path), seed_path, stack, backend)
         runtime = Runtime(stack.functions)
         runtime.load()
         backend.serve_lambda(runtime)
+        server = serve(Gateway(stack, runtime), "127.0.0.1", 0)
+        serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+        serving.start()
         try:
-            table = stack.attributes["ParksTable"].ref
-            yield Served(Gateway(stack, runtime), backend, runtime, table)
+            url = f"http://127.0.0.1:{server.server_address[1]}"
+            yield Served(url, backend, runtime, stack.attributes["ParksTable"].ref)
         finally:
+            server.shutdown()
+            server.server_close()
+            serving.join()
             runtime.close()
     finally:
         backend.stop()

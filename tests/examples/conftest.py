@@ -9,11 +9,12 @@ API's definition routes the request to. Tests can reach inside (a fake resolver,
 starts, a policy skipped for defence-in-depth checks).
 
 ``served`` (:class:`Served`): the whole template under ``tenantkit local``'s gateway,
-started in this process and called over HTTP on loopback: the generated ``definition.yaml`` with its VTL, validators and direct
-DynamoDB and Step Functions integrations, the state machine on moto's interpreter, the
-functions in worker processes. The direct routes exist only there. It runs on a loopback
-moto server, whose backends are this process's own: never use both fixtures in one module
-(``mock_aws`` resets those backends).
+started in this process and called over HTTP on loopback: the generated
+``definition.yaml`` with its VTL, validators and direct DynamoDB and Step Functions
+integrations, the state machine on moto's interpreter, the functions in worker
+processes. The direct routes exist only there. It runs on a loopback moto server, whose
+backends are this process's own: never use both fixtures in one module (``mock_aws``
+resets those backends).
 """
 
 from __future__ import annotations

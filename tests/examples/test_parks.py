@@ -20,7 +20,7 @@ TEXAS = {"palo-duro-canyon", "big-bend-ranch", "enchanted-rock"}
 WASHINGTON = {"deception-pass", "cape-disappointment"}
 COLORADO = {"eldorado-canyon", "roxborough"}
 # Whatever a direct route answers is one of these, and an error is {"message": ...}.
-STATUSES = {200, 201, 400, 403, 404, 409}
+STATUSES = {200, 201, 204, 400, 403, 404, 409}
 
 ATTACKS = [
     'quote " inside',
@@ -306,10 +306,17 @@ def test_direct_route_for_every_role(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    route=st.sampled_from([("GET", "/parks"), ("POST", "/parks"), ("GET", "/parks/{parkId}")]),
+    route=st.sampled_from(
+        [
+            ("GET", "/parks"),
+            ("POST", "/parks"),
+            ("GET", "/parks/{parkId}"),
+            ("POST", "/parks/{parkId}/statuses"),
+        ]
+    ),
     raw=st.text(max_size=60)
     | st.dictionaries(
-        st.sampled_from(["id", "name", "status", "tenantId"]),
+        st.sampled_from(["id", "name", "status", "tenantId", "parkId"]),
         st.none() | st.integers() | st.text(max_size=70),
         max_size=4,
     ).map(json.dumps),

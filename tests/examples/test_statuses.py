@@ -208,3 +208,27 @@ def test_the_webhooks_function_runs_one_environment_per_tenant(served: Served) -
     assert served.runtime.environments("SettingsFunction") == settings
     served.call(admin, "GET", "/parks/{parkId}/webhooks", PALO_DURO)
     assert served.runtime.environments("WebhooksFunction") == webhooks + 1
+
+
+@pytest.mark.parametrize(
+    "spoof",
+    [
+        {"headers": {"X-Tenant-Id": "texas"}},
+        {"headers": {"X-Amz-Tenant-Id": "texas"}},
+        {"query": {"tenantId": "texas"}},
+    ],
+)
+def test_attack_a_header_or_query_naming_a_tenant_changes_nothing(
+    served: Served, spoof: dict[str, Any]
+) -> None:
+    """The execution input's tenant is the authorizer's: bob's spoof finds no texas park."""
+    response = served.call(
+        "bob",
+        "POST",
+        "/parks/{parkId}/statuses",
+        PALO_DURO,
+        body={"status": "natural-disaster"},
+        **spoof,
+    )
+    assert response.status == 404
+    assert status_of(served, "alice", "palo-duro-canyon") != "natural-disaster"

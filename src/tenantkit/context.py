@@ -92,6 +92,11 @@ class TenantContext:
     given_name: str | None = None
     family_name: str | None = None
     request_id: str | None = None
+    #: The tenant's tier and table, as the authorizer's tenant record gives them (``None``
+    #: when the authorizer runs without tenant records, or for work restored from a tenant
+    #: id alone). ``TenantTable``'s placement and metering read them from here.
+    tier: str | None = None
+    table: str | None = None
 
     def __post_init__(self) -> None:
         validate_tenant_id(self.tenant_id)
@@ -137,6 +142,8 @@ class TenantContext:
             given_name=_optional_str(authorizer.get("firstName")),
             family_name=_optional_str(authorizer.get("lastName")),
             request_id=request_id,
+            tier=_optional_str(authorizer.get("tier")),
+            table=_optional_str(authorizer.get("table")),
         )
 
     @classmethod

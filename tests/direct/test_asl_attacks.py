@@ -546,7 +546,7 @@ def test_a_map_or_parallel_around_a_handing_task_must_carry_the_tenant() -> None
 
 
 def test_a_table_named_by_the_input_is_refused() -> None:
-    """The execution input holds no table the authorizer chose (contract 4): a caller's
+    """The execution input holds no table the authorizer chose (decision 6): a caller's
     field would name another tenant's silo table."""
     task = _task()
     del task["Parameters"]["TableName"]

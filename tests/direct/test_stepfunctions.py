@@ -1,4 +1,4 @@
-"""Generated Step Functions templates: the execution input of contract 4, escaped twice."""
+"""Generated Step Functions templates: the execution input of decision 6, escaped twice."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ SHARDS = 16
 
 
 def add_enumeration_index(client: Any, name: str = TABLE) -> None:
-    """The GSI of contract 1: TenantItems, KEYS_ONLY, HASH key tkshard (S)."""
+    """The GSI of the enumeration index: TenantItems, KEYS_ONLY, HASH key tkshard (S)."""
     client.update_table(
         TableName=name,
         AttributeDefinitions=[{"AttributeName": "tkshard", "AttributeType": "S"}],
@@ -118,7 +118,7 @@ def test_every_write_path_stores_the_tenant_and_a_shard(enum_client: Any) -> Non
         tenant, _, shard = raw_item(enum_client, f"ohio#{pk}")["tkshard"]["S"].partition("#")
         assert tenant == "ohio"
         assert 0 <= int(shard) < SHARDS
-        assert shard == str(int(shard))  # a plain decimal integer (contract 1)
+        assert shard == str(int(shard))  # a plain decimal integer (decision 25)
 
 
 def test_a_rewritten_item_keeps_its_shard(enum_client: Any) -> None:

@@ -77,7 +77,7 @@ def test_attack_an_eventbridge_detail_routed_into_the_machine_is_refused(
 
 
 def test_a_tenant_nested_deeper_is_not_read() -> None:
-    """Only the execution input's top-level tenantId counts (contract 4)."""
+    """Only the execution input's top-level tenantId counts (decision 6)."""
     with pytest.raises(NoTenantContextError):
         publish({"detail": {"tenantId": "texas"}, "body": {"tenantId": "texas"}})
 

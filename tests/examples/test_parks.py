@@ -206,6 +206,15 @@ def test_attack_a_park_name_cannot_break_out_of_its_string(served: Served, attac
     assert washington.body["name"] == "Deception Pass State Park"
 
 
+@pytest.mark.parametrize("name", ["\\ud800", "a\\udfffb", "\\udfde\\ud83c"])
+def test_a_name_with_a_lone_surrogate_is_refused(served: Served, name: str) -> None:
+    """JSON can spell half a UTF-16 pair; no store takes it, so the validator refuses it."""
+    raw = '{"id": "half-char", "name": "' + name + '"}'
+    response = served.call("alice", "POST", "/parks", raw_body=raw)
+    assert (response.status, response.body) == (400, {"message": "Invalid request body"})
+    assert served.call("alice", "GET", "/parks/{parkId}", {"parkId": "half-char"}).status == 404
+
+
 def test_a_name_of_the_longest_utf8_is_stored_whole(served: Served) -> None:
     """200 characters of 4 UTF-8 bytes each, with the longest id: far below the key and
     item limits, and nothing is cut."""

@@ -25,7 +25,7 @@ OPERATOR = Operator("ops-alice")
 
 
 def create_table(client: Any, name: str = TABLE) -> None:
-    """The app's table: pk/sk, GSI1 (tenant-prefixed GSI1PK) and TenantItems (contract 1)."""
+    """The app's table: pk/sk, GSI1 (tenant-prefixed GSI1PK) and TenantItems (decision 25)."""
     client.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",

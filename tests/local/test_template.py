@@ -15,7 +15,6 @@ from tenantkit.local.template import (
     Resolver,
     Template,
     TemplateError,
-    backend_order,
     load_template,
     parse_template,
 )
@@ -232,29 +231,6 @@ def test_resolver_reports_what_does_not_exist_yet(tmp_path: Path) -> None:
     with pytest.raises(TemplateError, match=r"T\.Properties\.TopicName: Q is referenced"):
         resolver(template).resolve(template.resources["T"].properties, "Resources.T.Properties")
     assert resolver(template).resolve({"Ref": "AWS::NoValue"}, "x") is NO_VALUE
-
-
-def test_backend_order_follows_references(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        """\
-        Resources:
-          Work:
-            Type: AWS::SQS::Queue
-            Properties:
-              RedrivePolicy:
-                deadLetterTargetArn: !GetAtt Dead.Arn
-                maxReceiveCount: 2
-          Secret:
-            Type: AWS::SecretsManager::Secret
-            Properties:
-              SecretString: !Sub "${Work}"
-          Dead:
-            Type: AWS::SQS::Queue
-        """,
-    )
-    order = [r.logical_id for r in backend_order(parse_template(path))]
-    assert order.index("Dead") < order.index("Work") < order.index("Secret")
 
 
 @pytest.mark.parametrize(

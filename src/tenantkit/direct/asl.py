@@ -1,7 +1,7 @@
 """Step Functions helpers: tenant-prefixed task keys, and a check of a whole state machine.
 
 A state machine started by a generated template gets ``{"tenantId": ...}`` from the
-authorizer (contract 4). Its DynamoDB tasks must build every partition key from that field,
+authorizer (decision 6). Its DynamoDB tasks must build every partition key from that field,
 in ``dynamo.keys``' format: ``States.Format('{}#park#{}', $.tenantId, $.parkId)``.
 
 :func:`check_state_machine` refuses a definition where that is not visibly so:
@@ -50,7 +50,7 @@ __all__ = [
     "task_key",
 ]
 
-#: Where the generated templates put the tenant in the execution input (contract 4).
+#: Where the generated templates put the tenant in the execution input (decision 6).
 TENANT_PATH = "$.tenantId"
 _DYNAMODB = re.compile(r"states:::(aws-sdk:)?dynamodb:([A-Za-z]+)", re.I)
 _VERIFIABLE = frozenset({"getItem", "putItem", "updateItem", "deleteItem"})

@@ -104,7 +104,7 @@ class Index(_Model):
 
 
 class Enumeration(_Model):
-    """The ``tkshard`` attribute every write carries (contract 1)."""
+    """The ``tkshard`` attribute every write carries (decision 25)."""
 
     attribute: str = Field(default=ATTRIBUTE, pattern=ATTRIBUTE_NAME)
     shards: int = Field(default=DEFAULT_SHARDS, ge=1, le=256)
@@ -114,7 +114,7 @@ class Table(_Model):
     """A table as ``TenantTable`` sees it: its partition keys are stored ``<tenant>#<value>``.
 
     ``name`` is the table's name, an intrinsic (``{Ref: Table}``), or ``{authorizer: table}``
-    for the placement the authorizer returns (contract 2).
+    for the placement the authorizer returns (decision 24).
     """
 
     name: str | dict[str, Any]

@@ -1,6 +1,6 @@
 """Step Functions integrations: ``StartExecution`` and ``StartSyncExecution`` from VTL.
 
-The execution input (contract 4) is a JSON object written inside the JSON string
+The execution input (decision 6) is a JSON object written inside the JSON string
 ``"input"``: ``{"tenantId": <authorizer tenant>, "userId": <authorizer user>, <fields>}``.
 Each value is escaped twice (once for the inner JSON, once for the string holding it),
 so no field can add a key or close either string. The state machine trusts ``tenantId``

@@ -141,7 +141,7 @@ def attribute_value(
 def shard_binding(shards: int) -> list[str]:
     """``$shard``: ``int(d, 16) % shards`` of the last hex digit ``d`` of the request id.
 
-    A literal map from digit to shard (contract 1, decision 25): no arithmetic in VTL, and
+    A literal map from digit to shard (decision 25): no arithmetic in VTL, and
     a request id that does not end in a hex digit falls back to shard 0.
     """
     digits = "0123456789abcdef"

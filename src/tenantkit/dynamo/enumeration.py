@@ -8,7 +8,7 @@ default ``TenantItems``) whose partition key is ``tkshard`` lists one tenant's k
 (each takes at most 1,000 writes per second); a reader queries every shard, so the
 value a writer picked never matters for correctness. Python writers take it from a
 CRC-32 of the stored key, so rewriting an item keeps its shard; VTL writers take it from
-``$context.requestId`` (contract 1).
+``$context.requestId`` (decision 25).
 
 The attribute is tenantkit's: items coming back never carry it, a write that sets it is
 refused, and conditions may only test it for existence. Control-plane records (``_``
@@ -36,7 +36,7 @@ __all__ = [
     "Enumerator",
 ]
 
-#: The attribute every enumerated item carries, and the GSI's partition key (contract 1).
+#: The attribute every enumerated item carries, and the GSI's partition key (decision 25).
 ATTRIBUTE = "tkshard"
 DEFAULT_INDEX = "TenantItems"
 DEFAULT_SHARDS = 16

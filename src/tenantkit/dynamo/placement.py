@@ -2,7 +2,7 @@
 
 Most tenants share the pool table; a big one may be moved to a table of its own (a
 silo, ``tenantkit tenant move``). The authorizer puts the tenant's table in its context
-(``table``, contract 2), so handlers learn it with no extra read, and a ``TenantTable``
+(``table``, decision 24), so handlers learn it with no extra read, and a ``TenantTable``
 built with ``placement=Placement(...)`` sends each request to the current tenant's
 table: handler code does not change when a tenant moves.
 
@@ -34,11 +34,11 @@ def context_table(tenant: str) -> str:
 
     Only the context of ``tenant`` itself counts: a table pinned to another tenant
     never takes the current caller's placement. ``ConfigurationError`` when the context
-    does not say (the authorizer always does, contract 2).
+    does not say (the authorizer always does when it reads tenant records).
     """
     ctx = current_tenant_or_none()
-    table = None if ctx is None or ctx.tenant_id != tenant else getattr(ctx, "table", None)
-    if not isinstance(table, str) or not table:
+    table = None if ctx is None or ctx.tenant_id != tenant else ctx.table
+    if not table:
         raise ConfigurationError(
             "the tenant's table is not in the current context (no authorizer context of "
             "this tenant); give Placement(table_of=...) a lookup, such as the tenant status "

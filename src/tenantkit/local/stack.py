@@ -1,8 +1,10 @@
 """Turn a parsed template into a running local stack's description.
 
-:func:`build_stack` creates the backend resources (in reference order, so a queue's
-redrive policy can name its dead-letter queue's ARN), then resolves the functions,
-APIs, routes and SQS event sources with the values the backend returned. Routes are
+:func:`build_stack` creates the resources in dependency order, whatever order the
+template declares them in (a queue's redrive policy names its dead-letter queue's ARN,
+an API's integration the role declared after it: :mod:`tenantkit.local.template.creation`),
+then resolves the functions, APIs, routes and SQS event sources with the values the
+backend returned. Routes are
 parsed by :mod:`tenantkit._shared.apigw`, the grammar the role map compiles policies
 from, so a path the gateway serves is one a role map can name.
 """
@@ -26,12 +28,13 @@ from tenantkit.local.stepfunctions import (
     enable_execution,
 )
 from tenantkit.local.template import (
+    BACKEND_TYPES,
     Attributes,
+    OnDemand,
     Resolver,
     Resource,
     Template,
     TemplateError,
-    backend_order,
 )
 from tenantkit.local.template.openapi import Integration, Validation, operations
 from tenantkit.local.template.security_schemes import definition_authorizers
@@ -50,6 +53,17 @@ DEFAULT_STACK_NAME = "tenantkit-local"
 DEFAULT_AUTHORIZER_TTL = 300
 MAX_AUTHORIZER_TTL = 3600
 _SQS_RESPONSE_TYPES = {"ReportBatchItemFailures"}
+# type -> (the property that names it, its Arn); its Ref is the name
+_NAMED = {
+    "AWS::Serverless::Function": (
+        "FunctionName",
+        "arn:aws:lambda:{region}:{account}:function:{name}",
+    ),
+    "AWS::IAM::Role": ("RoleName", "arn:aws:iam::{account}:role{path}{name}"),
+    "AWS::Logs::LogGroup": ("LogGroupName", "arn:aws:logs:{region}:{account}:log-group:{name}:*"),
+}
+# created together, by local/stepfunctions.py and local/events.py
+_ORCHESTRATION_TYPES = (*STATE_MACHINE_TYPES, "AWS::Events::EventBus", "AWS::Events::Rule")
 
 
 def api_id_for(logical_id: str) -> str:
@@ -128,40 +142,18 @@ class Stack:
 def build_stack(
     template: Template, backend: Backend, *, stack_name: str = DEFAULT_STACK_NAME
 ) -> Stack:
-    """Create the backend resources and resolve everything else against them."""
+    """Create the resources, each after what it references, and resolve the rest."""
     stack = Stack(template, backend.region, backend.account_id)
-    resolver = Resolver(
-        template,
-        region=stack.region,
-        account_id=stack.account_id,
-        stack_name=stack_name,
-        attributes=stack.attributes.get,
-    )
-    for function in template.of_type("AWS::Serverless::Function"):
-        props = function.properties
-        where = f"{function.where}.Properties.FunctionName"
-        default_name = f"{stack_name}-{function.logical_id}"
-        name = str(resolver.resolve(props.get("FunctionName", default_name), where))
-        arn = f"arn:aws:lambda:{stack.region}:{stack.account_id}:function:{name}"
-        stack.attributes[function.logical_id] = Attributes(name, {"Arn": arn})
+    creator = _Creator(template, backend, stack, stack_name)
+    creator.resources.create_all()
+    resolver = creator.resolver
     for api in template.of_type("AWS::Serverless::Api"):
-        api_id = api_id_for(api.logical_id)
-        clash = [a.logical_id for a in stack.apis.values() if a.api_id == api_id]
-        if clash:
-            raise TemplateError(f"{api.where}: its local API id {api_id} clashes with {clash[0]}")
-        stack.attributes[api.logical_id] = Attributes(api_id)
         stack.apis[api.logical_id] = ApiSpec(
             api.logical_id,
-            api_id,
+            str(stack.attributes[api.logical_id].ref),
             str(resolver.resolve(api.properties["StageName"], f"{api.where}.StageName")),
             _strings(resolver.resolve(api.properties.get("Variables"), f"{api.where}.Variables")),
         )
-    for resource in backend_order(template):
-        props = resolver.resolve(resource.properties, f"{resource.where}.Properties")
-        stack.attributes[resource.logical_id] = backend.create(
-            resource, props, f"{stack_name}-{resource.logical_id}"
-        )
-    _orchestration(template, resolver, backend, stack, stack_name)
     for function in template.of_type("AWS::Serverless::Function"):
         stack.functions[function.logical_id] = _function(template, resolver, stack, function)
     authorizers = {
@@ -175,6 +167,61 @@ def build_stack(
         _events(resolver, stack, function, authorizers)
     _check_routes(stack.routes)
     return stack
+
+
+class _Creator:
+    """Gives each resource its local value, the first time it is needed: functions, IAM
+    roles and log groups an ARN of their name (roles and log groups have no other local
+    effect), APIs their id, tables, queues, topics and secrets what the backend answers,
+    and state machines, event buses and rules all at once (their modules order them)."""
+
+    def __init__(self, template: Template, backend: Backend, stack: Stack, stack_name: str):
+        self.template = template
+        self.backend = backend
+        self.stack = stack
+        self.stack_name = stack_name
+        self.resources = OnDemand(template, stack.attributes, self.create)
+        self.resolver = Resolver(
+            template,
+            region=stack.region,
+            account_id=stack.account_id,
+            stack_name=stack_name,
+            attributes=self.resources,
+        )
+        self._orchestrated = False
+
+    def create(self, resource: Resource) -> None:
+        stack, kind, logical_id = self.stack, resource.type, resource.logical_id
+        where = f"{resource.where}.Properties"
+        if kind in _NAMED:
+            key, arn = _NAMED[kind]
+            props = resource.properties
+            name = self.resolver.resolve(props.get(key, f"{self.stack_name}-{logical_id}"), where)
+            path = self.resolver.resolve(props.get("Path", "/"), f"{where}.Path")
+            values = {"region": stack.region, "account": stack.account_id, "path": path}
+            stack.attributes[logical_id] = Attributes(
+                str(name), {"Arn": arn.format(name=name, **values)}
+            )
+        elif kind == "AWS::Serverless::Api":
+            api_id = api_id_for(logical_id)
+            clash = [
+                other.logical_id
+                for other in self.template.of_type(kind)
+                if other is not resource and api_id_for(other.logical_id) == api_id
+            ]
+            if clash:
+                raise TemplateError(
+                    f"{resource.where}: its local API id {api_id} clashes with {clash[0]}"
+                )
+            stack.attributes[logical_id] = Attributes(api_id)
+        elif kind in BACKEND_TYPES:
+            props = self.resolver.resolve(resource.properties, where)
+            stack.attributes[logical_id] = self.backend.create(
+                resource, props, f"{self.stack_name}-{logical_id}"
+            )
+        elif kind in _ORCHESTRATION_TYPES and not self._orchestrated:
+            self._orchestrated = True
+            _orchestration(self.template, self.resolver, self.backend, stack, self.stack_name)
 
 
 def _orchestration(
@@ -195,7 +242,7 @@ def _orchestration(
             account_id=stack.account_id,
         )
     functions = {
-        str(stack.attributes[f.logical_id].atts["Arn"])
+        str(resolver.getatt(f.logical_id, "Arn", f.where))
         for f in template.of_type("AWS::Serverless::Function")
     }
     stack.event_relays = create_rules(

@@ -1,15 +1,16 @@
-"""CloudFormation intrinsics: one visitor, and what checks, references and resolves them.
+"""CloudFormation intrinsics: one visitor, and what checks and resolves them.
 
 ``Ref``, ``Fn::GetAtt``, ``Fn::Sub`` and ``Fn::Join`` are supported; any other ``Fn::``
 (``Fn::If``, ``Fn::Select``...) and ``Condition`` fail at load time. :class:`Visitor`
 is the one walk over template data: it recognises an intrinsic, checks the shape of its
-arguments, visits the values nested in them, and hands it to the subclass. So the load
-time check, the reference graph that orders resource creation, and the resolution
-against the backend cannot disagree about what an intrinsic is.
+arguments, visits the values nested in them, and hands it to the subclass. So the
+load-time check and the resolution against the backend cannot disagree about what an
+intrinsic is.
 
 Resolution is lazy (:class:`Resolver`), because ``Ref`` and ``Fn::GetAtt`` of tables,
 queues, topics and secrets take their values from the backend that created them (a
-queue URL, a secret ARN with its random suffix).
+queue URL, a secret ARN with its random suffix); asking for them is what creates them,
+in dependency order (:mod:`~tenantkit.local.template.creation`).
 """
 
 from __future__ import annotations
@@ -19,17 +20,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from tenantkit.local.template.model import Attributes, Resource, Template, TemplateError
-from tenantkit.local.template.support import BACKEND_TYPES, GETATT
+from tenantkit.local.template.model import Attributes, Template, TemplateError
+from tenantkit.local.template.support import GETATT
 
 __all__ = [
     "NO_VALUE",
     "PSEUDO_PARAMETERS",
     "Resolver",
     "Visitor",
-    "backend_order",
     "check_intrinsics",
-    "references",
 ]
 
 T = TypeVar("T")
@@ -158,27 +157,6 @@ class _Walk(Visitor[None]):
         return None
 
 
-class _References(_Walk):
-    def __init__(self) -> None:
-        self.found: set[str] = set()
-
-    def ref(self, name: str, where: str) -> None:
-        self.found.add(name)
-
-    def getatt(self, logical_id: str, attribute: str, where: str) -> None:
-        self.found.add(logical_id)
-
-    def sub(self, text: str, variables: dict[str, None], where: str) -> None:
-        self.found.update(n.split(".", 1)[0] for n in sub_names(text) if n not in variables)
-
-
-def references(value: Any) -> set[str]:
-    """Names (logical ids among them) that ``value`` uses through Ref, GetAtt or Sub."""
-    walk = _References()
-    walk.visit(value, "")
-    return walk.found
-
-
 class _Check(_Walk):
     def __init__(self, template: Template) -> None:
         self.template = template
@@ -218,36 +196,11 @@ def check_intrinsics(template: Template, value: Any, where: str) -> None:
     _Check(template).visit(value, where)
 
 
-def backend_order(template: Template) -> list[Resource]:
-    """Tables, queues, topics and secrets, each after the resources it references."""
-    ordered: list[Resource] = []
-    state: dict[str, str] = {}
-
-    def visit(resource: Resource, chain: tuple[str, ...]) -> None:
-        if state.get(resource.logical_id) == "done":
-            return
-        if state.get(resource.logical_id) == "visiting":
-            cycle = " -> ".join((*chain, resource.logical_id))
-            raise TemplateError(f"{resource.where}: circular reference {cycle}")
-        state[resource.logical_id] = "visiting"
-        for dep in sorted(references(resource.properties) | set(resource.depends_on)):
-            target = template.resources.get(dep)
-            if target is not None and target.type in BACKEND_TYPES:
-                visit(target, (*chain, resource.logical_id))
-        state[resource.logical_id] = "done"
-        ordered.append(resource)
-
-    for resource in template.resources.values():
-        if resource.type in BACKEND_TYPES:
-            visit(resource, ())
-    return ordered
-
-
 class Resolver(Visitor[Any]):
     """Resolves intrinsics against parameters, pseudo parameters and resource attributes.
 
-    ``attributes`` fills up as the backend creates resources; resolving a reference to a
-    resource that does not exist yet is a bug in the creation order, reported as such.
+    ``attributes`` gives a resource's values, creating it if need be
+    (:class:`~tenantkit.local.template.creation.OnDemand`); None: it has none locally.
     """
 
     def __init__(

@@ -101,6 +101,23 @@ def test_ecma_only_syntax_is_read_as_ecma_reads_it(
     assert not accepts(field(pattern), {"id": not_matching})
 
 
+def test_a_character_past_the_bmp_is_two_utf16_units() -> None:
+    """ECMA-262 without the ``u`` flag matches UTF-16 code units, not code points."""
+    emoji = "\U0001f600"
+    assert not accepts(field("^.$"), {"id": emoji})
+    assert accepts(field("^..$"), {"id": emoji})
+    assert accepts(field("^\ud83d\ude00$"), {"id": emoji})
+    assert accepts(field(f"^{emoji}$"), {"id": emoji})
+    no_surrogates = field("^[^\\ud800-\\udfff]*$")  # a lone one, or any pair: an emoji
+    assert accepts(no_surrogates, {"id": "caf\u00e9"})
+    assert not accepts(no_surrogates, {"id": emoji})
+    assert not accepts(no_surrogates, {"id": "\ud800"})
+    pairs_only = field("^(?:[^\\ud800-\\udfff]|[\\ud800-\\udbff][\\udc00-\\udfff])*$")
+    assert accepts(pairs_only, {"id": f"caf\u00e9 {emoji}"})
+    assert not accepts(pairs_only, {"id": "\ud800"})
+    assert not accepts(pairs_only, {"id": "\ude00\ud83d"})
+
+
 def test_pattern_properties_and_additional_properties_use_ecma_patterns() -> None:
     schema = {
         "type": "object",

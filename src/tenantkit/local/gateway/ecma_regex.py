@@ -7,6 +7,10 @@ probes: ``$`` also matches before a final newline (``^[a-z0-9-]{1,64}$`` takes
 Unicode digit or letter, and ``\\s`` is another set. :func:`ecma_regex` rewrites a
 pattern (no flags, as a schema's has none) so that Python answers as ECMA-262 does:
 
+- a string is UTF-16 code units, as ECMA-262 (without the ``u`` flag) matches it:
+  :func:`ecma_search` splits a character past U+FFFF into its surrogate pair, in the
+  pattern and in the text, so ``.`` takes one unit and ``[^\\ud800-\\udfff]`` refuses
+  an emoji;
 - outside a class, ``$`` is ``\\Z`` and ``.`` excludes ECMA's four line terminators;
 - ``\\d``, ``\\w``, ``\\b`` are ASCII (compiled with ``re.ASCII``); ``\\s`` and ``\\S``
   are ECMA's white space and line terminators, inside classes too (``[^\\Sa]``);
@@ -24,7 +28,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["ecma_regex"]
+__all__ = ["ecma_regex", "ecma_search"]
 
 # ECMA's WhiteSpace and LineTerminator, as the body of a character class.
 _SPACES = "\t\n\x0b\x0c\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
@@ -34,12 +38,30 @@ _HEX = re.compile(r"x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}")
 _NAME = re.compile(r"<([A-Za-z_$][\w$]*)>")
 _KNOWN_LETTERS = set("dDwWbBtnvfrsS")
 _CLASS_SPECIAL = set("[]^\\&~|")  # literal inside a class; escaped for Python's parser
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _utf16_units(text: str) -> str:
+    """``text`` with each character past U+FFFF as its two UTF-16 surrogates."""
+    if text.isascii():
+        return text
+
+    def pair(match: re.Match[str]) -> str:
+        code = ord(match.group()) - 0x10000
+        return chr(0xD800 + (code >> 10)) + chr(0xDC00 + (code & 0x3FF))
+
+    return _ASTRAL.sub(pair, text)
+
+
+def ecma_search(pattern: str, text: str) -> bool:
+    """Whether ``pattern`` matches somewhere in ``text``, as ECMA-262's ``RegExp.test``."""
+    return ecma_regex(pattern).search(_utf16_units(text)) is not None
 
 
 @lru_cache(maxsize=1024)
 def ecma_regex(pattern: str) -> re.Pattern[str]:
     """``pattern`` compiled with ECMA-262's meaning (``re.error`` if it is not one)."""
-    return re.compile(_translate(pattern), re.ASCII)
+    return re.compile(_translate(_utf16_units(pattern)), re.ASCII)
 
 
 def _translate(pattern: str) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
-from tenantkit.local.gateway.ecma_regex import ecma_regex
+from tenantkit.local.gateway.ecma_regex import ecma_regex, ecma_search
 from tenantkit.local.gateway.messages import Refusal, json_response
 from tenantkit.local.template.openapi import Validation
 
@@ -37,7 +37,7 @@ def content_type(headers: Mapping[str, str]) -> str:
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
     from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
 
-    if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
+    if validator.is_type(instance, "string") and not ecma_search(pattern, instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
@@ -48,7 +48,7 @@ def _pattern_properties(
         return
     for pattern, subschema in patterns.items():
         for name, value in instance.items():
-            if ecma_regex(pattern).search(name):
+            if ecma_search(pattern, name):
                 yield from validator.descend(value, subschema, path=name, schema_path=pattern)
 
 
@@ -59,11 +59,12 @@ def _additional_properties(
 
     if not validator.is_type(instance, "object"):
         return
-    patterns = [ecma_regex(p) for p in schema.get("patternProperties", {})]
+    patterns = schema.get("patternProperties", {})
     extras = [
         name
         for name in instance
-        if name not in schema.get("properties", {}) and not any(p.search(name) for p in patterns)
+        if name not in schema.get("properties", {})
+        and not any(ecma_search(p, name) for p in patterns)
     ]
     if validator.is_type(additional, "object"):
         for name in extras:

@@ -15,6 +15,9 @@ PUBLIC = [
     "tenantkit.events",
     "tenantkit.handlers",
     "tenantkit.keys",
+    "tenantkit.metering",
+    "tenantkit.direct",
+    "tenantkit.lifecycle",
 ]
 
 

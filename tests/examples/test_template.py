@@ -410,3 +410,26 @@ def test_attack_no_spelling_of_a_start_action_reaches_another_principal(action: 
     }
     sync = action.lower() == "states:startsyncexecution"
     assert may_start == ({"ApiIntegrationRole"} if sync else set())
+
+
+def test_only_the_webhooks_function_may_assume_the_tenant_data_role() -> None:
+    """TenantSessions' credentials reach tenant data; only the webhooks function asks for
+    them, and the role trusts that function's role alone."""
+    role = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AWS::StackName}-tenant-data"
+    may_assume = {
+        name
+        for name, statements in iam_principals().items()
+        if allows(statements, "sts:AssumeRole", role)
+    }
+    assert may_assume == {"WebhooksFunction"}
+    data_role = load_template()["Resources"]["TenantDataRole"]["Properties"]
+    assert data_role["RoleName"] == "${AWS::StackName}-tenant-data"
+    [trust] = data_role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Condition"] == {
+        "ArnLike": {
+            "aws:PrincipalArn": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"
+            "${AWS::StackName}-WebhooksFunctionRole-*"
+        }
+    }
+    granted = {a for s in iam_principals()["TenantDataRole"] for a in actions(s)}
+    assert granted == {"dynamodb:GetItem"}

@@ -8,6 +8,8 @@ what API Gateway does at the edge and a development server does not:
   itself, after splitting.
 - A body is framed by one plain ``Content-Length`` only (:func:`body_length`).
 - One access log line per request, in place of werkzeug's.
+- Response headers go out as UTF-8 bytes; a name that is no token or a value with CR,
+  LF or NUL, which would split the response, makes it a 502 (:func:`wire_headers`).
 
 werkzeug answers each connection once: after the response it discards what else the
 client sent and closes it. So a body left unread (refused framing) can never run as a
@@ -34,9 +36,16 @@ from werkzeug.serving import (
 )
 
 from tenantkit.local.gateway.core import Gateway
-from tenantkit.local.gateway.messages import Refusal, Request, Response, json_response
+from tenantkit.local.gateway.java import java_bytes
+from tenantkit.local.gateway.messages import (
+    Refusal,
+    Request,
+    Response,
+    bad_gateway,
+    json_response,
+)
 
-__all__ = ["MAX_BODY", "body_length", "serve"]
+__all__ = ["MAX_BODY", "body_length", "serve", "wire_headers"]
 
 MAX_BODY = 10 * 1024 * 1024
 _FIELD_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -84,6 +93,20 @@ def body_length(headers: Iterable[tuple[str, str]], *, malformed: bool = False) 
     return int(text)
 
 
+def wire_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]] | None:
+    """The headers as PEP 3333 hands them to the server: each value's UTF-8 bytes as
+    latin-1 text (so text beyond latin-1 goes out in UTF-8, an unpaired surrogate as
+    Java encodes it). None when a name is no RFC 9110 token or a value holds CR, LF or
+    NUL: the line would end early, and a template or a function's proxy response could
+    add headers or a body of its choosing (response splitting)."""
+    wire = []
+    for name, value in headers:
+        if not _FIELD_NAME.fullmatch(name) or any(c in value for c in "\r\n\0"):
+            return None
+        wire.append((name, java_bytes(value).decode("latin-1")))
+    return wire
+
+
 class _App:
     """The WSGI application: a request from the environ, the gateway's answer back."""
 
@@ -114,6 +137,15 @@ class _App:
                 source_ip=str(environ["REMOTE_ADDR"]),
             )
             response = self._handle(request)
+        headers = wire_headers(response.headers)
+        if headers is None:
+            print(
+                f"tenantkit local: {method} {_printable(path)}: a response header would "
+                "split the response",
+                file=sys.stderr,
+            )
+            response = bad_gateway()
+            headers = list(response.headers)
         elapsed = (time.monotonic() - started) * 1000
         print(
             f"tenantkit local: {method} {_printable(path)} {response.status} "
@@ -123,7 +155,7 @@ class _App:
             flush=True,
         )
         reason = http.client.responses.get(response.status, "")
-        headers = [*response.headers, ("Content-Length", str(len(response.body)))]
+        headers.append(("Content-Length", str(len(response.body))))
         start_response(f"{response.status} {reason}", headers)
         return [] if method == "HEAD" else [response.body]
 

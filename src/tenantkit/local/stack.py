@@ -196,11 +196,12 @@ class _Creator:
         if kind in _NAMED:
             key, arn = _NAMED[kind]
             props = resource.properties
-            name = self.resolver.resolve(props.get(key, f"{self.stack_name}-{logical_id}"), where)
+            default = f"{self.stack_name}-{logical_id}"
+            name = str(self.resolver.resolve(props.get(key, default), f"{where}.{key}"))
             path = self.resolver.resolve(props.get("Path", "/"), f"{where}.Path")
             values = {"region": stack.region, "account": stack.account_id, "path": path}
             stack.attributes[logical_id] = Attributes(
-                str(name), {"Arn": arn.format(name=name, **values)}
+                name, {"Arn": arn.format(name=name, **values)}
             )
         elif kind == "AWS::Serverless::Api":
             api_id = api_id_for(logical_id)

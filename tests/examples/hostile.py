@@ -115,6 +115,20 @@ class Arena:
         self.create(self.attacker, "shared-id", "attacker's own shared-id", "park-opened")
         self.canaries = {park["name"] for park in victim_parks.values()} | _seeded_park_names()
 
+    def targeted(self) -> list[str]:
+        """:data:`HOSTILE`'s breakouts aimed at this victim: a second ``pk`` naming its park,
+        a second ``tenantId`` in the execution input (escaped once, twice, not at all)."""
+        victim = self.victim.id
+        return [
+            f'x", "pk": {{"S": "{victim}#park#victim-only"}}, "y": "',
+            f'x"}}, "pk": {{"S": "{victim}#park#victim-only"}}, "sk": {{"S": "park',
+            f'victim-only","tenantId":"{victim}',
+            f'victim-only\\",\\"tenantId\\":\\"{victim}',
+            f'victim-only\\\\\\",\\\\\\"tenantId\\\\\\":\\\\\\"{victim}',
+            f"{victim}#park#victim-only",
+            f"$util.escapeJavaScript('{victim}')",
+        ]
+
     def create(self, tenant: Tenant, park_id: str, name: str, status: str | None = None) -> None:
         body = {"id": park_id, "name": name} | ({"status": status} if status else {})
         response = self.served.call(tenant.admin, "POST", "/parks", body=body)
@@ -161,6 +175,7 @@ class Arena:
     # -- what the backend holds -------------------------------------------------------
 
     def items(self) -> list[dict[str, Any]]:
+        """The whole table, read straight from the backend (small: one module's tenants)."""
         client = self.served.client("dynamodb")
         found: list[dict[str, Any]] = []
         start: dict[str, Any] = {}
@@ -171,22 +186,25 @@ class Arena:
                 return found
             start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
 
-    def others(self) -> list[str]:
+    def others(self, items: list[dict[str, Any]]) -> list[str]:
         """Every item the attacker does not own (other tenants', the control plane), in a
         form that compares exactly."""
         prefix = f"{self.attacker.id}#"
         return sorted(
             json.dumps(item, sort_keys=True)
-            for item in self.items()
+            for item in items
             if not item["pk"]["S"].startswith(prefix)
         )
 
-    def stored_parks(self, tenant: Tenant) -> dict[str, dict[str, Any]]:
-        """The tenant's parks as the table holds them, each checked against the key format:
-        every key and index attribute names the tenant, and nothing undeclared was added."""
+    def stored_parks(
+        self, tenant: Tenant, items: list[dict[str, Any]] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The tenant's parks as the table holds them (or ``items``, a scan of it), each
+        checked against the key format: every key and index attribute names the tenant,
+        and nothing undeclared was added."""
         prefix = f"{tenant.id}#"
         parks = {}
-        for item in self.items():
+        for item in self.items() if items is None else items:
             if not item["pk"]["S"].startswith(prefix):
                 continue
             assert item["sk"] == {"S": "park"}, item  # a tenant's items here are parks
@@ -221,11 +239,11 @@ class Arena:
             if cursor is None:
                 return found
 
-    def assert_victim_intact(self) -> None:
+    def assert_victim_intact(self, items: list[dict[str, Any]]) -> None:
         """The victim's parks, read back through the API and from the table, are the ones
         it wrote, with nothing added."""
         victim = self.victim
-        assert self.stored_parks(victim) == victim.parks
+        assert self.stored_parks(victim, items) == victim.parks
         assert self.listed(victim) == victim.parks
         for park_id, park in victim.parks.items():
             read = self.served.call(victim.admin, "GET", "/parks/{parkId}", {"parkId": park_id})

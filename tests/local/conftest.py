@@ -11,7 +11,8 @@ import pytest
 from tenantkit.local.backend import Backend
 from tenantkit.local.functions import Runtime
 from tenantkit.local.gateway import Gateway
-from tenantkit.local.stack import Stack, build_stack
+from tenantkit.local.stack import build_stack
+from tenantkit.local.stack_specs import Stack
 from tenantkit.local.template import parse_template
 
 FIXTURES = Path(__file__).parent / "fixtures"

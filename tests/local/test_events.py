@@ -14,7 +14,8 @@ import pytest
 from tenantkit.local.backend import Backend
 from tenantkit.local.events import EventRelay, RelayTarget, target_input
 from tenantkit.local.functions import Runtime
-from tenantkit.local.stack import Stack, build_stack
+from tenantkit.local.stack import build_stack
+from tenantkit.local.stack_specs import Stack
 from tenantkit.local.stepfunctions import start_sync_execution
 from tenantkit.local.template import TemplateError, parse_template
 from tests.local.conftest import FIXTURES

@@ -11,7 +11,7 @@ import pytest
 
 from tenantkit.local.functions import FunctionSpec
 from tenantkit.local.seed import load_seed, shared_environment, tokens
-from tenantkit.local.stack import Stack
+from tenantkit.local.stack_specs import Stack
 from tenantkit.local.template import Template, TemplateError
 
 SECRET = "seed-test-secret-0123456789abcdef01234567"

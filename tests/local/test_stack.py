@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tenantkit.local.stack import Stack
+from tenantkit.local.stack_specs import Stack
 from tenantkit.local.template import TemplateError
 from tests.local.conftest import built_stack
 

@@ -17,7 +17,7 @@ import threading
 from typing import Any
 
 from tenantkit.local.functions import InvocationError, Runtime
-from tenantkit.local.stack import SqsSourceSpec
+from tenantkit.local.stack_specs import SqsSourceSpec
 
 __all__ = ["QueuePoller", "failed_message_ids"]
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from tenantkit.local.backend import Backend
 from tenantkit.local.functions import environment
-from tenantkit.local.stack import Stack, code_dirs
+from tenantkit.local.stack_specs import Stack, code_dirs
 from tenantkit.local.template import TemplateError
 
 __all__ = ["SeedContext", "load_seed", "seed_backend", "tokens"]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from tenantkit._shared.apigw import Route
 from tenantkit.local.gateway import Gateway, Request
 from tenantkit.local.gateway.router import Router
-from tenantkit.local.stack import ApiSpec, RouteSpec
+from tenantkit.local.stack_specs import ApiSpec, RouteSpec
 from tests._shared import model
 from tests._shared.strategies import REQUEST_METHODS, paths, route_keys
 from tests.local.conftest import built_stack

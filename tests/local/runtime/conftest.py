@@ -9,7 +9,7 @@ import pytest
 from tenantkit.local.backend import Backend
 from tenantkit.local.functions import Runtime
 from tenantkit.local.gateway import Gateway
-from tenantkit.local.stack import Stack
+from tenantkit.local.stack_specs import Stack
 from tests.local.runtime.isolation import isolation_stack
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from tenantkit.local.backend import Backend
 from tenantkit.local.gateway import Gateway, Request, Response
-from tenantkit.local.stack import Stack, build_stack
+from tenantkit.local.stack import build_stack
+from tenantkit.local.stack_specs import Stack
 from tenantkit.local.template import parse_template
 
 ISOLATION = Path(__file__).parents[1] / "fixtures" / "isolation" / "template.yaml"

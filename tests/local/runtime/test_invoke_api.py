@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from tenantkit.local.backend import Backend
 from tenantkit.local.functions import Runtime
-from tenantkit.local.stack import Stack
+from tenantkit.local.stack_specs import Stack
 
 
 def invoke(backend: Backend, name: str, event: Any, **options: Any) -> dict[str, Any]:

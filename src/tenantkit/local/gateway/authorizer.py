@@ -28,7 +28,7 @@ from tenantkit.local.gateway.messages import (
     unauthorized,
 )
 from tenantkit.local.policy import Decision, PolicyError, evaluate
-from tenantkit.local.stack import AuthorizerSpec, RouteSpec, Stack
+from tenantkit.local.stack_specs import AuthorizerSpec, RouteSpec, Stack
 
 __all__ = ["Authorization", "Authorizers", "method_arn"]
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tenantkit.local.gateway.messages import Request
-from tenantkit.local.stack import RouteSpec
+from tenantkit.local.stack_specs import RouteSpec
 
 __all__ = [
     "Call",

@@ -26,7 +26,7 @@ from tenantkit.local.gateway.request_parameters import (
 )
 from tenantkit.local.gateway.router import Router, has_encoded_separator
 from tenantkit.local.gateway.validation import check_models, validate_request
-from tenantkit.local.stack import RouteSpec, Stack
+from tenantkit.local.stack_specs import RouteSpec, Stack
 from tenantkit.local.template import TemplateError
 
 __all__ = ["HEALTH_PATH", "Gateway"]

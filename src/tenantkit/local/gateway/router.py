@@ -14,7 +14,7 @@ import urllib.parse
 from collections.abc import Sequence
 
 from tenantkit._shared.apigw import GREEDY, PARAM, Api, Route, RouteTable, split_path
-from tenantkit.local.stack import RouteSpec
+from tenantkit.local.stack_specs import RouteSpec
 
 __all__ = ["Router", "has_encoded_separator"]
 

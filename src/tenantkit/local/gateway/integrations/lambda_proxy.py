@@ -22,7 +22,7 @@ from tenantkit.local.functions import InvocationError, InvokeRefused, Runtime
 from tenantkit.local.gateway.authorizer import Authorization
 from tenantkit.local.gateway.context import Call, header_maps, request_context, request_fields
 from tenantkit.local.gateway.messages import Response, bad_gateway, json_response
-from tenantkit.local.stack import Stack
+from tenantkit.local.stack_specs import Stack
 
 __all__ = ["INTEGRATION_TIMEOUT", "TENANT_HEADER", "LambdaProxy", "proxy_response"]
 

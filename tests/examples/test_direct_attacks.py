@@ -83,12 +83,13 @@ def test_attack_a_hostile_park_name_stays_one_value_in_the_callers_tenant(arena:
     expected = {}
     for n, value in enumerate(values):
         park_id = f"name-{n}"
-        created = arena.attack(*ADD, body={"id": park_id, "name": value})
+        body = {"id": park_id, "name": value, "status": "park-reopened"}
+        created = arena.attack(*ADD, body=body)
         if has_lone_surrogate(value):  # text UTF-8, so DynamoDB, cannot carry
             assert created.status == 400, (value, created.body)
             continue
         assert (created.status, created.body) == (201, {"id": park_id}), value
-        expected[park_id] = {"id": park_id, "name": value, "status": None}
+        expected[park_id] = body
         assert arena.attack(*READ, {"parkId": park_id}).body == expected[park_id]
     stored = arena.stored_parks(arena.attacker)
     listed = arena.listed(arena.attacker)
@@ -113,16 +114,17 @@ def test_attack_a_hostile_value_in_any_other_body_field_is_a_400(arena: Arena) -
 
 
 def test_attack_a_hostile_path_segment_reaches_no_park(arena: Arena) -> None:
-    """Alone, or after a real park id of both tenants: request validators cannot
-    pattern-check path parameters, so the templates' escaping is all that stands here."""
+    """After a real park id, or aimed at the victim's: request validators cannot
+    pattern-check path parameters, so the templates' escaping is all that stands here
+    (the hypothesis test below sends hostile segments alone)."""
     before = arena.stored_parks(arena.attacker)
-    for value in [*HOSTILE, *arena.targeted()]:
-        for segment in [value, f"shared-id{value}"]:  # both tenants have a shared-id
-            read = arena.attack("GET", at_path(READ[1], segment))
-            assert read.status in NOT_FOUND, (segment, read.body)
-            status = {"status": "park-closed"}
-            change = arena.attack("POST", at_path(STATUS[1], segment), body=status)
-            assert change.status in NOT_FOUND, (segment, change.body)
+    # Both tenants have a park "shared-id"; the targeted values start with "victim-only".
+    for segment in [*(f"shared-id{value}" for value in HOSTILE), *arena.targeted()]:
+        read = arena.attack("GET", at_path(READ[1], segment))
+        assert read.status in NOT_FOUND, (segment, read.body)
+        status = {"status": "park-closed"}
+        change = arena.attack("POST", at_path(STATUS[1], segment), body=status)
+        assert change.status in NOT_FOUND, (segment, change.body)
     assert arena.stored_parks(arena.attacker) == before
 
 
@@ -177,6 +179,29 @@ def test_attack_a_tenant_named_by_the_caller_changes_nothing(arena: Arena, spoof
     assert arena.attack(*STATUS, {"parkId": park_id}, body=spoofed_body, **sent).status == 400
 
 
+def test_attack_hostile_tenant_headers_change_nothing(arena: Arena) -> None:
+    """The hostile strings an HTTP header can carry (Latin-1, no control characters), as
+    the tenant headers an integration could be mapped from, on every direct route."""
+    own = arena.stored_parks(arena.attacker)
+    victim = arena.victim.id
+    values = [victim, f"{victim}#park", *arena.targeted()[:4], *HOSTILE[:2], HOSTILE[9]]
+    sendable = [
+        v
+        for v in values
+        if v.isprintable() and v == v.encode("latin-1", "ignore").decode("latin-1")
+    ]
+    for value in sendable:
+        headers = {"X-Amz-Tenant-Id": value, "tenantId": value, "X-Tenant-Id": value}
+        arena.assert_only_own_parks(arena.attack(*LIST, headers=headers), own)
+        assert arena.attack(*READ, {"parkId": "victim-only"}, headers=headers).status == 404
+        status = {"status": "park-closed"}
+        change = arena.attack(*STATUS, {"parkId": "victim-only"}, body=status, headers=headers)
+        assert change.status == 404, value
+        taken = arena.attack(*ADD, body={"id": "shared-id", "name": "again"}, headers=headers)
+        assert taken.status == 409, value  # the attacker's own shared-id, not the victim's
+    assert arena.stored_parks(arena.attacker) == own
+
+
 def test_keys_at_their_limit_belong_to_their_tenant_and_past_it_are_refused(
     arena: Arena,
 ) -> None:
@@ -184,10 +209,11 @@ def test_keys_at_their_limit_belong_to_their_tenant_and_past_it_are_refused(
     validator's 400 in a body; in a path (which validators cannot check) no park has it.
     Past DynamoDB's 2048-byte partition key the key is refused, never a 5xx."""
     longest = "v" * 64  # the victim has a park with this id too
-    created = arena.attack(*ADD, body={"id": longest, "name": "attacker's longest"})
+    mine = {"id": longest, "name": "attacker's longest", "status": "park-opened"}
+    created = arena.attack(*ADD, body=mine)
     assert created.status == 201, created.body
     read = arena.attack(*READ, {"parkId": longest})
-    assert read.body == {"id": longest, "name": "attacker's longest", "status": None}
+    assert read.body == mine
     changed = arena.attack(*STATUS, {"parkId": longest}, body={"status": "park-closed"})
     assert changed.status == 204, changed.body
     assert arena.stored_parks(arena.attacker)[longest]["status"] == "park-closed"
@@ -363,16 +389,13 @@ def test_a_repeated_query_parameter_lists_only_the_callers_parks_or_is_a_4xx(
 @given(name=hostile_text)
 def test_any_hostile_name_round_trips_or_is_refused(arena: Arena, name: str) -> None:
     park_id = next(fresh_ids)
-    created = arena.attack(*ADD, body={"id": park_id, "name": name})
+    body = {"id": park_id, "name": name, "status": "natural-disaster"}
+    created = arena.attack(*ADD, body=body)
     if has_lone_surrogate(name):
         assert created.status == 400, created.body
         return
     assert created.status == 201, created.body
-    assert arena.attack(*READ, {"parkId": park_id}).body == {
-        "id": park_id,
-        "name": name,
-        "status": None,
-    }
+    assert arena.attack(*READ, {"parkId": park_id}).body == body
 
 
 @modest

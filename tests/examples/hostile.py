@@ -9,6 +9,7 @@ read straight from the backend's table: nothing is imported from the code under 
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -48,9 +49,48 @@ FRAGMENTS = [
     "~s",
     "~t",
 ]
-# What a park item written by the direct routes (or the seed) may hold; nothing else.
-PARK_ATTRIBUTES = {"pk", "sk", "GSI1PK", "GSI1SK", "tkshard", "parkId", "name", "status"}
-PARK_ATTRIBUTES_WRITTEN_BY_API = PARK_ATTRIBUTES | {"createdAt"}
+# Request content types: only a JSON one may select the mapping template.
+CONTENT_TYPES = [
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "application/JSON",
+    "application/json; charset=utf-16",
+    "application/json, text/plain",
+    "application/x-amz-json-1.0",
+    "*/*",
+    "",
+]
+# Query strings, as sent: none is a whole number from 1 to 100 in ASCII digits.
+HOSTILE_LIMITS = [
+    "limit=0",
+    "limit=101",
+    "limit=-1",
+    "limit=1e2",
+    "limit=0x10",
+    "limit=%EF%BC%91",  # a fullwidth digit one
+    "limit=1%20",
+    "limit=%201",
+    "limit=1.0",
+    "limit=%2B1",
+    "limit=01",
+    "limit=%00",
+    "limit=" + "9" * 30,
+    "limit=1%3B2",
+    "limit=%23set(%24limit%20%3D%201000)",
+    "limit=%ED%A0%80",
+]
+# What a park item written by the direct routes may hold; nothing else.
+PARK_ATTRIBUTES = {
+    "pk",
+    "sk",
+    "GSI1PK",
+    "GSI1SK",
+    "tkshard",
+    "parkId",
+    "name",
+    "status",
+    "createdAt",
+}
 
 
 def has_lone_surrogate(text: str) -> bool:
@@ -172,6 +212,42 @@ class Arena:
         assert not leaked, (sent, status, text)
         return Response(status, json.loads(text) if text.strip() else None, {})
 
+    def hostile_cursors(self) -> list[str]:
+        """Garbage, the victim's own cursors, and cursors crafted to name its keys."""
+        victim, attacker = self.victim, self.attacker
+        first = self.served.call(victim.admin, "GET", "/parks", query={"limit": "1"})
+        victim_cursor = first.body["cursor"]
+        assert victim_cursor
+        crafted_key = {
+            "pk": {"S": f"{victim.id}#park#victim-only"},
+            "sk": {"S": "park"},
+            "GSI1PK": {"S": f"{victim.id}#park"},
+            "GSI1SK": {"S": "victim-only"},
+        }
+        as_json = json.dumps(crafted_key)
+        return [
+            victim_cursor,
+            f"victim-only~s{victim.id}#park#victim-only~spark",
+            "victim-only~spark#victim-only~spark",
+            f"a~s~t{victim.id}#park#victim-only~spark",
+            f"{victim.id}#park~s{victim.id}#park#a~spark",
+            f"a~s../../{victim.id}#park#a~spark",
+            f'a"}}, "GSI1PK": {{"S": "{victim.id}#park"}}, "x": {{"S": "~sa~sb',
+            f"a~s{attacker.id}#park#a\\~sb",
+            base64.b64encode(as_json.encode()).decode(),
+            base64.urlsafe_b64encode(b"victim-only~spark#victim-only~spark").decode(),
+            as_json,
+            "garbage",
+            "~s~s",
+            "a~sb",
+            "a~sb~sc~sd",
+            "a~sb~s",
+            "\u0000~s\u0000~s\u0000",
+            "\ud800~s\ud800~s\ud800",
+            "x" * 16384,
+            "x" * 16385,
+        ]
+
     # -- what the backend holds -------------------------------------------------------
 
     def items(self) -> list[dict[str, Any]]:
@@ -210,7 +286,7 @@ class Arena:
             assert item["sk"] == {"S": "park"}, item  # a tenant's items here are parks
             values = {name: value["S"] for name, value in item.items()}
             park_id = values["parkId"]
-            assert set(values) <= PARK_ATTRIBUTES_WRITTEN_BY_API, values
+            assert set(values) <= PARK_ATTRIBUTES, values
             assert values["pk"] == f"{tenant.id}#park#{park_id}", values
             assert values["GSI1PK"] == f"{tenant.id}#park", values
             assert values["GSI1SK"] == park_id, values

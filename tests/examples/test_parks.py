@@ -127,11 +127,12 @@ def test_admins_and_members_add_parks_and_read_them_back(served: Served) -> None
     assert {"lost-maples", "garner"} <= listed(served, "carol")
 
 
-def test_a_park_added_without_a_status_reads_back_with_none(served: Served) -> None:
-    """The reference answered "park-opened"; a direct route answers what is stored."""
-    served.call("alice", "POST", "/parks", body={"id": "no-status", "name": "N"})
+def test_a_park_added_without_a_status_is_open(served: Served) -> None:
+    """As the reference answers: api.yaml gives the field a default, written by the route."""
+    created = served.call("alice", "POST", "/parks", body={"id": "no-status", "name": "N"})
+    assert created.status == 201, created.body
     park = served.call("alice", "GET", "/parks/{parkId}", {"parkId": "no-status"}).body
-    assert park == {"id": "no-status", "name": "N", "status": None}
+    assert park == {"id": "no-status", "name": "N", "status": "park-opened"}
 
 
 def test_a_duplicate_park_id_is_a_409_and_the_park_is_unchanged(served: Served) -> None:

@@ -8,11 +8,13 @@ its longest, counted at 4 UTF-8 bytes a character.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 
 from tenantkit.direct.spec import (
     DeleteItem,
+    FieldSpec,
     GetItem,
     PutItem,
     Query,
@@ -21,7 +23,14 @@ from tenantkit.direct.spec import (
     Table,
     UpdateItem,
 )
-from tenantkit.direct.values import Placeholder, Source, parse_value, route_sources
+from tenantkit.direct.values import (
+    LITERAL,
+    Placeholder,
+    Source,
+    max_length_of,
+    parse_value,
+    route_sources,
+)
 from tenantkit.dynamo.keys import MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, SEPARATOR
 from tenantkit.errors import ConfigurationError
 
@@ -63,6 +72,8 @@ def check_spec(spec: Spec) -> None:
         seen_operations.add(route.operation)
         seen_routes.add((route.method, route.path))
         _check_names(route, where)
+        for name, field in route.body.items():
+            _check_default(f"{where}.body.{name}.default", field)
         if route.dynamodb is not None:
             _check_dynamodb(spec, route, f"{where}.dynamodb")
         elif route.stepfunctions is not None:
@@ -95,6 +106,51 @@ def _check_names(route: Route, where: str) -> None:
             seen.add(name)
     if route.body and route.method in {"GET", "DELETE"}:
         raise _fail(f"{where}.body", f"a {route.method} request has no body")
+
+
+def _check_default(where: str, field: FieldSpec) -> None:
+    """A default is a value the field's own model accepts; a string one is literal text."""
+    value = field.default
+    if value is None:
+        return
+    kinds: dict[str, tuple[type, ...]] = {
+        "string": (str,),
+        "integer": (int,),
+        "number": (int, float),
+        "boolean": (bool,),
+    }
+    if isinstance(value, bool) != (field.type == "boolean") or not isinstance(
+        value, kinds[field.type]
+    ):
+        raise _fail(where, f"{value!r} is not of type {field.type}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _fail(where, "a number default must be finite")
+    if field.enum is not None and not any(
+        isinstance(e, bool) == isinstance(value, bool) and e == value for e in field.enum
+    ):
+        raise _fail(where, f"{value!r} is not one of the field's enum")
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        if (field.minimum is not None and value < field.minimum) or (
+            field.maximum is not None and value > field.maximum
+        ):
+            raise _fail(where, f"{value!r} is outside the field's minimum and maximum")
+        return
+    if not LITERAL.fullmatch(value):
+        raise _fail(
+            where, "a default may contain only letters, digits, spaces and _ . : # / @ + = , -"
+        )
+    longest = max_length_of(field)
+    if len(value) < (field.min_length or 0) or (longest is not None and len(value) > longest):
+        raise _fail(where, f"{value!r} is shorter or longer than the field allows")
+    if field.pattern is not None:
+        try:
+            matched = re.search(field.pattern, value) is not None
+        except re.error:
+            raise _fail(where, "the field's pattern cannot be checked here") from None
+        if not matched:
+            raise _fail(where, f"{value!r} does not match the field's pattern")
 
 
 def _check_dynamodb(spec: Spec, route: Route, where: str) -> None:

@@ -230,6 +230,7 @@ def _model(body: dict[str, FieldSpec]) -> dict[str, Any]:
             "enum": field.enum,
             "minimum": field.minimum,
             "maximum": field.maximum,
+            "default": field.default,
             "description": field.description,
         }
         schema.update({k: v for k, v in extra.items() if v is not None})

@@ -16,7 +16,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tenantkit.dynamo.enumeration import ATTRIBUTE, DEFAULT_SHARDS
 from tenantkit.errors import ConfigurationError
@@ -141,7 +149,12 @@ class Table(_Model):
 
 
 class FieldSpec(_Model):
-    """A body field: its JSON-schema type and constraints (the request validator's model)."""
+    """A body field: its JSON-schema type and constraints (the request validator's model).
+
+    ``default`` is the value the templates use when the body leaves the field out (a
+    field with a default is optional); :mod:`tenantkit.direct.checks` checks it against
+    the field's own type and constraints.
+    """
 
     type: ValueType = "string"
     required: bool = True
@@ -151,7 +164,21 @@ class FieldSpec(_Model):
     enum: list[str | int | float | bool] | None = None
     minimum: float | None = None
     maximum: float | None = None
+    default: str | int | float | bool | None = None
     description: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _optional_with_default(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("default") is not None:
+            return {"required": False, **data}
+        return data
+
+    @model_validator(mode="after")
+    def _default_is_optional(self) -> FieldSpec:
+        if self.default is not None and self.required:
+            raise ValueError("a field with a default is optional: drop required: true")
+        return self
 
 
 class Parameter(_Model):

@@ -45,7 +45,10 @@ Part = str | Placeholder
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where a placeholder's value comes from, and what the spec says it may be."""
+    """Where a placeholder's value comes from, and what the spec says it may be.
+
+    ``required``: the templates always have a value, sent or the body field's ``default``.
+    """
 
     name: str
     kind: Literal["path", "query", "body", "context"]
@@ -53,6 +56,7 @@ class Source:
     required: bool = True
     pattern: str | None = None
     max_length: int | None = None
+    default: str | int | float | bool | None = None
 
 
 def parse_value(text: str) -> tuple[Part, ...]:
@@ -97,7 +101,15 @@ def route_sources(route: Route) -> dict[str, Source]:
 
 
 def _body_source(name: str, field: FieldSpec) -> Source:
-    return Source(name, "body", field.type, field.required, field.pattern, max_length_of(field))
+    return Source(
+        name,
+        "body",
+        field.type,
+        field.required or field.default is not None,
+        field.pattern,
+        max_length_of(field),
+        field.default,
+    )
 
 
 def max_length_of(field: FieldSpec) -> int | None:

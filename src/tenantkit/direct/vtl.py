@@ -94,12 +94,29 @@ def _read(source: Source) -> str:
 
 
 def bindings(sources: Iterable[Source]) -> list[str]:
-    """``#set`` lines giving each used source its variable (a boolean is kept unescaped)."""
+    """``#set`` lines giving each used source its variable (a boolean is kept unescaped).
+
+    A body field's ``default`` replaces a value that prints as nothing (absent, or an
+    empty string, which every template treats as absent): escaped like a sent value.
+    """
     lines = []
     for source in sorted(set(sources), key=lambda s: s.name):
         value = _read(source) if source.type == "boolean" else escaped(_read(source))
         lines.append(f"#set(${variable(source)} = {value})")
+        if source.default is not None:
+            fallback = _default(source.default)
+            lines.append(
+                f'#if("$!{{{variable(source)}}}" == "")#set(${variable(source)} = {fallback})#end'
+            )
     return lines
+
+
+def _default(value: str | int | float | bool) -> str:
+    """A spec's default as a VTL value: ``true``/``false``, else its escaped text (a string
+    default is literal text, ``values.LITERAL``, so it sits in a VTL string as is)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return escaped(f'"{text(str(value))}"')
 
 
 def used(parts: Sequence[Part], sources: Mapping[str, Source]) -> list[Source]:

@@ -379,6 +379,8 @@ def test_a_query_withholds_other_tenants_items(parks: dict[str, Route]) -> None:
         ("renamePark", "ConditionalCheckFailedException", 404),
         ("deletePark", "ConditionalCheckFailedException", 404),
         ("addPark", "ValidationException", 400),
+        # text the service cannot encode (a lone surrogate the validator let through)
+        ("addPark", "SerializationException", 400),
         ("listParks", "ProvisionedThroughputExceededException", 429),
         ("listParks", "ThrottlingException", 429),
         ("getPark", "ResourceNotFoundException", 500),

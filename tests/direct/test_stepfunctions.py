@@ -106,3 +106,22 @@ def test_sync_outputs_return_declared_fields_only() -> None:
     output = json.dumps({"id": 'x"y', "total": 2.5, "done": True, "tenantId": "texas"})
     rendered = render(route.response(), body=_answer("SUCCEEDED", output=output))
     assert rendered.json() == {"id": 'x"y', "total": 2.5, "done": True}
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        ("InvalidExecutionInput", 400),
+        # text the service cannot encode (a lone surrogate the validator let through)
+        ("SerializationException", 400),
+        ("ExecutionLimitExceeded", 429),
+        ("StateMachineDoesNotExist", 500),
+        ("AccessDeniedException", 500),
+    ],
+)
+def test_service_errors_map_to_statuses(parks: dict[str, Route], error: str, status: int) -> None:
+    answer = {"__type": "com.amazonaws.swf.service.model#" + error, "message": 'a "quoted" one'}
+    rendered = render(parks["updateParkStatus"].response("4\\d{2}"), body=answer)
+    assert rendered.status == status
+    assert "quoted" not in rendered.text
+    assert set(rendered.json()) == {"message"}

@@ -128,7 +128,8 @@ class _Renderer:
         errors = [
             (("ConditionalCheckFailed",), conflict),
             (_THROTTLED, 429),
-            (("ValidationException",), 400),
+            # A value the service cannot encode (a lone surrogate) is the caller's, not ours.
+            (("ValidationException", "SerializationException"), 400),
         ]
         statuses = sorted({success[0], 400, 403, 429, 500, *extra})
         return Integration(

@@ -66,7 +66,8 @@ def stepfunctions_integration(route: Route) -> Integration:
     else:
         response = "" if status == 204 else "{}"
         statuses = {status}
-    errors = [(("InvalidExecutionInput",), 400), (_THROTTLED, 429)]
+    # A value the service cannot encode (a lone surrogate) is the caller's, not ours.
+    errors = [(("InvalidExecutionInput", "SerializationException"), 400), (_THROTTLED, 429)]
     return Integration(
         service="states",
         action=action.action,

@@ -21,7 +21,19 @@ from tests.examples.conftest import (
 )
 
 
+def role_statements(role: dict[str, Any]) -> list[dict[str, Any]]:
+    """The statements of an ``AWS::IAM::Role``'s inline policies."""
+    return [
+        s for p in role["Properties"].get("Policies", []) for s in p["PolicyDocument"]["Statement"]
+    ]
+
+
 def statements(function: dict[str, Any]) -> list[dict[str, Any]]:
+    """A function's statements: its SAM ``Policies``, or those of the role it names."""
+    role = function["Properties"].get("Role")
+    if role is not None:
+        assert "Policies" not in function["Properties"]  # SAM refuses both
+        return role_statements(load_template()["Resources"][role.removesuffix(".Arn")])
     found = []
     for policy in function["Properties"].get("Policies", []):
         found.extend(policy["Statement"])
@@ -120,6 +132,31 @@ def test_every_inline_policy_has_a_version() -> None:
     for name, function in functions().items():
         for policy in function["Properties"].get("Policies", []):
             assert policy["Version"] == "2012-10-17", name
+    for name, role in roles().items():
+        for policy in role["Properties"].get("Policies", []):
+            assert policy["PolicyDocument"]["Version"] == "2012-10-17", name
+
+
+def roles() -> dict[str, dict[str, Any]]:
+    resources = load_template()["Resources"]
+    return {k: v for k, v in resources.items() if v["Type"] == "AWS::IAM::Role"}
+
+
+def test_no_role_is_named_so_any_stack_name_deploys_with_capability_iam() -> None:
+    """A named role needs CAPABILITY_NAMED_IAM and clashes between two stacks; every role
+    is referred to by its Arn instead (the definition's credentials included)."""
+    for name, role in roles().items():
+        assert "RoleName" not in role["Properties"], name
+    credentials = {
+        json.dumps(integration["credentials"], sort_keys=True)
+        for item in load_definition()["paths"].values()
+        for operation in item.values()
+        for integration in [operation["x-amazon-apigateway-integration"]]
+    }
+    assert credentials == {
+        json.dumps({"Fn::GetAtt": [role, "Arn"]})
+        for role in ("ApiGatewayInvokeRole", "ApiIntegrationRole")
+    }
 
 
 def test_the_table_and_the_secrets_survive_deletion_and_replacement() -> None:
@@ -209,11 +246,11 @@ def iam_principals() -> dict[str, list[dict[str, Any]]]:
     for name, resource in load_template()["Resources"].items():
         kind, props = resource["Type"], resource.get("Properties", {})
         if kind in {"AWS::Serverless::Function", "AWS::Serverless::StateMachine"}:
+            if "Role" in props:  # its identity is that role, listed as itself
+                continue
             found[name] = [s for p in props.get("Policies", []) for s in p["Statement"]]
         elif kind == "AWS::IAM::Role":
-            found[name] = [
-                s for p in props.get("Policies", []) for s in p["PolicyDocument"]["Statement"]
-            ]
+            found[name] = role_statements(resource)
     return found
 
 
@@ -282,8 +319,7 @@ def test_attack_only_the_apis_integration_role_may_start_the_status_machine() ->
     integration = definition["paths"]["/parks/{parkId}/statuses"]["post"][
         "x-amazon-apigateway-integration"
     ]
-    assert integration["credentials"]["Fn::Sub"].endswith("${AWS::StackName}-api-integration")
-    assert role["RoleName"] == "${AWS::StackName}-api-integration"
+    assert integration["credentials"] == {"Fn::GetAtt": ["ApiIntegrationRole", "Arn"]}
 
 
 def test_attack_only_the_status_machine_may_invoke_the_announcer() -> None:
@@ -313,6 +349,15 @@ def test_api_gateway_reaches_the_functions_through_one_invoke_role() -> None:
     }
     assert reachable == {"AuthorizerFunction", "WebhooksFunction", "SettingsFunction"}
     assert {a for s in statements for a in actions(s)} == {"lambda:InvokeFunction"}
+    definition = load_definition()
+    [scheme] = definition["components"]["securitySchemes"].values()
+    invoke = {"Fn::GetAtt": ["ApiGatewayInvokeRole", "Arn"]}
+    assert scheme["x-amazon-apigateway-authorizer"]["authorizerCredentials"] == invoke
+    for item in definition["paths"].values():
+        for operation in item.values():
+            integration = operation["x-amazon-apigateway-integration"]
+            if integration["type"] == "aws_proxy":
+                assert integration["credentials"] == invoke
 
 
 def test_the_direct_integrations_role_has_only_what_the_routes_call() -> None:
@@ -385,6 +430,13 @@ def test_sam_transforms_the_template_and_cfn_lint_accepts_the_result(tmp_path: P
         "TenantIsolationMode": "PER_TENANT"
     }
     assert resources["UpdateParkStatus"]["Type"] == "AWS::StepFunctions::StateMachine"
+    # The webhooks function wears the template's role (SAM generates none for it), and no
+    # role SAM generates is named either: CAPABILITY_IAM deploys it under any stack name.
+    webhooks_role = resources["WebhooksFunction"]["Properties"]["Role"]
+    assert webhooks_role == {"Fn::GetAtt": ["WebhooksFunctionRole", "Arn"]}
+    generated = [r for r in resources.values() if r["Type"] == "AWS::IAM::Role"]
+    assert len(generated) == len(roles()) + 4  # authorizer, announcer, settings, machine
+    assert not any("RoleName" in r["Properties"] for r in generated)
     transformed = tmp_path / "transformed.json"
     transformed.write_text(json.dumps(output))
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
@@ -414,22 +466,38 @@ def test_attack_no_spelling_of_a_start_action_reaches_another_principal(action: 
 
 def test_only_the_webhooks_function_may_assume_the_tenant_data_role() -> None:
     """TenantSessions' credentials reach tenant data; only the webhooks function asks for
-    them, and the role trusts that function's role alone."""
-    role = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${AWS::StackName}-tenant-data"
+    them, through its own role, which the data role trusts by ARN (no name guessed)."""
+    resources = load_template()["Resources"]
+    data_role = resources["TenantDataRole"]["Properties"]
+    # The data role's ARN has its Path and a name CloudFormation generates.
+    arn = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role" + data_role["Path"] + "any-name"
     may_assume = {
         name
         for name, statements in iam_principals().items()
-        if allows(statements, "sts:AssumeRole", role)
+        if allows(statements, "sts:AssumeRole", arn)
     }
-    assert may_assume == {"WebhooksFunction"}
-    data_role = load_template()["Resources"]["TenantDataRole"]["Properties"]
-    assert data_role["RoleName"] == "${AWS::StackName}-tenant-data"
+    assert may_assume == {"WebhooksFunctionRole"}
     [trust] = data_role["AssumeRolePolicyDocument"]["Statement"]
-    assert trust["Condition"] == {
-        "ArnLike": {
-            "aws:PrincipalArn": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"
-            "${AWS::StackName}-WebhooksFunctionRole-*"
-        }
+    assert trust == {
+        "Effect": "Allow",
+        "Principal": {"AWS": "WebhooksFunctionRole.Arn"},
+        "Action": "sts:AssumeRole",
     }
+    # The role is the webhooks function's alone, and only Lambda may assume it.
+    wearers = {
+        name
+        for name, function in functions().items()
+        if function["Properties"].get("Role") == "WebhooksFunctionRole.Arn"
+    }
+    assert wearers == {"WebhooksFunction"}
+    [lambda_trust] = resources["WebhooksFunctionRole"]["Properties"]["AssumeRolePolicyDocument"][
+        "Statement"
+    ]
+    assert lambda_trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+    # No other role lives under the data role's path, which the grant names.
+    paths = {name: role["Properties"].get("Path") for name, role in roles().items()}
+    assert [name for name, path in paths.items() if path == data_role["Path"]] == ["TenantDataRole"]
+    environment = resources["WebhooksFunction"]["Properties"]["Environment"]["Variables"]
+    assert environment["TENANT_DATA_ROLE_ARN"] == "TenantDataRole.Arn"
     granted = {a for s in iam_principals()["TenantDataRole"] for a in actions(s)}
     assert granted == {"dynamodb:GetItem"}

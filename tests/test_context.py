@@ -286,6 +286,34 @@ def test_empty_optional_strings_are_absent() -> None:
     assert (ctx.email, ctx.given_name, ctx.family_name) == (None, None, None)
 
 
+@pytest.mark.parametrize(
+    ("value", "read_only"),
+    [("true", True), (True, True), ("false", False), (False, False), ("", False), (None, False)],
+)
+def test_read_only_comes_as_rest_strings_or_http_api_booleans(value: Any, read_only: bool) -> None:
+    assert TenantContext.from_authorizer({**AUTH, "readOnly": value}).read_only is read_only
+    assert TenantContext.from_event(v1_event({**AUTH, "readOnly": value})).read_only is read_only
+    assert TenantContext.from_event(v2_event({**AUTH, "readOnly": value})).read_only is read_only
+
+
+def test_a_context_without_read_only_is_writable() -> None:
+    assert TenantContext.from_authorizer(AUTH).read_only is False
+    assert TenantContext(tenant_id="texas", user_id="alice").read_only is False
+
+
+@pytest.mark.parametrize("value", ["True", "TRUE", "yes", "1", "0", 1, 0, 0.0, [], ["true"], {}])
+def test_a_malformed_read_only_is_the_authorizer_s_fault_not_writable(value: Any) -> None:
+    # 0 == False in Python: a numeric 0 must not pass for "false" (nor 1 for "true").
+    with pytest.raises(NoTenantContextError, match="readOnly"):
+        TenantContext.from_authorizer({**AUTH, "readOnly": value})
+
+
+@pytest.mark.parametrize("value", ["false", "true", 0, 1, None])
+def test_a_context_s_read_only_is_a_bool(value: Any) -> None:
+    with pytest.raises(NoTenantContextError, match="read_only"):
+        TenantContext(tenant_id="texas", user_id="alice", read_only=value)
+
+
 @pytest.mark.parametrize("user", [None, "", 5, ["alice"]])
 def test_an_authorizer_context_without_a_usable_user_is_the_authorizer_s_fault(
     user: Any,

@@ -24,6 +24,7 @@ from tenantkit import (
     tenant_handler,
     tenant_scope,
 )
+from tenantkit.dynamo import TenantTable
 from tenantkit.errors import (
     ConfigurationError,
     ConflictError,
@@ -542,3 +543,29 @@ def test_attack_an_eventbridge_detail_replayed_as_a_direct_invoke_payload_is_ref
     for _ in range(3):
         with pytest.raises(EnvelopeError, match="purpose"):
             isolated(detail, Isolated("texas"))
+
+
+@pytest.mark.parametrize(
+    "event",
+    [api_event({**ALICE, "readOnly": "true"}), v2_event({**V2_ALICE, "readOnly": True})],
+    ids=["rest", "http"],
+)
+def test_a_write_while_the_tenant_moves_is_answered_423_and_never_sent(
+    event: dict[str, Any],
+) -> None:
+    """The authorizer lets GET through during a move (decision 24); a GET handler that
+    writes is refused by the table, before any request, and answered 423."""
+    client = MagicMock()
+    table = TenantTable("parks", client=client)
+
+    @tenant_handler
+    def record_view(event: dict[str, Any], context: object = None) -> dict[str, Any]:
+        assert current_tenant().read_only
+        table.put_item({"pk": "view#1", "sk": "alice"})
+        return json_response(200, {})
+
+    response = record_view(event)
+    assert response["statusCode"] == 423
+    assert "moved" in body(response)["message"]
+    assert client.mock_calls == []
+    assert current_tenant_or_none() is None

@@ -81,6 +81,19 @@ def _optional_str(value: object) -> str | None:
     return str(value)
 
 
+def _parse_read_only(value: object) -> bool:
+    """``readOnly`` arrives as ``"true"``/``"false"`` (REST turns context values into
+    strings) or a boolean (HTTP API keeps them). Anything else is a broken authorizer,
+    refused rather than read as writable."""
+    if value is None or value == "" or value is False or value == "false":
+        return False
+    if value is True or value == "true":
+        return True
+    raise NoTenantContextError(
+        'authorizer context \'readOnly\' must be "true" or "false"; fix the authorizer'
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class TenantContext:
     """Who is calling and for which tenant. Immutable, validated on construction."""
@@ -97,9 +110,15 @@ class TenantContext:
     #: id alone). ``TenantTable``'s placement and metering read them from here.
     tier: str | None = None
     table: str | None = None
+    #: True while the tenant is moved between tables (decision 24): ``TenantTable``
+    #: refuses its writes with ``TenantReadOnlyError`` (423); reads go on.
+    read_only: bool = False
 
     def __post_init__(self) -> None:
         validate_tenant_id(self.tenant_id)
+        if not isinstance(self.read_only, bool):
+            # A string "false" would be truthy: say what is wrong instead.
+            raise NoTenantContextError("tenant context read_only must be a bool")
         if not isinstance(self.user_id, str) or not self.user_id:
             raise NoTenantContextError("tenant context needs a non-empty user id")
         roles: object = self.roles
@@ -144,6 +163,7 @@ class TenantContext:
             request_id=request_id,
             tier=_optional_str(authorizer.get("tier")),
             table=_optional_str(authorizer.get("table")),
+            read_only=_parse_read_only(authorizer.get("readOnly")),
         )
 
     @classmethod

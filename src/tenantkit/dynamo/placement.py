@@ -13,6 +13,9 @@ consumers do) the default refuses rather than guess the pool: a silo tenant's wr
 landing in the pool would vanish from its reads. A name outside ``silos``, when given,
 is refused too: a context that names some other table is a misconfigured authorizer,
 never a place to write.
+
+While a tenant moves, its context is ``read_only`` and ``refuse_if_read_only`` stops its
+writes: one landing in the old table after the copy would be lost with it.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ import re
 from collections.abc import Callable, Collection
 
 from tenantkit.context import current_tenant_or_none
-from tenantkit.errors import ConfigurationError
+from tenantkit.errors import ConfigurationError, TenantReadOnlyError
 
-__all__ = ["Placement", "context_table"]
+__all__ = ["Placement", "context_table", "refuse_if_read_only"]
 
 #: DynamoDB's table-name grammar.
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}\Z", re.ASCII)
@@ -45,6 +48,21 @@ def context_table(tenant: str) -> str:
             "cache's table"
         )
     return table
+
+
+def refuse_if_read_only(tenant: str) -> None:
+    """Raise ``TenantReadOnlyError`` (423) if the current context is ``tenant``'s and
+    read-only: it is being moved, and a write now could be lost (decision 24).
+
+    Like the placement, only the context of ``tenant`` itself counts. Work with none
+    (queue consumers, operators) checks ``TenantStatusCache.require_writable`` itself.
+    """
+    ctx = current_tenant_or_none()
+    if ctx is not None and ctx.read_only and ctx.tenant_id == tenant:
+        raise TenantReadOnlyError(
+            "the tenant is being moved to another table: it is read-only until the move "
+            "ends; retry the write then"
+        )
 
 
 class Placement:

@@ -28,7 +28,7 @@ from tenantkit.dynamo.batch import Batches
 from tenantkit.dynamo.cursor import CursorSigner
 from tenantkit.dynamo.enumeration import EnumeratingCodec, Enumeration, Enumerator
 from tenantkit.dynamo.keys import KeyCodec
-from tenantkit.dynamo.placement import Placement
+from tenantkit.dynamo.placement import Placement, refuse_if_read_only
 from tenantkit.dynamo.queries import Page, Queries
 from tenantkit.dynamo.transactions import TenantWrites
 from tenantkit.errors import ConfigurationError, ScanForbiddenError
@@ -144,6 +144,12 @@ class TenantTable:
     def _tenant(self) -> str:
         return self._pinned if self._pinned is not None else current_tenant().tenant_id
 
+    def _writing_tenant(self) -> str:
+        """The tenant about to be written to, refused while it moves (read-only)."""
+        tenant = self._tenant()
+        refuse_if_read_only(tenant)
+        return tenant
+
     def _send(self, operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
         return call(self._client.get(), operation, request)
 
@@ -204,7 +210,7 @@ class TenantTable:
         if_not_exists: bool = False,
     ) -> None:
         """Write ``item``; ``if_not_exists`` refuses to overwrite (``ConditionFailedError``)."""
-        tenant = self._tenant()
+        tenant = self._writing_tenant()
         request = self._writes(tenant).put_request(item, condition, if_not_exists)
         self._sender(tenant)("put_item", request)
 
@@ -219,7 +225,7 @@ class TenantTable:
         condition: ConditionBase | None = None,
     ) -> dict[str, Any]:
         """Apply ``SET``/``REMOVE``/``ADD``/``DELETE``; returns the item as it is now."""
-        tenant = self._tenant()
+        tenant = self._writing_tenant()
         request = self._writes(tenant).update_request(
             key, set_values=set, remove=remove, add=add, delete=delete, condition=condition
         )
@@ -230,7 +236,7 @@ class TenantTable:
         self, key: Mapping[str, Any], *, condition: ConditionBase | None = None
     ) -> dict[str, Any] | None:
         """Delete the item with ``key``; returns the deleted item, or ``None`` if there was none."""
-        tenant = self._tenant()
+        tenant = self._writing_tenant()
         request = self._writes(tenant).keyed_request(key, condition)
         request["ReturnValues"] = "ALL_OLD"
         raw = self._sender(tenant)("delete_item", request).get("Attributes")
@@ -344,7 +350,7 @@ class TenantTable:
         """Put and delete many items, 25 per request, retrying what DynamoDB leaves over.
 
         ``delete`` is keyword-only, so a list of keys is never written as items."""
-        tenant = self._tenant()
+        tenant = self._writing_tenant()
         self._requests(tenant)[1].write(
             put,
             delete,
@@ -360,7 +366,7 @@ class TenantTable:
         all, each item once; see ``tenantkit._shared.dynamodb.transact``. The tenant is
         read here, once, for every operation of the transaction.
         """
-        return Transaction(self._writes(self._tenant()))
+        return Transaction(self._writes(self._writing_tenant()))
 
     def transact_get(self, keys: Sequence[Mapping[str, Any]]) -> list[dict[str, Any] | None]:
         """Read up to 100 items in one consistent snapshot; ``None`` where there is none."""

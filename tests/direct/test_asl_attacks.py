@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from tenantkit.direct import UnsafeStateMachineError, check_state_machine
+from tests.tables import create_gsi1_table
 
 KEYS = ("pk", "GSI1PK")
 TENANT_KEY = {"S.$": "States.Format('{}#park#{}', $.tenantId, $.parkId)"}
@@ -137,28 +138,7 @@ def parks_table() -> Iterator[Any]:
     """A parks table (with GSI1) on moto, Step Functions execution turned on."""
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="parks",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": "S"}
-                for name in ("pk", "sk", "GSI1PK", "GSI1SK")
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "GSI1",
-                    "KeySchema": [
-                        {"AttributeName": "GSI1PK", "KeyType": "HASH"},
-                        {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-        )
+        create_gsi1_table(dynamodb, "parks")
         for tenant in ("texas", "washington"):
             dynamodb.put_item(
                 TableName="parks",

@@ -14,6 +14,7 @@ from moto import mock_aws
 from tenantkit import TenantContext, tenant_scope
 from tenantkit.dynamo import TenantTable
 from tenantkit.dynamo.enumeration import Enumeration
+from tests.tables import create_gsi1_table
 
 from .conftest import TABLE, Route
 from .velocity import render
@@ -21,35 +22,11 @@ from .velocity import render
 INDEX = {"GSI1": "GSI1PK"}
 
 
-def _key(name: str) -> dict[str, str]:
-    return {"AttributeName": name, "KeyType": "HASH"}
-
-
 @pytest.fixture
 def client() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": "S"}
-                for name in ("pk", "sk", "GSI1PK", "GSI1SK", "tkshard")
-            ],
-            KeySchema=[_key("pk"), {"AttributeName": "sk", "KeyType": "RANGE"}],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "GSI1",
-                    "KeySchema": [_key("GSI1PK"), {"AttributeName": "GSI1SK", "KeyType": "RANGE"}],
-                    "Projection": {"ProjectionType": "ALL"},
-                },
-                {
-                    "IndexName": "TenantItems",
-                    "KeySchema": [_key("tkshard")],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
-                },
-            ],
-        )
+        create_gsi1_table(client, TABLE, tenant_items=True)
         yield client
 
 

@@ -12,6 +12,7 @@ from moto import mock_aws
 from tenantkit._shared.dynamodb.transact import Transaction
 from tenantkit.context import TenantContext
 from tenantkit.dynamo import SecretKey, TenantTable
+from tests.tables import create_gsi1_table
 
 TABLE = "tenantkit-test"
 SECRET = SecretKey(b"s" * 32)
@@ -19,30 +20,7 @@ SECRET = SecretKey(b"s" * 32)
 
 def create_table(client: Any, name: str = TABLE) -> None:
     """The table shape tenantkit documents: pk/sk plus GSI1 on GSI1PK/GSI1SK."""
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "GSI1PK", "AttributeType": "S"},
-            {"AttributeName": "GSI1SK", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "GSI1",
-                "KeySchema": [
-                    {"AttributeName": "GSI1PK", "KeyType": "HASH"},
-                    {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
+    create_gsi1_table(client, name)
 
 
 def ctx(tenant: str) -> TenantContext:

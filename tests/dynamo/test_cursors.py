@@ -21,6 +21,7 @@ from tenantkit.context import tenant_scope
 from tenantkit.dynamo import Page, SecretKey, SecretsManagerKey, TenantTable, cursor
 from tenantkit.dynamo.cursor import MAX_CURSOR_LENGTH, CursorSigner
 from tenantkit.errors import InvalidCursorError
+from tests.tables import create_gsi1_table
 
 from .conftest import SECRET, TABLE, ctx
 
@@ -192,30 +193,7 @@ def typed_tables(module_client: Any) -> dict[str, TenantTable]:
     tables = {}
     for kind in ("N", "B", "S"):
         name = f"typed-{kind}"
-        module_client.create_table(
-            TableName=name,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": kind},
-                {"AttributeName": "GSI1PK", "AttributeType": "S"},
-                {"AttributeName": "GSI1SK", "AttributeType": kind},
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "GSI1",
-                    "KeySchema": [
-                        {"AttributeName": "GSI1PK", "KeyType": "HASH"},
-                        {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-        )
+        create_gsi1_table(module_client, name, sort_type=kind)
         tables[kind] = TenantTable(name, client=module_client, cursor_key=SECRET)
         for tenant in ("texas", "utah"):  # another tenant's items sit in the same partitions
             with tenant_scope(ctx(tenant)):

@@ -18,6 +18,7 @@ from tenantkit.dynamo.enumeration import Enumeration
 from tenantkit.dynamo.table import TenantTable
 from tenantkit.events.topics import TopicRegistry
 from tenantkit.lifecycle.runs import Run, TableSpec
+from tests.tables import create_gsi1_table
 
 TABLE = "lifecycle-app"
 SILO = "lifecycle-silo"
@@ -26,33 +27,7 @@ OPERATOR = Operator("ops-alice")
 
 def create_table(client: Any, name: str = TABLE) -> None:
     """The app's table: pk/sk, GSI1 (tenant-prefixed GSI1PK) and TenantItems (decision 25)."""
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": attribute, "AttributeType": "S"}
-            for attribute in ("pk", "sk", "GSI1PK", "GSI1SK", "tkshard")
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "GSI1",
-                "KeySchema": [
-                    {"AttributeName": "GSI1PK", "KeyType": "HASH"},
-                    {"AttributeName": "GSI1SK", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-            {
-                "IndexName": "TenantItems",
-                "KeySchema": [{"AttributeName": "tkshard", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            },
-        ],
-    )
+    create_gsi1_table(client, name, tenant_items=True)
 
 
 def park(i: int, **extra: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import Any
 
 from tenantkit._shared.dynamodb.expressions import Placeholders
 from tenantkit.dynamo.keys import SEPARATOR, KeyCodec
+from tenantkit.dynamo.queries import count_pages
 from tenantkit.errors import ConfigurationError, InvalidKeyError
 
 __all__ = [
@@ -154,7 +155,7 @@ class Enumerator:
     def shards(self) -> int:
         return self._codec.enumeration.shards
 
-    def _request(self, tenant: str, shard: int, *, count: bool) -> dict[str, Any]:
+    def _request(self, tenant: str, shard: int) -> dict[str, Any]:
         enumeration = self._codec.enumeration
         if type(shard) is not int or not 0 <= shard < enumeration.shards:
             raise InvalidKeyError(f"shard must be an integer from 0 to {enumeration.shards - 1}")
@@ -166,13 +167,11 @@ class Enumerator:
             "IndexName": enumeration.index,
             "KeyConditionExpression": f"{name} = {value}",
         }
-        if count:
-            request["Select"] = "COUNT"
         return placeholders.apply(request)
 
     def pages(self, tenant: str, shard: int) -> Iterator[list[dict[str, Any]]]:
         """The keys of ``tenant``'s items in ``shard``, one query page at a time."""
-        request = self._request(tenant, shard, count=False)
+        request = self._request(tenant, shard)
         keys = self._codec.key_attributes
         while True:
             response = self._send("query", request)
@@ -185,12 +184,4 @@ class Enumerator:
 
     def count(self, tenant: str, shard: int) -> int:
         """How many of ``tenant``'s items the index lists in ``shard`` (``Select=COUNT``)."""
-        request = self._request(tenant, shard, count=True)
-        total = 0
-        while True:
-            response = self._send("query", request)
-            total += int(response.get("Count", 0))
-            last = response.get("LastEvaluatedKey")
-            if not last:
-                return total
-            request["ExclusiveStartKey"] = last
+        return count_pages(self._send, self._request(tenant, shard))

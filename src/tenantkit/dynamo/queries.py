@@ -24,7 +24,7 @@ from tenantkit.errors import InvalidKeyError, InvalidLimitError
 if TYPE_CHECKING:
     from boto3.dynamodb.conditions import ConditionBase
 
-__all__ = ["Page", "Queries", "fingerprint"]
+__all__ = ["Page", "Queries", "count_pages", "fingerprint"]
 
 Send = Callable[[str, Mapping[str, Any]], dict[str, Any]]
 
@@ -122,17 +122,28 @@ class Queries:
 
     def count(self, request: dict[str, Any], tenant: str) -> int:
         """How many items ``request`` matches, over every page, with ``Select=COUNT``."""
-        request["Select"] = "COUNT"
-        total = 0
-        while True:
-            response = self._send("query", request)
-            total += int(response.get("Count", 0))
-            last = response.get("LastEvaluatedKey")
-            if not last:
-                return total
-            # The key comes straight from DynamoDB; check it stays in the tenant's partition.
-            self._codec.strip_key(last, tenant)
-            request["ExclusiveStartKey"] = last
+        # The key comes straight from DynamoDB; check it stays in the tenant's partition.
+        return count_pages(self._send, request, lambda last: self._codec.strip_key(last, tenant))
+
+
+def count_pages(
+    send: Send,
+    request: dict[str, Any],
+    check_key: Callable[[dict[str, Any]], object] | None = None,
+) -> int:
+    """The sum of ``Count`` over every page of ``request`` sent with ``Select=COUNT``;
+    ``check_key`` sees each ``LastEvaluatedKey`` before it starts the next page."""
+    request["Select"] = "COUNT"
+    total = 0
+    while True:
+        response = send("query", request)
+        total += int(response.get("Count", 0))
+        last = response.get("LastEvaluatedKey")
+        if not last:
+            return total
+        if check_key is not None:
+            check_key(last)
+        request["ExclusiveStartKey"] = last
 
 
 def fingerprint(request: Mapping[str, Any]) -> str:

@@ -1,10 +1,15 @@
-"""Fixtures of the direct tests: the parks spec, its document, and its templates."""
+"""Fixtures of the direct tests: the parks spec, its document, its templates, and a state
+machine run on moto."""
 
 from __future__ import annotations
 
+import json
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from tenantkit.direct import load_spec, render_openapi
@@ -23,6 +28,23 @@ def placed(template: Any) -> str:
     for name in variables:
         text = text.replace("${" + name + "}", values[name])
     return str(text).replace("${!", "${")
+
+
+def run_execution(machine: dict[str, Any], execution_input: dict[str, Any]) -> dict[str, Any]:
+    """Run ``machine`` on moto's interpreter (inside ``mock_aws``); its described execution."""
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    arn = sfn.create_state_machine(
+        name=uuid.uuid4().hex,
+        definition=json.dumps(machine),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(execution_input))
+    for _ in range(200):
+        described = sfn.describe_execution(executionArn=execution["executionArn"])
+        if described["status"] != "RUNNING":
+            return dict(described)
+        time.sleep(0.02)
+    raise AssertionError("the execution did not finish")
 
 
 class Route:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +22,8 @@ from moto import mock_aws
 
 from tenantkit.direct import UnsafeStateMachineError, check_state_machine
 from tests.tables import create_gsi1_table
+
+from .conftest import run_execution
 
 KEYS = ("pk", "GSI1PK")
 TENANT_KEY = {"S.$": "States.Format('{}#park#{}', $.tenantId, $.parkId)"}
@@ -116,23 +116,6 @@ def test_a_result_path_the_check_cannot_read_is_refused(path: str) -> None:
     )
 
 
-def _run(machine: dict[str, Any], execution_input: dict[str, Any]) -> dict[str, Any]:
-    """Run ``machine`` on moto's interpreter (inside ``mock_aws``); its described execution."""
-    sfn = boto3.client("stepfunctions", region_name="us-east-1")
-    arn = sfn.create_state_machine(
-        name=uuid.uuid4().hex,
-        definition=json.dumps(machine),
-        roleArn="arn:aws:iam::123456789012:role/sfn",
-    )["stateMachineArn"]
-    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(execution_input))
-    for _ in range(200):
-        described = sfn.describe_execution(executionArn=execution["executionArn"])
-        if described["status"] != "RUNNING":
-            return dict(described)
-        time.sleep(0.02)
-    raise AssertionError("the execution did not finish")
-
-
 @pytest.fixture
 def parks_table() -> Iterator[Any]:
     """A parks table (with GSI1) on moto, Step Functions execution turned on."""
@@ -162,7 +145,7 @@ def test_bracket_result_paths_really_replace_the_tenant_and_are_refused(
     if path == "$":
         swap["Result"] = {"tenantId": "washington", "parkId": "1"}
     machine = _then_get(swap)
-    described = _run(machine, {"tenantId": "texas", "parkId": "1"})
+    described = run_execution(machine, {"tenantId": "texas", "parkId": "1"})
     assert described["status"] == "SUCCEEDED"
     assert json.loads(described["output"])["Item"]["name"] == {"S": "washington's park"}
     assert "ResultPath" in _problems(machine)["First"]
@@ -170,7 +153,7 @@ def test_bracket_result_paths_really_replace_the_tenant_and_are_refused(
 
 def test_a_result_path_beside_the_tenant_keeps_it(parks_table: Any) -> None:
     machine = _then_get({"Type": "Pass", "Result": "washington", "ResultPath": "$['tenantIdX']"})
-    described = _run(machine, {"tenantId": "texas", "parkId": "1"})
+    described = run_execution(machine, {"tenantId": "texas", "parkId": "1"})
     assert json.loads(described["output"])["Item"]["name"] == {"S": "texas's park"}
     check_state_machine(machine, partition_keys=KEYS)
 

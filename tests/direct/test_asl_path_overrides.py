@@ -8,8 +8,6 @@ here, takes it), so the literal the check verified is not the one used.
 from __future__ import annotations
 
 import json
-import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +16,8 @@ import pytest
 from moto import mock_aws
 
 from tenantkit.direct import UnsafeStateMachineError, check_state_machine
+
+from .conftest import run_execution
 
 KEYS = ("pk", "GSI1PK")
 KEY = {"pk": {"S.$": "States.Format('{}#park#{}', $.tenantId, $.parkId)"}}
@@ -64,25 +64,11 @@ def tables() -> Iterator[Any]:
         yield dynamodb
 
 
-def _run(machine: dict[str, Any], execution_input: dict[str, Any]) -> dict[str, Any]:
-    sfn = boto3.client("stepfunctions", region_name="us-east-1")
-    arn = sfn.create_state_machine(
-        name=uuid.uuid4().hex,
-        definition=json.dumps(machine),
-        roleArn="arn:aws:iam::123456789012:role/sfn",
-    )["stateMachineArn"]
-    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps(execution_input))
-    for _ in range(200):
-        described = sfn.describe_execution(executionArn=execution["executionArn"])
-        if described["status"] != "RUNNING":
-            return dict(described)
-        time.sleep(0.02)
-    raise AssertionError("the execution did not finish")
-
-
 def test_a_table_path_beside_a_fixed_table_names_the_table(tables: Any) -> None:
     machine = _table_from_input()
-    described = _run(machine, {"tenantId": "texas", "parkId": "1", "table": "washington-silo"})
+    described = run_execution(
+        machine, {"tenantId": "texas", "parkId": "1", "table": "washington-silo"}
+    )
     assert json.loads(described["output"])["Item"]["in"] == {"S": "washington-silo"}
     with pytest.raises(UnsafeStateMachineError, match="TableName"):
         check_state_machine(machine, partition_keys=KEYS)
@@ -91,7 +77,7 @@ def test_a_table_path_beside_a_fixed_table_names_the_table(tables: Any) -> None:
 def test_a_value_path_beside_a_tenant_value_moves_the_index_key(tables: Any) -> None:
     machine = _index_key_from_input()
     victim = {"S": "washington#park"}
-    _run(machine, {"tenantId": "texas", "parkId": "1", "victimPartition": victim})
+    run_execution(machine, {"tenantId": "texas", "parkId": "1", "victimPartition": victim})
     item = tables.get_item(TableName="parks", Key={"pk": {"S": "texas#park#1"}})["Item"]
     assert item["GSI1PK"] == victim
     with pytest.raises(UnsafeStateMachineError, match="ExpressionAttributeValues"):

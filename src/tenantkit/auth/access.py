@@ -62,49 +62,51 @@ class Access:
         return self.status is not None and self.status.read_only
 
 
-def _membership(user: UserRecord | None) -> Access:
+_MEMBER = "member of the active tenant"
+
+
+def _membership(user: UserRecord | None) -> tuple[str, frozenset[str]] | str:
+    """The user's active tenant and their roles there, or why they act in none (the
+    first sight of every user passes here, so no ``Access`` is built that is dropped)."""
     if user is None:
-        return Access(None, _NONE, "no user record: authenticated routes only")
+        return "no user record: authenticated routes only"
     active = user.active_tenant
     if active is None:
-        return Access(None, _NONE, "no active tenant: authenticated routes only")
+        return "no active tenant: authenticated routes only"
     roles = user.memberships.get(active)
     if roles is None:
-        return Access(None, _NONE, "active tenant is not a membership: authenticated only")
+        return "active tenant is not a membership: authenticated only"
     try:
         validate_tenant_id(active)
     except InvalidTenantIdError:
-        return Access(None, _NONE, "active tenant id is invalid: authenticated only")
-    return Access(active, roles, "member of the active tenant", active)
+        return "active tenant id is invalid: authenticated only"
+    return active, roles
 
 
 def resolve_access(user: UserRecord | None, tenants: TenantStatusSource | None) -> Access:
     """The caller's access; without ``tenants``, every tenant counts as active."""
-    access = _membership(user)
-    if access.tenant_id is None or tenants is None:
-        return access
-    status = tenants.status(access.tenant_id)
+    membership = _membership(user)
+    if isinstance(membership, str):
+        return Access(None, _NONE, membership)
+    tenant_id, roles = membership
+    if tenants is None:
+        return Access(tenant_id, roles, _MEMBER, tenant_id)
+    status = tenants.status(tenant_id)
     if status is None:
-        return Access(
-            None, _NONE, "tenant has no record: authenticated routes only", access.tenant_id
-        )
+        return Access(None, _NONE, "tenant has no record: authenticated routes only", tenant_id)
     if not status.active:
         return Access(
-            None,
-            _NONE,
-            f"tenant is {status.status}: authenticated routes only",
-            access.tenant_id,
-            status,
+            None, _NONE, f"tenant is {status.status}: authenticated routes only", tenant_id, status
         )
     if status.read_only:
         return Access(
-            access.tenant_id,
-            access.roles,
+            tenant_id,
+            roles,
             "member of the active tenant, read-only while it moves",
-            access.tenant_id,
+            tenant_id,
             status,
         )
-    return Access(access.tenant_id, access.roles, access.reason, access.tenant_id, status)
+    return Access(tenant_id, roles, _MEMBER, tenant_id, status)
 
 
 def deny_writes(policy: dict[str, Any], prefix: str) -> dict[str, Any]:

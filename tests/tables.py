@@ -1,8 +1,13 @@
-"""The table shape tenantkit documents, created on moto for the tests that need it."""
+"""The table shapes tenantkit documents, created on moto for the tests that need them."""
 
 from __future__ import annotations
 
 from typing import Any
+
+
+def create_keyed_table(client: Any, name: str) -> None:
+    """pk/sk strings and no index: all the control plane's records need."""
+    _create(client, name, {"pk": "S", "sk": "S"}, [])
 
 
 def create_gsi1_table(
@@ -31,6 +36,12 @@ def create_gsi1_table(
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
             }
         )
+    _create(client, name, attributes, indexes)
+
+
+def _create(
+    client: Any, name: str, attributes: dict[str, str], indexes: list[dict[str, Any]]
+) -> None:
     client.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
@@ -42,5 +53,5 @@ def create_gsi1_table(
             {"AttributeName": "pk", "KeyType": "HASH"},
             {"AttributeName": "sk", "KeyType": "RANGE"},
         ],
-        GlobalSecondaryIndexes=indexes,
+        **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
     )

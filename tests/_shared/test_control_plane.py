@@ -20,6 +20,7 @@ from tenantkit.errors import (
     ConfigurationError,
     InvalidExpressionError,
 )
+from tests.tables import create_keyed_table
 
 TABLE = "control-plane-test"
 
@@ -28,18 +29,7 @@ TABLE = "control-plane-test"
 def dynamodb() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-        )
+        create_keyed_table(client, TABLE)
         yield client
 
 

@@ -11,6 +11,7 @@ from moto import mock_aws
 
 from tenantkit._shared.dynamodb.tenant_status import TenantStatus, TenantStatusCache
 from tenantkit.errors import ConfigurationError, TenantNotActiveError, TenantReadOnlyError
+from tests.tables import create_keyed_table
 
 TABLE = "pool-table"
 
@@ -27,18 +28,7 @@ class Clock:
 def dynamodb() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_keyed_table(client, TABLE)
         yield client
 
 

@@ -16,6 +16,7 @@ from tenantkit.auth import SecretKey
 from tenantkit.auth.directory import UserDirectory
 from tenantkit.auth.rolemap import RoleMap
 from tenantkit.auth.verifier import TokenVerifier
+from tests.tables import create_keyed_table
 
 SECRET = "a-development-secret-of-at-least-32-bytes!"
 ISSUER = "https://issuer.example"
@@ -72,18 +73,7 @@ def role_map() -> RoleMap:
 
 
 def create_table(client: Any) -> None:
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_keyed_table(client, TABLE)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 from tenantkit.context import TenantContext
 from tenantkit.dynamo import SecretKey, TenantTable
 from tenantkit.events import TopicRegistry
+from tests.tables import create_keyed_table
 
 TABLE = "tenantkit-events-test"
 SECRET = "an-envelope-secret-of-at-least-32-bytes!"
@@ -27,18 +28,7 @@ def ctx(tenant: str, *roles: str) -> TenantContext:
 
 
 def create_table(client: Any, name: str = TABLE) -> None:
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-    )
+    create_keyed_table(client, name)
 
 
 @dataclass

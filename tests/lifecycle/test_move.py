@@ -14,6 +14,7 @@ from tenantkit.lifecycle import move as move_module
 from tenantkit.lifecycle.move import Move
 from tenantkit.lifecycle.offboard import Offboarding
 from tenantkit.lifecycle.records import Checksum
+from tests.tables import create_keyed_table
 
 from .conftest import OPERATOR, SILO, TABLE, App, create_table, run
 
@@ -144,15 +145,7 @@ def test_offboarding_a_silo_tenant_erases_its_silo_and_what_a_cut_move_left(
 
 
 def test_a_target_without_the_index_is_refused_before_anything_changes(pool: App) -> None:
-    pool.dynamodb.create_table(
-        TableName="bare",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-    )
+    create_keyed_table(pool.dynamodb, "bare")
     for target in ("bare", "no-such-table"):
         with pytest.raises(NotFoundError):
             mover(pool).run("texas", target, run("move", "texas"))

@@ -18,28 +18,21 @@ from tenantkit.local.stack import build_stack
 from tenantkit.local.stack_specs import Stack
 from tenantkit.local.stepfunctions import start_sync_execution
 from tenantkit.local.template import TemplateError, parse_template
-from tests.local.conftest import FIXTURES
+from tests.local.conftest import ORCHESTRATION, aws_client, build_on, running_backend
 
-TEMPLATE = FIXTURES / "orchestration" / "template.yaml"
 T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
 def backend() -> Iterator[Backend]:
     """One backend for the module: every template below builds on it, under its own name."""
-    backend = Backend()
-    backend.start()
-    yield backend
-    backend.stop()
+    with running_backend() as backend:
+        yield backend
 
 
 @pytest.fixture(scope="module")
 def stack(backend: Backend) -> Stack:
-    return build_stack(parse_template(TEMPLATE), backend)
-
-
-def _build(backend: Backend, template: Path, stack_name: str) -> Stack:
-    return build_stack(parse_template(template), backend, stack_name=stack_name)
+    return build_stack(parse_template(ORCHESTRATION), backend)
 
 
 @pytest.fixture(scope="module")
@@ -52,18 +45,12 @@ def runtime(backend: Backend, stack: Stack) -> Iterator[Runtime]:
     runtime.close()
 
 
-def _client(service: str) -> Any:
-    import boto3
-
-    return boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
-
-
 def _relays(stack: Stack, stop: threading.Event) -> list[EventRelay]:
-    return [EventRelay(target, _client, stop) for target in stack.event_relays]
+    return [EventRelay(target, aws_client, stop) for target in stack.event_relays]
 
 
 def _put(detail: dict[str, Any], *, source: str = "tenantkit.test") -> str:
-    response = _client("events").put_events(
+    response = aws_client("events").put_events(
         Entries=[
             {
                 "Source": source,
@@ -79,12 +66,12 @@ def _put(detail: dict[str, Any], *, source: str = "tenantkit.test") -> str:
 
 def _drain(stack: Stack, queue: str) -> list[Any]:
     url = stack.attributes[queue].atts["QueueUrl"]
-    messages = _client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    messages = aws_client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
     return [json.loads(m["Body"]) for m in messages.get("Messages") or []]
 
 
 def _item(stack: Stack, key: str) -> dict[str, Any] | None:
-    item = _client("dynamodb").get_item(
+    item = aws_client("dynamodb").get_item(
         TableName=stack.attributes["Table"].ref, Key={"pk": {"S": key}}, ConsistentRead=True
     )
     found: dict[str, Any] | None = item.get("Item")
@@ -107,7 +94,7 @@ def _status(stack: Stack, key: str) -> str | None:
 
 @pytest.mark.usefixtures("runtime")
 def test_a_matching_event_reaches_every_target(stack: Stack) -> None:
-    _client("dynamodb").put_item(
+    aws_client("dynamodb").put_item(
         TableName=stack.attributes["Table"].ref,
         Item={"pk": {"S": "t1#park#p1"}, "parkStatus": {"S": "open"}},
     )
@@ -137,7 +124,7 @@ def test_a_disabled_rule_delivers_nothing(stack: Stack) -> None:
     _put({"tenantId": "t1", "parkId": "p1", "status": "closing"})
     assert _drain(stack, "Unreached") == []
     assert {relay.rule for relay in stack.event_relays} == {"ParkStatusChanged"}
-    relay_queues = _client("sqs").list_queues(QueueNamePrefix="tenantkit-local-relay-Disabled")
+    relay_queues = aws_client("sqs").list_queues(QueueNamePrefix="tenantkit-local-relay-Disabled")
     assert relay_queues.get("QueueUrls", []) == []
     _drain(stack, "Deliveries")
 
@@ -224,14 +211,14 @@ def test_unsupported_or_invalid_rules_fail_at_start(
     backend: Backend, tmp_path: Path, rule: str, message: str
 ) -> None:
     with pytest.raises(TemplateError, match=message):
-        _build(backend, _rule_template(tmp_path, rule), tmp_path.name)
+        build_on(backend, _rule_template(tmp_path, rule), tmp_path.name)
 
 
 def test_a_lambda_target_of_a_template_function_is_relayed(
     backend: Backend, tmp_path: Path
 ) -> None:
     rule = f"{PATTERN}\nTargets: [{{Id: fn, Arn: !GetAtt Fn.Arn}}]"
-    (relay,) = _build(backend, _rule_template(tmp_path, rule), "relayed").event_relays
+    (relay,) = build_on(backend, _rule_template(tmp_path, rule), "relayed").event_relays
     assert (relay.kind, relay.target_id) == ("lambda", "fn")
     assert relay.destination.endswith(":function:relayed-Fn")
     assert relay.relay_queue_url.endswith("/relayed-relay-Rule-fn")
@@ -240,11 +227,11 @@ def test_a_lambda_target_of_a_template_function_is_relayed(
 def test_a_refused_delivery_is_reported_and_the_relay_goes_on(
     stack: Stack, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sqs = _client("sqs")
+    sqs = aws_client("sqs")
     relay_queue = sqs.create_queue(QueueName="refused-relay")["QueueUrl"]
     missing = str(stack.attributes["UpdateParkStatus"].ref) + "-missing"
     relay = EventRelay(
-        RelayTarget("Rule", "gone", "states", missing, relay_queue), _client, threading.Event()
+        RelayTarget("Rule", "gone", "states", missing, relay_queue), aws_client, threading.Event()
     )
     for index in range(2):
         sqs.send_message(QueueUrl=relay_queue, MessageBody=json.dumps({"id": str(index)}))
@@ -270,9 +257,9 @@ def test_a_state_machines_put_events_task_reaches_the_rules(
         "                - {Source: from.machine, DetailType: t, Detail: {a.$: $.a}}\n"
         "            End: true\n"
     )
-    built = _build(backend, tmp_path / "template.yaml", "putter")
+    built = build_on(backend, tmp_path / "template.yaml", "putter")
     response = start_sync_execution(
-        _client("stepfunctions"),
+        aws_client("stepfunctions"),
         state_machine_arn=str(built.attributes["Machine"].ref),
         input=json.dumps({"a": 1}),
     )

@@ -19,9 +19,8 @@ from tenantkit.local.stack import build_stack
 from tenantkit.local.stack_specs import Stack
 from tenantkit.local.stepfunctions import start_sync_execution, wire_response
 from tenantkit.local.template import TemplateError, parse_template
-from tests.local.conftest import FIXTURES
+from tests.local.conftest import ORCHESTRATION, aws_client, build_on, running_backend
 
-TEMPLATE = FIXTURES / "orchestration" / "template.yaml"
 SYNC_KEYS = {
     "executionArn",
     "stateMachineArn",
@@ -38,25 +37,13 @@ SYNC_KEYS = {
 @pytest.fixture(scope="module")
 def backend() -> Iterator[Backend]:
     """One backend for the module: every template below builds on it, under its own name."""
-    backend = Backend()
-    backend.start()
-    yield backend
-    backend.stop()
+    with running_backend() as backend:
+        yield backend
 
 
 @pytest.fixture(scope="module")
 def stack(backend: Backend) -> Stack:
-    return build_stack(parse_template(TEMPLATE), backend)
-
-
-def _build(backend: Backend, template: Path, stack_name: str) -> Stack:
-    return build_stack(parse_template(template), backend, stack_name=stack_name)
-
-
-def _client(service: str) -> Any:
-    import boto3
-
-    return boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
+    return build_stack(parse_template(ORCHESTRATION), backend)
 
 
 def _arn(stack: Stack, logical_id: str) -> str:
@@ -65,11 +52,11 @@ def _arn(stack: Stack, logical_id: str) -> str:
 
 def _park(stack: Stack, tenant: str, park: str, **attributes: str) -> None:
     item = {"pk": {"S": f"{tenant}#park#{park}"}} | {k: {"S": v} for k, v in attributes.items()}
-    _client("dynamodb").put_item(TableName=stack.attributes["Table"].ref, Item=item)
+    aws_client("dynamodb").put_item(TableName=stack.attributes["Table"].ref, Item=item)
 
 
 def _stored(stack: Stack, key: str) -> dict[str, Any] | None:
-    item = _client("dynamodb").get_item(
+    item = aws_client("dynamodb").get_item(
         TableName=stack.attributes["Table"].ref, Key={"pk": {"S": key}}
     )
     found: dict[str, Any] | None = item.get("Item")
@@ -78,7 +65,7 @@ def _stored(stack: Stack, key: str) -> dict[str, Any] | None:
 
 def _run(stack: Stack, machine: str, document: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return start_sync_execution(
-        _client("stepfunctions"),
+        aws_client("stepfunctions"),
         state_machine_arn=_arn(stack, machine),
         input=json.dumps(document),
         **extra,
@@ -86,7 +73,7 @@ def _run(stack: Stack, machine: str, document: dict[str, Any], **extra: Any) -> 
 
 
 def test_the_machine_updates_the_tenant_prefixed_key_and_publishes(stack: Stack) -> None:
-    sqs, sns = _client("sqs"), _client("sns")
+    sqs, sns = aws_client("sqs"), aws_client("sns")
     inbox = sqs.create_queue(QueueName="published")["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])
     sns.subscribe(
@@ -176,7 +163,7 @@ def test_requests_the_service_refuses_are_its_400s(
 ) -> None:
     with pytest.raises(ClientError) as raised:
         start_sync_execution(
-            _client("stepfunctions"),
+            aws_client("stepfunctions"),
             state_machine_arn=_arn(stack, "RawUpdate"),
             input=execution_input,
             name=name,
@@ -234,7 +221,7 @@ def test_an_input_at_the_size_limit_runs(stack: Stack) -> None:
 def test_an_unknown_machine_is_the_backends_client_error(stack: Stack) -> None:
     missing = _arn(stack, "Standard").replace("Standard", "Missing")
     with pytest.raises(ClientError) as raised:
-        start_sync_execution(_client("stepfunctions"), state_machine_arn=missing)
+        start_sync_execution(aws_client("stepfunctions"), state_machine_arn=missing)
     assert raised.value.response["Error"]["Code"] == "StateMachineDoesNotExist"
 
 
@@ -261,7 +248,7 @@ def test_machine_ref_and_getatt_reach_function_environments(stack: Stack) -> Non
 
 
 def test_substitutions_are_applied_to_file_and_inline_definitions(stack: Stack) -> None:
-    sfn = _client("stepfunctions")
+    sfn = aws_client("stepfunctions")
     table = stack.attributes["Table"].ref
     for machine in ("UpdateParkStatus", "RawUpdate"):
         described = sfn.describe_state_machine(stateMachineArn=_arn(stack, machine))
@@ -305,7 +292,7 @@ def test_unsupported_or_invalid_machines_fail_at_start(
     backend: Backend, tmp_path: Path, properties: str, message: str
 ) -> None:
     with pytest.raises(TemplateError, match=message):
-        _build(backend, _machine_template(tmp_path, properties), tmp_path.name)
+        build_on(backend, _machine_template(tmp_path, properties), tmp_path.name)
 
 
 @pytest.fixture(scope="module")
@@ -342,9 +329,9 @@ def test_a_substituted_quote_stays_inside_its_json_string(backend: Backend, tmp_
         ' "End": true}}, "Comment": "${Note}"}\n'
         "        - {Note: made by Fn::Sub}\n"
     )
-    built = _build(backend, tmp_path / "template.yaml", "quoted")
+    built = build_on(backend, tmp_path / "template.yaml", "quoted")
     response = start_sync_execution(
-        _client("stepfunctions"), state_machine_arn=_arn(built, "Machine")
+        aws_client("stepfunctions"), state_machine_arn=_arn(built, "Machine")
     )
     assert response["status"] == "SUCCEEDED"
     assert json.loads(response["output"]) == 'a", "End": false, "x": "'
@@ -358,4 +345,4 @@ def test_a_definition_string_that_is_not_json_fails_at_start(
         "      DefinitionString: '{\"StartAt\": '\n"
     )
     with pytest.raises(TemplateError, match="DefinitionString: not JSON"):
-        _build(backend, tmp_path / "template.yaml", tmp_path.name)
+        build_on(backend, tmp_path / "template.yaml", tmp_path.name)

@@ -17,9 +17,8 @@ from tenantkit.direct import dump, parse_spec, render_openapi
 from .conftest import PARKS
 
 pytest.importorskip("tenantkit.local.gateway")
-from tenantkit.local.functions import Runtime
 from tenantkit.local.gateway import Gateway, Request
-from tests.local.conftest import built_stack
+from tests.local.conftest import gateway_on
 
 pytestmark = pytest.mark.integration
 
@@ -63,13 +62,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     (directory / "template.yaml").write_text(yaml.safe_dump(template, sort_keys=False))
     (directory / "gate.py").write_text(GATE)
     (directory / "echo.py").write_text(ECHO)
-    with built_stack(directory / "template.yaml") as stack:
-        runtime = Runtime(stack.functions)
-        runtime.load()
-        try:
-            yield Gateway(stack, runtime)
-        finally:
-            runtime.close()
+    with gateway_on(directory / "template.yaml") as gateway:
+        yield gateway
 
 
 def call(

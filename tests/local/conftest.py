@@ -39,6 +39,18 @@ def built_stack(template: Path) -> Iterator[Stack]:
         yield build_stack(parse_template(template), backend)
 
 
+@contextmanager
+def gateway_on(template: Path) -> Iterator[Gateway]:
+    """The gateway of ``template``'s stack, its functions loaded, for the block."""
+    with built_stack(template) as stack:
+        runtime = Runtime(stack.functions)
+        runtime.load()
+        try:
+            yield Gateway(stack, runtime)
+        finally:
+            runtime.close()
+
+
 def build_on(backend: Backend, template: Path, stack_name: str) -> Stack:
     """``template``'s stack on a running ``backend``, under its own stack name."""
     return build_stack(parse_template(template), backend, stack_name=stack_name)

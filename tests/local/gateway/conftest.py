@@ -7,9 +7,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from tenantkit.local.functions import Runtime
 from tenantkit.local.gateway import Gateway
-from tests.local.conftest import built_stack
+from tests.local.conftest import gateway_on
 
 _AUTHORIZED_TEMPLATE = """\
 Transform: AWS::Serverless-2016-10-31
@@ -60,7 +59,5 @@ def gateway_of(directory: Path, template: str, modules: Mapping[str, str]) -> It
     (directory / "template.yaml").write_text(template)
     for name, source in modules.items():
         (directory / f"{name}.py").write_text(source)
-    with built_stack(directory / "template.yaml") as stack:
-        runtime = Runtime(stack.functions)
-        runtime.load()
-        yield Gateway(stack, runtime)
+    with gateway_on(directory / "template.yaml") as gateway:
+        yield gateway

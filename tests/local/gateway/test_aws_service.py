@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from tenantkit.local.functions import Runtime
 from tenantkit.local.gateway import Gateway, Request
-from tests.local.conftest import built_stack
+from tests.local.conftest import gateway_on
 
 TEMPLATE = """\
 Transform: AWS::Serverless-2016-10-31
@@ -93,13 +92,8 @@ Resources:
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     directory: Path = tmp_path_factory.mktemp("aws_service")
     (directory / "template.yaml").write_text(TEMPLATE)
-    with built_stack(directory / "template.yaml") as stack:
-        runtime = Runtime(stack.functions)
-        runtime.load()
-        try:
-            yield Gateway(stack, runtime)
-        finally:
-            runtime.close()
+    with gateway_on(directory / "template.yaml") as gateway:
+        yield gateway
 
 
 def post(gateway: Gateway, path: str, body: bytes) -> tuple[int, Any]:

@@ -22,9 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tenantkit.local.functions import Runtime
 from tenantkit.local.gateway import Gateway, Request
-from tests.local.conftest import FIXTURES, built_stack
+from tests.local.conftest import FIXTURES, gateway_on
 
 #: Hostile names; ``VICTIM`` stands for the test's other tenant, the one they aim at.
 ATTACKS = [
@@ -57,13 +56,8 @@ UNPAIRED_SURROGATES = [
 
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[Gateway]:
-    with built_stack(FIXTURES / "direct" / "template.yaml") as stack:
-        runtime = Runtime(stack.functions)
-        runtime.load()
-        try:
-            yield Gateway(stack, runtime)
-        finally:
-            runtime.close()
+    with gateway_on(FIXTURES / "direct" / "template.yaml") as gateway:
+        yield gateway
 
 
 def new_tenant() -> str:

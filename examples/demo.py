@@ -1,6 +1,6 @@
 """`make demo`: serve the state-parks API locally and walk through tenant isolation.
 
-Starts `tenantkit local` on examples/state_parks (in-process moto, seeded, webhooks to
+Starts `tenantkit local` on examples/state_parks (a loopback moto server, seeded, webhooks to
 loopback allowed), waits until it listens, runs walkthrough.py against it, then keeps
 serving until Ctrl-C. With DEMO_ONCE=1 it stops the server after the walkthrough and
 exits 0 only if every step behaved as expected.

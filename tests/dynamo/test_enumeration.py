@@ -23,6 +23,7 @@ from tenantkit.errors import (
     InvalidKeyError,
     TenantIsolationError,
 )
+from tests.calls import Calls
 
 from .conftest import SECRET, TABLE, create_table, ctx
 
@@ -44,17 +45,6 @@ def add_enumeration_index(client: Any, name: str = TABLE) -> None:
             }
         ],
     )
-
-
-class Calls:
-    """Counts every DynamoDB operation a client sends."""
-
-    def __init__(self, client: Any) -> None:
-        self.seen: Counter[str] = Counter()
-        client.meta.events.register("before-call.dynamodb.*", self._count)
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.seen[model.name] += 1
 
 
 @pytest.fixture(scope="module")

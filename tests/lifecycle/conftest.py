@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,17 +31,6 @@ def create_table(client: Any, name: str = TABLE) -> None:
 
 def park(i: int, **extra: Any) -> dict[str, Any]:
     return {"pk": f"park#{i:05}", "sk": "meta", "GSI1PK": "parks", "GSI1SK": f"{i:05}", **extra}
-
-
-class Calls:
-    """Every DynamoDB operation a client sends, counted."""
-
-    def __init__(self, client: Any) -> None:
-        self.seen: Counter[str] = Counter()
-        client.meta.events.register("before-call.dynamodb.*", self._count)
-
-    def _count(self, model: Any, **_: Any) -> None:
-        self.seen[model.name] += 1
 
 
 @dataclass

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from tenantkit.dynamo.table import TenantTable
 from tenantkit.lifecycle.backfill import backfill_index
+from tests.calls import Calls
 
-from .conftest import TABLE, App, Calls, park, run
+from .conftest import TABLE, App, park, run
 
 
 def test_backfill_tags_tenant_items_only_and_is_idempotent(app: App) -> None:

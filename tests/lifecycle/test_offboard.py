@@ -10,8 +10,9 @@ from tenantkit.context import TenantContext, tenant_scope
 from tenantkit.dynamo.table import TenantTable
 from tenantkit.errors import ConflictError, NotFoundError, TenantKitError, UnprocessedItemsError
 from tenantkit.lifecycle.offboard import Offboarding, delete_items
+from tests.calls import Calls
 
-from .conftest import OPERATOR, TABLE, App, Calls, park, run
+from .conftest import OPERATOR, TABLE, App, park, run
 
 
 def subscribe(app: App, tenant: str, event_type: str, url: str) -> None:

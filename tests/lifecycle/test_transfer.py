@@ -13,8 +13,9 @@ from tenantkit.errors import ConflictError, InvalidInputError
 from tenantkit.lifecycle import transfer
 from tenantkit.lifecycle.records import Checksum, Manifest, decode_line, encode_line
 from tenantkit.lifecycle.transfer import export_tenant, import_tenant, manifest_path, read_lines
+from tests.calls import Calls
 
-from .conftest import OPERATOR, TABLE, App, Calls, run
+from .conftest import OPERATOR, TABLE, App, run
 
 ODD = {
     "pk": "odd",

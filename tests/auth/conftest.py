@@ -85,5 +85,18 @@ def dynamodb() -> Iterator[Any]:
 
 
 @pytest.fixture
+def dynamodb_requests(dynamodb: Any) -> Iterator[list[str]]:
+    """Names of the DynamoDB operations sent from now on."""
+    sent: list[str] = []
+
+    def count(request: Any, **kwargs: Any) -> None:
+        sent.append(request.headers.get("X-Amz-Target", b"").decode().split(".")[-1])
+
+    dynamodb.meta.events.register("before-send.dynamodb", count)
+    yield sent
+    dynamodb.meta.events.unregister("before-send.dynamodb", count)
+
+
+@pytest.fixture
 def directory(dynamodb: Any) -> UserDirectory:
     return UserDirectory(TABLE, client=dynamodb, known_roles=ROLE_MAP["roles"])

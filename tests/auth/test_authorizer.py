@@ -6,7 +6,7 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -45,19 +45,6 @@ def authorizer(
     hs_verifier: TokenVerifier, users: UserDirectory, role_map: RoleMap
 ) -> LambdaAuthorizer:
     return LambdaAuthorizer(verifier=hs_verifier, users=users, roles=role_map)
-
-
-@pytest.fixture
-def dynamodb_requests(dynamodb: Any) -> Iterator[list[str]]:
-    """Names of the DynamoDB operations sent from now on."""
-    sent: list[str] = []
-
-    def count(request: Any, **kwargs: Any) -> None:
-        sent.append(request.headers.get("X-Amz-Target", b"").decode().split(".")[-1])
-
-    dynamodb.meta.events.register("before-send.dynamodb", count)
-    yield sent
-    dynamodb.meta.events.unregister("before-send.dynamodb", count)
 
 
 def request_event(token: str | None, path: str = "/parks", method: str = "GET") -> dict[str, Any]:

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from tenantkit._shared.backoff import Backoff
 from tenantkit._shared.clients import ClientOptions
-from tenantkit._shared.dynamodb.control_plane import ControlPlaneStore
 from tenantkit._shared.dynamodb.tenant_status import DEFAULT_TIER
 from tenantkit.auth.founding import add_founding, add_provisioning, founding_refusal
 from tenantkit.auth.memberships import (
@@ -34,7 +33,6 @@ from tenantkit.auth.memberships import (
     roster_refusal,
 )
 from tenantkit.auth.records import (
-    NAMESPACES,
     ROLE_PATTERN,
     ControlKeys,
     TenantRecord,
@@ -140,12 +138,9 @@ class UserDirectory:
         self._keys = ControlKeys(partition_key, sort_key)
         self._consistent = consistent_read
         self._backoff = Backoff(0.01, 0.5, sleep=lambda seconds: self.sleep(seconds))
-        self._store = ControlPlaneStore(
+        self._store = self._keys.store(
             table_name,
-            namespaces=NAMESPACES,
-            partition_key=partition_key,
-            sort_key=sort_key,
-            client=ClientOptions(
+            ClientOptions(
                 "dynamodb", client=client, boto3_session=boto3_session, boto_config=boto_config
             ),
         )

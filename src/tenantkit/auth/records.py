@@ -30,7 +30,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenantkit._shared.dynamodb.tenant_status import (
     ACTIVE,
@@ -41,6 +41,10 @@ from tenantkit._shared.dynamodb.tenant_status import (
     tenant_partition,
 )
 from tenantkit.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from tenantkit._shared.clients import ClientOptions
+    from tenantkit._shared.dynamodb.control_plane import ControlPlaneStore
 
 __all__ = [
     "MAX_USER_ID_BYTES",
@@ -140,6 +144,20 @@ class ControlKeys:
 
     def claim(self, tenant_id: str) -> dict[str, str]:
         return {self.partition_key: claim_key(tenant_id), self.sort_key: _CLAIM_SK}
+
+    def store(self, table_name: str, client: ClientOptions) -> ControlPlaneStore:
+        """The control-plane store of these records in ``table_name``: bound to
+        :data:`NAMESPACES`, keyed by these attribute names."""
+        # Imported here: importing the records (as the authorizer does) loads no store.
+        from tenantkit._shared.dynamodb.control_plane import ControlPlaneStore
+
+        return ControlPlaneStore(
+            table_name,
+            namespaces=NAMESPACES,
+            partition_key=self.partition_key,
+            sort_key=self.sort_key,
+            client=client,
+        )
 
 
 def validate_user_id(user_id: object) -> str:

@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tenantkit._shared.clients import ClientOptions
-from tenantkit._shared.dynamodb.control_plane import ControlPlaneStore
 from tenantkit._shared.dynamodb.expressions import UpdatePath
 from tenantkit._shared.dynamodb.tenant_status import (
     ACTIVE,
@@ -51,7 +50,7 @@ from tenantkit._shared.dynamodb.tenant_status import (
     TenantStatus,
     tenant_status,
 )
-from tenantkit.auth.records import NAMESPACES, ControlKeys, validate_tier, validate_user_id
+from tenantkit.auth.records import ControlKeys, validate_tier, validate_user_id
 from tenantkit.auth.usage_plans import UsagePlans, record_usage_key
 from tenantkit.context import validate_tenant_id
 from tenantkit.errors import (
@@ -140,12 +139,9 @@ class TenantAdmin:
         self._keys = ControlKeys(partition_key, sort_key)
         self._pool = pool_table or table_name
         self.usage_plans = usage_plans
-        self._store = ControlPlaneStore(
+        self._store = self._keys.store(
             table_name,
-            namespaces=NAMESPACES,
-            partition_key=partition_key,
-            sort_key=sort_key,
-            client=ClientOptions(
+            ClientOptions(
                 "dynamodb", client=client, boto3_session=boto3_session, boto_config=boto_config
             ),
         )

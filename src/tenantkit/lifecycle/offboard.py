@@ -30,7 +30,7 @@ from tenantkit._shared.backoff import Backoff
 from tenantkit._shared.clients import ClientOptions
 from tenantkit._shared.dynamodb.control_plane import ControlPlaneStore
 from tenantkit._shared.dynamodb.tenant_status import DELETED, TenantStatus
-from tenantkit.auth.records import NAMESPACES, ControlKeys
+from tenantkit.auth.records import ControlKeys
 from tenantkit.auth.tenant_admin import Operator, TenantAdmin
 from tenantkit.context import TenantContext, tenant_scope, validate_tenant_id
 from tenantkit.dynamo.table import TenantTable
@@ -93,14 +93,8 @@ class Offboarding:
     def _store(self) -> tuple[ControlPlaneStore, ControlKeys]:
         spec = self.spec
         sort_key = spec.sort_key or "sk"
-        store = ControlPlaneStore(
-            spec.name,
-            namespaces=NAMESPACES,
-            partition_key=spec.partition_key,
-            sort_key=sort_key,
-            client=ClientOptions("dynamodb", client=spec.client),
-        )
-        return store, ControlKeys(spec.partition_key, sort_key)
+        keys = ControlKeys(spec.partition_key, sort_key)
+        return keys.store(spec.name, ClientOptions("dynamodb", client=spec.client)), keys
 
     def _scope(self, tenant: str) -> TenantContext:
         """The registry acts on the current tenant, as one of its admins."""

@@ -115,6 +115,20 @@ def test_attack_a_tenant_admin_cannot_lift_an_operators_suspension(
     assert admin.resume("texas", actor=OPS).status == "active"
 
 
+def test_attack_a_tenant_admin_cannot_turn_an_operators_hold_into_offboarding(
+    tenants: UserDirectory, admin: TenantAdmin, dynamodb: Any
+) -> None:
+    """An operator's suspension is a hold (unpaid bills): offboarding it would leave the
+    operator nothing to resume (409), so a tenant admin may not."""
+    admin.suspend("texas", actor=OPS)
+    with pytest.raises(ForbiddenError, match="operator"):
+        admin.mark_offboarding("texas", actor=Member("alice"))
+    assert stored(dynamodb, "texas")["status"] == "suspended"
+    assert admin.resume("texas", actor=OPS).status == "active"
+    # With the hold lifted, the admin may close their tenant again.
+    assert admin.mark_offboarding("texas", actor=Member("alice")).status == "offboarding"
+
+
 @pytest.mark.parametrize(
     "action",
     [
@@ -251,6 +265,17 @@ def test_read_only_and_placement(tenants: UserDirectory, admin: TenantAdmin) -> 
         admin.set_placement("texas", "x", actor=OPS)
 
 
+@pytest.mark.parametrize("table", ["bad name!", "silo/texas", "tëxas-silo", "a" * 256, "ab"])
+def test_attack_a_placement_no_table_could_have_is_refused_at_write_time(
+    tenants: UserDirectory, admin: TenantAdmin, dynamodb: Any, table: str
+) -> None:
+    """A record naming an impossible table would make every request of the tenant a 500
+    (``Placement`` refuses it on read); refuse it before it is written."""
+    with pytest.raises(InvalidInputError, match="table name"):
+        admin.set_placement("texas", table, actor=OPS)
+    assert "table" not in stored(dynamodb, "texas")
+
+
 def test_every_attempt_is_one_audit_line(
     tenants: UserDirectory, admin: TenantAdmin, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -316,10 +341,11 @@ def test_random_action_sequences_follow_the_model(
     directory.add_member(tenant, "bob", ["member"], actor_id="alice")
     status, tier, suspended_by = "active", "basic", None
     for number, (action, who) in enumerate(steps):
+        # A tenant admin acts on their own tenant's status, never over an operator's hold.
         authority = who == "operator" or (
             who == "admin"
             and action in ("suspend", "resume", "mark_offboarding")
-            and not (action in ("suspend", "resume") and suspended_by == "operator")
+            and suspended_by != "operator"
         )
         possible = status in STARTS[action]
         call = getattr(admin, action)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import string
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tenantkit._shared.dynamodb.names import validate_table_name
 from tenantkit.context import tenant_scope
 from tenantkit.dynamo import TenantTable
 from tenantkit.dynamo import placement as placement_module
 from tenantkit.dynamo.placement import Placement, context_table
-from tenantkit.errors import ConfigurationError
+from tenantkit.errors import ConfigurationError, InvalidInputError
 
 from .conftest import SECRET, TABLE, create_table, ctx
 
@@ -65,6 +69,32 @@ def test_a_placement_that_is_no_table_name_is_refused(name: Any) -> None:
     placement = Placement(table_of=lambda tenant: name)
     with pytest.raises(ConfigurationError):
         placement.table_for("texas", TABLE)
+
+
+#: The model: DynamoDB's documented table-name rule, 3 to 255 of these characters.
+TABLE_NAME_CHARACTERS = frozenset(string.ascii_letters + string.digits + "_.-")
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    name=st.one_of(
+        st.text(alphabet=sorted(TABLE_NAME_CHARACTERS), min_size=0, max_size=260),
+        st.text(alphabet=[*sorted(TABLE_NAME_CHARACTERS), " ", "!", "/", "\n", "é", "٣"]),
+    )
+)
+def test_a_placement_is_stored_exactly_when_it_can_be_routed(name: str) -> None:
+    """``TenantAdmin.set_placement`` (write time) and ``Placement`` (every request) use
+    one grammar: a name stored is one routed to, or the tenant's requests would all 500."""
+    valid = 3 <= len(name) <= 255 and set(name) <= TABLE_NAME_CHARACTERS
+    placement = Placement(table_of=lambda tenant: name)
+    if valid:
+        assert validate_table_name(name) == name
+        assert placement.table_for("texas", TABLE) == name
+    else:
+        with pytest.raises(InvalidInputError):
+            validate_table_name(name)
+        with pytest.raises(ConfigurationError):
+            placement.table_for("texas", TABLE)
 
 
 def test_silos_are_table_names() -> None:

@@ -7,7 +7,7 @@ action              operator    a tenant admin (``Member`` holding the role)
 ==================  ==========  ==============================================
 suspend             yes         yes
 resume              yes         only a suspension by a tenant admin
-mark_offboarding    yes         yes (closing their own tenant)
+mark_offboarding    yes         yes, unless an operator suspended it
 set_tier            yes         no: tiers are billing's decision
 tombstone           yes         no
 set_read_only       yes         no (the ``move`` tool's)
@@ -24,8 +24,9 @@ the record, so a demotion racing the action cannot slip past it. Everyone else g
 ``ForbiddenError`` (403); an action the tenant's status does not allow (resuming a
 deleted tenant) is a ``ConflictError`` (409).
 
-A suspension records who suspended (``suspendedBy``): a tenant admin can neither lift an
-operator's suspension nor turn it into their own by suspending again.
+A suspension records who suspended (``suspendedBy``). An operator's suspension is a hold
+(unpaid bills, abuse): a tenant admin can neither lift it, nor turn it into their own by
+suspending again, nor turn it into offboarding, which no one could resume from.
 
 Each attempt is one JSON line on the ``tenantkit.audit`` logger: actor, tenant, action,
 outcome (``done``, ``refused`` or ``failed``) and why.
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from tenantkit._shared.clients import ClientOptions
 from tenantkit._shared.dynamodb.expressions import UpdatePath
+from tenantkit._shared.dynamodb.names import validate_table_name
 from tenantkit._shared.dynamodb.tenant_status import (
     ACTIVE,
     DELETED,
@@ -226,8 +228,7 @@ class TenantAdmin:
         """Place the tenant's items in ``table`` (its silo), or back in the pool (``None``)."""
         if table is None or table == self._pool:
             return self._change(_PLACEMENT, tenant_id, actor, remove=("table",))
-        if not isinstance(table, str) or not 3 <= len(table) <= 255:
-            raise InvalidInputError("a table name is 3 to 255 characters")
+        validate_table_name(table)  # the grammar Placement routes by, or every request 500s
         return self._change(_PLACEMENT, tenant_id, actor, set={"table": table})
 
     # -- the one write -----------------------------------------------------------------
@@ -242,7 +243,7 @@ class TenantAdmin:
         remove: tuple[str, ...] = (),
     ) -> TenantStatus:
         """One conditional update: the tenant exists, its status allows ``action``, and a
-        member actor is its admin now (and not lifting an operator's suspension)."""
+        member actor is its admin now (and not acting over an operator's suspension)."""
         validate_tenant_id(tenant_id)
         who = _actor_name(actor)
         if isinstance(actor, Member) and not action.members_may:
@@ -278,8 +279,8 @@ class TenantAdmin:
         condition = Attr(self._keys.partition_key).exists() & _status_in(action.allowed_from)
         if isinstance(actor, Member):
             condition &= Attr("admins").contains(actor.user_id)
-            if action in (_SUSPEND, _RESUME):
-                condition &= Attr("suspendedBy").not_exists() | Attr("suspendedBy").eq(_BY_ADMIN)
+            # An operator's suspension is a hold: no member action may lift or override it.
+            condition &= Attr("suspendedBy").not_exists() | Attr("suspendedBy").eq(_BY_ADMIN)
         return condition
 
     def _refusal(self, action: _Action, tenant_id: str, actor: Actor) -> TenantKitError:
@@ -291,9 +292,9 @@ class TenantAdmin:
             admins = item.get("admins")
             if not (isinstance(admins, set) and actor.user_id in admins):
                 return ForbiddenError("only the tenant's admins or an operator may do this")
-            if item.get("suspendedBy") == _BY_OPERATOR and action in (_SUSPEND, _RESUME):
+            if item.get("suspendedBy") == _BY_OPERATOR:
                 return ForbiddenError(
-                    "an operator suspended this tenant; only an operator may resume it"
+                    "an operator suspended this tenant; only an operator may resume or offboard it"
                 )
         status = tenant_status(tenant_id, item, pool_table=self._pool).status
         if status not in action.allowed_from:

@@ -17,13 +17,13 @@ keys) never carry it, so the index covers tenant data only.
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tenantkit._shared.dynamodb.expressions import Placeholders
+from tenantkit._shared.dynamodb.names import is_dynamodb_name
 from tenantkit.dynamo.keys import SEPARATOR, KeyCodec
 from tenantkit.dynamo.queries import count_pages
 from tenantkit.errors import ConfigurationError, InvalidKeyError
@@ -41,8 +41,6 @@ __all__ = [
 ATTRIBUTE = "tkshard"
 DEFAULT_INDEX = "TenantItems"
 DEFAULT_SHARDS = 16
-#: DynamoDB's index-name grammar.
-_INDEX_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}\Z", re.ASCII)
 
 Send = Callable[[str, Mapping[str, Any]], dict[str, Any]]
 
@@ -59,7 +57,7 @@ class Enumeration:
     shards: int = DEFAULT_SHARDS
 
     def __post_init__(self) -> None:
-        if not isinstance(self.index, str) or not _INDEX_NAME.match(self.index):
+        if not is_dynamodb_name(self.index):
             raise ConfigurationError("Enumeration(index=...) must be a DynamoDB index name")
         shards = self.shards
         if type(shards) is not int or not 1 <= shards <= 256:

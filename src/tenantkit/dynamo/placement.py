@@ -20,16 +20,13 @@ writes: one landing in the old table after the copy would be lost with it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection
 
+from tenantkit._shared.dynamodb.names import is_dynamodb_name
 from tenantkit.context import current_tenant_or_none
 from tenantkit.errors import ConfigurationError, TenantReadOnlyError
 
 __all__ = ["Placement", "context_table", "refuse_if_read_only"]
-
-#: DynamoDB's table-name grammar.
-_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}\Z", re.ASCII)
 
 
 def context_table(tenant: str) -> str:
@@ -83,9 +80,7 @@ class Placement:
     ) -> None:
         if isinstance(silos, str):
             raise ConfigurationError("silos is a collection of table names, not one name")
-        if silos is not None and not all(
-            isinstance(name, str) and _TABLE_NAME.match(name) for name in silos
-        ):
+        if silos is not None and not all(is_dynamodb_name(name) for name in silos):
             raise ConfigurationError("every silo must be a DynamoDB table name")
         self._silos = None if silos is None else frozenset(silos)
         self._table_of = table_of
@@ -95,7 +90,7 @@ class Placement:
         table = self._table_of(tenant)
         if table is None or table == pool:
             return pool
-        if not isinstance(table, str) or not _TABLE_NAME.match(table):
+        if not is_dynamodb_name(table):
             raise ConfigurationError("the tenant's placement is not a DynamoDB table name")
         if self._silos is not None and table not in self._silos:
             raise ConfigurationError(

@@ -217,3 +217,26 @@ def test_a_failed_key_creation_leaves_no_key_and_set_tier_repairs_it(
     )
     assert repaired.usage_key is not None
     assert len(keys_in(apigateway, plans, "basic")) == 1
+
+
+def test_a_key_left_by_a_killed_run_is_reused_not_duplicated(
+    directory: UserDirectory,
+    admin: TenantAdmin,
+    apigateway: Any,
+    plans: UsagePlans,
+    dynamodb: Any,
+) -> None:
+    """A run killed between creating the key and recording it leaves a key on API Gateway
+    only; the rerun must take that key, not spend another of the region's 10,000."""
+    directory.create_user("alice")
+    directory.create_tenant("texas", owner_id="alice")  # no key recorded yet
+    directory.create_tenant("texas2", owner_id="alice")  # a name prefix, not the same tenant
+    other = plans.create_key("texas2", "basic")
+    left = plans.create_key("texas", "basic")  # the killed run got this far
+    status = admin.set_tier("texas", "premium", actor=OPS)
+    assert status.usage_key == left.value
+    assert stored(dynamodb, "texas")["apiKeyId"] == left.key_id
+    ids = {key["id"] for key in apigateway.get_api_keys()["items"]}
+    assert ids == {left.key_id, other.key_id}
+    assert keys_in(apigateway, plans, "premium") == {left.key_id}
+    assert keys_in(apigateway, plans, "basic") == {other.key_id}

@@ -197,7 +197,8 @@ class TenantAdmin:
         """Put the tenant in ``tier`` (and its API key in that tier's usage plan).
 
         Running it again with the same tier finishes a change whose key move failed,
-        and gives a key to a tenant founded without one.
+        and gives a key to a tenant founded without one (the key a killed run created,
+        if there is one: ``UsagePlans.create_key`` finds it).
         """
         validate_tier(tier)
         if self.usage_plans is not None:

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 __all__ = ["UsageKey", "UsagePlans", "record_usage_key"]
 
+#: The tag naming the tenant a key belongs to, to find it again.
+_TENANT_TAG = "tenantkit:tenant"
+
 
 @dataclass(frozen=True, slots=True)
 class UsageKey:
@@ -75,14 +78,22 @@ class UsagePlans:
             raise InvalidInputError(f"unknown tier {tier!r}; tiers are {sorted(self.plans)}")
 
     def create_key(self, tenant_id: str, tier: str) -> UsageKey:
-        """Create the tenant's API key and attach it to ``tier``'s plan (or neither)."""
+        """The tenant's API key, attached to ``tier``'s plan (or neither).
+
+        A key that a killed run created but never recorded on the tenant is found (by
+        :meth:`find_key`) and reused, so reruns never spend more of the region's keys.
+        """
         self.check_tier(tier)
+        found = self.find_key(tenant_id)
+        if found is not None:
+            self.attach(found.key_id, tier)
+            return found
         client = self._client.get()
         created = client.create_api_key(
-            name=f"tenant-{tenant_id}",
+            name=_key_name(tenant_id),
             description=f"tenantkit usage key of tenant {tenant_id}",
             enabled=True,
-            tags={"tenantkit:tenant": tenant_id},
+            tags={_TENANT_TAG: tenant_id},
         )
         try:
             self.attach(created["id"], tier)
@@ -90,6 +101,25 @@ class UsagePlans:
             client.delete_api_key(apiKey=created["id"])
             raise
         return UsageKey(created["id"], created["value"])
+
+    def find_key(self, tenant_id: str) -> UsageKey | None:
+        """The tenant's existing API key: exactly its name and its tenant tag.
+
+        API Gateway's ``nameQuery`` matches a prefix (``tenant-texas`` finds
+        ``tenant-texas2``'s key too), so both are compared here.
+        """
+        client = self._client.get()
+        name = _key_name(tenant_id)
+        request: dict[str, Any] = {"nameQuery": name, "includeValues": True, "limit": 500}
+        while True:
+            page = client.get_api_keys(**request)
+            for key in page.get("items", ()):
+                tags = key.get("tags") or {}
+                if key.get("name") == name and tags.get(_TENANT_TAG) == tenant_id:
+                    return UsageKey(key["id"], key["value"])
+            if not page.get("position"):
+                return None
+            request["position"] = page["position"]
 
     def attach(self, key_id: str, tier: str) -> None:
         """Put the key in ``tier``'s plan and in no other tier's plan.
@@ -118,6 +148,10 @@ class UsagePlans:
     def delete_key(self, key_id: str) -> None:
         """Delete the tenant's key (it leaves every plan with it)."""
         self._client.get().delete_api_key(apiKey=key_id)
+
+
+def _key_name(tenant_id: str) -> str:
+    return f"tenant-{tenant_id}"
 
 
 def record_usage_key(

@@ -26,6 +26,7 @@ def test_export_then_import_by_the_cli(
     app: App, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     app.seed("texas", 40)
+    app.seed("idaho", 0)  # import writes only into a founded tenant
     out = tmp_path / "texas.jsonl"
     caplog.set_level(logging.INFO, logger="tenantkit.audit")
 

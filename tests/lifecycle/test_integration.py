@@ -115,6 +115,8 @@ def test_every_command_killed_halfway_finishes_on_the_next_run(
     assert offboarded["status"] == "deleted"
     assert spec.tenant_table("texas", SILO).count_items() == 0
 
+    directory.create_user("owner-new-mexico")
+    directory.create_tenant("new-mexico", owner_id="owner-new-mexico")  # import needs one
     imported = killed_then_finished(
         moto_reset, ("BatchWriteItem", 20), "import", str(out), "--tenant", "new-mexico"
     )

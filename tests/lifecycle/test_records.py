@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -81,6 +83,7 @@ def test_a_manifest_reads_back_what_it_wrote() -> None:
     [
         "not json",
         "{}",
+        "[]",
         '{"format": "other/1", "tenant": "t", "table": "x", "items": 1, "checksum": "c",'
         ' "exportedAt": "t"}',
         '{"format": "tenantkit-export/1", "tenant": "t", "table": "x", "items": "many",'
@@ -95,3 +98,111 @@ def test_a_manifest_that_is_not_one_is_an_input_error(text: str) -> None:
 def test_a_checksum_of_another_kind_is_an_input_error() -> None:
     with pytest.raises(InvalidInputError):
         Checksum.parse(1, "md5:abc")
+
+
+BAD_VALUES = [
+    {"X": 1},
+    {},
+    {"S": "a", "N": "1"},
+    {"S": 5},
+    {"S": None},
+    {"N": "abc"},
+    {"N": 5},
+    {"N": "NaN"},
+    {"N": "Infinity"},
+    {"N": "1_000"},
+    {"N": " 1"},
+    {"N": ""},
+    {"B": 5},
+    {"B": "%%"},
+    {"SS": "notalist"},
+    {"SS": []},
+    {"SS": [1]},
+    {"SS": ["a", "a"]},
+    {"NS": ["1", "x"]},
+    {"NS": ["1", "1.0"]},
+    {"NS": [1]},
+    {"BS": 5},
+    {"BS": ["%%"]},
+    {"BS": []},
+    {"M": 3},
+    {"M": {"a": 5}},
+    {"M": []},
+    {"L": {}},
+    {"L": [5]},
+    {"L": "ab"},
+    {"BOOL": "true"},
+    {"BOOL": 1},
+    {"NULL": False},
+    {"NULL": 1},
+    [],
+    "S",
+]
+
+
+@pytest.mark.parametrize("value", BAD_VALUES, ids=json.dumps)
+def test_every_attribute_value_has_its_exact_shape(value: object) -> None:
+    """Each DynamoDB JSON type's one shape; anything else is the operator's input error."""
+    line = json.dumps({"Item": {"pk": {"S": "p"}, "a": value}})
+    with pytest.raises(InvalidInputError):
+        decode_line(line)
+    nested = json.dumps({"Item": {"pk": {"S": "p"}, "m": {"M": {"x": {"L": [value]}}}}})
+    with pytest.raises(InvalidInputError):
+        decode_line(nested)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"Item": {"": {"S": "x"}}}',
+        '{"Item": {"a": ' + '{"L": [' * 40 + '{"NULL": true}' + "]}" * 40 + "}}",
+        "[" * 100_000,
+    ],
+    ids=["an empty name", "nested past DynamoDB's 32 levels", "nested past Python's stack"],
+)
+def test_lines_dynamodb_would_refuse_are_input_errors(line: str) -> None:
+    with pytest.raises(InvalidInputError):
+        decode_line(line)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                ["S", "N", "B", "SS", "NS", "BS", "M", "L", "BOOL", "NULL", "Item", "a"]
+            ),
+            inner,
+            max_size=3,
+        )
+    ),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=100)
+@given(document=json_values)
+def test_any_json_decodes_or_is_an_input_error(document: object) -> None:
+    """Never a raw ValueError, TypeError or AttributeError: an operator's traceback."""
+    with contextlib.suppress(InvalidInputError):
+        decode_line(json.dumps({"Item": {"a": document}}))
+
+
+@pytest.mark.parametrize(
+    "digest",
+    ["sha256-sum:zz", "sha256-sum:", "sha256-sum:-1", "sha256-sum:" + "0" * 65, "sha256-sum: 1"],
+)
+def test_a_checksum_that_is_not_64_hex_digits_is_an_input_error(digest: str) -> None:
+    with pytest.raises(InvalidInputError):
+        Checksum.parse(1, digest)
+    text = Manifest("t", "x", 1, "c", "t").to_json().replace('"c"', json.dumps(digest))
+    with pytest.raises(InvalidInputError):
+        Manifest.from_json(text)
+
+
+@pytest.mark.parametrize("items", ["-1", "true", "1.5", '"1"'])
+def test_a_manifest_count_that_is_not_a_count_is_an_input_error(items: str) -> None:
+    text = Manifest("t", "x", 1, Checksum().hexdigest, "t").to_json()
+    with pytest.raises(InvalidInputError):
+        Manifest.from_json(text.replace('"items": 1', f'"items": {items}'))

@@ -170,7 +170,8 @@ def _lifecycle(
     if action == "export":
         from tenantkit.lifecycle.transfer import export_tenant
 
-        export_tenant(spec, args.tenant_id, args.out or Path(f"{args.tenant_id}.jsonl"), run)
+        out = args.out or Path(f"{args.tenant_id}.jsonl")
+        export_tenant(spec, args.tenant_id, out, run, admin=admin)
     elif action == "import":
         from tenantkit.lifecycle.transfer import import_tenant
 

@@ -16,17 +16,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from tenantkit._shared.dynamodb.marshal import deserialize_item, serialize_item
+from tenantkit._shared.dynamodb.marshal import check_text, serialize, serialize_item
 from tenantkit.errors import InvalidInputError
 
 __all__ = ["FORMAT", "Checksum", "Manifest", "decode_line", "encode_line"]
 
 FORMAT = "tenantkit-export/1"
 _MODULUS = 2**256
+_DIGEST = re.compile(r"sha256-sum:[0-9a-f]{64}\Z", re.ASCII)
 
 
 def _to_json(value: Mapping[str, Any]) -> dict[str, Any]:
@@ -43,22 +46,87 @@ def _to_json(value: Mapping[str, Any]) -> dict[str, Any]:
     return {kind: inner}
 
 
-def _from_json(value: object) -> dict[str, Any]:
-    if not isinstance(value, dict) or len(value) != 1:
-        raise InvalidInputError("an export line holds DynamoDB JSON attribute values")
-    ((kind, inner),) = value.items()
+#: DynamoDB JSON's number text: what ``str`` of an ``int`` or a ``Decimal`` writes.
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z", re.ASCII)
+#: DynamoDB stores lists and maps at most 32 levels deep (as ``marshal.serialize``).
+_MAX_NESTING = 32
+
+
+def _bad(kind: str, shape: str) -> InvalidInputError:
+    return InvalidInputError(f"an export line's {kind} value must be {shape}")
+
+
+def _text(inner: object) -> str:
+    if not isinstance(inner, str):
+        raise _bad("S", "a string")
+    return check_text(inner)
+
+
+def _number(inner: object) -> int | Decimal:
+    """A number, refused unless DynamoDB would store it (``serialize`` checks the range)."""
+    if not isinstance(inner, str) or not _NUMBER.match(inner):
+        raise _bad("N", "a string of decimal digits")
+    number = Decimal(inner)
+    serialize(number)
+    # int() of the Decimal, not of the text: exact, and free of int's 4,300-digit limit.
+    return number if any(c in inner for c in ".eE") else int(number)
+
+
+def _binary(inner: object) -> bytes:
+    if not isinstance(inner, str):
+        raise _bad("B", "a base64 string")
     try:
-        if kind == "B":
-            return {"B": base64.b64decode(inner, validate=True)}
-        if kind == "BS":
-            return {"BS": [base64.b64decode(b, validate=True) for b in inner]}
-    except (TypeError, ValueError):
-        raise InvalidInputError("a binary value of an export line is not base64") from None
-    if kind == "M" and isinstance(inner, dict):
-        return {"M": {k: _from_json(v) for k, v in inner.items()}}
-    if kind == "L" and isinstance(inner, list):
-        return {"L": [_from_json(v) for v in inner]}
-    return {kind: inner}
+        return base64.b64decode(inner, validate=True)
+    except ValueError:
+        raise _bad("B", "a base64 string") from None
+
+
+def _members(kind: str, inner: object, member: Callable[[object], Any]) -> set[Any]:
+    """A set's members: a non-empty list without duplicates, as DynamoDB requires."""
+    if not isinstance(inner, list) or not inner:
+        raise _bad(kind, "a non-empty list")
+    members = {member(value) for value in inner}
+    if len(members) != len(inner):
+        raise _bad(kind, "a list without duplicates")
+    return members
+
+
+def _value(value: object, depth: int) -> Any:
+    """The Python value of one DynamoDB JSON attribute value, each type in its one shape."""
+    if not isinstance(value, dict) or len(value) != 1:
+        raise InvalidInputError('an export line\'s attribute value is one {"TYPE": value} pair')
+    ((kind, inner),) = value.items()
+    if kind == "S":
+        return _text(inner)
+    if kind == "N":
+        return _number(inner)
+    if kind == "B":
+        return _binary(inner)
+    if kind == "BOOL":
+        if not isinstance(inner, bool):
+            raise _bad(kind, "true or false")
+        return inner
+    if kind == "NULL":
+        if inner is not True:
+            raise _bad(kind, "true")
+        return None
+    if kind == "SS":
+        return _members(kind, inner, _text)
+    if kind == "NS":
+        return _members(kind, inner, _number)
+    if kind == "BS":
+        return _members(kind, inner, _binary)
+    if kind in ("M", "L") and depth >= _MAX_NESTING:
+        raise InvalidInputError(f"an export line nests lists and maps over {_MAX_NESTING} deep")
+    if kind == "M":
+        if not isinstance(inner, dict):
+            raise _bad(kind, "an object")
+        return {check_text(name): _value(v, depth + 1) for name, v in inner.items()}
+    if kind == "L":
+        if not isinstance(inner, list):
+            raise _bad(kind, "a list")
+        return [_value(v, depth + 1) for v in inner]
+    raise InvalidInputError("an export line holds an attribute value of an unknown type")
 
 
 def encode_line(item: Mapping[str, Any]) -> str:
@@ -71,12 +139,14 @@ def decode_line(line: str) -> dict[str, Any]:
     """The item of one export line; ``InvalidInputError`` for anything else."""
     try:
         document = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested past Python's stack
         raise InvalidInputError("an export line is not JSON") from None
     raw = document.get("Item") if isinstance(document, dict) else None
     if not isinstance(raw, dict) or len(document) != 1:
         raise InvalidInputError('an export line is one object {"Item": {...}}')
-    return deserialize_item({name: _from_json(value) for name, value in raw.items()})
+    if "" in raw:
+        raise InvalidInputError("an export line has an attribute without a name")
+    return {check_text(name): _value(value, 0) for name, value in raw.items()}
 
 
 class Checksum:
@@ -100,7 +170,7 @@ class Checksum:
     @classmethod
     def parse(cls, count: int, digest: str) -> Checksum:
         """The checksum a manifest or checkpoint recorded."""
-        if not digest.startswith("sha256-sum:"):
+        if not _DIGEST.match(digest):
             raise InvalidInputError("the checksum is not a tenantkit sha256-sum")
         return cls(count, int(digest.removeprefix("sha256-sum:"), 16))
 
@@ -140,16 +210,23 @@ class Manifest:
     def from_json(cls, text: str) -> Manifest:
         try:
             data = json.loads(text)
-            manifest = cls(
-                tenant=str(data["tenant"]),
-                table=str(data["table"]),
-                items=int(data["items"]),
-                checksum=str(data["checksum"]),
-                exported_at=str(data["exportedAt"]),
-                format=str(data["format"]),
-            )
-        except (ValueError, KeyError, TypeError):
-            raise InvalidInputError("the export manifest is not valid") from None
-        if manifest.format != FORMAT:
+        except (ValueError, RecursionError):
+            data = None
+        names = ("tenant", "table", "checksum", "exportedAt", "format")
+        if not (
+            isinstance(data, dict)
+            and all(isinstance(data.get(name), str) for name in names)
+            and type(data.get("items")) is int
+            and data["items"] >= 0
+        ):
+            raise InvalidInputError("the export manifest is not valid")
+        if data["format"] != FORMAT:
             raise InvalidInputError(f"the export manifest is not {FORMAT}")
-        return manifest
+        Checksum.parse(data["items"], data["checksum"])
+        return cls(
+            tenant=data["tenant"],
+            table=data["table"],
+            items=data["items"],
+            checksum=data["checksum"],
+            exported_at=data["exportedAt"],
+        )

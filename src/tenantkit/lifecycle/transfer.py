@@ -5,9 +5,18 @@ at a time and, after each shard, a checkpoint (``<out>.checkpoint``: shards done
 written, the partial checksum). A run killed halfway and started again cuts the partial
 file back to the last checkpoint and goes on with the shards not done, so no item is
 lost or written twice; the file takes its name, beside its manifest
-(``<out>.manifest.json``), only when complete. Import checks the whole file against its
-manifest before writing anything, then writes 25 items per request, checkpointing the
-lines done; writing an item twice would rewrite the same item anyway.
+(``<out>.manifest.json``), only when complete. Both files are the operator's alone
+(mode 0600): they hold a tenant's data. Import checks the whole file before writing
+anything: against its manifest, and every line as the table would check it (keys,
+types, ``tkshard``), so a bad line anywhere means nothing is written. It then writes 25
+items per request, checkpointing the lines done; writing an item twice would rewrite the
+same item anyway.
+
+Both act on the tenant's placement (its record's ``table``: the pool, or its silo), and
+only on a founded tenant. Import refuses a tenant that is read-only (being moved), being
+offboarded or deleted, and reads the record again before each batch, so a move that
+starts meanwhile stops it; an export whose tenant moved while it ran fails, to be run
+again.
 
 Only tenant data is exported: the enumeration index lists no control-plane record.
 Import never writes one either (decision 16): every partition key is prefixed with the
@@ -26,10 +35,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tenantkit._shared.dynamodb.tenant_status import DELETED, OFFBOARDING
+from tenantkit._shared.dynamodb.tenant_status import DELETED, OFFBOARDING, TenantStatus
 from tenantkit.context import validate_tenant_id
+from tenantkit.dynamo.enumeration import EnumeratingCodec
 from tenantkit.dynamo.table import TenantTable
-from tenantkit.errors import ConflictError, InvalidInputError
+from tenantkit.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    TenantReadOnlyError,
+)
 from tenantkit.lifecycle.records import Checksum, Manifest, decode_line, encode_line
 from tenantkit.lifecycle.runs import Run, TableSpec
 
@@ -53,14 +68,47 @@ def manifest_path(out: Path) -> Path:
     return out.with_name(out.name + ".manifest.json")
 
 
+def _private(path: Path, flags: int) -> int:
+    """A descriptor of ``path`` opened with ``flags``, the file readable by its owner only
+    (also one a killed run left with a wider mode)."""
+    descriptor = os.open(path, flags | os.O_CREAT, 0o600)
+    os.fchmod(descriptor, 0o600)
+    return descriptor
+
+
 def _replace(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (a killed run leaves the old file or the new)."""
     temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", encoding="utf-8") as handle:
+    descriptor = _private(temporary, os.O_WRONLY | os.O_TRUNC)
+    with open(descriptor, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
     temporary.replace(path)
+
+
+def _placed(admin: TenantAdmin, tenant: str) -> TenantStatus:
+    """The tenant's record now; ``NotFoundError`` for an id never founded."""
+    found = admin.get(validate_tenant_id(tenant))
+    if found is None:
+        raise NotFoundError(f"no tenant {tenant!r}")
+    return found
+
+
+def _writable(admin: TenantAdmin, tenant: str) -> str:
+    """The table to write ``tenant``'s items to, refusing a tenant that may not get any:
+    never founded (a later founder would inherit them), offboarded or deleted (its id is
+    a tombstone, and its data would outlive the erasure), or read-only (being moved: the
+    move would leave them behind)."""
+    status = _placed(admin, tenant)
+    if status.status in (OFFBOARDING, DELETED):
+        raise ConflictError(f"tenant {tenant!r} is {status.status}; nothing more was imported")
+    if status.read_only:
+        raise TenantReadOnlyError(
+            f"tenant {tenant!r} is read-only while it moves; nothing more was imported, run "
+            "the import again once it has moved"
+        )
+    return status.table
 
 
 def tenant_items(table: TenantTable, shard: int) -> Iterator[list[dict[str, Any]]]:
@@ -85,10 +133,13 @@ def checksum_of(table: TenantTable, shards: int) -> Checksum:
     return checksum
 
 
-def export_tenant(spec: TableSpec, tenant: str, out: Path, run: Run) -> Manifest:
-    """Write every item of ``tenant`` to ``out`` (JSON Lines) and its manifest beside it."""
-    validate_tenant_id(tenant)
-    table = spec.tenant_table(tenant)
+def export_tenant(
+    spec: TableSpec, tenant: str, out: Path, run: Run, *, admin: TenantAdmin
+) -> Manifest:
+    """Write every item of ``tenant`` to ``out`` (JSON Lines) and its manifest beside it,
+    reading the table its record places it in."""
+    source = _placed(admin, tenant).table
+    table = spec.tenant_table(tenant, source)
     partial = out.with_name(out.name + ".partial")
     checkpoint_file = out.with_name(out.name + ".checkpoint")
     index = f"{spec.enumeration.index}/{spec.enumeration.shards}"  # what the shards are of
@@ -102,13 +153,12 @@ def export_tenant(spec: TableSpec, tenant: str, out: Path, run: Run) -> Manifest
                 f"{checkpoint_file} is the checkpoint of another export; remove it or "
                 "choose another --out"
             )
-        done, written = list(saved["shards"]), int(saved["bytes"])
-        checksum = Checksum.parse(int(saved["items"]), saved["checksum"])
-    else:
-        partial.write_bytes(b"")
+        if saved.get("source") == source:  # else the tenant moved since: start over
+            done, written = list(saved["shards"]), int(saved["bytes"])
+            checksum = Checksum.parse(int(saved["items"]), saved["checksum"])
     run.stage("items")
     run.advance(checksum.count)
-    with partial.open("r+b") as handle:
+    with open(_private(partial, os.O_RDWR), "r+b") as handle:
         handle.truncate(written)  # drop what a killed run wrote after its last checkpoint
         handle.seek(written)
         for shard in range(spec.enumeration.shards):
@@ -128,12 +178,15 @@ def export_tenant(spec: TableSpec, tenant: str, out: Path, run: Run) -> Manifest
                 "tenant": tenant,
                 "table": spec.name,
                 "index": index,
+                "source": source,
                 "shards": done,
                 "bytes": written,
                 "items": checksum.count,
                 "checksum": checksum.hexdigest,
             }
             _replace(checkpoint_file, json.dumps(state))
+    if _placed(admin, tenant).table != source:  # the next run starts over
+        raise ConflictError(f"tenant {tenant!r} moved while it was exported; run the export again")
     manifest = Manifest(
         tenant=tenant,
         table=spec.name,
@@ -144,7 +197,9 @@ def export_tenant(spec: TableSpec, tenant: str, out: Path, run: Run) -> Manifest
     _replace(manifest_path(out), manifest.to_json())
     partial.replace(out)
     checkpoint_file.unlink()
-    run.summary.update(items=manifest.items, checksum=manifest.checksum, out=str(out))
+    run.summary.update(
+        items=manifest.items, checksum=manifest.checksum, out=str(out), sourceTable=source
+    )
     return manifest
 
 
@@ -159,11 +214,18 @@ def read_lines(source: Path) -> Iterator[str]:
             yield raw.removesuffix(b"\n").decode("utf-8")
 
 
-def _check(source: Path, manifest: Manifest) -> None:
-    """Refuse a file that is not exactly what its manifest says, or has a bad line."""
+def _check(source: Path, manifest: Manifest, codec: EnumeratingCodec, tenant: str) -> None:
+    """Refuse a file that is not exactly what its manifest says, or has a line the table
+    would refuse: each item goes through the codec's checks (key attributes and their
+    types, value types and ranges, no ``tkshard``) as ``batch_write`` would, unsent."""
     checksum = Checksum()
-    for line in read_lines(source):
-        decode_line(line)
+    for number, line in enumerate(read_lines(source), 1):
+        try:
+            codec.item(decode_line(line), tenant)
+        except InvalidInputError as error:
+            raise InvalidInputError(
+                f"{source}, line {number}: {error}; nothing was imported"
+            ) from None
         checksum.add(line)
     if checksum != Checksum.parse(manifest.items, manifest.checksum):
         raise InvalidInputError(
@@ -173,19 +235,17 @@ def _check(source: Path, manifest: Manifest) -> None:
 
 
 def import_tenant(
-    spec: TableSpec, source: Path, tenant: str, run: Run, *, admin: TenantAdmin | None = None
+    spec: TableSpec, source: Path, tenant: str, run: Run, *, admin: TenantAdmin
 ) -> int:
-    """Write every item of an export file into ``tenant``; returns the number written.
-
-    With ``admin``, a tenant being offboarded or deleted is refused (``ConflictError``):
-    its id is a tombstone, and data written under it would outlive the erasure.
-    """
+    """Write every item of an export file into ``tenant``'s table; returns the number of
+    lines imported. A tenant that may not be written is refused (see ``_writable``)."""
     validate_tenant_id(tenant)
-    status = None if admin is None else admin.get(tenant)
-    if status is not None and status.status in (OFFBOARDING, DELETED):
-        raise ConflictError(f"tenant {tenant!r} is {status.status}; nothing was imported")
     manifest = Manifest.from_json(manifest_path(source).read_text(encoding="utf-8"))
-    _check(source, manifest)  # the whole file, before any write
+    placement = _writable(admin, tenant)
+    codec = EnumeratingCodec(
+        spec.enumeration, placement, spec.partition_key, spec.sort_key, spec.indexes
+    )
+    _check(source, manifest, codec, tenant)  # the whole file, before any write
     checkpoint_file = source.with_name(f"{source.name}.import-{tenant}-{spec.name}.checkpoint")
     done = 0
     if checkpoint_file.exists():
@@ -193,19 +253,30 @@ def import_tenant(
         # A checkpoint of another file of the same name counts for nothing: start over
         # (writing an item again rewrites the same item).
         done = int(saved["lines"]) if saved.get("checksum") == manifest.checksum else 0
-    table = spec.tenant_table(tenant)
+    table = spec.tenant_table(tenant, placement)
     run.stage("items", total=manifest.items)
     run.advance(done)
-    chunk: list[dict[str, Any]] = []
+    # One batch's items by key: DynamoDB refuses a key twice in one batch, so a later
+    # line replaces an earlier one, as it does across batches.
+    chunk: dict[tuple[Any, Any], dict[str, Any]] = {}
     for number, line in enumerate(read_lines(source), 1):
         if number <= done:
             continue
-        chunk.append(decode_line(line))
-        if len(chunk) == _BATCH_WRITE or number == manifest.items:
-            table.batch_write(put=chunk)
-            run.advance(len(chunk))
+        item = decode_line(line)
+        chunk[codec.identity(item)] = item
+        if number % _BATCH_WRITE == 0 or number == manifest.items:
+            if _writable(admin, tenant) != placement:
+                raise ConflictError(f"tenant {tenant!r} moved; run the import again")
+            table.batch_write(put=chunk.values())
+            run.advance(number - done)
+            done = number
             _replace(checkpoint_file, json.dumps({"lines": number, "checksum": manifest.checksum}))
-            chunk = []
+            chunk = {}
     checkpoint_file.unlink(missing_ok=True)
-    run.summary.update(items=manifest.items, fromTenant=manifest.tenant, checksum=manifest.checksum)
+    run.summary.update(
+        items=manifest.items,
+        fromTenant=manifest.tenant,
+        checksum=manifest.checksum,
+        table=placement,
+    )
     return manifest.items

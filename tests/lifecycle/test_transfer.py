@@ -355,17 +355,66 @@ def test_a_bad_line_anywhere_means_nothing_is_written(
     assert stored_under(app, "idaho") == 0
 
 
-def test_export_files_are_readable_by_their_owner_only(app: App, tmp_path: Path) -> None:
-    """An export holds a tenant's data: no other local user may read it, whatever the umask."""
+def test_export_files_are_readable_by_their_owner_only(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An export holds a tenant's data: no other local user may read it, whatever the
+    umask, and neither may they read what a killed run left (or a stale wider file)."""
     app.seed("texas", 3)
     out = tmp_path / "texas.jsonl"
+    partial = out.with_name(out.name + ".partial")
+    real = transfer.tenant_items
+
+    def dies_in_shard_1(table: Any, shard: int) -> Any:
+        if shard == 1:
+            raise KeyboardInterrupt
+        yield from real(table, shard)
+
     previous = os.umask(0o022)
     try:
+        monkeypatch.setattr(transfer, "tenant_items", dies_in_shard_1)
+        with pytest.raises(KeyboardInterrupt):
+            export_tenant(app.spec, "texas", out, run("export", "texas"), admin=app.admin)
+        left = [partial, out.with_name(out.name + ".checkpoint")]
+        assert [stat.S_IMODE(path.stat().st_mode) for path in left] == [0o600, 0o600]
+        partial.chmod(0o644)
+        monkeypatch.setattr(transfer, "tenant_items", real)
         export_tenant(app.spec, "texas", out, run("export", "texas"), admin=app.admin)
     finally:
         os.umask(previous)
     for path in (out, manifest_path(out)):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_an_export_whose_tenant_moved_meanwhile_fails_then_starts_over(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the old table while a move empties it would export part of the tenant."""
+    app.seed("texas", 40)
+    create_table(app.dynamodb, SILO)
+    out = tmp_path / "texas.jsonl"
+    real = transfer.tenant_items
+
+    def moves_in_shard_2(table: Any, shard: int) -> Any:
+        if shard == 2:
+            source = app.table("texas")
+            app.table("texas", SILO).batch_write(
+                put=source.batch_get(list(source.enumerate_keys()))
+            )
+            app.admin.set_placement("texas", SILO, actor=OPERATOR)
+            source.batch_write(delete=list(source.enumerate_keys()))
+        yield from real(table, shard)
+
+    monkeypatch.setattr(transfer, "tenant_items", moves_in_shard_2)
+    with pytest.raises(ConflictError, match="moved"):
+        export_tenant(app.spec, "texas", out, run("export", "texas"), admin=app.admin)
+    assert not out.exists()
+    monkeypatch.setattr(transfer, "tenant_items", real)
+
+    manifest = export_tenant(app.spec, "texas", out, run("export", "texas"), admin=app.admin)
+
+    pks = [decode_line(line)["pk"] for line in read_lines(out)]
+    assert len(pks) == len(set(pks)) == manifest.items == 40
 
 
 def test_a_key_twice_in_one_batch_imports_as_the_later_line(app: App, tmp_path: Path) -> None:

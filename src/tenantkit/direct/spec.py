@@ -12,7 +12,6 @@ The semantic checks (placeholders, tables, key shapes, byte budgets) live in
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from tenantkit._shared.dynamodb.names import is_dynamodb_name
 from tenantkit.dynamo.enumeration import ATTRIBUTE, DEFAULT_SHARDS
 from tenantkit.errors import ConfigurationError
 
@@ -135,7 +135,7 @@ class Table(_Model):
     @classmethod
     def _name(cls, value: object) -> object:
         if isinstance(value, str):
-            if not re.fullmatch(r"[A-Za-z0-9_.-]{3,255}", value):
+            if not is_dynamodb_name(value):
                 raise ValueError("a table name is 3 to 255 characters of [A-Za-z0-9_.-]")
             return value
         if value == {"authorizer": "table"} or _is_intrinsic(value):

@@ -173,13 +173,15 @@ def results() -> list[dict[str, Any]]:
         admin = TenantAdmin(TABLE, client=client)
         run = Run("export", OURS, actor="bench", progress=False)
         exported, ours_export = _timed(
-            lambda: export_tenant(spec, OURS, Path(scratch, "ours.jsonl"), run).items
+            lambda: export_tenant(spec, OURS, Path(scratch, "ours.jsonl"), run, admin=admin).items
         )
         theirs_count, base_export = _timed(lambda: _baseline_export(client, Path(scratch, "b")))
         assert exported == theirs_count == ITEMS, (exported, theirs_count)
         offboarding = Offboarding(spec, admin, operator, registry=None)
         run = Run("offboard", OURS, actor="bench", progress=False)
-        deleted, ours_offboard = _timed(lambda: offboarding.run(OURS, run, sweep_after=0)["items"])
+        deleted, ours_offboard = _timed(
+            lambda: offboarding.run(OURS, run, sweep_after=0, assume_indexed=True)["items"]
+        )
         base_deleted, base_offboard = _timed(lambda: _baseline_offboard(client))
         assert deleted == base_deleted == ITEMS, (deleted, base_deleted)
     size = f"{ITEMS // 1000}k items beside {ITEMS // 1000}k"

@@ -51,15 +51,21 @@ def test_offboard_is_a_dry_run_unless_yes(app: App, capsys: pytest.CaptureFixtur
     code, plan = tenant(capsys, "offboard", "texas")
     assert (code, plan["dryRun"], plan["items"]) == (0, True, 12)
     assert app.table("texas").count_items() == 12
-    code, done = tenant(capsys, "offboard", "texas", "--yes", "--sweep-after", "0")
+    code, _ = tenant(capsys, "offboard", "texas", "--yes", "--sweep-after", "0")
+    assert (code, app.admin.get("texas").status) == (1, "active")  # type: ignore[union-attr]
+    yes = ("--yes", "--sweep-after", "0", "--assume-indexed")
+    code, done = tenant(capsys, "offboard", "texas", *yes)
     assert (code, done["dryRun"], done["items"], done["status"]) == (0, False, 12, "deleted")
+    assert done["indexed"] == "assumed"
     assert app.table("texas").count_items() == 0
 
 
 def test_move_suspend_resume_and_tier(app: App, capsys: pytest.CaptureFixture[str]) -> None:
     app.seed("texas", 10)
     create_table(app.dynamodb, SILO)
-    code, moved = tenant(capsys, "move", "texas", "--to-table", SILO, "--settle", "0")
+    code, moved = tenant(
+        capsys, "move", "texas", "--to-table", SILO, "--settle", "0", "--assume-indexed"
+    )
     assert (code, moved["copied"], moved["toTable"]) == (0, 10, SILO)
     assert tenant(capsys, "suspend", "texas")[1]["status"] == "suspended"
     assert tenant(capsys, "resume", "texas")[1]["status"] == "active"

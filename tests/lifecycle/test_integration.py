@@ -103,6 +103,7 @@ def test_every_command_killed_halfway_finishes_on_the_next_run(
         SILO,
         "--settle",
         "0",
+        "--assume-indexed",
     )
     assert moved["sourceItems"] == 1000
     assert spec.tenant_table("texas", SILO).count_items() == 1000
@@ -110,7 +111,14 @@ def test_every_command_killed_halfway_finishes_on_the_next_run(
     assert TenantAdmin(TABLE, client=client).get("texas").table == SILO  # type: ignore[union-attr]
 
     offboarded = killed_then_finished(
-        moto_reset, ("BatchWriteItem", 20), "offboard", "texas", "--yes", "--sweep-after", "0"
+        moto_reset,
+        ("BatchWriteItem", 20),
+        "offboard",
+        "texas",
+        "--yes",
+        "--sweep-after",
+        "0",
+        "--assume-indexed",
     )
     assert offboarded["status"] == "deleted"
     assert spec.tenant_table("texas", SILO).count_items() == 0

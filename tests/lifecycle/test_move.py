@@ -11,6 +11,7 @@ from tenantkit.dynamo.placement import Placement
 from tenantkit.dynamo.table import TenantTable
 from tenantkit.errors import ConflictError, NotFoundError
 from tenantkit.lifecycle import move as move_module
+from tenantkit.lifecycle.backfill import backfill_index
 from tenantkit.lifecycle.move import Move
 from tenantkit.lifecycle.offboard import Offboarding
 from tenantkit.lifecycle.records import Checksum
@@ -24,6 +25,7 @@ def pool(app: App) -> App:
     app.seed("texas", 100)
     app.seed("utah", 30)
     create_table(app.dynamodb, SILO)
+    backfill_index(app.spec, run("backfill-index", None))
     return app
 
 
@@ -32,7 +34,7 @@ def mover(app: App, waits: list[tuple[float, Any]] | None = None) -> Move:
         if waits is not None:
             waits.append((seconds, app.admin.get("texas")))
 
-    return Move(app.spec, app.admin, OPERATOR, settle=360, sleep=sleep)
+    return Move(app.spec, app.admin, OPERATOR, sleep=sleep)
 
 
 def contents(app: App, tenant: str, table: str) -> list[dict[str, Any]]:
@@ -152,3 +154,95 @@ def test_a_target_without_the_index_is_refused_before_anything_changes(pool: App
     status = pool.admin.get("texas")
     assert status is not None
     assert (status.table, status.read_only) == (TABLE, False)
+
+
+def test_the_library_waits_for_the_caches_by_default(pool: App) -> None:
+    """Without ``settle``, a move waits the CLI's 360 seconds, never zero."""
+    waits: list[tuple[float, Any]] = []
+    mover(pool, waits).run("texas", SILO, run("move", "texas"))
+    assert [seconds for seconds, _ in waits] == [360, 360]
+
+
+def test_a_from_table_that_is_not_the_placement_is_refused_before_anything_changes(
+    pool: App,
+) -> None:
+    """Copying from a table the tenant is not in would switch it to an empty copy."""
+    create_table(pool.dynamodb, "elsewhere")
+    with pytest.raises(ConflictError):
+        mover(pool).run("texas", SILO, run("move", "texas"), from_table="elsewhere")
+    status = pool.admin.get("texas")
+    assert status is not None
+    assert (status.table, status.read_only) == (TABLE, False)
+    assert contents(pool, "texas", SILO) == []
+    assert len(contents(pool, "texas", TABLE)) == 100
+
+
+def back_to_the_pool_killed_after_the_switch(pool: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """texas in its silo, then moved back and killed before the silo is cleaned up."""
+    mover(pool).run("texas", SILO, run("move", "texas"))
+
+    def killed(*args: Any) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(move_module, "delete_items", killed)
+    with pytest.raises(KeyboardInterrupt):
+        mover(pool).run("texas", TABLE, run("move", "texas"))
+    monkeypatch.undo()
+    status = pool.admin.get("texas")
+    assert status is not None
+    assert (status.table, status.read_only) == (TABLE, True)
+    assert len(contents(pool, "texas", SILO)) == 100
+
+
+def test_a_move_to_the_pool_killed_after_the_switch_cleans_the_silo_on_the_next_run(
+    pool: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    back_to_the_pool_killed_after_the_switch(pool, monkeypatch)
+
+    summary = mover(pool).run("texas", TABLE, run("move", "texas"))
+
+    assert (summary["fromTable"], summary["deletedFromSource"]) == (SILO, 100)
+    assert contents(pool, "texas", SILO) == []
+    assert len(contents(pool, "texas", TABLE)) == 100
+    assert pool.admin.get("texas").read_only is False  # type: ignore[union-attr]
+
+
+def test_offboarding_erases_the_table_a_cut_move_was_leaving(
+    pool: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    back_to_the_pool_killed_after_the_switch(pool, monkeypatch)
+
+    summary = Offboarding(pool.spec, pool.admin, OPERATOR, pool.registry).run(
+        "texas", run("offboard", "texas"), sweep_after=0
+    )
+
+    assert summary["items"] == 200
+    assert contents(pool, "texas", SILO) == []
+    assert contents(pool, "texas", TABLE) == []
+
+
+def test_a_table_never_backfilled_is_refused_unless_assumed_indexed(app: App) -> None:
+    """An item written before the index is invisible to it: moving without a backfill
+    would leave it behind, so the move refuses until ``backfill-index`` has run."""
+    app.seed("texas", 10)
+    create_table(app.dynamodb, SILO)
+    before_index = TenantTable(TABLE, client=app.dynamodb, tenant="texas")
+    before_index.put_item({"pk": "old", "sk": "meta"})
+    with pytest.raises(ConflictError):
+        mover(app).run("texas", SILO, run("move", "texas"))
+    status = app.admin.get("texas")
+    assert status is not None
+    assert (status.table, status.read_only) == (TABLE, False)
+
+    backfill_index(app.spec, run("backfill-index", None))
+    summary = mover(app).run("texas", SILO, run("move", "texas"))
+
+    assert (summary["copied"], summary["indexed"]) == (11, "backfilled")
+    assert app.table("texas", SILO).get_item({"pk": "old", "sk": "meta"}) is not None
+
+
+def test_an_operator_may_assume_a_table_always_had_the_index(app: App) -> None:
+    app.seed("texas", 10)
+    create_table(app.dynamodb, SILO)
+    summary = mover(app).run("texas", SILO, run("move", "texas"), assume_indexed=True)
+    assert (summary["copied"], summary["indexed"]) == (10, "assumed")

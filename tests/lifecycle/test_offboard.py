@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from tenantkit.context import TenantContext, tenant_scope
+from tenantkit.dynamo.enumeration import Enumeration
 from tenantkit.dynamo.table import TenantTable
 from tenantkit.errors import ConflictError, NotFoundError, TenantKitError, UnprocessedItemsError
+from tenantkit.lifecycle.backfill import backfill_index
 from tenantkit.lifecycle.offboard import Offboarding, delete_items
 from tests.calls import Calls
 
@@ -38,6 +41,7 @@ def seed(app: App, items: int) -> App:
     subscribe(app, "texas", "park-updated", "https://hooks.example.com/a")
     subscribe(app, "texas", "park-closed", "https://hooks.example.com/b")
     subscribe(app, "utah", "park-updated", "https://hooks.example.com/u")
+    backfill_index(app.spec, run("backfill-index", None))
     return app
 
 
@@ -70,6 +74,7 @@ def test_a_dry_run_counts_and_changes_nothing(small: App) -> None:
         "items": 120,
         "subscriptions": 2,
         "members": 3,
+        "indexed": "backfilled",
     }
     assert raw_items(small, "texas") == before
     assert small.admin.get("texas").status == "active"  # type: ignore[union-attr]
@@ -194,3 +199,43 @@ def test_items_that_keep_appearing_fail_the_run_to_be_run_again() -> None:
     with pytest.raises(TenantKitError):
         delete_items(LaggingIndex(lag=9), 2, run("offboard", "t"), waits.append)  # type: ignore[arg-type]
     assert waits == [1.0, 2.0]
+
+
+def pre_index_item(app: App, tenant: str) -> dict[str, Any]:
+    """An item of ``tenant``'s written before the enumeration index existed."""
+    TenantTable(TABLE, client=app.dynamodb, tenant=tenant).put_item({"pk": "old", "sk": "m"})
+    return {"pk": {"S": f"{tenant}#old"}, "sk": {"S": "m"}}
+
+
+def test_a_table_never_backfilled_is_refused_before_anything_changes(app: App) -> None:
+    """The index cannot list an untagged item: offboarding would report an erasure that
+    left it in place, so it refuses until ``backfill-index`` has tagged such items."""
+    app.seed("texas", 5)
+    key = pre_index_item(app, "texas")
+    assert offboarding(app).plan("texas", run("offboard", "texas"))["indexed"] == "missing"
+    with pytest.raises(ConflictError):
+        offboarding(app).run("texas", run("offboard", "texas"), sweep_after=0)
+    assert app.admin.get("texas").status == "active"  # type: ignore[union-attr]
+
+    backfill_index(app.spec, run("backfill-index", None))
+    summary = offboarding(app).run("texas", run("offboard", "texas"), sweep_after=0)
+
+    assert (summary["items"], summary["indexed"]) == (6, "backfilled")
+    assert "Item" not in app.dynamodb.get_item(TableName=TABLE, Key=key)
+
+
+def test_an_operator_may_assume_a_table_always_had_the_index(app: App) -> None:
+    app.seed("texas", 5)
+    summary = offboarding(app).run(
+        "texas", run("offboard", "texas"), sweep_after=0, assume_indexed=True
+    )
+    assert (summary["items"], summary["indexed"]) == (5, "assumed")
+    assert app.table("texas").count_items() == 0
+
+
+def test_a_backfill_with_other_shards_does_not_count(app: App) -> None:
+    """Items tagged over 16 shards are not all listed by a reader of 4."""
+    app.seed("texas", 5)
+    backfill_index(replace(app.spec, enumeration=Enumeration(shards=16)), run("backfill", None))
+    with pytest.raises(ConflictError):
+        offboarding(app).run("texas", run("offboard", "texas"), sweep_after=0)

@@ -6,7 +6,9 @@ partition key is ``<tenant>#...`` with a valid tenant id; control-plane keys sta
 ``_`` and are left alone), and sets ``tkshard`` with a conditional update that writes
 only if the item still exists and still has none, so a concurrent delete is never
 undone and a concurrent tenantkit write is never overwritten. Running it again skips
-what is tagged already, so a killed run is finished by the next.
+what is tagged already, so a killed run is finished by the next. A pass that completes
+leaves a marker (:mod:`tenantkit.lifecycle.control_records`) without which offboarding
+and moves refuse to run.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from tenantkit.context import validate_tenant_id
 from tenantkit.dynamo.enumeration import ATTRIBUTE
 from tenantkit.dynamo.keys import SEPARATOR
 from tenantkit.errors import ConditionFailedError, InvalidTenantIdError
+from tenantkit.lifecycle.control_records import mark_backfilled
 from tenantkit.lifecycle.runs import Run, TableSpec
 
 __all__ = ["backfill_index"]
@@ -78,5 +81,6 @@ def backfill_index(spec: TableSpec, run: Run) -> dict[str, Any]:
         if not last:
             break
         request["ExclusiveStartKey"] = last
+    mark_backfilled(spec, tagged)
     run.summary.update(table=spec.name, tagged=tagged, skipped=skipped)
     return run.summary

@@ -67,17 +67,32 @@ def add_arguments(name: str, parser: argparse.ArgumentParser) -> None:
             sub.add_argument("--topic-prefix", default="tk", help="TopicRegistry's prefix")
             sub.add_argument("--no-webhooks", action="store_true", help="the app has none")
             sub.add_argument("--admin-role", default="admin", help="the registry's admin role")
+            _assume_indexed(sub)
         elif action == "move":
             sub.add_argument("--to-table", required=True, help="the tenant's new table")
-            sub.add_argument("--from-table", help="the table it leaves (default: its placement)")
+            sub.add_argument(
+                "--from-table",
+                help="the table it leaves: its placement (the default; another is refused), or, "
+                "after the switch, the old table to clean up",
+            )
             sub.add_argument(
                 "--settle",
                 type=float,
                 default=360.0,
                 help="seconds to wait for caches after each switch (default 360)",
             )
+            _assume_indexed(sub)
         elif action == "set-tier":
             sub.add_argument("tier")
+
+
+def _assume_indexed(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--assume-indexed",
+        action="store_true",
+        help="run without a completed backfill-index: the table had the enumeration index "
+        "from its first write (items it does not list would be left behind)",
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -192,14 +207,23 @@ def _lifecycle(
             )
         offboarding = Offboarding(spec, admin, operator, registry, admin_role=args.admin_role)
         if args.yes:
-            offboarding.run(args.tenant_id, run, sweep_after=args.sweep_after)
+            offboarding.run(
+                args.tenant_id,
+                run,
+                sweep_after=args.sweep_after,
+                assume_indexed=args.assume_indexed,
+            )
         else:
             offboarding.plan(args.tenant_id, run)
     elif action == "move":
         from tenantkit.lifecycle.move import Move
 
         Move(spec, admin, operator, settle=args.settle).run(
-            args.tenant_id, args.to_table, run, from_table=args.from_table
+            args.tenant_id,
+            args.to_table,
+            run,
+            from_table=args.from_table,
+            assume_indexed=args.assume_indexed,
         )
     else:
         from tenantkit.lifecycle.backfill import backfill_index

@@ -12,9 +12,12 @@
 5. After ``settle`` seconds more (readers with the old placement cached are gone), the
    items are deleted from the old table, and the tenant is writable again.
 
-A run killed anywhere can be started again: before the switch it copies and verifies
-again (puts of the same items), after it (the placement is the new table) it goes on
-deleting from the old one, which is the pool unless ``from_table`` says otherwise.
+The table being left is recorded on the tenant record (``movingFrom``) before the copy
+and cleared at the end, so a run killed anywhere can be started again: before the
+switch it copies and verifies again (puts of the same items), after it (the placement
+is the new table) it goes on deleting from the recorded table, and offboarding erases
+that table too. A move refuses to start without a completed ``backfill-index`` of the
+pool (or ``assume_indexed``): items the index does not list would be left behind.
 """
 
 from __future__ import annotations
@@ -30,23 +33,35 @@ from tenantkit.auth.tenant_admin import Operator, TenantAdmin
 from tenantkit.context import validate_tenant_id
 from tenantkit.dynamo.table import TenantTable
 from tenantkit.errors import ConflictError, NotFoundError, aws_error_code
+from tenantkit.lifecycle.control_records import (
+    clear_moving_from,
+    moving_from,
+    record_moving_from,
+    require_index_coverage,
+)
 from tenantkit.lifecycle.offboard import delete_items
-from tenantkit.lifecycle.runs import Run, TableSpec
+from tenantkit.lifecycle.runs import BATCH_WRITE, Run, TableSpec
 from tenantkit.lifecycle.transfer import checksum_of, tenant_items
 
 __all__ = ["Move"]
 
-_BATCH_WRITE = 25
+#: Seconds for every container to see a change of the tenant record: API Gateway's
+#: 300-second authorizer result cache plus the 60-second status cache.
+SETTLE = 360.0
 
 
 @dataclass
 class Move:
-    """Move tenants of one app; ``spec`` is its pool table, where the control plane lives."""
+    """Move tenants of one app; ``spec`` is its pool table, where the control plane lives.
+
+    ``settle`` is how long to wait after each change of the record before relying on it;
+    shorten it only where the authorizer and status caches are known to be shorter.
+    """
 
     spec: TableSpec
     admin: TenantAdmin
     operator: Operator
-    settle: float = 0.0
+    settle: float = SETTLE
     sleep: Callable[[float], None] = field(default=time.sleep)
 
     def _copy(self, source: TenantTable, target: TenantTable, run: Run) -> int:
@@ -61,8 +76,8 @@ class Move:
                 copied += len(items)
                 run.advance(len(items))
         stale = [key for key in target.enumerate_keys() if self._identity(key) not in wanted]
-        for begin in range(0, len(stale), _BATCH_WRITE):
-            target.batch_write(delete=stale[begin : begin + _BATCH_WRITE])
+        for begin in range(0, len(stale), BATCH_WRITE):
+            target.batch_write(delete=stale[begin : begin + BATCH_WRITE])
         run.summary["staleDeleted"] = len(stale)
         return copied
 
@@ -88,21 +103,46 @@ class Move:
         return item[spec.partition_key], bytes(sort) if isinstance(sort, bytearray) else sort
 
     def run(
-        self, tenant: str, to_table: str, run: Run, *, from_table: str | None = None
+        self,
+        tenant: str,
+        to_table: str,
+        run: Run,
+        *,
+        from_table: str | None = None,
+        assume_indexed: bool = False,
     ) -> dict[str, Any]:
-        """Move ``tenant``'s items to ``to_table`` (steps 1-5 above); returns the summary."""
+        """Move ``tenant``'s items to ``to_table`` (steps 1-5 above); returns the summary.
+
+        ``from_table`` must be the tenant's placement before the switch; after it (a
+        run cut short by a version that did not record ``movingFrom``), it names the
+        table to clean up. ``assume_indexed`` vouches that the pool had the enumeration
+        index from its first write, in place of a completed ``backfill-index``.
+        """
         validate_tenant_id(tenant)
         status = self.admin.get(tenant)
         if status is None:
             raise NotFoundError(f"no tenant {tenant!r}")
         if status.status not in (ACTIVE, SUSPENDED):
             raise ConflictError(f"the tenant is {status.status}; only a live tenant moves")
+        coverage = require_index_coverage(self.spec, assume_indexed=assume_indexed)
+        recorded = moving_from(self.spec, tenant)
         if status.table != to_table:
-            source_name = from_table or status.table
+            if recorded not in (None, status.table):
+                raise ConflictError(
+                    f"a move from {recorded} to {status.table} was cut short; run it again "
+                    "to finish it before moving the tenant elsewhere"
+                )
+            if from_table is not None and from_table != status.table:
+                raise ConflictError(
+                    f"the tenant's items are in {status.table}, not {from_table}; "
+                    "leave out --from-table"
+                )
+            source_name = status.table
             source = self.spec.tenant_table(tenant, source_name)
             target = self.spec.tenant_table(tenant, to_table)
             self._check_target(to_table)
             self.admin.set_read_only(tenant, True, actor=self.operator)
+            record_moving_from(self.spec, tenant, source_name)
             self.sleep(self.settle)
             copied = self._copy(source, target, run)
             run.stage("verify")
@@ -118,12 +158,19 @@ class Move:
             self.admin.set_placement(tenant, to_table, actor=self.operator)
             self.sleep(self.settle)
         else:
-            source_name = from_table or self.spec.name
+            if recorded is not None and from_table not in (None, recorded):
+                raise ConflictError(
+                    f"this move is leaving {recorded}, not {from_table}; leave out --from-table"
+                )
+            source_name = recorded or from_table or self.spec.name
         deleted = 0
         if source_name != to_table:
             run.stage(f"clean up {source_name}")
             old = self.spec.tenant_table(tenant, source_name)
             deleted = delete_items(old, self.spec.enumeration.shards, run, self.sleep)
+        clear_moving_from(self.spec, tenant)
         self.admin.set_read_only(tenant, False, actor=self.operator)
-        run.summary.update(fromTable=source_name, toTable=to_table, deletedFromSource=deleted)
+        run.summary.update(
+            fromTable=source_name, toTable=to_table, deletedFromSource=deleted, indexed=coverage
+        )
         return run.summary

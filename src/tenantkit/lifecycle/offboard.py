@@ -7,7 +7,8 @@ finishes the job:
    the ``authenticated`` routes, and consumers refuse its messages (decision 26);
 2. every item is deleted through the enumeration index, 25 keys per
    ``BatchWriteItem``, what DynamoDB leaves unprocessed retried with backoff, in the
-   tenant's table and, for a silo tenant, in the pool (what a cut-short move left);
+   tenant's table, in the table a move was leaving (``movingFrom``) and in the pool
+   (what a cut-short move left);
 3. every webhook subscription is removed through ``TopicRegistry`` (which deletes each
    topic with its last subscription);
 4. every membership ends, and users who had the tenant active have none;
@@ -16,7 +17,10 @@ finishes the job:
 6. after ``sweep_after`` seconds (the authorizer's and the status caches' TTLs), the
    items are enumerated once more and whatever in-flight work wrote meanwhile is deleted.
 
-A dry run reads and counts, and changes nothing.
+Only items the index lists are found, so a run refuses to start without a completed
+``backfill-index`` of the pool (or ``assume_indexed``): otherwise items written before
+the index would survive an erasure reported as done. A dry run reads and counts, says
+whether that check holds, and changes nothing.
 """
 
 from __future__ import annotations
@@ -27,21 +31,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tenantkit._shared.backoff import Backoff
-from tenantkit._shared.clients import ClientOptions
-from tenantkit._shared.dynamodb.control_plane import ControlPlaneStore
 from tenantkit._shared.dynamodb.tenant_status import DELETED, TenantStatus
-from tenantkit.auth.records import ControlKeys
 from tenantkit.auth.tenant_admin import Operator, TenantAdmin
 from tenantkit.context import TenantContext, tenant_scope, validate_tenant_id
 from tenantkit.dynamo.table import TenantTable
 from tenantkit.errors import NotFoundError, TenantKitError
 from tenantkit.events.topics import TopicRegistry
+from tenantkit.lifecycle.control_records import (
+    directory_store,
+    index_coverage,
+    moving_from,
+    require_index_coverage,
+)
 from tenantkit.lifecycle.members import members_of, remove_member
-from tenantkit.lifecycle.runs import Run, TableSpec
+from tenantkit.lifecycle.runs import BATCH_WRITE, Run, TableSpec
 
 __all__ = ["Offboarding", "delete_items"]
 
-_BATCH_WRITE = 25
 #: Passes over the index before giving up on items that keep appearing (a GSI is
 #: eventually consistent, so a key deleted a moment ago may be listed once more), and
 #: the seconds to let the index catch up before each pass after the first.
@@ -61,7 +67,7 @@ def delete_items(
             keys: list[dict[str, Any]] = []
             for key in table.enumerate_keys(shards=[shard]):
                 keys.append(key)
-                if len(keys) == _BATCH_WRITE:
+                if len(keys) == BATCH_WRITE:
                     table.batch_write(delete=keys)
                     run.advance(len(keys))
                     deleted += len(keys)
@@ -90,12 +96,6 @@ class Offboarding:
     admin_role: str = "admin"
     sleep: Callable[[float], None] = field(default=time.sleep)
 
-    def _store(self) -> tuple[ControlPlaneStore, ControlKeys]:
-        spec = self.spec
-        sort_key = spec.sort_key or "sk"
-        keys = ControlKeys(spec.partition_key, sort_key)
-        return keys.store(spec.name, ClientOptions("dynamodb", client=spec.client)), keys
-
     def _scope(self, tenant: str) -> TenantContext:
         """The registry acts on the current tenant, as one of its admins."""
         user = f"operator:{self.operator.name}"
@@ -109,11 +109,12 @@ class Offboarding:
 
     def _placed(self, tenant: str) -> tuple[list[TenantTable], TenantStatus]:
         """The tenant's status now, and the tables that may hold its items: its placement,
-        and the pool too for a silo tenant (what a move left there, if it was cut short)."""
+        the table a move cut short was leaving, and the pool (what such a move left)."""
         found = self.admin.get(validate_tenant_id(tenant))
         if found is None:
             raise NotFoundError(f"no tenant {tenant!r}")
-        names = dict.fromkeys((found.table, self.spec.name))
+        leaving = moving_from(self.spec, tenant)
+        names = dict.fromkeys(n for n in (found.table, leaving, self.spec.name) if n)
         return [self.spec.tenant_table(tenant, name) for name in names], found
 
     def _delete(self, tables: list[TenantTable], run: Run) -> int:
@@ -123,7 +124,7 @@ class Offboarding:
     def plan(self, tenant: str, run: Run) -> dict[str, Any]:
         """What offboarding ``tenant`` would delete, read and counted; nothing changes."""
         tables, status = self._placed(tenant)
-        store, keys = self._store()
+        store, keys = directory_store(self.spec)
         plan = {
             "dryRun": True,
             "status": status.status,
@@ -131,13 +132,21 @@ class Offboarding:
             "items": sum(table.count_items() for table in tables),
             "subscriptions": len(self._subscriptions(tenant)),
             "members": len(members_of(store, keys, tenant)),
+            "indexed": index_coverage(self.spec, assume_indexed=False) or "missing",
         }
         run.summary.update(plan)
         return plan
 
-    def run(self, tenant: str, run: Run, *, sweep_after: float) -> dict[str, Any]:
-        """Offboard ``tenant`` (steps 1-6 of the module docstring); returns the summary."""
+    def run(
+        self, tenant: str, run: Run, *, sweep_after: float, assume_indexed: bool = False
+    ) -> dict[str, Any]:
+        """Offboard ``tenant`` (steps 1-6 of the module docstring); returns the summary.
+
+        ``assume_indexed`` vouches that the pool had the enumeration index from its first
+        write, in place of a completed ``backfill-index``.
+        """
         tables, status = self._placed(tenant)
+        coverage = require_index_coverage(self.spec, assume_indexed=assume_indexed)
         if status.status != DELETED:
             self.admin.mark_offboarding(tenant, actor=self.operator)
         run.stage("items")
@@ -151,7 +160,7 @@ class Offboarding:
                     except NotFoundError:
                         continue  # removed meanwhile
                     removed += 1
-        store, keys = self._store()
+        store, keys = directory_store(self.spec)
         backoff = Backoff(0.01, 0.5, sleep=self.sleep)
         members = members_of(store, keys, tenant)
         for user in members:
@@ -170,5 +179,6 @@ class Offboarding:
             sweptItems=swept,
             subscriptions=removed,
             members=len(members),
+            indexed=coverage,
         )
         return run.summary

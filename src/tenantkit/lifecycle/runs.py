@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from types import MappingProxyType, TracebackType
 from typing import Any
 
+from tenantkit.auth.tenant_admin import audit_log
 from tenantkit.dynamo.enumeration import Enumeration
 from tenantkit.dynamo.table import DEFAULT_INDEXES, TenantTable
 
-__all__ = ["Run", "TableSpec", "audit_log"]
+__all__ = ["BATCH_WRITE", "Run", "TableSpec"]
 
-#: The audit logger ``tenantkit.auth``'s operator actions write to as well.
-audit_log = logging.getLogger("tenantkit.audit")
+#: Keys per ``BatchWriteItem``: DynamoDB's limit.
+BATCH_WRITE = 25
 
 
 @dataclass(frozen=True, slots=True)

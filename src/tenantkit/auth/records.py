@@ -19,7 +19,8 @@ Item shapes (``pk``/``sk`` are the table's key attribute names, configurable)::
     tenant  pk="_tenant#<tenantId>"       sk="_tenant"
             tenantId S, members SS <userIds>, admins SS <userIds>, createdBy S, createdAt N,
             status S?, tier S?, table S?, readOnly BOOL?, apiKeyId S?, apiKey S?,
-            suspendedBy S?, statusChangedBy S?, statusChangedAt N?
+            suspendedBy S?, statusChangedBy S?, statusChangedAt N?,
+            movingFrom S? (the table a move is leaving; tenantkit.lifecycle's)
     claim   pk="_tenantid#<tenantId lowercased>" sk="_tenantid"
             tenantId S (the exact id that holds the claim)
 """

@@ -207,6 +207,20 @@ def test_a_move_to_the_pool_killed_after_the_switch_cleans_the_silo_on_the_next_
     assert pool.admin.get("texas").read_only is False  # type: ignore[union-attr]
 
 
+def test_a_cut_move_is_finished_before_the_tenant_moves_elsewhere(
+    pool: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Moving on would overwrite ``movingFrom`` and forget the silo's leftovers."""
+    back_to_the_pool_killed_after_the_switch(pool, monkeypatch)
+    create_table(pool.dynamodb, "elsewhere")
+    with pytest.raises(ConflictError):
+        mover(pool).run("texas", "elsewhere", run("move", "texas"))
+    with pytest.raises(ConflictError):
+        mover(pool).run("texas", TABLE, run("move", "texas"), from_table="elsewhere")
+    assert len(contents(pool, "texas", SILO)) == 100
+    assert contents(pool, "texas", "elsewhere") == []
+
+
 def test_offboarding_erases_the_table_a_cut_move_was_leaving(
     pool: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from tenantkit._shared.dynamodb.expressions import Placeholders
 from tenantkit._shared.dynamodb.names import is_dynamodb_name
 from tenantkit.dynamo.keys import SEPARATOR, KeyCodec
-from tenantkit.dynamo.queries import count_pages
+from tenantkit.dynamo.queries import Send, count_pages
 from tenantkit.errors import ConfigurationError, InvalidKeyError
 
 __all__ = [
@@ -41,8 +41,6 @@ __all__ = [
 ATTRIBUTE = "tkshard"
 DEFAULT_INDEX = "TenantItems"
 DEFAULT_SHARDS = 16
-
-Send = Callable[[str, Mapping[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
